@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The backup jobs CLI (design.md §5). Source: scripts/cli.ts.
+'use strict';
+require('tsx/cjs');
+require('../scripts/cli.ts');

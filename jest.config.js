@@ -1,0 +1,10 @@
+/** Jest: @swc/jest transpiles TypeScript (type checking is `npm run typecheck`). */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/.cache/'],
+  // Servers, databases and real clients: generous but bounded.
+  testTimeout: 120000,
+  maxWorkers: 2,
+};
