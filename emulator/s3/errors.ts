@@ -46,6 +46,7 @@ export const S3_ERRORS = {
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
+  TooManyBuckets: { status: 400, message: 'You have attempted to create more buckets than allowed' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
   MalformedXML: {
     status: 400,
@@ -64,6 +65,7 @@ export const S3_ERRORS = {
     message: 'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
+  OperationAborted: { status: 409, message: 'A conflicting conditional operation is currently in progress against this resource. Try again.' },
   NotImplemented: { status: 501, message: 'A header or query you provided implies functionality that is not implemented.' },
   NotModified: { status: 304, message: 'Not Modified' },
   PreconditionFailed: { status: 412, message: 'At least one of the preconditions you specified did not hold.' },
@@ -107,4 +109,47 @@ export class S3Error extends Error {
 
 export function isS3Error(e: unknown): e is S3Error {
   return e instanceof S3Error;
+}
+
+/**
+ * B2 engine error code → S3 code. The engine speaks B2 (b2-api.md §6); S3 clients key on the AWS
+ * codes, so a B2 refusal must surface as the S3 code a client expects for the same situation.
+ */
+const FROM_B2: Record<string, S3ErrorCode> = {
+  unauthorized: 'AccessDenied',
+  access_denied: 'AccessDenied',
+  unsupported: 'AccessDenied',
+  bad_auth_token: 'AccessDenied',
+  expired_auth_token: 'ExpiredToken',
+  storage_cap_exceeded: 'AccessDenied',
+  transaction_cap_exceeded: 'AccessDenied',
+  download_cap_exceeded: 'AccessDenied',
+  duplicate_bucket_name: 'BucketAlreadyExists',
+  too_many_buckets: 'TooManyBuckets',
+  cannot_delete_non_empty_bucket: 'BucketNotEmpty',
+  bad_bucket_id: 'NoSuchBucket',
+  invalid_bucket_id: 'NoSuchBucket',
+  not_found: 'NoSuchKey',
+  file_not_present: 'NoSuchKey',
+  no_such_file: 'NoSuchKey',
+  invalid_file_id: 'NoSuchVersion',
+  range_not_satisfiable: 'InvalidRange',
+  too_many_requests: 'SlowDown',
+  service_unavailable: 'ServiceUnavailable',
+  internal_error: 'InternalError',
+  conflict: 'OperationAborted',
+  missing_part: 'InvalidPart',
+  part_sha1_mismatch: 'InvalidPart',
+  source_too_large: 'EntityTooLarge',
+  invalid_bucket_name: 'InvalidBucketName',
+  method_not_allowed: 'MethodNotAllowed',
+};
+
+/** Maps an engine error (`{status, code, message}`) to an S3Error keeping B2's message. */
+export function fromB2Error(e: { status: number; code: string; message: string; retryAfter?: number }): S3Error {
+  const code: S3ErrorCode =
+    FROM_B2[e.code] ??
+    (e.status === 401 || e.status === 403 ? 'AccessDenied' : e.status === 404 ? 'NoSuchKey' : e.status >= 500 ? 'InternalError' : 'InvalidArgument');
+  const headers: Record<string, string> = e.retryAfter !== undefined ? { 'Retry-After': String(e.retryAfter) } : {};
+  return new S3Error(code, e.message || undefined, {}, headers);
 }

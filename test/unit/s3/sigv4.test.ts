@@ -255,7 +255,7 @@ describe('cross-check with @smithy/signature-v4 (test-only reference signer)', (
     credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
     region: 'us-west-004',
     service: 's3',
-    sha256: Sha256,
+    sha256: Sha256 as unknown as ConstructorParameters<typeof SignatureV4>[0]["sha256"],
     uriEscapePath: false, // S3 does not double-encode
     applyChecksum: false,
   });

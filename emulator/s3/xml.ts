@@ -1,0 +1,192 @@
+/**
+ * S3 XML: rendering by hand (small, predictable, no surprises with empty or repeated elements)
+ * and parsing of the request bodies the emulator accepts, with fast-xml-parser. Parsers return
+ * plain typed objects and throw `MalformedXML` naming what is wrong.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from './errors';
+
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+/** A node: element name → text, nested nodes, or a list (repeated element). Undefined/null skipped. */
+export type XmlValue = string | number | boolean | null | undefined | XmlNode | XmlValue[];
+export interface XmlNode {
+  [name: string]: XmlValue;
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+function renderValue(name: string, v: XmlValue): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => renderValue(name, x)).join('');
+  if (typeof v === 'object') return `<${name}>${renderChildren(v)}</${name}>`;
+  return `<${name}>${escapeXml(String(v))}</${name}>`;
+}
+
+function renderChildren(node: XmlNode): string {
+  return Object.entries(node)
+    .map(([k, v]) => renderValue(k, v))
+    .join('');
+}
+
+/** A full document: `<?xml …?><Root xmlns="…">…</Root>`. */
+export function renderXml(root: string, body: XmlNode, withNamespace = true): string {
+  const ns = withNamespace ? ` xmlns="${S3_NS}"` : '';
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root}${ns}>${renderChildren(body)}</${root}>`;
+}
+
+/** S3 timestamps: ISO 8601 with milliseconds, UTC. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false, // keep "0001" and ETags as strings
+  trimValues: true,
+  isArray: (name) => ['Part', 'Object', 'Rule', 'CORSRule', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader'].includes(name),
+});
+
+type Parsed = Record<string, unknown>;
+
+export function parseXml(body: Buffer | string, root: string): Parsed {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') throw new S3Error('MalformedXML', `The request body is empty; expected a <${root}> document.`);
+  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
+  const doc = parser.parse(text) as Parsed;
+  const node = doc[root];
+  if (node === undefined) throw new S3Error('MalformedXML', `Expected a <${root}> document.`);
+  return (node === '' ? {} : node) as Parsed;
+}
+
+function str(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : String(v);
+}
+
+function list(v: unknown): Parsed[] {
+  if (v === undefined || v === null || v === '') return [];
+  return (Array.isArray(v) ? v : [v]) as Parsed[];
+}
+
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…` */
+export function parseCompleteMultipartUpload(body: Buffer): CompletedPart[] {
+  const root = parseXml(body, 'CompleteMultipartUpload');
+  const parts = list(root.Part).map((p, i) => {
+    const n = Number(str(p.PartNumber));
+    const etag = str(p.ETag);
+    if (!Number.isInteger(n) || n < 1 || n > 10000) {
+      throw new S3Error('InvalidArgument', `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber)}".`);
+    }
+    if (!etag) throw new S3Error('MalformedXML', `Part[${i}] (PartNumber ${n}) has no ETag.`);
+    return { partNumber: n, etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, '') };
+  });
+  if (parts.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists no Part.');
+  return parts;
+}
+
+export interface DeleteObjectsRequest {
+  quiet: boolean;
+  objects: Array<{ key: string; versionId: string | null }>;
+}
+
+/** `<Delete><Quiet/><Object><Key/><VersionId/></Object>…` (at most 1000 objects). */
+export function parseDeleteObjects(body: Buffer): DeleteObjectsRequest {
+  const root = parseXml(body, 'Delete');
+  const objects = list(root.Object).map((o, i) => {
+    const key = str(o.Key);
+    if (key === undefined || key === '') throw new S3Error('MalformedXML', `Object[${i}] has no Key.`);
+    return { key, versionId: str(o.VersionId) ?? null };
+  });
+  if (objects.length === 0) throw new S3Error('MalformedXML', 'Delete lists no Object.');
+  if (objects.length > 1000) throw new S3Error('MalformedXML', `Delete lists ${objects.length} objects; at most 1000 are allowed.`);
+  return { quiet: str(root.Quiet)?.toLowerCase() === 'true', objects };
+}
+
+export interface S3LifecycleRule {
+  id: string | null;
+  prefix: string;
+  enabled: boolean;
+  expirationDays: number | null;
+  expiredObjectDeleteMarker: boolean;
+  noncurrentDays: number | null;
+  abortIncompleteDays: number | null;
+}
+
+function optDays(v: unknown, field: string): number | null {
+  const s = str(v);
+  if (s === undefined) return null;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new S3Error('InvalidArgument', `${field} must be a positive integer, got "${s}".`);
+  return n;
+}
+
+/**
+ * `<LifecycleConfiguration><Rule>` with ID, Filter/Prefix (or legacy Prefix), Status, Expiration
+ * (Days | ExpiredObjectDeleteMarker), NoncurrentVersionExpiration, AbortIncompleteMultipartUpload.
+ * Transitions and date-based or tag filters do not exist on B2: refused with NotImplemented.
+ */
+export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
+  const root = parseXml(body, 'LifecycleConfiguration');
+  return list(root.Rule).map((r, i) => {
+    const where = `Rule[${i}]${str(r.ID) ? ` (ID ${str(r.ID)})` : ''}`;
+    if (r.Transition !== undefined || r.NoncurrentVersionTransition !== undefined) {
+      throw new S3Error('NotImplemented', `${where}: B2 has no storage classes, so transitions are not supported.`);
+    }
+    const filter = (r.Filter ?? {}) as Parsed;
+    if (filter.Tag !== undefined || filter.And !== undefined || filter.ObjectSizeGreaterThan !== undefined || filter.ObjectSizeLessThan !== undefined) {
+      throw new S3Error('NotImplemented', `${where}: only a Prefix filter is supported on B2.`);
+    }
+    const exp = (r.Expiration ?? undefined) as Parsed | undefined;
+    if (exp && exp.Date !== undefined) throw new S3Error('NotImplemented', `${where}: Expiration.Date is not supported on B2; use Days.`);
+    const status = str(r.Status);
+    if (status !== 'Enabled' && status !== 'Disabled') {
+      throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled, got "${status ?? ''}".`);
+    }
+    const nce = (r.NoncurrentVersionExpiration ?? undefined) as Parsed | undefined;
+    const abort = (r.AbortIncompleteMultipartUpload ?? undefined) as Parsed | undefined;
+    return {
+      id: str(r.ID) ?? null,
+      prefix: str(filter.Prefix) ?? str(r.Prefix) ?? '',
+      enabled: status === 'Enabled',
+      expirationDays: exp ? optDays(exp.Days, `${where}.Expiration.Days`) : null,
+      expiredObjectDeleteMarker: str(exp?.ExpiredObjectDeleteMarker)?.toLowerCase() === 'true',
+      noncurrentDays: nce ? optDays(nce.NoncurrentDays, `${where}.NoncurrentVersionExpiration.NoncurrentDays`) : null,
+      abortIncompleteDays: abort ? optDays(abort.DaysAfterInitiation, `${where}.AbortIncompleteMultipartUpload.DaysAfterInitiation`) : null,
+    };
+  });
+}
+
+/** `<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>` → algorithm. */
+export function parseEncryptionConfiguration(body: Buffer): 'AES256' {
+  const root = parseXml(body, 'ServerSideEncryptionConfiguration');
+  const rules = list(root.Rule);
+  if (rules.length !== 1) throw new S3Error('MalformedXML', 'ServerSideEncryptionConfiguration needs exactly one Rule.');
+  const apply = (rules[0].ApplyServerSideEncryptionByDefault ?? {}) as Parsed;
+  const alg = str(apply.SSEAlgorithm);
+  if (alg !== 'AES256') {
+    throw new S3Error('InvalidArgument', `SSEAlgorithm must be AES256 on B2 (SSE-B2), got "${alg ?? ''}".`);
+  }
+  return 'AES256';
+}
+
+/** Optional `<CreateBucketConfiguration><LocationConstraint>`. */
+export function parseCreateBucketConfiguration(body: Buffer): string | null {
+  if (body.length === 0 || body.toString('utf8').trim() === '') return null;
+  const root = parseXml(body, 'CreateBucketConfiguration');
+  return str(root.LocationConstraint) ?? null;
+}
