@@ -1,0 +1,267 @@
+/**
+ * `audit-logs`: incremental, gzip-compressed upload of an append-only log directory to
+ * `audit-logs/YYYY/MM/DD/<path>@<start>-<end>.gz`.
+ *
+ * Incremental: the state remembers, per file, how many bytes are safely stored and a hash of the
+ * file's first KiB. A grown file uploads only its new bytes; a file whose head changed (rotated
+ * or rewritten) starts again from 0 under a new generation.
+ *
+ * Idempotent after a crash (write-ahead intent): before uploading, the run writes the state with
+ * the planned segments as `pending`; only after every upload does it write the state with the new
+ * positions. A run that finds `pending` HEADs each planned key: present with the same source hash
+ * → adopt, absent → upload exactly that byte range again. So a crash anywhere between "state
+ * with pending" and "state committed" neither loses nor duplicates a segment, and keys are
+ * deterministic, so a retry overwrites nothing new.
+ *
+ * State lives in the bucket (`state/audit-logs/<name>.json`) or in `--state-file`.
+ */
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { pipeline } from 'stream/promises';
+import { createGzip } from 'zlib';
+import { UsageError } from '../lib/errors';
+import { objectMetadataFor } from './common';
+import { headObject, isNotFound } from '../lib/objects';
+import { choosePartSize } from '../lib/partSize';
+import { mapLimit } from '../lib/pool';
+import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
+import { ymd } from '../lib/timeparse';
+import { uploadStream } from '../lib/uploader';
+
+export interface AuditLogsOptions {
+  dir: string;
+  name?: string;
+  stateFile?: string;
+  concurrency: number;
+}
+
+interface FileState {
+  size: number;
+  headSha256: string;
+  generation: number;
+}
+
+interface Segment {
+  rel: string;
+  start: number;
+  end: number;
+  generation: number;
+  key: string;
+  /** SHA-256 of the uncompressed bytes [start, end). */
+  sourceSha256: string;
+  /** The file's state once this segment is stored (lets the next plan continue after it). */
+  after: FileState;
+}
+
+export interface AuditState {
+  version: 1;
+  files: Record<string, FileState>;
+  pending: Segment[];
+}
+
+const HEAD_BYTES = 1024;
+
+function emptyState(): AuditState {
+  return { version: 1, files: {}, pending: [] };
+}
+
+function hashRange(file: string, start: number, end: number): Promise<string> {
+  const h = createHash('sha256');
+  if (end <= start) return Promise.resolve(h.digest('hex'));
+  return new Promise((resolve, reject) => {
+    fs.createReadStream(file, { start, end: end - 1 })
+      .on('data', (d) => h.update(d as Buffer))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) walk(r);
+      else if (d.isFile()) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+function segmentKey(day: string, rel: string, generation: number, start: number, end: number): string {
+  const gen = generation > 0 ? `~${generation}` : '';
+  return `audit-logs/${day}/${rel}${gen}@${start}-${end}.gz`;
+}
+
+/** State storage: a local file or an object in the bucket. */
+interface StateStore {
+  load(): Promise<AuditState>;
+  save(s: AuditState): Promise<void>;
+  describe: string;
+}
+
+function localStore(file: string): StateStore {
+  return {
+    describe: file,
+    async load() {
+      if (!fs.existsSync(file)) return emptyState();
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as AuditState;
+    },
+    async save(s) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(s, null, 2));
+      fs.renameSync(tmp, file); // atomic: a crash leaves the old or the new state, never half
+    },
+  };
+}
+
+function bucketStore(ctx: JobContext, key: string): StateStore {
+  return {
+    describe: key,
+    async load() {
+      try {
+        const res = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.conn.bucket, Key: key }));
+        return JSON.parse(await res.Body!.transformToString()) as AuditState;
+      } catch (err) {
+        if (isNotFound(err)) return emptyState();
+        throw err;
+      }
+    },
+    async save(s) {
+      const body = Buffer.from(JSON.stringify(s));
+      await ctx.policy.run(() =>
+        ctx.s3.send(
+          new PutObjectCommand({
+            Bucket: ctx.conn.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/json',
+            ContentMD5: createHash('md5').update(body).digest('base64'),
+            ServerSideEncryption: 'AES256',
+            Metadata: objectMetadataFor(ctx, 'state', createHash('sha256').update(body).digest('hex')),
+          }),
+        ),
+      );
+    },
+  };
+}
+
+/** Compares the directory with the state and returns the segments to upload. */
+async function plan(dir: string, state: AuditState, day: string): Promise<{ segments: Segment[]; files: Record<string, FileState> }> {
+  // Segments left pending by a crashed run will be finished in this run: plan after them, so a
+  // file that grew since is not uploaded twice from the same offset.
+  const base: Record<string, FileState> = { ...state.files };
+  for (const p of state.pending) base[p.rel] = p.after;
+  const files: Record<string, FileState> = { ...base };
+  const segments: Segment[] = [];
+  for (const rel of listFiles(dir)) {
+    const abs = path.join(dir, rel);
+    const size = fs.statSync(abs).size;
+    if (size === 0) continue;
+    const prev = base[rel];
+    let start = 0;
+    let generation = prev?.generation ?? 0;
+    if (prev) {
+      const headNow = await hashRange(abs, 0, Math.min(HEAD_BYTES, prev.size));
+      const sameFile = size >= prev.size && headNow === prev.headSha256;
+      if (sameFile && size === prev.size) continue; // unchanged
+      if (sameFile) start = prev.size;
+      else generation += 1; // rotated or rewritten: start over
+    }
+    const sourceSha256 = await hashRange(abs, start, size);
+    const after = { size, headSha256: await hashRange(abs, 0, Math.min(HEAD_BYTES, size)), generation };
+    segments.push({ rel, start, end: size, generation, key: segmentKey(day, rel, generation, start, size), sourceSha256, after });
+    files[rel] = after;
+  }
+  return { segments, files };
+}
+
+async function uploadSegment(ctx: JobContext, dir: string, seg: Segment): Promise<{ size: number; sha256: string; versionId?: string; adopted: boolean }> {
+  const head = await headObject(ctx.s3, ctx.conn.bucket, seg.key);
+  if (head && head.Metadata?.['source-sha256'] === seg.sourceSha256) {
+    return { size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, adopted: true };
+  }
+  const abs = path.join(dir, seg.rel);
+  // The bytes must still be the ones planned (a pending segment of a rotated file is gone).
+  if (!fs.existsSync(abs) || fs.statSync(abs).size < seg.end || (await hashRange(abs, seg.start, seg.end)) !== seg.sourceSha256) {
+    throw new Error(`${seg.rel} bytes ${seg.start}-${seg.end} changed before they were uploaded (file rotated or rewritten)`);
+  }
+  const gzip = createGzip({ level: 6 });
+  const src = fs.createReadStream(abs, { start: seg.start, end: seg.end - 1 });
+  const feeding = pipeline(src, gzip).catch((err: unknown) => gzip.destroy(err as Error));
+  const res = await uploadStream({
+    s3: ctx.s3,
+    bucket: ctx.conn.bucket,
+    key: seg.key,
+    body: gzip,
+    contentType: 'application/gzip',
+    metadata: objectMetadataFor(ctx, 'audit-log', undefined, {
+      'source-sha256': seg.sourceSha256,
+      'source-path': seg.rel,
+      'source-range': `${seg.start}-${seg.end}`,
+    }),
+    partSize: choosePartSize(seg.end - seg.start),
+    policy: ctx.policy,
+  });
+  await feeding;
+  return { size: res.size, sha256: res.sha256, versionId: res.versionId, adopted: false };
+}
+
+async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome> {
+  const dir = path.resolve(opts.dir);
+  const name = opts.name ?? path.basename(dir);
+  const store = opts.stateFile ? localStore(opts.stateFile) : bucketStore(ctx, `state/audit-logs/${name}.json`);
+  const state = await store.load();
+  const day = ymd(ctx.startedAt, '/');
+  const { segments, files } = await plan(dir, state, day);
+  const recovered = state.pending.filter((p) => !segments.some((s) => s.key === p.key));
+  ctx.manifest.details = { name, state: store.describe, recoveredPending: recovered.length };
+
+  if (ctx.dryRun) {
+    for (const s of [...recovered, ...segments]) ctx.manifest.objects.push({ key: s.key, size: s.end - s.start, sha256: '', status: 'planned' });
+    return {
+      summary: { name, planned: segments.length, pendingFromCrash: recovered.length, segments: [...recovered, ...segments].map((s) => s.key) },
+      human: [`would upload ${segments.length} segment(s)${recovered.length ? ` and finish ${recovered.length} left pending by an interrupted run` : ''}`],
+      bytes: 0,
+      objects: 0,
+    };
+  }
+  const all = [...recovered, ...segments];
+  // Write-ahead: record the intent before the first byte leaves.
+  await store.save({ ...state, pending: all });
+  let bytes = 0;
+  let adopted = 0;
+  let done = 0;
+  await mapLimit(all, opts.concurrency, async (seg) => {
+    const r = await uploadSegment(ctx, dir, seg);
+    ctx.manifest.objects.push({ key: seg.key, size: r.size, sha256: r.sha256, versionId: r.versionId, status: r.adopted ? 'skipped' : 'uploaded', note: r.adopted ? 'already uploaded by an interrupted run' : undefined });
+    if (r.adopted) adopted += 1;
+    else bytes += r.size;
+    done += 1;
+    ctx.reporter.progress('audit-logs', done, all.length);
+  });
+  await store.save({ version: 1, files, pending: [] });
+  return {
+    summary: { name, uploaded: all.length - adopted, adoptedAfterCrash: adopted, unchangedFiles: Object.keys(files).length - segments.length, bytes },
+    human: [`${all.length - adopted} segment(s) uploaded, ${adopted} adopted from an interrupted run, ${bytes} bytes`],
+    bytes,
+    objects: all.length,
+  };
+}
+
+export const auditLogsJob: JobDefinition<AuditLogsOptions> = {
+  name: 'audit-logs',
+  purpose: 'backup-writer',
+  writesManifest: true,
+  validate: (o) => {
+    if (!o.dir) throw new UsageError('--dir <dir> is required');
+    if (!fs.existsSync(o.dir) || !fs.statSync(o.dir).isDirectory()) throw new UsageError(`--dir ${o.dir}: not a directory`);
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError('--concurrency must be 1..64');
+  },
+  run,
+};
+
+

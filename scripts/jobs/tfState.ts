@@ -1,0 +1,136 @@
+/**
+ * `tf-state`: Terraform state files (a file, or every state under a workspace directory) and
+ * Pulumi stack exports, encrypted client-side with AES-256-GCM before upload to
+ * `terraform-state/<name>/<file>.enc`. The key never leaves the machine; its id goes into
+ * metadata (`x-amz-meta-key-id`). The key is stable per workspace so B2 keeps the history as
+ * versions (the lifecycle rule deletes superseded ones after 90 days, design.md §1).
+ * Unchanged state (same HMAC of the plaintext under the key) is not uploaded again.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash, createHmac } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { encrypt, EncryptionKey, loadKey } from '../lib/crypto';
+import { UsageError } from '../lib/errors';
+import { objectMetadata } from '../lib/metadata';
+import { headObject } from '../lib/objects';
+import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
+
+export interface TfStateOptions {
+  file?: string;
+  workspace?: string;
+  name?: string;
+  keyFile?: string;
+  keyEnv?: string;
+}
+
+interface StateFile {
+  abs: string;
+  rel: string; // path under the workspace, used in the object key
+  kind: 'terraform' | 'pulumi';
+}
+
+function kindOf(abs: string): 'terraform' | 'pulumi' {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(fs.readFileSync(abs, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`${abs}: not a JSON state file (${(e as Error).message})`);
+  }
+  if (doc && typeof doc === 'object' && 'deployment' in doc) return 'pulumi';
+  if (doc && typeof doc === 'object' && ('terraform_version' in doc || 'resources' in doc || 'modules' in doc)) return 'terraform';
+  throw new UsageError(`${abs}: neither Terraform state (terraform_version/resources) nor a Pulumi export (deployment)`);
+}
+
+/** Finds `terraform.tfstate`, `terraform.tfstate.d/<ws>/terraform.tfstate` and `*.pulumi.json`. */
+export function findStateFiles(opts: TfStateOptions): StateFile[] {
+  if (opts.file) {
+    if (!fs.existsSync(opts.file)) throw new UsageError(`--file ${opts.file}: no such file`);
+    const abs = path.resolve(opts.file);
+    return [{ abs, rel: path.basename(abs), kind: kindOf(abs) }];
+  }
+  const dir = path.resolve(opts.workspace!);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--workspace ${opts.workspace}: not a directory`);
+  const found: StateFile[] = [];
+  const add = (rel: string): void => {
+    const abs = path.join(dir, rel);
+    if (fs.existsSync(abs) && fs.statSync(abs).isFile() && fs.statSync(abs).size > 0) found.push({ abs, rel, kind: kindOf(abs) });
+  };
+  add('terraform.tfstate');
+  const wsDir = path.join(dir, 'terraform.tfstate.d');
+  if (fs.existsSync(wsDir)) {
+    for (const ws of fs.readdirSync(wsDir).sort()) add(path.posix.join('terraform.tfstate.d', ws, 'terraform.tfstate'));
+  }
+  for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.pulumi.json')) add(f);
+  if (found.length === 0) throw new UsageError(`--workspace ${opts.workspace}: no terraform.tfstate, terraform.tfstate.d/*/terraform.tfstate or *.pulumi.json found`);
+  return found;
+}
+
+function contentMac(plain: Buffer, k: EncryptionKey): string {
+  // Keyed, so the metadata cannot confirm a guess of the plaintext to someone without the key.
+  return createHmac('sha256', Buffer.from(k.key.reveal(), 'base64')).update(plain).digest('hex');
+}
+
+async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
+  const key = loadKey(opts, ctx.env);
+  const files = findStateFiles(opts);
+  const name = opts.name ?? path.basename(path.resolve(opts.workspace ?? path.dirname(opts.file!)));
+  ctx.manifest.details = { name, keyId: key.keyId, files: files.map((f) => f.rel) };
+  const human: string[] = [];
+  let bytes = 0;
+  let uploaded = 0;
+  for (const f of files) {
+    const plain = fs.readFileSync(f.abs);
+    const objectKey = `terraform-state/${name}/${f.rel}.enc`;
+    const mac = contentMac(plain, key);
+    const head = await headObject(ctx.s3, ctx.conn.bucket, objectKey);
+    if (head?.Metadata?.['content-hmac'] === mac && head.Metadata?.['key-id'] === key.keyId) {
+      ctx.manifest.objects.push({ key: objectKey, size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, status: 'skipped', note: 'state unchanged' });
+      human.push(`unchanged ${objectKey}`);
+      continue;
+    }
+    const sealed = encrypt(plain, key);
+    const sha256 = createHash('sha256').update(sealed).digest('hex');
+    if (ctx.dryRun) {
+      ctx.manifest.objects.push({ key: objectKey, size: sealed.length, sha256, status: 'planned' });
+      human.push(`would upload ${objectKey} (${sealed.length} bytes encrypted, key id ${key.keyId})`);
+      continue;
+    }
+    const md5 = createHash('md5').update(sealed).digest('base64');
+    const out = await ctx.policy.run(() =>
+      ctx.s3.send(
+        new PutObjectCommand({
+          Bucket: ctx.conn.bucket,
+          Key: objectKey,
+          Body: sealed,
+          ContentType: 'application/octet-stream',
+          ContentMD5: md5,
+          ServerSideEncryption: 'AES256',
+          Metadata: objectMetadata({
+            type: 'terraform-state',
+            provider: ctx.manifest.provider,
+            env: ctx.conn.env,
+            sha256,
+            extra: { encryption: 'AES-256-GCM', 'key-id': key.keyId, 'content-hmac': mac, 'state-kind': f.kind },
+          }),
+        }),
+      ),
+    );
+    ctx.manifest.objects.push({ key: objectKey, size: sealed.length, sha256, versionId: out.VersionId, status: 'uploaded', keyId: key.keyId });
+    human.push(`uploaded ${objectKey} (${f.kind}, ${sealed.length} bytes, key id ${key.keyId})`);
+    bytes += sealed.length;
+    uploaded += 1;
+  }
+  return { summary: { name, keyId: key.keyId, objects: ctx.manifest.objects }, human, bytes, objects: uploaded };
+}
+
+export const tfStateJob: JobDefinition<TfStateOptions> = {
+  name: 'tf-state',
+  purpose: 'backup-writer',
+  writesManifest: true,
+  validate: (o, deps) => {
+    if (!!o.file === !!o.workspace) throw new UsageError('give exactly one of --file <state> or --workspace <dir>');
+    loadKey(o, deps.env); // fail on a missing/bad key before touching the network
+  },
+  run,
+};

@@ -1,0 +1,360 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * A Node.js language host for the Pulumi engine (the `pulumi-language-nodejs` plugin), written
+ * against the LanguageRuntime gRPC contract in `@pulumi/pulumi/proto/language.proto`.
+ *
+ * Why it exists: the CLI builds from the Go module proxy (`pkg/v3`), but the upstream host module
+ * (`sdk/nodejs/cmd/pulumi-language-nodejs/v3`) is refused by the proxy reachable here, so
+ * `scripts/ensure-pulumi.js` installs this host in its place when the Go one cannot be built.
+ *
+ * It does what the engine needs for preview/up/refresh/destroy: answer the handshake and plugin
+ * queries, and `Run` the program through the SDK's own runner (`@pulumi/pulumi/cmd/run`, resolved
+ * from the program directory, exactly as the upstream host does) with the same arguments and
+ * environment contract (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT, ...).
+ * Code generation, `pulumi new` templates, packing and policy packs are not implemented and answer
+ * UNIMPLEMENTED, which the engine reports as such.
+ *
+ * Protocol: started by the engine as `pulumi-language-nodejs [flags] <engine-address>`; prints the
+ * port it listens on (127.0.0.1) as its first stdout line; exits when the engine closes it.
+ */
+const path = require('path');
+const fs = require('fs');
+const { spawn } = require('child_process');
+const { setTimeout } = require('timers');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Load a module from the repository's node_modules (the host runs from any working directory). */
+/** @param {string} id */
+function requireFromRoot(id) {
+  return require(require.resolve(id, { paths: [ROOT] }));
+}
+
+const grpc = requireFromRoot('@grpc/grpc-js');
+const langProto = requireFromRoot('@pulumi/pulumi/proto/language_pb');
+const langGrpc = requireFromRoot('@pulumi/pulumi/proto/language_grpc_pb');
+const pluginProto = requireFromRoot('@pulumi/pulumi/proto/plugin_pb');
+const emptyProto = requireFromRoot('google-protobuf/google/protobuf/empty_pb');
+
+/** Exit code the SDK runner uses for "already showed the user an actionable message". */
+const EXIT_USER_ACTIONABLE = 32;
+/** The version this host reports; matches the pinned CLI so `pulumi about` reads sensibly. */
+const HOST_VERSION = process.env.PULUMI_LANGUAGE_NODEJS_VERSION || '3.274.1';
+
+/** @param {string[]} argv */
+function parseArgs(argv) {
+  /** @type {{ engineAddress: string, tracing: string }} */
+  const out = { engineAddress: '', tracing: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-version' || a === '--version') {
+      process.stdout.write(`${HOST_VERSION}\n`);
+      process.exit(0);
+    }
+    const m = /^--?([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (m) {
+      // Flags the engine may pass (-tracing, -root, -runtime); only tracing is forwarded.
+      const value = m[2] ?? (argv[i + 1] && !argv[i + 1].startsWith('-') ? argv[++i] : '');
+      if (m[1] === 'tracing') out.tracing = value;
+      continue;
+    }
+    out.engineAddress = a;
+  }
+  return out;
+}
+
+/**
+ * Runtime options from Pulumi.yaml (`runtime.options`), with the upstream defaults.
+ * @param {any} info ProgramInfo message
+ */
+function runtimeOptions(info) {
+  const opts = info && info.getOptions() ? info.getOptions().toJavaScript() : {};
+  const typescript = opts.typescript === undefined ? true : opts.typescript;
+  if (typeof typescript !== 'boolean') throw new Error('runtime option "typescript" must be a boolean');
+  for (const k of ['tsconfig', 'nodeargs']) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'string') throw new Error(`runtime option "${k}" must be a string`);
+  }
+  return { typescript, tsconfig: /** @type {string|undefined} */ (opts.tsconfig), nodeargs: /** @type {string} */ (opts.nodeargs ?? '') };
+}
+
+/**
+ * The SDK runner the program itself depends on (so the program's @pulumi/pulumi version runs it),
+ * falling back to the repository's copy.
+ * @param {string} programDir
+ */
+function locateRunner(programDir) {
+  const override = process.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH;
+  const id = override || '@pulumi/pulumi/cmd/run';
+  try {
+    return require.resolve(id, { paths: [programDir, ROOT] });
+  } catch {
+    throw new Error(
+      `could not find ${id} from ${programDir}: install @pulumi/pulumi in the program's package (npm install @pulumi/pulumi)`,
+    );
+  }
+}
+
+/**
+ * Resource plugins the program's direct dependencies declare (package.json `pulumi.resource`), as
+ * the upstream host reports them. The engine loads them from PATH / PULUMI_HOME before running.
+ * @param {string} programDir
+ * @returns {{ name: string, version: string, server: string }[]}
+ */
+function requiredPlugins(programDir) {
+  let dir = programDir;
+  /** @type {string | null} */
+  let pkgFile = null;
+  for (let i = 0; i < 64; i++) {
+    const candidate = path.join(dir, 'package.json');
+    if (fs.existsSync(candidate)) {
+      pkgFile = candidate;
+      break;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  if (!pkgFile) return [];
+  const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
+  const deps = Object.keys({ ...(pkg.dependencies || {}), ...(pkg.devDependencies || {}) });
+  /** @type {{ name: string, version: string, server: string }[]} */
+  const out = [];
+  for (const dep of deps) {
+    let depPkg;
+    try {
+      depPkg = JSON.parse(fs.readFileSync(require.resolve(`${dep}/package.json`, { paths: [path.dirname(pkgFile)] }), 'utf8'));
+    } catch {
+      continue; // not installed or no exported package.json: the program run will report it
+    }
+    const meta = depPkg.pulumi;
+    if (!meta || meta.resource !== true) continue;
+    const name = meta.name || String(depPkg.name).replace(/^@pulumi\//, '');
+    const version = String(meta.version || depPkg.version || '').replace(/^v/, '');
+    out.push({ name, version: version ? `v${version}` : '', server: meta.server || '' });
+  }
+  return out;
+}
+
+/**
+ * Config in the shape the SDK runner reads: keys `<namespace>:config:<name>` (the legacy form
+ * every SDK version understands), JSON-encoded in PULUMI_CONFIG.
+ * @param {any} configMap jspb.Map<string,string>
+ */
+function configJson(configMap) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const [k, v] of configMap.entries()) {
+    const idx = k.indexOf(':');
+    if (idx <= 0) throw new Error(`invalid config key ${JSON.stringify(k)}: expected <namespace>:<name>`);
+    const ns = k.slice(0, idx);
+    const rest = k.slice(idx + 1);
+    const name = rest.startsWith('config:') ? rest.slice('config:'.length) : rest;
+    out[`${ns}:config:${name}`] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/**
+ * Splits a `nodeargs` string like a POSIX shell would for simple cases (quotes, no expansion).
+ * @param {string} s
+ */
+function splitArgs(s) {
+  /** @type {string[]} */
+  const out = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m;
+  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3]);
+  return out;
+}
+
+class LanguageHost {
+  /** @param {{ engineAddress: string, tracing: string }} args */
+  constructor(args) {
+    this.engineAddress = args.engineAddress;
+    this.tracing = args.tracing;
+    /** @type {Set<import('child_process').ChildProcess>} */
+    this.children = new Set();
+  }
+
+  /** @param {any} call @param {Function} cb */
+  handshake(call, cb) {
+    const addr = call.request.getEngineAddress && call.request.getEngineAddress();
+    if (addr) this.engineAddress = addr;
+    cb(null, new langProto.LanguageHandshakeResponse());
+  }
+
+  /** @param {any} _call @param {Function} cb */
+  getPluginInfo(_call, cb) {
+    const info = new pluginProto.PluginInfo();
+    info.setVersion(HOST_VERSION);
+    cb(null, info);
+  }
+
+  /** @param {any} call @param {Function} cb */
+  getRequiredPlugins(call, cb) {
+    try {
+      const dir = call.request.getInfo()?.getProgramDirectory() || call.request.getPwd();
+      const res = new langProto.GetRequiredPluginsResponse();
+      res.setPluginsList(
+        requiredPlugins(dir).map((p) => {
+          const d = new pluginProto.PluginDependency();
+          d.setName(p.name);
+          d.setKind('resource');
+          d.setVersion(p.version);
+          d.setServer(p.server);
+          return d;
+        }),
+      );
+      cb(null, res);
+    } catch (err) {
+      cb(grpcError(err));
+    }
+  }
+
+  /** @param {any} call @param {Function} cb */
+  getRequiredPackages(call, cb) {
+    try {
+      const dir = call.request.getInfo().getProgramDirectory();
+      const res = new langProto.GetRequiredPackagesResponse();
+      res.setPackagesList(
+        requiredPlugins(dir).map((p) => {
+          const d = new pluginProto.PackageDependency();
+          d.setName(p.name);
+          d.setKind('resource');
+          d.setVersion(p.version);
+          d.setServer(p.server);
+          return d;
+        }),
+      );
+      cb(null, res);
+    } catch (err) {
+      cb(grpcError(err));
+    }
+  }
+
+  /** @param {any} _call @param {Function} cb */
+  getProgramDependencies(_call, cb) {
+    cb(null, new langProto.GetProgramDependenciesResponse());
+  }
+
+  /** @param {any} _call @param {Function} cb */
+  about(_call, cb) {
+    const res = new langProto.AboutResponse();
+    res.setExecutable(process.execPath);
+    res.setVersion(process.version);
+    cb(null, res);
+  }
+
+  /** @param {any} _call @param {Function} cb */
+  cancel(_call, cb) {
+    for (const child of this.children) child.kill('SIGINT');
+    cb(null, new emptyProto.Empty());
+  }
+
+  /**
+   * Runs the program to completion and reports its outcome. Program errors are returned in the
+   * response (the engine prints them); only host failures become gRPC errors.
+   * @param {any} call @param {Function} cb
+   */
+  run(call, cb) {
+    const req = call.request;
+    const respond = (/** @type {string} */ error, bail = false) => {
+      const res = new langProto.RunResponse();
+      res.setError(error);
+      res.setBail(bail);
+      cb(null, res);
+    };
+    let args;
+    let env;
+    try {
+      const info = req.getInfo();
+      const programDir = info ? info.getProgramDirectory() : req.getPwd();
+      const entryPoint = info ? info.getEntryPoint() : req.getProgram();
+      const opts = runtimeOptions(info);
+      const runner = locateRunner(programDir);
+      args = [...splitArgs(opts.nodeargs), runner];
+      const flag = (/** @type {string} */ k, /** @type {string|undefined} */ v) => {
+        if (v) args.push(`--${k}`, v);
+      };
+      flag('monitor', req.getMonitorAddress());
+      flag('engine', this.engineAddress);
+      flag('organization', req.getOrganization());
+      flag('project', req.getProject());
+      flag('root-directory', info ? info.getRootDirectory() : '');
+      flag('stack', req.getStack());
+      flag('pwd', programDir);
+      if (req.getDryrun()) args.push('--dry-run');
+      flag('parallel', String(req.getParallel()));
+      flag('tracing', this.tracing);
+      args.push(entryPoint || '.', ...req.getArgsList());
+      env = {
+        ...process.env,
+        PULUMI_CONFIG: configJson(req.getConfigMap()),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(req.getConfigsecretkeysList()),
+      };
+      if (opts.typescript) env.PULUMI_NODEJS_TYPESCRIPT = 'true';
+      if (opts.tsconfig) env.PULUMI_NODEJS_TSCONFIG_PATH = opts.tsconfig;
+    } catch (err) {
+      respond(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    // stdout/stderr go straight to ours: the engine shows them as the program's output.
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    this.children.add(child);
+    child.once('error', (err) => {
+      this.children.delete(child);
+      respond(`Problem executing program (could not run language executor): ${err.message}`);
+    });
+    child.once('exit', (code, signal) => {
+      this.children.delete(child);
+      if (code === 0) respond('');
+      else if (code === EXIT_USER_ACTIONABLE) respond('', true);
+      else if (signal) respond(`Program was terminated by ${signal}`);
+      else respond(`Program exited with non-zero exit code: ${code}`);
+    });
+  }
+}
+
+/** @param {unknown} err */
+function grpcError(err) {
+  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+}
+
+function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const host = new LanguageHost(args);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 400 * 1024 * 1024 });
+  /** @type {Record<string, Function>} */
+  const impl = {
+    handshake: host.handshake.bind(host),
+    getPluginInfo: host.getPluginInfo.bind(host),
+    getRequiredPlugins: host.getRequiredPlugins.bind(host),
+    getRequiredPackages: host.getRequiredPackages.bind(host),
+    getProgramDependencies: host.getProgramDependencies.bind(host),
+    about: host.about.bind(host),
+    run: host.run.bind(host),
+    cancel: host.cancel.bind(host),
+  };
+  // Everything else answers UNIMPLEMENTED (grpc-js does that for methods left out).
+  server.addService(langGrpc.LanguageRuntimeService, impl);
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) {
+      process.stderr.write(`pulumi-language-nodejs: could not listen: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${port}\n`);
+  });
+  const stop = () => {
+    for (const child of host.children) child.kill('SIGINT');
+    server.tryShutdown(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (require.main === module) main();
+
+module.exports = { parseArgs, configJson, splitArgs, requiredPlugins };

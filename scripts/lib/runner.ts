@@ -1,0 +1,160 @@
+/**
+ * Runs one job: resolves the connection, builds the S3 client, times the run, writes the
+ * manifest (backup jobs, even on failure) and the metrics file, prints the result, and maps the
+ * outcome to an exit code. Jobs are `run(ctx, opts)` functions that return data (style.md §7).
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } from './config';
+import { Clock, systemClock } from './clock';
+import { exitCodeFor, messageOf, UsageError } from './errors';
+import { Manifest, manifestKey, newManifest, writeManifest } from './manifest';
+import { writeMetricsFile } from './metrics';
+import { Io, Reporter } from './reporter';
+import { RetryPolicy, RetryPolicyOptions, toJobError } from './retry';
+import { createS3Client } from './s3client';
+import { KeyPurpose } from './stackOutputs';
+
+export interface CommonOptions extends ConnectionFlags {
+  json: boolean;
+  dryRun: boolean;
+  metricsFile?: string;
+  progress: boolean;
+}
+
+export interface JobContext {
+  s3: S3Client;
+  policy: RetryPolicy;
+  clock: Clock;
+  conn: ResolvedConnection;
+  reporter: Reporter;
+  dryRun: boolean;
+  env: NodeJS.ProcessEnv;
+  manifest: Manifest;
+  startedAt: number;
+}
+
+export interface JobOutcome {
+  /** Machine summary merged into the --json document. */
+  summary: Record<string, unknown>;
+  /** Human summary lines for stdout. */
+  human: string[];
+  bytes: number;
+  objects: number;
+  /** A job may complete its work and still report failure (verify mismatch, cost alert). */
+  ok?: boolean;
+  failureMessage?: string;
+}
+
+export interface JobDefinition<O> {
+  name: string;
+  purpose: KeyPurpose;
+  /** Backup jobs write `manifests/<job>/<ts>.json`; read-only jobs do not (reader keys cannot). */
+  writesManifest: boolean;
+  /** Checks job options before any network call (UsageError on bad input). */
+  validate?: (opts: O, deps: RunnerDeps) => void | Promise<void>;
+  run: (ctx: JobContext, opts: O) => Promise<JobOutcome>;
+}
+
+export interface RunnerDeps extends ConfigDeps {
+  io: Io;
+  clock?: Clock;
+  /** Overrides for tests (short budgets) or benchmarks. */
+  retry?: Partial<RetryPolicyOptions>;
+  makeS3?: (conn: ResolvedConnection, policy: RetryPolicy) => S3Client;
+}
+
+/** Retry knobs from the environment, so an operator can shorten waits without code changes. */
+export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicyOptions> {
+  const out: Partial<RetryPolicyOptions> = {};
+  const num = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number of milliseconds (got "${v}")`);
+    return n;
+  };
+  const base = num('BACKUP_RETRY_BASE_MS');
+  const max = num('BACKUP_RETRY_MAX_MS');
+  const budget = num('BACKUP_RETRY_BUDGET_MS');
+  if (base !== undefined) out.baseDelayMs = base;
+  if (max !== undefined) out.maxDelayMs = max;
+  if (budget !== undefined) out.budgetMs = budget;
+  return out;
+}
+
+export async function runJob<O>(def: JobDefinition<O>, common: CommonOptions, opts: O, deps: RunnerDeps): Promise<number> {
+  const clock = deps.clock ?? systemClock;
+  const reporter = new Reporter(deps.io, common.json, common.progress && deps.io.isTTY);
+  const startedAt = clock.now();
+  let ctx: JobContext | undefined;
+  let outcome: JobOutcome | undefined;
+  let error: unknown;
+  let manifestRef: { key: string; versionId?: string } | undefined;
+  let policy: RetryPolicy | undefined;
+  try {
+    await def.validate?.(opts, deps);
+    const conn = await resolveConnection(common, def.purpose, deps);
+    policy = new RetryPolicy({ clock, ...retryFromEnv(deps.env), ...deps.retry });
+    const s3 = deps.makeS3 ? deps.makeS3(conn, policy) : createS3Client(conn, { policy });
+    ctx = {
+      s3,
+      policy,
+      clock,
+      conn,
+      reporter,
+      dryRun: common.dryRun,
+      env: deps.env,
+      manifest: newManifest(def.name, conn.bucket, conn.env, startedAt, common.provider),
+      startedAt,
+    };
+    outcome = await def.run(ctx, opts);
+  } catch (err) {
+    error = toJobError(err);
+  }
+  const ok = !error && outcome?.ok !== false;
+  if (ctx && def.writesManifest && !common.dryRun) {
+    ctx.manifest.finishedAt = new Date(clock.now()).toISOString();
+    ctx.manifest.status = ok ? 'ok' : 'failed';
+    if (!ok) ctx.manifest.error = error ? messageOf(error) : outcome?.failureMessage;
+    try {
+      manifestRef = await writeManifest(ctx.s3, ctx.policy, ctx.manifest, manifestKey(def.name, startedAt));
+    } catch (err) {
+      // A run whose manifest is lost is not a trustworthy backup: fail it.
+      error ??= new Error(`could not write the run manifest: ${messageOf(err)}`);
+    }
+  }
+  const finishedAt = clock.now();
+  const success = !error && outcome?.ok !== false;
+  const failure = error ? messageOf(error) : outcome?.failureMessage;
+  if (common.metricsFile) {
+    try {
+      writeMetricsFile(common.metricsFile, {
+        job: def.name,
+        env: ctx?.conn.env ?? common.env ?? 'unknown',
+        success,
+        bytes: outcome?.bytes ?? 0,
+        objects: outcome?.objects ?? ctx?.manifest.objects.length ?? 0,
+        durationSeconds: (finishedAt - startedAt) / 1000,
+        retries: policy?.stats.retries ?? 0,
+        finishedAtMs: finishedAt,
+      });
+    } catch (err) {
+      reporter.note(`warning: could not write --metrics-file ${common.metricsFile}: ${messageOf(err)}`);
+    }
+  }
+  const doc = {
+    job: def.name,
+    ok: success,
+    dryRun: common.dryRun,
+    ...(failure ? { error: failure } : {}),
+    durationSeconds: Number(((finishedAt - startedAt) / 1000).toFixed(3)),
+    retries: policy?.stats.retries ?? 0,
+    ...(manifestRef ? { manifest: manifestRef } : {}),
+    ...(outcome?.summary ?? {}),
+  };
+  const human = [...(outcome?.human ?? [])];
+  if (manifestRef) human.push(`manifest: ${manifestRef.key}`);
+  reporter.result(doc, human);
+  if (!success) reporter.note(`${def.name} failed: ${failure}`);
+  return success ? 0 : error ? exitCodeFor(error) : 1;
+}

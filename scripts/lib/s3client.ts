@@ -1,0 +1,63 @@
+/**
+ * The S3 client set up for B2 (design.md §5, b2-api.md §11–12): path-style addressing, the
+ * region taken from the endpoint host, checksum headers only when an operation requires them
+ * (B2 has answered 400 to the SDK's default `x-amz-checksum-*`), and the one B2 retry policy.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import * as http from 'http';
+import * as https from 'https';
+import { B2RetryStrategy, RetryPolicy } from './retry';
+import { Secret } from './secret';
+import { TOOL_NAME, TOOL_VERSION } from './version';
+
+export const DEFAULT_REGION = 'us-west-004';
+const B2_S3_HOST = /^s3\.([a-z0-9-]+)\.backblazeb2\.com$/i;
+
+/** `https://s3.us-east-005.backblazeb2.com` → `us-east-005`; else B2_REGION; else us-west-004. */
+export function regionFromEndpoint(endpoint: string, fallback?: string): string {
+  let host = '';
+  try {
+    host = new URL(endpoint).hostname;
+  } catch {
+    /* validated elsewhere; fall through to the fallback */
+  }
+  const m = B2_S3_HOST.exec(host);
+  if (m) return m[1].toLowerCase();
+  return fallback || DEFAULT_REGION;
+}
+
+export interface S3Connection {
+  endpoint: string;
+  region: string;
+  keyId: string;
+  applicationKey: Secret;
+}
+
+export interface S3ClientOptions {
+  policy: RetryPolicy;
+  /** Sockets per host; parts upload in parallel up to this. */
+  maxSockets?: number;
+  /** Idle socket timeout; B2 may take long to answer a 100 MB part. */
+  requestTimeoutMs?: number;
+}
+
+export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Client {
+  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
+  return new S3Client({
+    endpoint: conn.endpoint,
+    region: conn.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: conn.keyId, secretAccessKey: conn.applicationKey.reveal() },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    retryStrategy: new B2RetryStrategy(opts.policy),
+    customUserAgent: `${TOOL_NAME}/${TOOL_VERSION}`,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent(agentOpts),
+      httpsAgent: new https.Agent(agentOpts),
+      connectionTimeout: 30_000,
+      requestTimeout: opts.requestTimeoutMs ?? 300_000,
+    }),
+  });
+}
