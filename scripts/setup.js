@@ -1,3 +1,96 @@
 #!/usr/bin/env node
-// Placeholder: replaced by the idempotent setup script (system packages, Python clients, Pulumi CLI).
+// @ts-check
 'use strict';
+/**
+ * Installs everything the tests drive for real, idempotently (npm test's `pretest` runs it):
+ *   apt     Debian packages: rclone restic s3cmd awscli postgresql mariadb-server
+ *   python  .cache/venv (b2 CLI, newest b2sdk, boto3) and .cache/venv-b2sdk1 (b2sdk 1.x)
+ *   pulumi  the pinned Pulumi CLI (scripts/ensure-pulumi.js)
+ * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
+ * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
+ * Any failure exits non-zero with what failed and how to fix it.
+ */
+const path = require('path');
+const { ROOT, log, fail } = require('./lib/proc');
+const { STAMP_FILE, writeStep } = require('./lib/stamp');
+
+const STEPS = ['apt', 'python', 'pulumi'];
+
+const HELP = `usage: node scripts/setup.js [--only ${STEPS.join('|')}] [--skip STEP] [--skip-pulumi] [--force]
+
+Installs what the tests need (idempotent; fast when already done):
+  apt     Debian packages rclone restic s3cmd awscli postgresql mariadb-server
+          (as root, or through passwordless sudo; apt-get update only when needed)
+  python  .cache/venv with b2 (B2 CLI), b2sdk (newest), boto3;
+          .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
+  pulumi  the pinned Pulumi CLI (see scripts/ensure-pulumi.js and README "Pulumi CLI")
+
+  --only STEP     run just this step (repeatable)
+  --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
+  --force         redo the python and pulumi steps even if the stamp says they are current
+Records results in ${path.relative(ROOT, STAMP_FILE)}.
+`;
+
+/** @param {string[]} argv */
+function parseArgs(argv) {
+  /** @type {Set<string>} */
+  const only = new Set();
+  /** @type {Set<string>} */
+  const skip = new Set();
+  let force = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const takeStep = () => {
+      const v = argv[++i];
+      if (!STEPS.includes(v)) usageError(`${a} needs one of ${STEPS.join(', ')} (got ${v ?? 'nothing'})`);
+      return v;
+    };
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(HELP);
+      process.exit(0);
+    } else if (a === '--only') only.add(takeStep());
+    else if (a === '--skip') skip.add(takeStep());
+    else if (a === '--skip-pulumi') skip.add('pulumi');
+    else if (a === '--force') force = true;
+    else usageError(`unknown argument ${a}`);
+  }
+  // CI or a developer can also opt out through the environment (e.g. a job that never runs Pulumi).
+  if (process.env.SETUP_SKIP_PULUMI === '1') skip.add('pulumi');
+  const steps = STEPS.filter((s) => (only.size === 0 || only.has(s)) && !skip.has(s));
+  return { steps, force };
+}
+
+/** @param {string} msg @returns {never} */
+function usageError(msg) {
+  process.stderr.write(`setup: ${msg}\n\n${HELP}`);
+  process.exit(2);
+}
+
+function main() {
+  const started = Date.now();
+  const { steps, force } = parseArgs(process.argv.slice(2));
+  for (const step of steps) {
+    if (step === 'apt') {
+      const { ensureDebianPackages } = require('./lib/apt');
+      const res = ensureDebianPackages();
+      if (res.installed.length) {
+        writeStep('apt', {
+          key: res.installed.concat(res.alreadyPresent).sort().join(' '),
+          at: new Date().toISOString(),
+          installed: res.installed,
+        });
+      }
+    } else if (step === 'python') {
+      require('./lib/venv').ensurePythonClients({ force });
+    } else if (step === 'pulumi') {
+      require('./lib/pulumi-cli').ensurePulumi({ force });
+    }
+  }
+  log('done', `${steps.join(', ') || 'nothing to do'} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+try {
+  main();
+} catch (err) {
+  fail(err, 'setup');
+}

@@ -34,7 +34,8 @@ function missingPackages(wanted) {
  */
 function rootRunner() {
   if (typeof process.getuid === 'function' && process.getuid() === 0) return { cmd: 'apt-get', prefix: [] };
-  if (which('sudo') && probe('sudo', ['-n', 'true']).status === 0) return { cmd: 'sudo', prefix: ['-n', 'apt-get'] };
+  if (which('sudo') && probe('sudo', ['-n', 'true']).status === 0)
+    return { cmd: 'sudo', prefix: ['-n', 'apt-get'] };
   throw new SetupError(
     'installing Debian packages needs root, and this user is not root and has no passwordless sudo',
     `run once as root: apt-get install -y ${DEBIAN_PACKAGES.join(' ')}  (then re-run node scripts/setup.js)`,
@@ -43,7 +44,9 @@ function rootRunner() {
 
 function aptListsAreEmpty() {
   try {
-    return !fs.readdirSync('/var/lib/apt/lists').some((f) => f.endsWith('_Packages') || f.includes('_Packages.'));
+    return !fs
+      .readdirSync('/var/lib/apt/lists')
+      .some((f) => f.endsWith('_Packages') || f.includes('_Packages.'));
   } catch {
     return true;
   }
@@ -75,7 +78,10 @@ function ensureDebianPackages(wanted = DEBIAN_PACKAGES) {
     run(cmd, [...prefix, ...lockWait, 'install', '-y', '--no-install-recommends', ...missing], { env, fix });
   const update = () => {
     log('apt', 'apt-get update');
-    run(cmd, [...prefix, ...lockWait, 'update'], { env, fix: 'check network access to the Debian mirrors, then re-run' });
+    run(cmd, [...prefix, ...lockWait, 'update'], {
+      env,
+      fix: 'check network access to the Debian mirrors, then re-run',
+    });
   };
   log('apt', `installing: ${missing.join(' ')}`);
   if (aptListsAreEmpty()) update();
@@ -89,7 +95,10 @@ function ensureDebianPackages(wanted = DEBIAN_PACKAGES) {
   }
   const still = missingPackages(wanted);
   if (still.length) {
-    throw new SetupError(`apt-get reported success but these are still not installed: ${still.join(' ')}`, fix);
+    throw new SetupError(
+      `apt-get reported success but these are still not installed: ${still.join(' ')}`,
+      fix,
+    );
   }
   return { installed: missing, alreadyPresent: wanted.filter((p) => !missing.includes(p)) };
 }

@@ -114,7 +114,11 @@ function probe(cmd, args, opts = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: opts.timeoutMs ?? 60_000,
   });
-  return { status: res.error ? -1 : res.status ?? -1, stdout: String(res.stdout ?? ''), stderr: String(res.stderr ?? '') };
+  return {
+    status: res.error ? -1 : (res.status ?? -1),
+    stdout: String(res.stdout ?? ''),
+    stderr: String(res.stderr ?? ''),
+  };
 }
 
 /**

@@ -188,12 +188,21 @@ function nonLocalReplaces(goModText) {
  * @param {string[]} args @param {string} fix
  */
 function go(args, fix) {
-  return run('go', args, { cwd: SRC_DIR, logFile: BUILD_LOG, fix, env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' } });
+  return run('go', args, {
+    cwd: SRC_DIR,
+    logFile: BUILD_LOG,
+    fix,
+    env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' },
+  });
 }
 
 /** @param {string[]} args */
 function goCapture(args) {
-  return probe('go', args, { cwd: SRC_DIR, env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' }, timeoutMs: 300_000 });
+  return probe('go', args, {
+    cwd: SRC_DIR,
+    env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' },
+    timeoutMs: 300_000,
+  });
 }
 
 /**
@@ -220,17 +229,26 @@ function hostModuleVersion() {
 function buildFromGoModules() {
   const started = Date.now();
   const goVersion = probe('go', ['env', 'GOVERSION']).stdout.trim();
-  log('pulumi', `building Pulumi CLI v${PINNED_VERSION} with ${goVersion} (log: ${path.relative(ROOT, BUILD_LOG)}; first build takes 10+ minutes on 2 cores)`);
+  log(
+    'pulumi',
+    `building Pulumi CLI v${PINNED_VERSION} with ${goVersion} (log: ${path.relative(ROOT, BUILD_LOG)}; first build takes 10+ minutes on 2 cores)`,
+  );
   fs.mkdirSync(SRC_DIR, { recursive: true });
   fs.mkdirSync(BIN_DIR, { recursive: true });
-  fs.appendFileSync(BUILD_LOG, `\n=== ${new Date().toISOString()} build pulumi v${PINNED_VERSION} with ${goVersion}\n`);
+  fs.appendFileSync(
+    BUILD_LOG,
+    `\n=== ${new Date().toISOString()} build pulumi v${PINNED_VERSION} with ${goVersion}\n`,
+  );
   const fix = `read ${path.relative(ROOT, BUILD_LOG)}; the Go module proxy must be reachable (GOPROXY); or ${OFFICIAL_INSTALL_HINT}`;
 
   // 1. Fetch the pinned modules and read upstream pkg/go.mod's replace lines from the module cache.
   fs.writeFileSync(path.join(SRC_DIR, 'go.mod'), 'module infrafabric.local/pulumi-cli-build\n\ngo 1.26\n');
   const listed = goCapture(['mod', 'download', '-json', `${PKG_MOD}@v${PINNED_VERSION}`]);
   if (listed.status !== 0) {
-    throw new SetupError(`go mod download ${PKG_MOD}@v${PINNED_VERSION} failed: ${listed.stderr.trim() || listed.stdout.trim()}`, fix);
+    throw new SetupError(
+      `go mod download ${PKG_MOD}@v${PINNED_VERSION} failed: ${listed.stderr.trim() || listed.stdout.trim()}`,
+      fix,
+    );
   }
   const pkgGoMod = fs.readFileSync(JSON.parse(listed.stdout).GoMod, 'utf8');
   const goDirective = (/^go\s+(\S+)/m.exec(pkgGoMod) || [])[1] || '1.26';
@@ -240,9 +258,15 @@ function buildFromGoModules() {
   const hostVersion = hostModuleVersion();
   if (hostVersion) {
     // Its go.mod requires placeholder pkg/sdk versions that only its own (local) replaces resolve.
-    replaces.push(`${PKG_MOD} => ${PKG_MOD} v${PINNED_VERSION}`, `${SDK_MOD} => ${SDK_MOD} v${PINNED_VERSION}`);
+    replaces.push(
+      `${PKG_MOD} => ${PKG_MOD} v${PINNED_VERSION}`,
+      `${SDK_MOD} => ${SDK_MOD} v${PINNED_VERSION}`,
+    );
   } else {
-    log('pulumi', `the Go module proxy has no ${HOST_MOD} for v${PINNED_VERSION}: using the repository's Node.js language host`);
+    log(
+      'pulumi',
+      `the Go module proxy has no ${HOST_MOD} for v${PINNED_VERSION}: using the repository's Node.js language host`,
+    );
   }
 
   // 3. Generated module: pinned requires + upstream replaces; `go get -tool` resolves the rest.
@@ -264,7 +288,18 @@ function buildFromGoModules() {
   const ldflags = `-s -w -X ${VERSION_VAR}=v${PINNED_VERSION}`;
   go(['build', '-trimpath', '-ldflags', ldflags, '-o', path.join(BIN_DIR, 'pulumi'), CLI_PKG], fix);
   if (hostVersion) {
-    go(['build', '-trimpath', '-ldflags', ldflags, '-o', path.join(BIN_DIR, 'pulumi-language-nodejs'), HOST_MOD], fix);
+    go(
+      [
+        'build',
+        '-trimpath',
+        '-ldflags',
+        ldflags,
+        '-o',
+        path.join(BIN_DIR, 'pulumi-language-nodejs'),
+        HOST_MOD,
+      ],
+      fix,
+    );
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   fs.appendFileSync(BUILD_LOG, `=== done in ${seconds}s\n`);
@@ -289,7 +324,13 @@ function ensurePulumi(opts = {}) {
   const key = `${PINNED_VERSION}#${RECIPE_REVISION}`;
   const exe = path.join(BIN_DIR, 'pulumi');
   const prev = readStamp().steps.pulumi;
-  if (!opts.force && prev && prev.key === key && isExecutable(exe) && isExecutable(path.join(BIN_DIR, 'pulumi-language-nodejs'))) {
+  if (
+    !opts.force &&
+    prev &&
+    prev.key === key &&
+    isExecutable(exe) &&
+    isExecutable(path.join(BIN_DIR, 'pulumi-language-nodejs'))
+  ) {
     installPlugins(!prev.goHost);
     if (!opts.quiet) log('pulumi', `pulumi v${PINNED_VERSION} cached in ${path.relative(ROOT, BIN_DIR)}`);
     return { exe, binDir: BIN_DIR, version: PINNED_VERSION, source: 'cache', goHost: !!prev.goHost };
@@ -301,11 +342,20 @@ function ensurePulumi(opts = {}) {
     const hasHost = isExecutable(path.join(path.dirname(onPath.exe), 'pulumi-language-nodejs'));
     installPlugins(!hasHost);
     log('pulumi', `using ${onPath.exe} (v${onPath.version} >= pinned ${PINNED_VERSION})`);
-    return { exe: onPath.exe, binDir: path.dirname(onPath.exe), version: onPath.version, source: 'path', goHost: hasHost };
+    return {
+      exe: onPath.exe,
+      binDir: path.dirname(onPath.exe),
+      version: onPath.version,
+      source: 'path',
+      goHost: hasHost,
+    };
   }
 
   if (!which('go')) {
-    throw new SetupError(`no pulumi >= ${PINNED_VERSION} on PATH and no Go toolchain to build one`, OFFICIAL_INSTALL_HINT);
+    throw new SetupError(
+      `no pulumi >= ${PINNED_VERSION} on PATH and no Go toolchain to build one`,
+      OFFICIAL_INSTALL_HINT,
+    );
   }
   const built = buildFromGoModules();
   installPlugins(!built.goHost);

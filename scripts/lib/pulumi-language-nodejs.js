@@ -74,9 +74,14 @@ function runtimeOptions(info) {
   const typescript = opts.typescript === undefined ? true : opts.typescript;
   if (typeof typescript !== 'boolean') throw new Error('runtime option "typescript" must be a boolean');
   for (const k of ['tsconfig', 'nodeargs']) {
-    if (opts[k] !== undefined && typeof opts[k] !== 'string') throw new Error(`runtime option "${k}" must be a string`);
+    if (opts[k] !== undefined && typeof opts[k] !== 'string')
+      throw new Error(`runtime option "${k}" must be a string`);
   }
-  return { typescript, tsconfig: /** @type {string|undefined} */ (opts.tsconfig), nodeargs: /** @type {string} */ (opts.nodeargs ?? '') };
+  return {
+    typescript,
+    tsconfig: /** @type {string|undefined} */ (opts.tsconfig),
+    nodeargs: /** @type {string} */ (opts.nodeargs ?? ''),
+  };
 }
 
 /**
@@ -124,7 +129,9 @@ function requiredPlugins(programDir) {
   for (const dep of deps) {
     let depPkg;
     try {
-      depPkg = JSON.parse(fs.readFileSync(require.resolve(`${dep}/package.json`, { paths: [path.dirname(pkgFile)] }), 'utf8'));
+      depPkg = JSON.parse(
+        fs.readFileSync(require.resolve(`${dep}/package.json`, { paths: [path.dirname(pkgFile)] }), 'utf8'),
+      );
     } catch {
       continue; // not installed or no exported package.json: the program run will report it
     }

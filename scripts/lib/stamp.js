@@ -18,7 +18,8 @@ const STAMP_FILE = path.join(CACHE_DIR, 'setup-stamp.json');
 function readStamp() {
   try {
     const parsed = JSON.parse(fs.readFileSync(STAMP_FILE, 'utf8'));
-    if (parsed && typeof parsed === 'object' && parsed.steps && typeof parsed.steps === 'object') return parsed;
+    if (parsed && typeof parsed === 'object' && parsed.steps && typeof parsed.steps === 'object')
+      return parsed;
   } catch {
     // Missing or corrupt stamp: every step re-checks (and the checks are idempotent).
   }

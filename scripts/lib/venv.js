@@ -41,7 +41,10 @@ function findPython() {
     /** @returns {p is string} */ (p) => !!p,
   );
   for (const python of candidates) {
-    const res = probe(python, ['-c', 'import sys, venv, ensurepip; print("%d.%d.%d" % sys.version_info[:3])']);
+    const res = probe(python, [
+      '-c',
+      'import sys, venv, ensurepip; print("%d.%d.%d" % sys.version_info[:3])',
+    ]);
     if (res.status === 0) return { python, version: res.stdout.trim() };
   }
   throw new SetupError(
@@ -69,7 +72,13 @@ function markersPresent(spec) {
  * @param {VenvSpec} spec @returns {Record<string, string>}
  */
 function installedVersions(spec) {
-  const res = probe(path.join(spec.dir, 'bin', 'python'), ['-m', 'pip', 'list', '--format=json', '--disable-pip-version-check']);
+  const res = probe(path.join(spec.dir, 'bin', 'python'), [
+    '-m',
+    'pip',
+    'list',
+    '--format=json',
+    '--disable-pip-version-check',
+  ]);
   /** @type {Record<string, string>} */
   const out = {};
   if (res.status !== 0) return out;
@@ -92,7 +101,10 @@ function ensureVenv(spec, getPython, force) {
     return prev;
   }
   const py = getPython();
-  log('python', `building ${path.relative(process.cwd(), spec.dir) || spec.dir}: pip install ${spec.requirements.join(' ')}`);
+  log(
+    'python',
+    `building ${path.relative(process.cwd(), spec.dir) || spec.dir}: pip install ${spec.requirements.join(' ')}`,
+  );
   const logFile = path.join(CACHE_DIR, 'logs', `${spec.name}.log`);
   const fix = `see ${path.relative(process.cwd(), logFile)}; PyPI must be reachable (pip config / PIP_INDEX_URL)`;
   const venvPython = path.join(spec.dir, 'bin', 'python');
