@@ -50,7 +50,13 @@ export class B2Error extends Error {
 
   /** Plain data for logs / Pulumi diagnostics (no stack, no secret). */
   toJSON(): Record<string, unknown> {
-    return { name: this.name, status: this.status, code: this.code, operation: this.operation, message: this.message };
+    return {
+      name: this.name,
+      status: this.status,
+      code: this.code,
+      operation: this.operation,
+      message: this.message,
+    };
   }
 }
 
@@ -341,7 +347,8 @@ export function fromTransport(err: unknown, request: RequestContext, timedOut: b
   const sysCode = transportCode(err);
   let code = 'connection_error';
   if (timedOut || sysCode === 'ETIMEDOUT' || sysCode === 'UND_ERR_CONNECT_TIMEOUT') code = 'timeout';
-  else if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE' || sysCode === 'UND_ERR_SOCKET') code = 'connection_reset';
+  else if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE' || sysCode === 'UND_ERR_SOCKET')
+    code = 'connection_reset';
   else if (sysCode === 'ECONNREFUSED') code = 'connection_refused';
   const detail = sysCode ? ` (${sysCode})` : '';
   const text = `${request.operation} failed: no response, ${code}${detail}${describeTarget(request)}`;

@@ -1,0 +1,229 @@
+/**
+ * Large-file upload: split a Buffer or stream into parts, upload up to `concurrency` parts at a
+ * time (each with its SHA-1, each retried by the session on a fresh part URL), then finish.
+ *
+ * Contract:
+ * - Memory: at most `concurrency + 1` parts are buffered (a retried part must be re-sendable,
+ *   style.md §4, so parts are held in memory until acknowledged).
+ * - Anything fatal (a part out of retries, the source stream failing, a size mismatch) cancels
+ *   the large file, so no partial file is ever visible as finished, then rethrows.
+ * - Inputs of at most one part go through `b2_upload_file` instead (B2 needs ≥ 2 parts).
+ */
+import { createHash } from 'crypto';
+import { Readable } from 'stream';
+import { Session, AuthRecord } from './session';
+import { RawApi } from './raw';
+import { AUTO_CONTENT_TYPE } from './wire/headers';
+import type { FileVersion, StartLargeFileRequest } from './wire/types';
+
+export const MAX_PARTS = 10_000;
+export const DEFAULT_CONCURRENCY = 4;
+
+export interface LargeUploadProgress {
+  bytesUploaded: number;
+  totalBytes: number | undefined;
+  partsUploaded: number;
+}
+
+export interface UploadLargeFileRequest {
+  bucketId: string;
+  fileName: string;
+  source: Readable | Buffer | Uint8Array;
+  /** Expected total size. Required to size parts for > 10,000 × partSize; checked when given. */
+  size?: number;
+  /** Bytes per part (default: the account's recommendedPartSize). */
+  partSize?: number;
+  /** Parts uploaded in parallel (default 4). */
+  concurrency?: number;
+  contentType?: string;
+  fileInfo?: Record<string, string>;
+  serverSideEncryption?: StartLargeFileRequest['serverSideEncryption'];
+  fileRetention?: StartLargeFileRequest['fileRetention'];
+  legalHold?: StartLargeFileRequest['legalHold'];
+  onProgress?: (p: LargeUploadProgress) => void;
+}
+
+export interface LargeUploadDeps {
+  session: Session;
+  raw: RawApi;
+  /** Simple upload for inputs of a single part. */
+  uploadSmall: (body: Buffer) => Promise<FileVersion>;
+}
+
+export function sha1Hex(data: Uint8Array): string {
+  return createHash('sha1').update(data).digest('hex');
+}
+
+export function choosePartSize(req: UploadLargeFileRequest, auth: AuthRecord): number {
+  const min = auth.absoluteMinimumPartSize;
+  let partSize = req.partSize ?? auth.recommendedPartSize;
+  if (!Number.isInteger(partSize) || partSize < min) {
+    throw new RangeError(
+      `uploadLargeFile [partSize] must be an integer >= ${min} (absoluteMinimumPartSize), got ${partSize}`,
+    );
+  }
+  if (req.size !== undefined) {
+    if (!Number.isInteger(req.size) || req.size < 0) {
+      throw new RangeError(`uploadLargeFile [size] must be a non-negative integer, got ${req.size}`);
+    }
+    // Grow parts so the file fits in B2's 10,000-part limit.
+    partSize = Math.max(partSize, Math.ceil(req.size / MAX_PARTS));
+  }
+  return partSize;
+}
+
+/** Yields `partSize`-byte parts (the last may be shorter) from a Buffer or a stream. */
+export async function* splitParts(source: Readable | Uint8Array, partSize: number): AsyncGenerator<Buffer> {
+  if (!(source instanceof Readable)) {
+    const buf = Buffer.isBuffer(source)
+      ? source
+      : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+    for (let off = 0; off < buf.length; off += partSize)
+      yield buf.subarray(off, Math.min(off + partSize, buf.length));
+    return;
+  }
+  let chunks: Buffer[] = [];
+  let held = 0;
+  for await (const chunk of source) {
+    let c: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    while (held + c.length >= partSize) {
+      const take = partSize - held;
+      chunks.push(c.subarray(0, take));
+      yield Buffer.concat(chunks, partSize);
+      chunks = [];
+      held = 0;
+      c = c.subarray(take);
+    }
+    if (c.length > 0) {
+      chunks.push(c);
+      held += c.length;
+    }
+  }
+  if (held > 0) yield Buffer.concat(chunks, held);
+}
+
+export async function uploadLargeFile(
+  deps: LargeUploadDeps,
+  req: UploadLargeFileRequest,
+): Promise<FileVersion> {
+  const concurrency = req.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`uploadLargeFile [concurrency] must be an integer >= 1, got ${concurrency}`);
+  }
+  const auth = await deps.session.authorize();
+  const partSize = choosePartSize(req, auth);
+  const parts = splitParts(req.source, partSize)[Symbol.asyncIterator]();
+
+  // Peek two parts: one part (or none) is a simple upload.
+  const first = await parts.next();
+  const second = first.done ? first : await parts.next();
+  if (second.done) {
+    const body = first.done ? Buffer.alloc(0) : first.value;
+    checkSize(req, body.length);
+    return deps.uploadSmall(body);
+  }
+
+  const started = await deps.session.withAuth((a) =>
+    deps.raw.startLargeFile(a.apiUrl, a.token.reveal(), {
+      bucketId: req.bucketId,
+      fileName: req.fileName,
+      contentType: req.contentType ?? AUTO_CONTENT_TYPE,
+      fileInfo: req.fileInfo,
+      serverSideEncryption: req.serverSideEncryption,
+      fileRetention: req.fileRetention,
+      legalHold: req.legalHold,
+    }),
+  );
+  const fileId = started.fileId as string;
+  try {
+    const sha1s = await uploadParts(deps, req, fileId, concurrency, [first.value, second.value], parts);
+    const finished = await deps.session.withAuth((a) =>
+      deps.raw.finishLargeFile(a.apiUrl, a.token.reveal(), { fileId, partSha1Array: sha1s }),
+    );
+    return finished;
+  } catch (err) {
+    await deps.session
+      .withAuth((a) => deps.raw.cancelLargeFile(a.apiUrl, a.token.reveal(), { fileId }))
+      .catch(() => undefined); // the original failure is what the caller needs to see
+    throw err;
+  } finally {
+    deps.session.forgetLargeFile(fileId);
+  }
+}
+
+/** Uploads every part with bounded parallelism; returns SHA-1s in part order. */
+async function uploadParts(
+  deps: LargeUploadDeps,
+  req: UploadLargeFileRequest,
+  fileId: string,
+  concurrency: number,
+  head: Buffer[],
+  rest: AsyncIterator<Buffer>,
+): Promise<string[]> {
+  const sha1s: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let bytesUploaded = 0;
+  let bytesRead = 0;
+  let partsUploaded = 0;
+  let partNumber = 0;
+
+  const launch = (body: Buffer): void => {
+    const n = ++partNumber;
+    if (n > MAX_PARTS)
+      throw new RangeError(
+        `uploadLargeFile: more than ${MAX_PARTS} parts; pass [size] or a larger [partSize]`,
+      );
+    bytesRead += body.length;
+    const sha1 = sha1Hex(body);
+    sha1s[n - 1] = sha1;
+    const p: Promise<void> = deps.session
+      .uploadPart(fileId, { partNumber: n, contentSha1: sha1, body })
+      .then(() => {
+        bytesUploaded += body.length;
+        partsUploaded++;
+        req.onProgress?.({ bytesUploaded, totalBytes: req.size, partsUploaded });
+      })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  const waitForSlot = async (): Promise<void> => {
+    while (inFlight.size >= concurrency && !failure) await Promise.race(inFlight);
+  };
+
+  try {
+    for (const body of head) {
+      await waitForSlot();
+      if (failure) break;
+      launch(body);
+    }
+    while (!failure) {
+      await waitForSlot();
+      if (failure) break;
+      const next = await rest.next();
+      if (next.done) break;
+      launch(next.value);
+    }
+  } catch (error) {
+    failure ??= { error }; // the source stream failed, or too many parts
+  }
+  await Promise.all(inFlight);
+  if (failure) {
+    await rest.return?.(undefined); // stop reading the source
+    throw failure.error;
+  }
+  checkSize(req, bytesRead);
+  return sha1s;
+}
+
+function checkSize(req: UploadLargeFileRequest, actual: number): void {
+  if (req.size !== undefined && req.size !== actual) {
+    throw new RangeError(
+      `uploadLargeFile [size] says ${req.size} bytes but the source produced ${actual}; nothing was finished`,
+    );
+  }
+}
