@@ -1,0 +1,176 @@
+/**
+ * `BackupBucket`: one backup bucket with its lifecycle, encryption, bucket info and the
+ * `backup-writer` / `restore-reader` keys scoped to it (design.md §1).
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { ApplicationKey } from '../providers/applicationKey';
+import { Bucket } from '../providers/bucket';
+import { AccountRole, CorsRule, DefaultRetention, LifecycleRule } from '../providers/types';
+import { validateBucketName } from '../providers/validation/bucketName';
+import { validateCapabilities } from '../providers/validation/keyCapabilities';
+import { validateLifecycleRules } from '../providers/validation/lifecycleRules';
+import { Problem, throwIfProblems } from '../providers/validation/problem';
+import {
+  DEFAULT_BUCKET_TYPE,
+  DEFAULT_CORS_RULES,
+  DEFAULT_ENCRYPTION,
+  DEFAULT_ROTATION,
+  KEY_CAPABILITIES,
+  RetentionProfile,
+  defaultBucketInfo,
+  keyNameFor,
+  lifecycleRulesFor,
+} from './defaults';
+
+export interface ObjectLockArgs {
+  /** Default retention mode for new files. Only `governance` is used by this estate. */
+  mode: 'governance' | 'compliance';
+  /** Default retention period in days (1–3000). https://www.backblaze.com/docs/cloud-storage-object-lock */
+  days: number;
+}
+
+export interface BackupBucketKeysArgs {
+  /** Create the `backup-writer` key (write, list, read; no delete). Default true. */
+  writer?: boolean;
+  /** Create the `restore-reader` key (read, list). Default true. */
+  reader?: boolean;
+  /** Restrict both keys to file names with this prefix. Default: none (whole bucket). https://www.backblaze.com/apidocs/b2-create-key */
+  namePrefix?: string | null;
+  /** Change to rotate both keys (create-before-delete). Default `initial`. */
+  rotation?: string;
+  /** Writer capabilities. Default `KEY_CAPABILITIES['backup-writer']`; bucket-scoped ones only. */
+  writerCapabilities?: string[];
+  /** Reader capabilities. Default `KEY_CAPABILITIES['restore-reader']`; bucket-scoped ones only. */
+  readerCapabilities?: string[];
+}
+
+export interface BackupBucketArgs {
+  /** Final, globally unique bucket name (6–63, `[a-z0-9-]`, no `b2-`). No default. https://www.backblaze.com/docs/cloud-storage-buckets */
+  bucketName: string;
+  /** Environment recorded in bucketInfo (`env`). No default. */
+  env: string;
+  /** Cloud provider recorded in bucketInfo (`provider`). No default. */
+  provider: string;
+  /** bucketInfo `cost-center`. Default `platform`. */
+  costCenter?: string;
+  /** Extra bucketInfo entries, merged over the defaults. Default none. https://www.backblaze.com/apidocs/b2-create-bucket */
+  bucketInfo?: Record<string, string>;
+  /** Account holding the bucket and its keys. Default `primary`. */
+  account?: AccountRole;
+  /** Retention profile picking the default lifecycle rules (defaults.ts). Default `standard`. */
+  retention?: RetentionProfile;
+  /** Lifecycle rules replacing the profile's. Default: the profile's. https://www.backblaze.com/docs/cloud-storage-lifecycle-rules */
+  lifecycleRules?: LifecycleRule[];
+  /** CORS rules. Default none. https://www.backblaze.com/docs/cloud-storage-cross-origin-resource-sharing-rules */
+  corsRules?: CorsRule[];
+  /** Enable Object Lock with this default retention. Default: off. Can never be turned off again. https://www.backblaze.com/docs/cloud-storage-object-lock */
+  objectLock?: ObjectLockArgs | null;
+  /** Let `pulumi destroy` delete every file version first. Default false. */
+  forceDestroy?: boolean;
+  /** Keys scoped to this bucket. Default: writer and reader. */
+  keys?: BackupBucketKeysArgs;
+  /** Adopt an existing bucket by id instead of creating one. Default: create. */
+  adoptBucketId?: string;
+}
+
+/** Key id plus secret (the secret is a Pulumi secret). */
+export interface KeyOutputs {
+  keyId: pulumi.Output<string>;
+  applicationKey: pulumi.Output<string>;
+}
+
+/** Validation of the arguments; pure, so preview fails before anything is registered. */
+export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
+  const problems = validateBucketName(args.bucketName);
+  problems.push(...validateLifecycleRules(args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard')));
+  if (args.objectLock) {
+    const d = args.objectLock.days;
+    if (!Number.isInteger(d) || d < 1 || d > 3000) {
+      problems.push({ property: 'objectLock.days', reason: `must be a whole number of days from 1 to 3000, got ${d}` });
+    }
+  }
+  const k = args.keys ?? {};
+  if (k.writer !== false) problems.push(...validateCapabilities(k.writerCapabilities ?? [...KEY_CAPABILITIES['backup-writer']], true, 'keys.writerCapabilities'));
+  if (k.reader !== false) problems.push(...validateCapabilities(k.readerCapabilities ?? [...KEY_CAPABILITIES['restore-reader']], true, 'keys.readerCapabilities'));
+  return problems;
+}
+
+function retentionOf(lock: ObjectLockArgs): DefaultRetention {
+  return { mode: lock.mode, period: { duration: lock.days, unit: 'days' } };
+}
+
+export class BackupBucket extends pulumi.ComponentResource {
+  readonly bucket: Bucket;
+  readonly bucketId: pulumi.Output<string>;
+  readonly bucketName: pulumi.Output<string>;
+  readonly s3Endpoint: pulumi.Output<string>;
+  readonly writerKey?: ApplicationKey;
+  readonly readerKey?: ApplicationKey;
+  readonly writer?: KeyOutputs;
+  readonly reader?: KeyOutputs;
+
+  constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('infrafabric:backup:BackupBucket', name, {}, opts);
+    const built = createBackupBucket(this, name, args);
+    this.bucket = built.bucket;
+    this.bucketId = built.bucket.bucketId;
+    this.bucketName = built.bucket.bucketName;
+    this.s3Endpoint = built.bucket.s3Endpoint;
+    this.writerKey = built.writerKey;
+    this.readerKey = built.readerKey;
+    this.writer = built.writerKey && keyOutputs(built.writerKey);
+    this.reader = built.readerKey && keyOutputs(built.readerKey);
+    this.registerOutputs({
+      bucketId: this.bucketId,
+      bucketName: this.bucketName,
+      s3Endpoint: this.s3Endpoint,
+      writer: this.writer,
+      reader: this.reader,
+    });
+  }
+}
+
+export function keyOutputs(k: ApplicationKey): KeyOutputs {
+  return { keyId: k.applicationKeyId, applicationKey: k.applicationKey };
+}
+
+/** The logic behind BackupBucket: validate, then declare the bucket and its keys as children. */
+export function createBackupBucket(parent: pulumi.Resource, name: string, args: BackupBucketArgs) {
+  throwIfProblems(`BackupBucket "${name}"`, validateBackupBucketArgs(args));
+  const account = args.account ?? 'primary';
+  const bucket = new Bucket(
+    `${name}-bucket`,
+    {
+      bucketName: args.bucketName,
+      bucketType: DEFAULT_BUCKET_TYPE,
+      bucketInfo: { ...defaultBucketInfo(args.env, args.provider, args.costCenter), ...(args.bucketInfo ?? {}) },
+      lifecycleRules: args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard'),
+      corsRules: args.corsRules ?? DEFAULT_CORS_RULES,
+      defaultServerSideEncryption: DEFAULT_ENCRYPTION,
+      fileLockEnabled: !!args.objectLock,
+      defaultRetention: args.objectLock ? retentionOf(args.objectLock) : null,
+      forceDestroy: args.forceDestroy ?? false,
+      account,
+      ...(args.adoptBucketId ? { adoptBucketId: args.adoptBucketId } : {}),
+    },
+    { parent },
+  );
+  const k = args.keys ?? {};
+  const keyArgs = (purpose: 'backup-writer' | 'restore-reader', capabilities: readonly string[]) => ({
+    keyName: keyNameFor(args.bucketName, purpose),
+    capabilities: [...capabilities].sort(),
+    bucketIds: [bucket.bucketId],
+    namePrefix: k.namePrefix ?? null,
+    rotation: k.rotation ?? DEFAULT_ROTATION,
+    account,
+  });
+  const writerKey =
+    k.writer === false
+      ? undefined
+      : new ApplicationKey(`${name}-backup-writer`, keyArgs('backup-writer', k.writerCapabilities ?? KEY_CAPABILITIES['backup-writer']), { parent });
+  const readerKey =
+    k.reader === false
+      ? undefined
+      : new ApplicationKey(`${name}-restore-reader`, keyArgs('restore-reader', k.readerCapabilities ?? KEY_CAPABILITIES['restore-reader']), { parent });
+  return { bucket, writerKey, readerKey };
+}

@@ -1,0 +1,116 @@
+/**
+ * `EnvironmentBackup`: the whole backup estate of one environment — one (replicated when asked)
+ * backup bucket per cloud provider, with its keys — and the outputs the backup CLI reads.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { Problem, throwIfProblems } from '../providers/validation/problem';
+import { BackupBucket, KeyOutputs, ObjectLockArgs } from './backupBucket';
+import { CloudProvider, Environment, RetentionProfile, bucketNameFor } from './defaults';
+import { ReplicatedBackupBucket } from './replicatedBackupBucket';
+import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
+import { parseProviderNames } from './validation/providerNames';
+
+export interface EnvironmentBackupArgs {
+  /** `dev`, `staging` or `prod`; part of every bucket name. No default. */
+  env: Environment;
+  /** Cloud providers backed up (`aws`, `azure`, `gcp`, `multi`): one bucket each. No default. */
+  providers: CloudProvider[];
+  /** Prepended to every bucket name (names are global across B2). Default `""`. https://www.backblaze.com/docs/cloud-storage-buckets */
+  namePrefix?: string;
+  /** Appended to every bucket name. Default `""`. */
+  nameSuffix?: string;
+  /** bucketInfo `cost-center`. Default `platform`. */
+  costCenter?: string;
+  /** Lifecycle profile (defaults.ts). Default `standard`. https://www.backblaze.com/docs/cloud-storage-lifecycle-rules */
+  retention?: RetentionProfile;
+  /** Replicate every bucket to an EU twin in the replica account. Default off. https://www.backblaze.com/docs/cloud-storage-cloud-replication */
+  replication?: { enabled: boolean; replicaSuffix?: string };
+  /** Governance Object Lock (on the EU twins when replicated). Default off. https://www.backblaze.com/docs/cloud-storage-object-lock */
+  objectLock?: ({ enabled: boolean } & ObjectLockArgs) | null;
+  /** Rotation trigger for every key. Default `initial`. */
+  keyRotation?: string;
+  /** File-name prefix for writer/reader keys. Default: none. https://www.backblaze.com/apidocs/b2-create-key */
+  keyNamePrefix?: string | null;
+  /** Encryption the jobs use for uploads; SSE-C refused with replication. Default `SSE-B2`. */
+  uploadEncryption?: UploadEncryption;
+  /** Let destroy empty non-empty buckets. Default false. */
+  forceDestroy?: boolean;
+}
+
+/** One bucket as the backup CLI needs it. */
+export interface BucketRef {
+  name: pulumi.Output<string>;
+  id: pulumi.Output<string>;
+  s3Endpoint: pulumi.Output<string>;
+}
+
+export interface EnvironmentOutputs {
+  buckets: Partial<Record<CloudProvider, BucketRef & { replica?: BucketRef }>>;
+  keys: { writer: Partial<Record<CloudProvider, KeyOutputs>>; reader: Partial<Record<CloudProvider, KeyOutputs>> };
+  replication: Partial<Record<CloudProvider, { ruleName: pulumi.Output<string>; sourceBucketId: pulumi.Output<string>; destinationBucketId: pulumi.Output<string> }>>;
+}
+
+export function validateEnvironmentArgs(args: EnvironmentBackupArgs): Problem[] {
+  const problems = parseProviderNames(args.providers).problems;
+  problems.push(...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', !!args.replication?.enabled));
+  return problems;
+}
+
+export class EnvironmentBackup extends pulumi.ComponentResource {
+  readonly buckets: Partial<Record<CloudProvider, BackupBucket | ReplicatedBackupBucket>>;
+  readonly outputs: EnvironmentOutputs;
+
+  constructor(name: string, args: EnvironmentBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('infrafabric:backup:EnvironmentBackup', name, {}, opts);
+    const built = createEnvironmentBackup(this, args);
+    this.buckets = built.buckets;
+    this.outputs = built.outputs;
+    this.registerOutputs({ ...built.outputs });
+  }
+}
+
+const ref = (b: BackupBucket): BucketRef => ({ name: b.bucketName, id: b.bucketId, s3Endpoint: b.s3Endpoint });
+
+export function createEnvironmentBackup(parent: pulumi.Resource, args: EnvironmentBackupArgs) {
+  throwIfProblems(`EnvironmentBackup "${args.env}"`, validateEnvironmentArgs(args));
+  const buckets: Partial<Record<CloudProvider, BackupBucket | ReplicatedBackupBucket>> = {};
+  const outputs: EnvironmentOutputs = { buckets: {}, keys: { writer: {}, reader: {} }, replication: {} };
+  const lock = args.objectLock?.enabled ? { mode: args.objectLock.mode, days: args.objectLock.days } : null;
+  for (const provider of args.providers) {
+    const bucketName = bucketNameFor(args.env, provider, args.namePrefix ?? '', args.nameSuffix ?? '');
+    const common = {
+      bucketName,
+      env: args.env,
+      provider,
+      costCenter: args.costCenter,
+      retention: args.retention,
+      objectLock: lock,
+      forceDestroy: args.forceDestroy,
+      keys: { namePrefix: args.keyNamePrefix ?? null, rotation: args.keyRotation },
+    };
+    const name = `${args.env}-${provider}`;
+    if (args.replication?.enabled) {
+      const r = new ReplicatedBackupBucket(
+        name,
+        { ...common, replicaBucketName: bucketName + (args.replication.replicaSuffix ?? '-replica'), uploadEncryption: args.uploadEncryption },
+        { parent },
+      );
+      buckets[provider] = r;
+      outputs.buckets[provider] = { ...ref(r.source), replica: ref(r.replica) };
+      outputs.replication[provider] = {
+        ruleName: r.replication.ruleName,
+        sourceBucketId: r.replication.sourceBucketId,
+        destinationBucketId: r.replication.destinationBucketId,
+      };
+      if (r.writer) outputs.keys.writer[provider] = r.writer;
+      if (r.reader) outputs.keys.reader[provider] = r.reader;
+    } else {
+      const b = new BackupBucket(name, { ...common, account: 'primary' }, { parent });
+      buckets[provider] = b;
+      outputs.buckets[provider] = ref(b);
+      if (b.writer) outputs.keys.writer[provider] = b.writer;
+      if (b.reader) outputs.keys.reader[provider] = b.reader;
+    }
+  }
+  return { buckets, outputs };
+}

@@ -1,0 +1,126 @@
+/**
+ * `ReplicatedBackupBucket`: a BackupBucket in the primary (US-West) account replicated to a twin
+ * BackupBucket in the replica (EU) account, with the two replication keys and the rule
+ * (design.md §1, b2-api.md §10).
+ *
+ * Graph (no cycle): source bucket → source replication key; replica bucket → destination key;
+ * all four → Replication (which writes both buckets' replicationConfiguration).
+ *
+ * Object Lock, when asked for, goes on the EU twin only: B2 refuses to enable Object Lock on a
+ * replication source (`source_replication_conflict`, b2-api.md §9), and the twin is the copy that
+ * most needs to be immutable.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { ApplicationKey } from '../providers/applicationKey';
+import { Replication } from '../providers/replication';
+import { validateBucketName } from '../providers/validation/bucketName';
+import { Problem, throwIfProblems } from '../providers/validation/problem';
+import { BackupBucket, BackupBucketArgs, KeyOutputs, validateBackupBucketArgs } from './backupBucket';
+import { DEFAULT_REPLICA_SUFFIX, DEFAULT_ROTATION, KEY_CAPABILITIES, REPLICATION_PRIORITY, REPLICATION_RULE_NAME, keyNameFor } from './defaults';
+import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
+
+export interface ReplicatedBackupBucketArgs extends Omit<BackupBucketArgs, 'account'> {
+  /** Name of the EU twin. Default: `bucketName` + `-replica`. */
+  replicaBucketName?: string;
+  /** How the backup jobs encrypt uploads; SSE-C is refused (B2 does not replicate SSE-C files). Default `SSE-B2`. */
+  uploadEncryption?: UploadEncryption;
+  /** Replication rule name. Default `to-eu`. https://www.backblaze.com/docs/cloud-storage-cloud-replication */
+  ruleName?: string;
+  /** Replicate files that existed before the rule. Default false. */
+  includeExistingFiles?: boolean;
+  /** Rule priority (1–2147483647). Default 128. */
+  priority?: number;
+}
+
+export function validateReplicatedArgs(args: ReplicatedBackupBucketArgs): Problem[] {
+  const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
+  const problems = validateBackupBucketArgs({ ...args, objectLock: null });
+  problems.push(...validateBucketName(replicaName, 'replicaBucketName'));
+  if (replicaName === args.bucketName) problems.push({ property: 'replicaBucketName', reason: 'must differ from bucketName' });
+  problems.push(...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', true));
+  if (args.objectLock && (!Number.isInteger(args.objectLock.days) || args.objectLock.days < 1 || args.objectLock.days > 3000)) {
+    problems.push({ property: 'objectLock.days', reason: 'must be a whole number of days from 1 to 3000' });
+  }
+  return problems;
+}
+
+export class ReplicatedBackupBucket extends pulumi.ComponentResource {
+  readonly source: BackupBucket;
+  readonly replica: BackupBucket;
+  readonly sourceKey: ApplicationKey;
+  readonly destinationKey: ApplicationKey;
+  readonly replication: Replication;
+  readonly writer?: KeyOutputs;
+  readonly reader?: KeyOutputs;
+
+  constructor(name: string, args: ReplicatedBackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('infrafabric:backup:ReplicatedBackupBucket', name, {}, opts);
+    const built = createReplicatedBackupBucket(this, name, args);
+    this.source = built.source;
+    this.replica = built.replica;
+    this.sourceKey = built.sourceKey;
+    this.destinationKey = built.destinationKey;
+    this.replication = built.replication;
+    this.writer = built.source.writer;
+    this.reader = built.source.reader;
+    this.registerOutputs({
+      sourceBucketId: this.source.bucketId,
+      replicaBucketId: this.replica.bucketId,
+      ruleName: this.replication.ruleName,
+    });
+  }
+}
+
+export function createReplicatedBackupBucket(parent: pulumi.Resource, name: string, args: ReplicatedBackupBucketArgs) {
+  throwIfProblems(`ReplicatedBackupBucket "${name}"`, validateReplicatedArgs(args));
+  const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
+  const rotation = args.keys?.rotation ?? DEFAULT_ROTATION;
+  const { replicaBucketName: _r, uploadEncryption: _u, ruleName: _n, includeExistingFiles: _i, priority: _p, ...common } = args;
+
+  const source = new BackupBucket(`${name}-source`, { ...common, objectLock: null, account: 'primary' }, { parent });
+  const replica = new BackupBucket(
+    `${name}-replica`,
+    { ...common, bucketName: replicaName, account: 'replica', keys: { writer: false, reader: false }, adoptBucketId: undefined },
+    { parent },
+  );
+  const sourceKey = new ApplicationKey(
+    `${name}-replication-source`,
+    {
+      keyName: keyNameFor(args.bucketName, 'replication-source'),
+      capabilities: [...KEY_CAPABILITIES['replication-source']],
+      bucketIds: [source.bucketId],
+      rotation,
+      account: 'primary',
+    },
+    { parent },
+  );
+  const destinationKey = new ApplicationKey(
+    `${name}-replication-destination`,
+    {
+      keyName: keyNameFor(args.bucketName, 'replication-destination'),
+      capabilities: [...KEY_CAPABILITIES['replication-destination']],
+      bucketIds: [replica.bucketId],
+      rotation,
+      account: 'replica',
+    },
+    { parent },
+  );
+  const replication = new Replication(
+    `${name}-replication`,
+    {
+      sourceBucketId: source.bucketId,
+      destinationBucketId: replica.bucketId,
+      sourceKeyId: sourceKey.applicationKeyId,
+      destinationKeyId: destinationKey.applicationKeyId,
+      ruleName: args.ruleName ?? REPLICATION_RULE_NAME,
+      fileNamePrefix: '',
+      includeExistingFiles: args.includeExistingFiles ?? false,
+      isEnabled: true,
+      priority: args.priority ?? REPLICATION_PRIORITY,
+      sourceAccount: 'primary',
+      destinationAccount: 'replica',
+    },
+    { parent },
+  );
+  return { source, replica, sourceKey, destinationKey, replication };
+}

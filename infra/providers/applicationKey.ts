@@ -1,0 +1,249 @@
+/**
+ * `b2:ApplicationKey` — a B2 application key (type `pulumi-nodejs:dynamic/b2:ApplicationKey`).
+ *
+ * B2 cannot change a key, so every field replaces it; replacement is create-before-delete
+ * (`deleteBeforeReplace: false`), so consumers always have a working key. Bump `rotation` to rotate.
+ * The secret (`applicationKey`) is returned once by B2 and kept only in the state, marked secret
+ * through `additionalSecretOutputs`; it is never logged, never in an error, never in `__provider`.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { B2Client } from '../b2';
+import { clientFor, configureFromStack } from './credentials';
+import { isNotFound } from './b2ops';
+import { thinLoader } from './loader';
+import { normalizeSet, sameValue } from './normalize';
+import { ACCOUNT_ROLES, AccountRole } from './types';
+import { validateCapabilities, validateKeyName } from './validation/keyCapabilities';
+import { Problem } from './validation/problem';
+
+export interface ApplicationKeyArgs {
+  /** 1–100 letters, digits, `-`. https://www.backblaze.com/apidocs/b2-create-key */
+  keyName: pulumi.Input<string>;
+  /** Capabilities; bucket-scoped keys may hold only the bucket-level ones. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities */
+  capabilities: pulumi.Input<pulumi.Input<string>[]>;
+  /** Buckets the key is restricted to (one or several, API v4). Default: account-wide. */
+  bucketIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Restrict file access to names starting with this. Default: none. */
+  namePrefix?: pulumi.Input<string | null>;
+  /** Key lifetime in seconds (< 1000 days). Default: no expiry. */
+  validDurationInSeconds?: pulumi.Input<number | null>;
+  /** Any string; changing it rotates the key (new key first, then the old one is deleted). Default `initial`. */
+  rotation?: pulumi.Input<string>;
+  /** Account holding the key (`primary` default, or `replica`). */
+  account?: pulumi.Input<AccountRole>;
+  /** Adopt an existing key by id. B2 never shows a secret twice, so `applicationKey` is then empty. */
+  adoptKeyId?: pulumi.Input<string>;
+}
+
+export interface ApplicationKeyInputs {
+  keyName: string;
+  capabilities: string[];
+  bucketIds: string[];
+  namePrefix: string | null;
+  validDurationInSeconds: number | null;
+  rotation: string;
+  account: AccountRole;
+  adoptKeyId?: string;
+}
+
+export interface ApplicationKeyOutputs extends ApplicationKeyInputs {
+  applicationKeyId: string;
+  /** Secret. Empty for an adopted key. */
+  applicationKey: string;
+  accountId: string;
+  expirationTimestamp: number | null;
+  /** Other keys with the same name found at create (e.g. left by an interrupted create), reported not adopted. */
+  sameNameKeyIds: string[];
+}
+
+/** Every input forces replacement: keys are immutable in B2. */
+export const KEY_REPLACES = ['keyName', 'capabilities', 'bucketIds', 'namePrefix', 'validDurationInSeconds', 'rotation', 'account'] as const;
+const MAX_VALID_SECONDS = 86_400_000;
+
+export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): ApplicationKeyInputs {
+  const out: ApplicationKeyInputs = {
+    keyName: raw.keyName as string,
+    capabilities: normalizeSet(raw.capabilities),
+    bucketIds: normalizeSet(raw.bucketIds),
+    namePrefix: raw.namePrefix || null,
+    validDurationInSeconds: raw.validDurationInSeconds ?? null,
+    rotation: raw.rotation ?? 'initial',
+    account: raw.account ?? 'primary',
+  };
+  if (raw.adoptKeyId) out.adoptKeyId = raw.adoptKeyId;
+  return out;
+}
+
+export function checkKey(news: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [...validateKeyName(news.keyName)];
+  const bucketIds = news.bucketIds;
+  if (bucketIds !== undefined && (!Array.isArray(bucketIds) || bucketIds.some((b) => typeof b !== 'string' || !b))) {
+    problems.push({ property: 'bucketIds', reason: 'must be a list of bucket ids' });
+  }
+  const scoped = Array.isArray(bucketIds) && bucketIds.length > 0;
+  problems.push(...validateCapabilities(news.capabilities, scoped));
+  const v = news.validDurationInSeconds;
+  if (v !== undefined && v !== null && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_VALID_SECONDS)) {
+    problems.push({ property: 'validDurationInSeconds', reason: `must be a whole number from 1 to ${MAX_VALID_SECONDS} (1000 days)` });
+  }
+  if (news.namePrefix !== undefined && news.namePrefix !== null && typeof news.namePrefix !== 'string') {
+    problems.push({ property: 'namePrefix', reason: 'must be a string' });
+  }
+  if (news.account !== undefined && !(ACCOUNT_ROLES as readonly unknown[]).includes(news.account)) {
+    problems.push({ property: 'account', reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
+  }
+  return problems;
+}
+
+export function changedKeyFields(olds: Partial<ApplicationKeyInputs>, news: ApplicationKeyInputs): string[] {
+  const o = normalizeKeyInputs(olds);
+  return KEY_REPLACES.filter((f) => !sameValue(o[f], news[f]));
+}
+
+type LiveKey = { applicationKeyId: string; keyName: string; capabilities: string[]; bucketId?: string | null; bucketIds?: string[] | null; namePrefix: string | null; expirationTimestamp: number | null; accountId: string };
+
+async function listAllKeys(client: B2Client): Promise<LiveKey[]> {
+  const keys: LiveKey[] = [];
+  for await (const k of client.listKeys()) keys.push(k as LiveKey);
+  return keys;
+}
+
+function liveBucketIds(k: LiveKey): string[] {
+  return normalizeSet(k.bucketIds ?? (k.bucketId ? [k.bucketId] : []));
+}
+
+const log = (line: string) => process.stderr.write(`[b2:ApplicationKey] ${line}\n`);
+
+async function createKey(inputs: ApplicationKeyInputs): Promise<pulumi.dynamic.CreateResult<ApplicationKeyOutputs>> {
+  const client = clientFor(inputs.account);
+  const all = await listAllKeys(client);
+  if (inputs.adoptKeyId) {
+    const k = all.find((x) => x.applicationKeyId === inputs.adoptKeyId);
+    if (!k) throw new Error(`adoptKeyId: no key ${inputs.adoptKeyId} in the ${inputs.account} account`);
+    log(`adopting key ${k.keyName} (${k.applicationKeyId}); its secret cannot be read back, so applicationKey is empty`);
+    return { id: k.applicationKeyId, outs: { ...inputs, ...liveKeyFields(k), applicationKey: '', sameNameKeyIds: [] } };
+  }
+  // A key created by a run that crashed before recording it cannot be adopted (B2 shows a secret
+  // once), so it is reported: listed here and in the `sameNameKeyIds` output. During a rotation the
+  // key being replaced legitimately shares the name.
+  const sameNameKeyIds = all.filter((k) => k.keyName === inputs.keyName).map((k) => k.applicationKeyId).sort();
+  if (sameNameKeyIds.length) {
+    log(
+      `note: ${sameNameKeyIds.length} existing key(s) named ${inputs.keyName}: ${sameNameKeyIds.join(', ')}. ` +
+        'Unless one is being replaced by this run, it may be left over from an interrupted create; delete it if unused.',
+    );
+  }
+  const created = await client.createKey({
+    keyName: inputs.keyName,
+    capabilities: inputs.capabilities,
+    ...(inputs.bucketIds.length ? { bucketIds: inputs.bucketIds } : {}),
+    ...(inputs.namePrefix ? { namePrefix: inputs.namePrefix } : {}),
+    ...(inputs.validDurationInSeconds ? { validDurationInSeconds: inputs.validDurationInSeconds } : {}),
+  } as Parameters<B2Client['createKey']>[0]);
+  const secret = (created as { applicationKey: { reveal(): string } | string }).applicationKey;
+  return {
+    id: created.applicationKeyId,
+    outs: {
+      ...inputs,
+      ...liveKeyFields(created as unknown as LiveKey),
+      applicationKey: typeof secret === 'string' ? secret : secret.reveal(),
+      sameNameKeyIds,
+    },
+  };
+}
+
+function liveKeyFields(k: LiveKey) {
+  return {
+    applicationKeyId: k.applicationKeyId,
+    accountId: k.accountId,
+    expirationTimestamp: k.expirationTimestamp ?? null,
+  };
+}
+
+export const applicationKeyProvider: pulumi.dynamic.ResourceProvider = {
+  async configure(req) {
+    configureFromStack(req.config);
+  },
+
+  async check(_olds, news) {
+    const failures = checkKey(news);
+    if (failures.length) return { inputs: news, failures };
+    return { inputs: normalizeKeyInputs(news) };
+  },
+
+  async diff(_id, olds: ApplicationKeyOutputs, news: ApplicationKeyInputs) {
+    const replaces = changedKeyFields(olds, normalizeKeyInputs(news));
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs: ApplicationKeyInputs) {
+    return createKey(normalizeKeyInputs(inputs));
+  },
+
+  /** Live fields from b2_list_keys; the secret cannot be read back and is carried from the state. */
+  async read(id, props?: Partial<ApplicationKeyOutputs>) {
+    const client = clientFor(props?.account ?? 'primary');
+    const k = (await listAllKeys(client)).find((x) => x.applicationKeyId === id);
+    if (!k) return { id: '', props: {} };
+    return {
+      id,
+      props: {
+        ...normalizeKeyInputs(props ?? {}),
+        keyName: k.keyName,
+        capabilities: normalizeSet(k.capabilities),
+        bucketIds: liveBucketIds(k),
+        namePrefix: k.namePrefix ?? null,
+        ...liveKeyFields(k),
+        applicationKey: props?.applicationKey ?? '',
+        sameNameKeyIds: props?.sameNameKeyIds ?? [],
+        validDurationInSeconds: props?.validDurationInSeconds ?? null,
+      },
+    };
+  },
+
+  /** Nothing about a key can change in place; diff always asks for a replacement instead. */
+  async update(_id, olds: ApplicationKeyOutputs) {
+    return { outs: olds };
+  },
+
+  async delete(id, props: ApplicationKeyOutputs) {
+    try {
+      await clientFor(props.account ?? 'primary').deleteKey(id);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+};
+
+export class ApplicationKey extends pulumi.dynamic.Resource {
+  declare readonly keyName: pulumi.Output<string>;
+  declare readonly capabilities: pulumi.Output<string[]>;
+  declare readonly bucketIds: pulumi.Output<string[]>;
+  declare readonly namePrefix: pulumi.Output<string | null>;
+  declare readonly rotation: pulumi.Output<string>;
+  declare readonly account: pulumi.Output<AccountRole>;
+  declare readonly applicationKeyId: pulumi.Output<string>;
+  /** Secret output. */
+  declare readonly applicationKey: pulumi.Output<string>;
+  declare readonly accountId: pulumi.Output<string>;
+  declare readonly expirationTimestamp: pulumi.Output<number | null>;
+  declare readonly sameNameKeyIds: pulumi.Output<string[]>;
+
+  constructor(name: string, args: ApplicationKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      thinLoader('applicationKey', 'applicationKeyProvider'),
+      name,
+      {
+        ...args,
+        applicationKeyId: undefined,
+        applicationKey: undefined,
+        accountId: undefined,
+        expirationTimestamp: undefined,
+        sameNameKeyIds: undefined,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ['applicationKey'] }),
+      'b2',
+      'ApplicationKey',
+    );
+  }
+}

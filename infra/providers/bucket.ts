@@ -1,0 +1,473 @@
+/**
+ * `b2:Bucket` — a B2 bucket as a Pulumi dynamic resource (type `pulumi-nodejs:dynamic/b2:Bucket`).
+ *
+ * What replaces and what updates in place (design.md §3):
+ * - replace: `bucketName` (B2 cannot rename), `account` (a bucket cannot move between accounts);
+ * - update in place: `bucketType`, `bucketInfo`, `corsRules`, `lifecycleRules`,
+ *   `defaultServerSideEncryption`, `fileLockEnabled` (false → true only), `defaultRetention`;
+ * - state only: `forceDestroy`, `adoptBucketId`.
+ * Replication is NOT managed here (see replication.ts): this provider never sends or compares
+ * `replicationConfiguration`, so the two never fight.
+ *
+ * The class registers `thinLoader('bucket', 'bucketProvider')` as its provider; the engine calls the
+ * `bucketProvider` object below through it (see loader.ts for why).
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { B2Client } from '../b2';
+import { clientFor, configureFromStack } from './credentials';
+import { thinLoader } from './loader';
+import { canonicalJson, normalizeCorsRules, normalizeLifecycleRules, normalizeStringMap, sameValue } from './normalize';
+import {
+  countVersions,
+  deleteAllVersions,
+  describeError,
+  findBucketById,
+  findBucketByName,
+  isConflict,
+  isDuplicateBucketName,
+  s3EndpointOf,
+} from './b2ops';
+import {
+  ACCOUNT_ROLES,
+  AccountRole,
+  BUCKET_TYPES,
+  BucketType,
+  CorsRule,
+  DefaultRetention,
+  DefaultServerSideEncryption,
+  LifecycleRule,
+} from './types';
+import { validateBucketName } from './validation/bucketName';
+import { validateLifecycleRules } from './validation/lifecycleRules';
+import { Problem } from './validation/problem';
+
+/** Arguments of a `Bucket`. */
+export interface BucketArgs {
+  /** Globally unique bucket name (6–63, `[a-z0-9-]`, not `b2-…`). Changing it replaces the bucket. */
+  bucketName: pulumi.Input<string>;
+  /** `allPrivate` (default) or `allPublic`. https://www.backblaze.com/apidocs/b2-create-bucket */
+  bucketType?: pulumi.Input<BucketType>;
+  /** Free-form string map stored on the bucket. Default `{}`. */
+  bucketInfo?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** CORS rules. Default `[]`. https://www.backblaze.com/docs/cloud-storage-cross-origin-resource-sharing-rules */
+  corsRules?: pulumi.Input<CorsRule[]>;
+  /** Lifecycle rules, one per prefix, no overlaps. Default `[]`. https://www.backblaze.com/docs/cloud-storage-lifecycle-rules */
+  lifecycleRules?: pulumi.Input<LifecycleRule[]>;
+  /** Default encryption; only SSE-B2/AES256 (the default). https://www.backblaze.com/docs/cloud-storage-server-side-encryption */
+  defaultServerSideEncryption?: pulumi.Input<DefaultServerSideEncryption>;
+  /** Object Lock. Default false; can be turned on later, never off. https://www.backblaze.com/docs/cloud-storage-object-lock */
+  fileLockEnabled?: pulumi.Input<boolean>;
+  /** Default retention for new files; needs `fileLockEnabled`. Default none. */
+  defaultRetention?: pulumi.Input<DefaultRetention | null>;
+  /** Let delete remove every file version first. Default false (a non-empty bucket is refused). */
+  forceDestroy?: pulumi.Input<boolean>;
+  /** Which account holds the bucket (`primary` default, or `replica`). Changing it replaces. */
+  account?: pulumi.Input<AccountRole>;
+  /** Adopt this existing bucket (by id) instead of creating one; its name must equal `bucketName`. */
+  adoptBucketId?: pulumi.Input<string>;
+}
+
+/** Resolved inputs after `check` (defaults applied, canonical order). */
+export interface BucketInputs {
+  bucketName: string;
+  bucketType: BucketType;
+  bucketInfo: Record<string, string>;
+  corsRules: CorsRule[];
+  lifecycleRules: LifecycleRule[];
+  defaultServerSideEncryption: DefaultServerSideEncryption;
+  fileLockEnabled: boolean;
+  defaultRetention: DefaultRetention | null;
+  forceDestroy: boolean;
+  account: AccountRole;
+  adoptBucketId?: string;
+}
+
+/** State: the inputs as live in B2, plus what B2 computed. */
+export interface BucketOutputs extends Omit<BucketInputs, 'defaultServerSideEncryption'> {
+  /** null when B2 reports no default encryption (drift from SSE-B2). */
+  defaultServerSideEncryption: DefaultServerSideEncryption | null;
+  bucketId: string;
+  revision: number;
+  accountId: string;
+  s3Endpoint: string;
+}
+
+const DEFAULT_SSE: DefaultServerSideEncryption = { mode: 'SSE-B2', algorithm: 'AES256' };
+
+/** Fields compared for in-place updates, and those that force replacement. */
+export const BUCKET_UPDATABLE = [
+  'bucketType',
+  'bucketInfo',
+  'corsRules',
+  'lifecycleRules',
+  'defaultServerSideEncryption',
+  'fileLockEnabled',
+  'defaultRetention',
+  'forceDestroy',
+] as const;
+export const BUCKET_REPLACES = ['bucketName', 'account'] as const;
+
+const CORS_OPERATIONS = [
+  'b2_download_file_by_name', 'b2_download_file_by_id', 'b2_upload_file', 'b2_upload_part',
+  's3_delete', 's3_get', 's3_head', 's3_post', 's3_put',
+];
+
+/** Applies defaults and canonical order; does not validate. */
+export function normalizeBucketInputs(raw: Partial<BucketInputs> & Record<string, unknown>): BucketInputs {
+  const out: BucketInputs = {
+    bucketName: raw.bucketName as string,
+    bucketType: raw.bucketType ?? 'allPrivate',
+    bucketInfo: normalizeStringMap(raw.bucketInfo),
+    corsRules: normalizeCorsRules(raw.corsRules),
+    lifecycleRules: normalizeLifecycleRules(raw.lifecycleRules),
+    defaultServerSideEncryption: raw.defaultServerSideEncryption ?? DEFAULT_SSE,
+    fileLockEnabled: raw.fileLockEnabled ?? false,
+    defaultRetention: raw.defaultRetention ?? null,
+    forceDestroy: raw.forceDestroy ?? false,
+    account: raw.account ?? 'primary',
+  };
+  if (raw.adoptBucketId) out.adoptBucketId = raw.adoptBucketId;
+  return out;
+}
+
+function validateCors(rules: unknown): Problem[] {
+  if (rules === undefined || rules === null) return [];
+  if (!Array.isArray(rules)) return [{ property: 'corsRules', reason: 'must be a list of CORS rules' }];
+  const problems: Problem[] = [];
+  const names = new Set<string>();
+  rules.forEach((r: Partial<CorsRule>, i) => {
+    const at = `corsRules[${i}]`;
+    if (typeof r?.corsRuleName !== 'string' || !/^[A-Za-z0-9-]{6,50}$/.test(r.corsRuleName) || r.corsRuleName.startsWith('b2-')) {
+      problems.push({ property: `${at}.corsRuleName`, reason: '6-50 letters, digits or "-", not starting with "b2-"' });
+    } else if (names.has(r.corsRuleName)) {
+      problems.push({ property: `${at}.corsRuleName`, reason: `duplicate rule name "${r.corsRuleName}"` });
+    } else names.add(r.corsRuleName);
+    if (!Array.isArray(r?.allowedOrigins) || r.allowedOrigins.length === 0) {
+      problems.push({ property: `${at}.allowedOrigins`, reason: 'needs at least one origin ("*" alone for any)' });
+    }
+    const bad = (Array.isArray(r?.allowedOperations) ? r.allowedOperations : [null]).filter((o) => !CORS_OPERATIONS.includes(o as string));
+    if (bad.length || !r?.allowedOperations?.length) {
+      problems.push({ property: `${at}.allowedOperations`, reason: `each must be one of ${CORS_OPERATIONS.join(', ')}` });
+    }
+    if (!Number.isInteger(r?.maxAgeSeconds) || (r.maxAgeSeconds as number) < 0 || (r.maxAgeSeconds as number) > 86400) {
+      problems.push({ property: `${at}.maxAgeSeconds`, reason: 'must be a whole number from 0 to 86400' });
+    }
+  });
+  return problems;
+}
+
+/** All `check` findings for desired bucket inputs (`olds` = previous inputs, for one-way rules). */
+export function checkBucket(olds: Partial<BucketInputs> | undefined, news: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [...validateBucketName(news.bucketName)];
+  if (news.bucketType !== undefined && !(BUCKET_TYPES as readonly unknown[]).includes(news.bucketType)) {
+    problems.push({ property: 'bucketType', reason: `must be one of ${BUCKET_TYPES.join(', ')}` });
+  }
+  if (news.account !== undefined && !(ACCOUNT_ROLES as readonly unknown[]).includes(news.account)) {
+    problems.push({ property: 'account', reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
+  }
+  problems.push(...validateLifecycleRules(news.lifecycleRules));
+  problems.push(...validateCors(news.corsRules));
+  const sse = news.defaultServerSideEncryption as { mode?: unknown; algorithm?: unknown } | undefined;
+  if (sse !== undefined && (sse?.mode !== 'SSE-B2' || (sse.algorithm ?? 'AES256') !== 'AES256')) {
+    problems.push({
+      property: 'defaultServerSideEncryption',
+      reason:
+        'only {mode: "SSE-B2", algorithm: "AES256"} is supported: SSE-C cannot be a bucket default and B2 no longer ' +
+        'accepts "no encryption"',
+    });
+  }
+  const info = news.bucketInfo as Record<string, unknown> | undefined;
+  if (info !== undefined && (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string'))) {
+    problems.push({ property: 'bucketInfo', reason: 'must be a map of strings' });
+  }
+  const lockWanted = news.fileLockEnabled === true;
+  if (olds?.fileLockEnabled === true && news.fileLockEnabled !== true) {
+    problems.push({
+      property: 'fileLockEnabled',
+      reason:
+        'Object Lock was enabled on this bucket and B2 can never disable it; set fileLockEnabled back to true ' +
+        '(to stop locking new files, set defaultRetention to null instead)',
+    });
+  }
+  const ret = news.defaultRetention as Partial<DefaultRetention> | null | undefined;
+  if (ret) {
+    if (!lockWanted) problems.push({ property: 'defaultRetention', reason: 'needs fileLockEnabled: true' });
+    if (ret.mode !== 'governance' && ret.mode !== 'compliance') {
+      problems.push({ property: 'defaultRetention.mode', reason: 'must be "governance" or "compliance"' });
+    }
+    const p = ret.period;
+    const days = p ? (p.unit === 'years' ? p.duration * 365 : p.duration) : NaN;
+    if (!p || !Number.isInteger(p.duration) || (p.unit !== 'days' && p.unit !== 'years') || days < 1 || days > 3000) {
+      problems.push({ property: 'defaultRetention.period', reason: 'must be {duration, unit: "days"|"years"} between 1 and 3000 days' });
+    }
+  }
+  return problems;
+}
+
+/** Names of the fields whose desired value differs from `olds` (state), in a stable order. */
+export function changedBucketFields(olds: Partial<BucketOutputs>, news: BucketInputs): string[] {
+  const changed: string[] = [];
+  for (const f of [...BUCKET_REPLACES, ...BUCKET_UPDATABLE]) {
+    const o = normalizeField(f, (olds as Record<string, unknown>)[f]);
+    const n = normalizeField(f, (news as unknown as Record<string, unknown>)[f]);
+    if (!sameValue(o, n)) changed.push(f);
+  }
+  return changed;
+}
+
+function normalizeField(field: string, v: unknown): unknown {
+  switch (field) {
+    case 'lifecycleRules':
+      return normalizeLifecycleRules(v as LifecycleRule[]);
+    case 'corsRules':
+      return normalizeCorsRules(v as CorsRule[]);
+    case 'bucketInfo':
+      return normalizeStringMap(v as Record<string, string>);
+    case 'fileLockEnabled':
+    case 'forceDestroy':
+      return v ?? false;
+    case 'account':
+      return v ?? 'primary';
+    default:
+      return v ?? null;
+  }
+}
+
+type LiveBucket = NonNullable<Awaited<ReturnType<typeof findBucketById>>>;
+
+/**
+ * Live bucket → state. Fails closed when the key may not read a setting we manage: B2 then answers
+ * `{isClientAuthorizedToRead: false, value: null}`, and treating that as "unset" would plan removing
+ * encryption or lock (design.md §3).
+ */
+export function bucketStateFromLive(live: LiveBucket, carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'>, s3Endpoint: string): BucketOutputs {
+  const sse = live.defaultServerSideEncryption;
+  const lock = live.fileLockConfiguration;
+  const unreadable: string[] = [];
+  if (!sse || sse.isClientAuthorizedToRead === false) unreadable.push('defaultServerSideEncryption (needs readBucketEncryption)');
+  if (!lock || lock.isClientAuthorizedToRead === false) unreadable.push('fileLockConfiguration (needs readBucketRetentions)');
+  if (unreadable.length) {
+    throw new Error(
+      `bucket ${live.bucketName} (${live.bucketId}): the B2 key in use may not read ${unreadable.join(' and ')}; ` +
+        'refusing to report it as unset (that would plan a removal). Use a key with those capabilities.',
+    );
+  }
+  const sseValue = sse!.value;
+  const retention = lock!.value?.defaultRetention;
+  const state: BucketOutputs = {
+    bucketName: live.bucketName,
+    bucketType: live.bucketType as BucketType,
+    bucketInfo: normalizeStringMap(live.bucketInfo),
+    corsRules: normalizeCorsRules(live.corsRules as CorsRule[]),
+    lifecycleRules: normalizeLifecycleRules(live.lifecycleRules),
+    defaultServerSideEncryption: sseValue?.mode === 'SSE-B2' ? { mode: 'SSE-B2', algorithm: 'AES256' } : null,
+    fileLockEnabled: lock!.value?.isFileLockEnabled === true,
+    defaultRetention:
+      retention && (retention.mode === 'governance' || retention.mode === 'compliance') && retention.period
+        ? { mode: retention.mode, period: { duration: retention.period.duration, unit: retention.period.unit } }
+        : null,
+    forceDestroy: carry.forceDestroy ?? false,
+    account: carry.account ?? 'primary',
+    bucketId: live.bucketId,
+    revision: live.revision,
+    accountId: live.accountId,
+    s3Endpoint,
+  };
+  if (carry.adoptBucketId) state.adoptBucketId = carry.adoptBucketId;
+  return state;
+}
+
+const log = (line: string) => process.stderr.write(`[b2:Bucket] ${line}\n`);
+const MAX_UPDATE_ATTEMPTS = 5;
+
+/**
+ * Brings live bucket `bucketId` to `desired`, sending only what differs, with `ifRevisionIs`. On a
+ * 409 revision conflict (someone else updated the bucket meanwhile) it re-reads and re-applies, up
+ * to MAX_UPDATE_ATTEMPTS times.
+ */
+export async function applyBucketSettings(client: B2Client, bucketId: string, desired: BucketInputs): Promise<BucketOutputs> {
+  const s3 = await s3EndpointOf(client);
+  for (let attempt = 1; ; attempt++) {
+    const live = await findBucketById(client, bucketId);
+    if (!live) throw new Error(`bucket ${desired.bucketName} (${bucketId}) no longer exists in B2; run \`pulumi refresh\``);
+    const current = bucketStateFromLive(live, desired, s3);
+    const req: Record<string, unknown> = {};
+    if (current.bucketType !== desired.bucketType) req.bucketType = desired.bucketType;
+    if (!sameValue(current.bucketInfo, desired.bucketInfo)) req.bucketInfo = desired.bucketInfo;
+    if (!sameValue(current.corsRules, desired.corsRules)) req.corsRules = desired.corsRules;
+    if (!sameValue(current.lifecycleRules, desired.lifecycleRules)) req.lifecycleRules = desired.lifecycleRules;
+    if (!sameValue(current.defaultServerSideEncryption, desired.defaultServerSideEncryption)) {
+      req.defaultServerSideEncryption = desired.defaultServerSideEncryption;
+    }
+    if (desired.fileLockEnabled && !current.fileLockEnabled) req.fileLockEnabled = true;
+    if (!desired.fileLockEnabled && current.fileLockEnabled) {
+      throw new Error(`bucket ${desired.bucketName}: Object Lock is enabled in B2 and cannot be disabled; set fileLockEnabled: true`);
+    }
+    if (desired.fileLockEnabled && !sameValue(current.defaultRetention, desired.defaultRetention)) {
+      req.defaultRetention = desired.defaultRetention ?? { mode: null, period: null };
+    }
+    if (Object.keys(req).length === 0) return current;
+    try {
+      const updated = await client.updateBucket({ bucketId, ifRevisionIs: live.revision, ...req } as Parameters<B2Client['updateBucket']>[0]);
+      return bucketStateFromLive(updated as LiveBucket, desired, s3);
+    } catch (e) {
+      if (!isConflict(e) || attempt >= MAX_UPDATE_ATTEMPTS) throw e;
+      log(`bucket ${desired.bucketName}: revision ${live.revision} changed meanwhile (409); re-reading and re-applying (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+/** Thrown from create after the bucket exists, so the engine records the partial resource. */
+class PartialCreateError extends Error {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly properties: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+  get reasons(): string[] {
+    return [this.message];
+  }
+}
+
+async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.CreateResult<BucketOutputs>> {
+  const client = clientFor(inputs.account);
+  let bucketId: string;
+  if (inputs.adoptBucketId) {
+    const live = await findBucketById(client, inputs.adoptBucketId);
+    if (!live) throw new Error(`adoptBucketId: no bucket ${inputs.adoptBucketId} in the ${inputs.account} account`);
+    if (live.bucketName !== inputs.bucketName) {
+      throw new Error(`adoptBucketId: bucket ${inputs.adoptBucketId} is named "${live.bucketName}", not "${inputs.bucketName}"; set bucketName to match`);
+    }
+    bucketId = live.bucketId;
+    log(`adopting bucket ${live.bucketName} (${bucketId}) by id`);
+  } else {
+    const existing = await findBucketByName(client, inputs.bucketName);
+    if (existing) {
+      // Same name in OUR account: a previous create succeeded but was not recorded (crash, lost
+      // connection). Adopt it rather than fail or duplicate.
+      bucketId = existing.bucketId;
+      log(`bucket ${inputs.bucketName} already exists in this account (${bucketId}); adopting it (earlier create not recorded?)`);
+    } else {
+      try {
+        const created = await client.createBucket({
+          bucketName: inputs.bucketName,
+          bucketType: inputs.bucketType,
+          bucketInfo: inputs.bucketInfo,
+          corsRules: inputs.corsRules,
+          lifecycleRules: inputs.lifecycleRules,
+          fileLockEnabled: inputs.fileLockEnabled,
+          defaultServerSideEncryption: inputs.defaultServerSideEncryption,
+        } as Parameters<B2Client['createBucket']>[0]);
+        bucketId = created.bucketId;
+      } catch (e) {
+        if (isDuplicateBucketName(e)) {
+          throw new Error(
+            `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
+              'Pick another name with the stack config namePrefix/nameSuffix.',
+          );
+        }
+        throw e;
+      }
+    }
+  }
+  try {
+    const outs = await applyBucketSettings(client, bucketId, inputs);
+    return { id: bucketId, outs };
+  } catch (e) {
+    throw new PartialCreateError(
+      `bucket ${inputs.bucketName} (${bucketId}) exists but applying its settings failed: ${describeError(e)}`,
+      bucketId,
+      { ...inputs, bucketId },
+    );
+  }
+}
+
+/** The real provider (loaded at run time through the thin loader). */
+export const bucketProvider: pulumi.dynamic.ResourceProvider = {
+  async configure(req) {
+    configureFromStack(req.config);
+  },
+
+  async check(olds, news) {
+    const failures = checkBucket(olds, news);
+    if (failures.length) return { inputs: news, failures };
+    return { inputs: normalizeBucketInputs(news) };
+  },
+
+  async diff(_id, olds: BucketOutputs, news: BucketInputs) {
+    const changed = changedBucketFields(olds, normalizeBucketInputs(news as BucketInputs & Record<string, unknown>));
+    const replaces = changed.filter((f) => (BUCKET_REPLACES as readonly string[]).includes(f));
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs: BucketInputs) {
+    return createBucket(normalizeBucketInputs(inputs as BucketInputs & Record<string, unknown>));
+  },
+
+  async read(id, props?: Partial<BucketOutputs>) {
+    const carry = { forceDestroy: props?.forceDestroy ?? false, account: props?.account ?? 'primary', adoptBucketId: props?.adoptBucketId };
+    const client = clientFor(carry.account);
+    const live = await findBucketById(client, id);
+    if (!live) return { id: '', props: {} };
+    return { id, props: bucketStateFromLive(live, carry, await s3EndpointOf(client)) };
+  },
+
+  async update(id, _olds: BucketOutputs, news: BucketInputs) {
+    const desired = normalizeBucketInputs(news as BucketInputs & Record<string, unknown>);
+    return { outs: await applyBucketSettings(clientFor(desired.account), id, desired) };
+  },
+
+  async delete(id, props: BucketOutputs) {
+    const client = clientFor(props.account ?? 'primary');
+    const live = await findBucketById(client, id);
+    if (!live) return; // already gone
+    if (props.forceDestroy) {
+      await deleteAllVersions(client, id, live.fileLockConfiguration?.value?.isFileLockEnabled === true, (done) => log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`));
+    } else {
+      const { count, capped } = await countVersions(client, id);
+      if (count > 0) {
+        throw new Error(
+          `bucket ${live.bucketName} (${id}) still holds ${capped ? 'more than ' : ''}${count} file version(s) ` +
+            '(uploads, hide markers or unfinished large files). Refusing to delete it. Either empty it first ' +
+            `(e.g. \`b2 rm --versions --recursive b2://${live.bucketName}\`), or set forceDestroy: true ` +
+            '(stack config forceDestroy), run `pulumi up` to record it, then destroy again.',
+        );
+      }
+    }
+    await client.deleteBucket(id);
+  },
+};
+
+/** A B2 bucket. Output-only properties are declared `undefined` in the props so the engine tracks them. */
+export class Bucket extends pulumi.dynamic.Resource {
+  declare readonly bucketName: pulumi.Output<string>;
+  declare readonly bucketType: pulumi.Output<BucketType>;
+  declare readonly bucketInfo: pulumi.Output<Record<string, string>>;
+  declare readonly lifecycleRules: pulumi.Output<LifecycleRule[]>;
+  declare readonly corsRules: pulumi.Output<CorsRule[]>;
+  declare readonly defaultServerSideEncryption: pulumi.Output<DefaultServerSideEncryption | null>;
+  declare readonly fileLockEnabled: pulumi.Output<boolean>;
+  declare readonly defaultRetention: pulumi.Output<DefaultRetention | null>;
+  declare readonly forceDestroy: pulumi.Output<boolean>;
+  declare readonly account: pulumi.Output<AccountRole>;
+  declare readonly bucketId: pulumi.Output<string>;
+  declare readonly revision: pulumi.Output<number>;
+  declare readonly accountId: pulumi.Output<string>;
+  declare readonly s3Endpoint: pulumi.Output<string>;
+
+  constructor(name: string, args: BucketArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      thinLoader('bucket', 'bucketProvider'),
+      name,
+      { ...args, bucketId: undefined, revision: undefined, accountId: undefined, s3Endpoint: undefined },
+      opts,
+      'b2',
+      'Bucket',
+    );
+  }
+}
+
+/** For tests: canonical text of a bucket's desired settings. */
+export const bucketSettingsText = (i: BucketInputs) => canonicalJson(i);

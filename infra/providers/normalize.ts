@@ -1,0 +1,63 @@
+/**
+ * Canonical forms for comparing desired and live settings. B2 returns lists and maps in its own
+ * order and fills absent lifecycle fields with null; comparing canonical JSON (sorted keys, rules
+ * sorted by their name/prefix) keeps diffs quiet and exact.
+ */
+import { CorsRule, LifecycleRule } from './types';
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value as object).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonicalJson(a ?? null) === canonicalJson(b ?? null);
+}
+
+export function normalizeLifecycleRules(rules: readonly Partial<LifecycleRule>[] | null | undefined): LifecycleRule[] {
+  return (rules ?? [])
+    .map((r) => ({
+      fileNamePrefix: r.fileNamePrefix ?? '',
+      daysFromUploadingToHiding: r.daysFromUploadingToHiding ?? null,
+      daysFromHidingToDeleting: r.daysFromHidingToDeleting ?? null,
+      daysFromStartingToCancelingUnfinishedLargeFiles: r.daysFromStartingToCancelingUnfinishedLargeFiles ?? null,
+    }))
+    .sort((a, b) => (a.fileNamePrefix < b.fileNamePrefix ? -1 : a.fileNamePrefix > b.fileNamePrefix ? 1 : 0));
+}
+
+export function normalizeCorsRules(rules: readonly CorsRule[] | null | undefined): CorsRule[] {
+  return (rules ?? [])
+    .map((r) => ({
+      corsRuleName: r.corsRuleName,
+      allowedOrigins: [...r.allowedOrigins],
+      allowedOperations: [...r.allowedOperations].sort(),
+      allowedHeaders: [...(r.allowedHeaders ?? [])],
+      exposeHeaders: [...(r.exposeHeaders ?? [])],
+      maxAgeSeconds: r.maxAgeSeconds,
+    }))
+    .sort((a, b) => (a.corsRuleName < b.corsRuleName ? -1 : a.corsRuleName > b.corsRuleName ? 1 : 0));
+}
+
+export function normalizeStringMap(map: Record<string, string> | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(map ?? {}).sort()) out[k] = String(map![k]);
+  return out;
+}
+
+/** Sorted, de-duplicated list of strings. */
+export function normalizeSet(values: readonly string[] | null | undefined): string[] {
+  return [...new Set(values ?? [])].sort();
+}

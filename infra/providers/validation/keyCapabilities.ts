@@ -1,0 +1,61 @@
+import { Problem } from './problem';
+
+/**
+ * Application-key capabilities (b2-api.md §7). The classic set plus the newer lifecycle/logging
+ * ones. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities
+ */
+export const ALL_CAPABILITIES = [
+  'listKeys', 'writeKeys', 'deleteKeys',
+  'listAllBucketNames', 'listBuckets', 'readBuckets', 'writeBuckets', 'deleteBuckets',
+  'readBucketEncryption', 'writeBucketEncryption',
+  'readBucketRetentions', 'writeBucketRetentions',
+  'readBucketReplications', 'writeBucketReplications',
+  'readBucketNotifications', 'writeBucketNotifications',
+  'readBucketLifecycleRules', 'writeBucketLifecycleRules',
+  'readBucketLogging', 'writeBucketLogging',
+  'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles',
+  'readFileLegalHolds', 'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions',
+  'bypassGovernance',
+] as const;
+export type Capability = (typeof ALL_CAPABILITIES)[number];
+
+/** What a key restricted to one or more buckets may hold (b2-api.md §4, "bucket-restricted key"). */
+export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = [
+  'listAllBucketNames', 'listBuckets', 'readBuckets',
+  'readBucketEncryption', 'writeBucketEncryption',
+  'readBucketRetentions', 'writeBucketRetentions',
+  'readBucketNotifications', 'writeBucketNotifications',
+  'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles',
+  'readFileLegalHolds', 'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions',
+  'bypassGovernance',
+];
+
+export function validateCapabilities(capabilities: unknown, bucketScoped: boolean, property = 'capabilities'): Problem[] {
+  if (!Array.isArray(capabilities) || capabilities.length === 0) {
+    return [{ property, reason: 'a key needs at least one capability' }];
+  }
+  const problems: Problem[] = [];
+  const all = new Set<string>(ALL_CAPABILITIES);
+  const scoped = new Set<string>(BUCKET_SCOPED_CAPABILITIES);
+  capabilities.forEach((c, i) => {
+    if (typeof c !== 'string' || !all.has(c)) {
+      problems.push({ property: `${property}[${i}]`, reason: `unknown capability ${JSON.stringify(c)}` });
+    } else if (bucketScoped && !scoped.has(c)) {
+      problems.push({
+        property: `${property}[${i}]`,
+        reason: `"${c}" is not allowed on a bucket-scoped key; drop it or make an account-wide key (no bucketIds)`,
+      });
+    }
+  });
+  const dupes = capabilities.filter((c, i) => capabilities.indexOf(c) !== i);
+  if (dupes.length) problems.push({ property, reason: `duplicate capabilities: ${[...new Set(dupes)].join(', ')}` });
+  return problems;
+}
+
+/** Key names: 1–100 of letters, digits and `-` (b2-api.md §4). */
+export function validateKeyName(name: unknown, property = 'keyName'): Problem[] {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9-]{1,100}$/.test(name)) {
+    return [{ property, reason: `key name ${JSON.stringify(name)} must be 1-100 letters, digits or "-"` }];
+  }
+  return [];
+}

@@ -1,0 +1,28 @@
+/**
+ * The Pulumi program: reads the stack configuration once, declares the environment's backup
+ * estate, and exports what the backup CLI reads from
+ * `pulumi stack output --json --show-secrets` (shape documented in the README, "The estate").
+ */
+import { EnvironmentBackup } from '../infra/components/environmentBackup';
+import { loadStackConfig } from '../infra/config';
+
+const config = loadStackConfig();
+const estate = new EnvironmentBackup(`infrafabric-backup-${config.env}`, config);
+
+export const env = config.env;
+export const uploadEncryption = config.uploadEncryption;
+/** `{aws: {name, id, s3Endpoint, replica?: {name, id, s3Endpoint}}}` — no secrets. */
+export const buckets = estate.outputs.buckets;
+/** `{writer: {aws: {keyId, applicationKey}}, reader: {...}}` — applicationKey is a Pulumi secret. */
+export const keys = estate.outputs.keys;
+/** Key ids only, readable without `--show-secrets`. */
+export const keyIds = {
+  writer: mapValues(estate.outputs.keys.writer, (k) => k.keyId),
+  reader: mapValues(estate.outputs.keys.reader, (k) => k.keyId),
+};
+/** `{aws: {ruleName, sourceBucketId, destinationBucketId}}` when replication is on. */
+export const replication = estate.outputs.replication;
+
+function mapValues<T, U>(obj: Partial<Record<string, T>>, f: (v: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, f(v as T)]));
+}

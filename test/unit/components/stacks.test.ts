@@ -1,0 +1,191 @@
+/**
+ * The stack program under Pulumi mocks, once per stack file: which buckets, keys and replication
+ * rules each environment declares (prod must match design.md §1 exactly), with which inputs, and
+ * which outputs are secret.
+ */
+import type * as pulumiT from '@pulumi/pulumi';
+import type { Registered } from './mocks';
+
+interface Loaded {
+  reg: Registered[];
+  exports: Record<string, any>;
+  pulumi: typeof pulumiT;
+  valueOf: <T>(o: any) => Promise<T>;
+}
+
+/** Runs stacks/index.ts for `stack` in a fresh module registry (fresh Pulumi runtime state). */
+async function loadStack(stack: string): Promise<Loaded> {
+  let loaded!: Loaded;
+  jest.isolateModules(() => {
+    const pulumi = require('@pulumi/pulumi') as typeof pulumiT;
+    const mocks = require('./mocks') as typeof import('./mocks');
+    const reg = mocks.installMocks(stack);
+    pulumi.runtime.setAllConfig(mocks.stackConfigFromFile(stack));
+    const exports = require('../../../stacks/index');
+    loaded = { reg, exports, pulumi, valueOf: mocks.valueOf };
+  });
+  // Let every registration (including children created in apply callbacks) reach the mock.
+  await new Promise((r) => setTimeout(r, 200));
+  return loaded;
+}
+
+const BUCKET = 'pulumi-nodejs:dynamic/b2:Bucket';
+const KEY = 'pulumi-nodejs:dynamic/b2:ApplicationKey';
+const REPL = 'pulumi-nodejs:dynamic/b2:Replication';
+const ofType = (reg: Registered[], t: string) => reg.filter((r) => r.type === t);
+
+const STANDARD_RULES = [
+  { fileNamePrefix: 'audit-logs/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 150, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+  { fileNamePrefix: 'configs/', daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+  { fileNamePrefix: 'db/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 1, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+  { fileNamePrefix: 'terraform-state/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 90, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+];
+
+describe('prod stack (design.md §1)', () => {
+  let s: Loaded;
+  beforeAll(async () => {
+    s = await loadStack('prod');
+  });
+
+  test('declares exactly one source and one EU twin bucket per provider', () => {
+    const buckets = ofType(s.reg, BUCKET).map((b) => `${b.inputs.account}:${b.inputs.bucketName}`).sort();
+    expect(buckets).toEqual([
+      'primary:infrafabric-backup-prod-aws',
+      'primary:infrafabric-backup-prod-azure',
+      'primary:infrafabric-backup-prod-gcp',
+      'replica:infrafabric-backup-prod-aws-replica',
+      'replica:infrafabric-backup-prod-azure-replica',
+      'replica:infrafabric-backup-prod-gcp-replica',
+    ]);
+  });
+
+  test('every bucket: private, SSE-B2, standard lifecycle, bucket info, no lock, no forceDestroy', () => {
+    for (const b of ofType(s.reg, BUCKET)) {
+      expect(b.inputs.bucketType).toBe('allPrivate');
+      expect(b.inputs.defaultServerSideEncryption).toEqual({ mode: 'SSE-B2', algorithm: 'AES256' });
+      expect(b.inputs.lifecycleRules).toEqual(STANDARD_RULES);
+      expect(b.inputs.fileLockEnabled).toBe(false);
+      expect(b.inputs.forceDestroy).toBe(false);
+      const provider = /prod-(aws|azure|gcp)/.exec(b.inputs.bucketName)![1];
+      expect(b.inputs.bucketInfo).toEqual({ 'cost-center': 'platform', env: 'prod', 'managed-by': 'pulumi/infrafabric-backup', provider });
+    }
+  });
+
+  test('keys: writer, reader, replication source and destination per provider, each scoped to the right bucket', () => {
+    const keys = ofType(s.reg, KEY).map((k) => `${k.inputs.account}:${k.inputs.keyName}`).sort();
+    const expected: string[] = [];
+    for (const p of ['aws', 'azure', 'gcp']) {
+      expected.push(
+        `primary:infrafabric-backup-prod-${p}-backup-writer`,
+        `primary:infrafabric-backup-prod-${p}-restore-reader`,
+        `primary:infrafabric-backup-prod-${p}-replication-source`,
+        `replica:infrafabric-backup-prod-${p}-replication-destination`,
+      );
+    }
+    expect(keys).toEqual(expected.sort());
+    const byName = Object.fromEntries(ofType(s.reg, KEY).map((k) => [k.inputs.keyName, k.inputs]));
+    const w = byName['infrafabric-backup-prod-aws-backup-writer'];
+    expect(w.bucketIds).toEqual(['bucket-id-prod-aws-source-bucket']);
+    expect(w.capabilities).not.toContain('deleteFiles');
+    expect(w.capabilities).toContain('writeFiles');
+    expect(byName['infrafabric-backup-prod-aws-restore-reader'].capabilities).toEqual(['listBuckets', 'listFiles', 'readBuckets', 'readFiles']);
+    expect(byName['infrafabric-backup-prod-aws-replication-source'].capabilities).toEqual(['readFileLegalHolds', 'readFileRetentions', 'readFiles']);
+    expect(byName['infrafabric-backup-prod-aws-replication-destination'].bucketIds).toEqual(['bucket-id-prod-aws-replica-bucket']);
+    for (const k of ofType(s.reg, KEY)) expect(k.inputs.rotation).toBe('initial');
+  });
+
+  test('replication: one rule per provider from the source to its twin, with the replication keys', () => {
+    const reps = ofType(s.reg, REPL);
+    expect(reps).toHaveLength(3);
+    const aws = reps.find((r) => r.name === 'prod-aws-replication')!.inputs;
+    expect(aws).toMatchObject({
+      sourceBucketId: 'bucket-id-prod-aws-source-bucket',
+      destinationBucketId: 'bucket-id-prod-aws-replica-bucket',
+      sourceKeyId: 'key-id-prod-aws-replication-source',
+      destinationKeyId: 'key-id-prod-aws-replication-destination',
+      ruleName: 'to-eu',
+      fileNamePrefix: '',
+      isEnabled: true,
+      priority: 128,
+      sourceAccount: 'primary',
+      destinationAccount: 'replica',
+    });
+  });
+
+  test('outputs: bucket refs plain, key secrets secret, key ids readable, nothing secret leaks into plain outputs', async () => {
+    const { exports, pulumi } = s;
+    const buckets = await s.valueOf<any>(exports.buckets);
+    expect(buckets.aws).toEqual({
+      name: 'infrafabric-backup-prod-aws',
+      id: 'bucket-id-prod-aws-source-bucket',
+      s3Endpoint: 'https://s3.us-west-004.backblazeb2.com',
+      replica: { name: 'infrafabric-backup-prod-aws-replica', id: 'bucket-id-prod-aws-replica-bucket', s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com' },
+    });
+    expect(await pulumi.isSecret(exports.keys.writer.aws.applicationKey)).toBe(true);
+    expect(await pulumi.isSecret(exports.keys.reader.gcp.applicationKey)).toBe(true);
+    expect(await pulumi.isSecret(exports.keys.writer.aws.keyId)).toBe(false);
+    expect(await s.valueOf(exports.keys.writer.aws.applicationKey)).toBe('K005-fake-secret-for-prod-aws-source-backup-writer');
+    const plain = JSON.stringify([buckets, await s.valueOf(pulumi.output(exports.keyIds)), await s.valueOf(pulumi.output(exports.replication))]);
+    expect(plain).toContain('key-id-prod-aws-source-backup-writer');
+    expect(plain).not.toContain('fake-secret');
+    for (const out of [exports.buckets, exports.keyIds, exports.replication]) {
+      expect(await pulumi.isSecret(pulumi.output(out))).toBe(false);
+    }
+  });
+
+  test('the serialised provider of every resource is the thin loader and holds no key material', () => {
+    for (const r of [...ofType(s.reg, BUCKET), ...ofType(s.reg, KEY), ...ofType(s.reg, REPL)]) {
+      const text: string = r.inputs.__provider;
+      expect(text).toContain('exports.handler');
+      expect(text).toMatch(/moduleName: "(bucket|applicationKey|replication)"/);
+      expect(text).not.toMatch(/fake-secret|applicationKey:\s*"K|B2Client|@aws-sdk/);
+      expect(text.length).toBeLessThan(10_000);
+    }
+  });
+});
+
+describe('dev stack', () => {
+  let s: Loaded;
+  beforeAll(async () => {
+    s = await loadStack('dev');
+  });
+  test('aws only, short retention, forceDestroy, writer+reader keys, no replication', () => {
+    const buckets = ofType(s.reg, BUCKET);
+    expect(buckets.map((b) => b.inputs.bucketName)).toEqual(['infrafabric-backup-dev-aws']);
+    expect(buckets[0].inputs.forceDestroy).toBe(true);
+    const tf = buckets[0].inputs.lifecycleRules.find((r: any) => r.fileNamePrefix === 'terraform-state/');
+    expect(tf).toEqual({ fileNamePrefix: 'terraform-state/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 7, daysFromStartingToCancelingUnfinishedLargeFiles: 7 });
+    expect(ofType(s.reg, KEY).map((k) => k.inputs.keyName).sort()).toEqual([
+      'infrafabric-backup-dev-aws-backup-writer',
+      'infrafabric-backup-dev-aws-restore-reader',
+    ]);
+    expect(ofType(s.reg, REPL)).toHaveLength(0);
+  });
+});
+
+describe('staging stack', () => {
+  test('one staging-multi bucket with standard retention', async () => {
+    const s = await loadStack('staging');
+    const buckets = ofType(s.reg, BUCKET);
+    expect(buckets.map((b) => b.inputs.bucketName)).toEqual(['infrafabric-backup-staging-multi']);
+    expect(buckets[0].inputs.lifecycleRules).toEqual(STANDARD_RULES);
+    expect(ofType(s.reg, KEY)).toHaveLength(2);
+    expect(ofType(s.reg, REPL)).toHaveLength(0);
+  });
+});
+
+describe('local stack', () => {
+  test("prod's topology with local- names", async () => {
+    const s = await loadStack('local');
+    expect(ofType(s.reg, BUCKET).map((b) => b.inputs.bucketName).sort()).toEqual([
+      'local-infrafabric-backup-prod-aws',
+      'local-infrafabric-backup-prod-aws-replica',
+      'local-infrafabric-backup-prod-azure',
+      'local-infrafabric-backup-prod-azure-replica',
+      'local-infrafabric-backup-prod-gcp',
+      'local-infrafabric-backup-prod-gcp-replica',
+    ]);
+    expect(ofType(s.reg, KEY)).toHaveLength(12);
+    expect(ofType(s.reg, REPL)).toHaveLength(3);
+  });
+});
