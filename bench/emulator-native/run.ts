@@ -1,0 +1,202 @@
+/**
+ * Benchmark: one 1 GiB large-file upload with 4 parallel parts through `B2Client` against the
+ * emulator (`--memory`), next to a raw loopback HTTP copy of the same bytes in the same part
+ * layout and parallelism to a sink server that only drains the body. The ratio says how much of
+ * loopback HTTP throughput the client + emulator keep.
+ *
+ *   node bin/run-ts.js bench/emulator-native/run.ts [--size-mib 1024] [--concurrency 4] [--runs 1]
+ *
+ * Writes bench/results/emulator-native.json. MB/s = 10^6 bytes per second.
+ */
+import { spawn, ChildProcess } from 'child_process';
+import { randomBytes, createHash } from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { B2Client, clearAuthorizationCache } from '../../infra/b2';
+import { startEmulator } from '../../test/helpers/emulator';
+
+interface Args {
+  sizeMiB: number;
+  concurrency: number;
+  runs: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    sizeMiB: 1024,
+    concurrency: 4,
+    runs: 1,
+    out: path.resolve(__dirname, '..', 'results', 'emulator-native.json'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    const num = () => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${value}`);
+      i++;
+      return n;
+    };
+    if (flag === '--size-mib') args.sizeMiB = num();
+    else if (flag === '--concurrency') args.concurrency = num();
+    else if (flag === '--runs') args.runs = num();
+    else if (flag === '--out') args.out = path.resolve(argv[++i]);
+    else throw new Error(`unknown flag ${flag}`);
+  }
+  return args;
+}
+
+/** A sink HTTP server in its own process (like the emulator) that drains bodies and answers 200. */
+async function startSink(): Promise<{ url: string; proc: ChildProcess }> {
+  const code = `
+    const http = require('http');
+    const s = http.createServer((req, res) => {
+      let n = 0;
+      req.on('data', (c) => { n += c.length; });
+      req.on('end', () => { res.writeHead(200, {'content-type': 'application/json'}); res.end(JSON.stringify({ bytes: n })); });
+    });
+    s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: s.address().port })));
+  `;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port as number));
+    proc.once('exit', (c) => reject(new Error(`sink exited ${c}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+function postRaw(url: string, body: Buffer, agent: http.Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-length': String(body.length), 'content-type': 'application/octet-stream' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve() : reject(new Error(`sink ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Same bytes, same parts, same parallelism, plain node:http to a draining sink. */
+async function rawCopy(url: string, data: Buffer, partSize: number, concurrency: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const parts: Buffer[] = [];
+  for (let off = 0; off < data.length; off += partSize) parts.push(data.subarray(off, off + partSize));
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < parts.length) await postRaw(url, parts[next++], agent);
+    }),
+  );
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  agent.destroy();
+  return secs;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const size = args.sizeMiB * 1024 * 1024;
+  process.stderr.write(`generating ${args.sizeMiB} MiB of random data...\n`);
+  const data = randomBytes(size);
+  const dataSha1 = createHash('sha1').update(data).digest('hex');
+
+  const emu = await startEmulator();
+  const sink = await startSink();
+  try {
+    clearAuthorizationCache();
+    const client = new B2Client({
+      applicationKeyId: emu.info.keyId,
+      applicationKey: emu.info.applicationKey,
+      realmUrl: emu.url,
+    });
+    const auth = await client.authorize();
+    const partSize = auth.recommendedPartSize;
+    const bucket = await client.createBucket({
+      bucketName: `bench-native-${process.pid}`,
+      bucketType: 'allPrivate',
+    });
+
+    const clientSecs: number[] = [];
+    const rawSecs: number[] = [];
+    for (let run = 1; run <= args.runs; run++) {
+      // Raw baseline first, then the client, back to back in the same run.
+      rawSecs.push(await rawCopy(sink.url, data, partSize, args.concurrency));
+      const t0 = process.hrtime.bigint();
+      const file = await client.uploadLargeFile({
+        bucketId: bucket.bucketId,
+        fileName: `bench/run-${run}.bin`,
+        source: data,
+        size,
+        partSize,
+        concurrency: args.concurrency,
+      });
+      clientSecs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      if (file.contentLength !== size)
+        throw new Error(`uploaded ${file.contentLength} bytes, expected ${size}`);
+      // Verify the stored bytes once (outside the timed section).
+      if (run === 1) {
+        const dl = await client.downloadFileById(file.fileId!);
+        const h = createHash('sha1');
+        for await (const c of dl.stream) h.update(c as Buffer);
+        if (h.digest('hex') !== dataSha1) throw new Error('downloaded bytes differ from uploaded bytes');
+      }
+      await client.deleteFileVersion(file.fileId!, file.fileName);
+      process.stderr.write(
+        `run ${run}: client ${(size / 1e6 / clientSecs[run - 1]).toFixed(1)} MB/s, raw ${(size / 1e6 / rawSecs[run - 1]).toFixed(1)} MB/s\n`,
+      );
+    }
+    const best = (xs: number[]) => Math.min(...xs);
+    const clientMBps = size / 1e6 / best(clientSecs);
+    const rawMBps = size / 1e6 / best(rawSecs);
+    const result = {
+      benchmark: 'emulator-native',
+      description:
+        '1 GiB large-file upload via B2Client (parallel parts, SHA-1 per part) to b2-local --memory, vs raw loopback HTTP POSTs of the same parts to a draining sink',
+      date: new Date().toISOString(),
+      bytes: size,
+      partSize,
+      parts: Math.ceil(size / partSize),
+      concurrency: args.concurrency,
+      runs: args.runs,
+      clientSeconds: clientSecs.map((s) => +s.toFixed(3)),
+      rawSeconds: rawSecs.map((s) => +s.toFixed(3)),
+      clientMBps: +clientMBps.toFixed(1),
+      rawLoopbackMBps: +rawMBps.toFixed(1),
+      ratioToRaw: +(clientMBps / rawMBps).toFixed(3),
+      target: { clientMBps: 300 },
+      meetsTarget: clientMBps >= 300,
+      verified: 'sha1 of downloaded bytes equals source',
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+      },
+    };
+    fs.mkdirSync(path.dirname(args.out), { recursive: true });
+    fs.writeFileSync(args.out, JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(result) + '\n');
+    await client.deleteBucket(bucket.bucketId);
+  } finally {
+    sink.proc.kill();
+    await emu.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
