@@ -1,0 +1,114 @@
+/** infra/config.ts: the one validated stack schema, against the real stack files and bad input. */
+import { parseStackConfig } from '../../infra/config';
+import { ValidationError } from '../../infra/providers/validation/problem';
+import { stackConfigFromFile } from './components/mocks';
+
+const ns = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [`infrafabric-backup:${k}`, typeof v === 'string' ? v : JSON.stringify(v)]));
+
+function problemsOf(raw: Record<string, string>, stack = 'dev'): string[] {
+  try {
+    parseStackConfig(raw, stack);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    return (e as ValidationError).problems.map((p) => `${p.property}: ${p.reason}`);
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('stack files', () => {
+  test('dev: aws only, short retention, no replication, forceDestroy', () => {
+    const c = parseStackConfig(stackConfigFromFile('dev'), 'dev');
+    expect(c).toMatchObject({ env: 'dev', providers: ['aws'], retention: 'short', forceDestroy: true, replication: { enabled: false } });
+  });
+  test('staging: multi bucket, standard retention', () => {
+    expect(parseStackConfig(stackConfigFromFile('staging'), 'staging')).toMatchObject({ env: 'staging', providers: ['multi'], retention: 'standard' });
+  });
+  test('prod: three providers, replication, lock available but off, SSE-B2', () => {
+    const c = parseStackConfig(stackConfigFromFile('prod'), 'prod');
+    expect(c).toMatchObject({
+      env: 'prod',
+      providers: ['aws', 'azure', 'gcp'],
+      replication: { enabled: true, replicaSuffix: '-replica' },
+      objectLock: { enabled: false, mode: 'governance', days: 30 },
+      uploadEncryption: 'SSE-B2',
+      forceDestroy: false,
+      keyRotation: 'initial',
+      keyNamePrefix: null,
+    });
+  });
+  test("local: prod's topology with a name prefix", () => {
+    const c = parseStackConfig(stackConfigFromFile('local'), 'local');
+    expect(c).toMatchObject({ env: 'prod', namePrefix: 'local-', providers: ['aws', 'azure', 'gcp'], replication: { enabled: true } });
+  });
+});
+
+describe('defaults and derivation', () => {
+  test('env defaults to the stack name for dev/staging/prod; retention follows env', () => {
+    expect(parseStackConfig({}, 'prod')).toMatchObject({ env: 'prod', providers: ['aws'], retention: 'standard', replication: { enabled: false } });
+    expect(parseStackConfig({}, 'dev').retention).toBe('short');
+  });
+  test('any other stack must say its env', () => {
+    expect(problemsOf({}, 'sandbox')).toEqual([expect.stringMatching(/^infrafabric-backup:env: required for stack "sandbox": set it with `pulumi config set env/)]);
+  });
+  test('provider credential keys are known keys', () => {
+    expect(() => parseStackConfig(ns({ b2ApplicationKeyId: 'k', b2ApplicationKey: 's', replicaRealmUrl: 'http://x' }), 'dev')).not.toThrow();
+  });
+});
+
+describe('errors name the key and say what to do', () => {
+  test('unknown key (typo)', () => {
+    expect(problemsOf(ns({ namePrefx: 'a-' }))).toEqual([expect.stringMatching(/^infrafabric-backup:namePrefx: unknown config key; known keys: env, providers, namePrefix/)]);
+  });
+  test('other namespaces are ignored', () => {
+    expect(() => parseStackConfig({ 'aws:region': 'us-west-2' }, 'dev')).not.toThrow();
+  });
+  test('unknown provider name', () => {
+    expect(problemsOf(ns({ providers: ['aws', 'oracle'] }))).toEqual([
+      'infrafabric-backup:providers[1]: unknown provider "oracle"; expected one of aws, azure, gcp, multi',
+    ]);
+  });
+  test('SSE-C with replication is refused', () => {
+    expect(problemsOf(ns({ replication: { enabled: true }, uploadEncryption: 'SSE-C' }), 'prod')).toEqual([
+      expect.stringMatching(/^infrafabric-backup:uploadEncryption: SSE-C cannot be used with replication/),
+    ]);
+    expect(parseStackConfig(ns({ uploadEncryption: 'SSE-C' }), 'dev').uploadEncryption).toBe('SSE-C');
+  });
+  test('bucket names after prefix/suffix are checked (length, charset, b2-)', () => {
+    const long = problemsOf(ns({ namePrefix: 'a'.repeat(40) + '-' }));
+    expect(long.join('\n')).toMatch(/is 67 characters; B2 needs 6-63/);
+    const b2 = problemsOf(ns({ namePrefix: 'B2-' })).join('\n');
+    expect(b2).toMatch(/must not start with "b2-"/);
+    expect(b2).toMatch(/may only contain lower-case/);
+    expect(problemsOf(ns({ nameSuffix: '_x' })).join('\n')).toMatch(/may only contain lower-case letters, digits and "-"/);
+  });
+  test('replica names are checked too', () => {
+    expect(problemsOf(ns({ replication: { enabled: true, replicaSuffix: '-' + 'r'.repeat(40) } }), 'prod').join('\n')).toMatch(
+      /replication\.replicaSuffix.*characters; B2 needs 6-63/,
+    );
+  });
+  test('object lock: prod only, days bounded, unknown fields refused', () => {
+    expect(problemsOf(ns({ objectLock: { enabled: true } }), 'dev')).toEqual([expect.stringMatching(/objectLock.enabled: Object Lock is for prod only/)]);
+    expect(problemsOf(ns({ objectLock: { enabled: true, days: 0 } }), 'prod')).toEqual([expect.stringMatching(/objectLock.days: must be a whole number of days from 1 to 3000/)]);
+    expect(problemsOf(ns({ objectLock: { enabled: true, mode: 'compliance' } }), 'prod')).toEqual([expect.stringMatching(/objectLock.mode: must be one of governance/)]);
+    expect(problemsOf(ns({ replication: { enable: true } }), 'prod')).toEqual([expect.stringMatching(/replication.enable: unknown field; known fields: enabled, replicaSuffix/)]);
+  });
+  test('wrong types', () => {
+    const p = problemsOf(ns({ forceDestroy: 'yes', retention: 'forever', env: 'qa' }));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/forceDestroy: must be true or false/),
+        expect.stringMatching(/retention: must be one of standard, short/),
+        expect.stringMatching(/env: must be one of dev, staging, prod/),
+      ]),
+    );
+  });
+  test('the message lists every problem at once', () => {
+    try {
+      parseStackConfig(ns({ providers: ['x'], forceDestroy: 1 }), 'dev');
+      throw new Error('no error');
+    } catch (e) {
+      expect((e as Error).message).toMatch(/invalid stack configuration for stack "dev":\n  - \[infrafabric-backup:providers\[0\]\][\s\S]*\n  - \[infrafabric-backup:forceDestroy\]/);
+    }
+  });
+});
