@@ -1,0 +1,124 @@
+/**
+ * `db-dump`: `pg_dump -Fc` / `mysqldump --single-transaction` streamed through gzip into a
+ * multipart upload (bounded memory, see uploader.ts) at `db/<engine>/<database>/<ts>.<ext>.gz`.
+ *
+ * The dump's exit status gates completion: a dump that fails or is killed midway closes its
+ * stdout like a finished one, so the uploader asks `beforeComplete`, which waits for the exit
+ * and vetoes — the multipart upload is aborted and no truncated dump ever looks like a backup.
+ *
+ * Per-table row counts and checksums are taken just before the dump and recorded in the run
+ * manifest for `drill`. They match the dump exactly when nothing writes during the dump; on a
+ * busy database the drill reports the tables that moved.
+ */
+import { spawn } from 'child_process';
+import { createGzip } from 'zlib';
+import { DbConn, dumpCommand, ENGINES, Engine, parseDbUrl, tableStats } from '../lib/db';
+import { JobError, UsageError } from '../lib/errors';
+import { choosePartSize, parseSize } from '../lib/partSize';
+import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
+import { stamp } from '../lib/timeparse';
+import { uploadStream } from '../lib/uploader';
+import { objectMetadataFor } from './common';
+
+export interface DbDumpOptions {
+  engine: Engine;
+  url: string;
+  partSize?: string;
+  expectedSize?: string;
+  concurrency: number;
+  compressionLevel: number;
+}
+
+export function dumpKey(engine: Engine, database: string, startedAt: number): string {
+  return `db/${engine}/${database}/${stamp(startedAt)}.${engine === 'postgres' ? 'dump' : 'sql'}.gz`;
+}
+
+async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
+  const conn: DbConn = parseDbUrl(opts.url, opts.engine);
+  const cmd = dumpCommand(conn, ctx.env);
+  const key = dumpKey(opts.engine, conn.database, ctx.startedAt);
+  const tables = await tableStats(conn, ctx.env);
+  ctx.manifest.details = {
+    database: { engine: opts.engine, name: conn.database, format: opts.engine === 'postgres' ? 'pg_dump-custom' : 'sql', compression: 'gzip', tables },
+  };
+  if (ctx.dryRun) {
+    ctx.manifest.objects.push({ key, size: 0, sha256: '', status: 'planned' });
+    return {
+      summary: { key, database: conn.database, tables, command: [cmd.cmd, ...cmd.args].join(' ') },
+      human: [`would dump ${conn.database} (${tables.length} tables) with ${cmd.cmd} to ${key}`],
+      bytes: 0,
+      objects: 0,
+    };
+  }
+
+  const child = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('error', (err) => {
+      stderr += err.message;
+      resolve({ code: -1, signal: null });
+    });
+  });
+  const gzip = createGzip({ level: opts.compressionLevel });
+  child.stdout.on('error', (err) => gzip.destroy(err));
+  child.stdout.pipe(gzip);
+
+  const dumpOk = async (): Promise<void> => {
+    const { code, signal } = await exited;
+    if (code !== 0) {
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      throw new JobError(`${cmd.cmd} ${how}; the upload was aborted. ${stderr.trim().slice(-800)}`);
+    }
+  };
+
+  try {
+    const res = await uploadStream({
+      s3: ctx.s3,
+      bucket: ctx.conn.bucket,
+      key,
+      body: gzip,
+      contentType: 'application/gzip',
+      metadata: objectMetadataFor(ctx, 'db-dump', undefined, {
+        engine: opts.engine,
+        database: conn.database,
+        manifest: `manifests/db-dump/${stamp(ctx.startedAt)}.json`,
+      }),
+      partSize: choosePartSize(opts.expectedSize ? parseSize(opts.expectedSize, '--expected-size') : undefined, opts.partSize ? parseSize(opts.partSize, '--part-size') : undefined),
+      concurrency: opts.concurrency,
+      policy: ctx.policy,
+      onProgress: (n) => ctx.reporter.progress(`db-dump ${conn.database}`, n),
+      beforeComplete: dumpOk,
+    });
+    ctx.manifest.objects.push({ key, size: res.size, sha256: res.sha256, versionId: res.versionId, status: 'uploaded', parts: res.parts });
+    return {
+      summary: { key, versionId: res.versionId, size: res.size, sha256: res.sha256, parts: res.parts, database: conn.database, tables },
+      human: [`dumped ${conn.database} (${tables.length} tables) to ${key}: ${res.size} bytes in ${res.parts} part(s)`],
+      bytes: res.size,
+      objects: 1,
+    };
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    // Prefer the dump's own failure over the stream error it caused downstream.
+    const dumpFailure = await Promise.race([dumpOk().then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(() => r(undefined), 2000))]);
+    ctx.manifest.objects.push({ key, size: 0, sha256: '', status: 'aborted' });
+    throw dumpFailure instanceof JobError && !(err instanceof JobError) ? dumpFailure : err;
+  }
+}
+
+export const dbDumpJob: JobDefinition<DbDumpOptions> = {
+  name: 'db-dump',
+  purpose: 'backup-writer',
+  writesManifest: true,
+  validate: (o) => {
+    if (!ENGINES.includes(o.engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
+    if (!o.url) throw new UsageError('--url <connection URL> is required');
+    parseDbUrl(o.url, o.engine);
+    if (!Number.isInteger(o.compressionLevel) || o.compressionLevel < 0 || o.compressionLevel > 9) throw new UsageError('--compression-level must be 0..9');
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 16) throw new UsageError('--concurrency must be 1..16');
+  },
+  run,
+};
