@@ -1,0 +1,204 @@
+/**
+ * The native B2 API of one region: routes `/b2api/v1..v4/<call>` and `/file/<bucket>/<name>`,
+ * counts each call, applies injected faults, the rate limit and `X-Bz-Test-Mode`, and renders
+ * results and errors as B2 does (b2-api.md §1–§6).
+ */
+import type { IncomingMessage, ServerResponse } from 'http';
+import type { ProtocolContext } from '../core/context';
+import { B2Error, errors, isB2Error } from '../core/errors';
+import { CALLS } from './calls';
+import { b2Decode, callParams, Params, sendError, sendJson } from './http';
+import { renderAuthorize } from './render';
+import {
+  downloadToken,
+  handleUploadFile,
+  handleUploadPart,
+  overridesFromQuery,
+  sendDownload,
+  sseFromHeaders,
+} from './transfer';
+
+export type NativeHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+interface Route {
+  op: string;
+  version: number;
+  kind: 'authorize' | 'call' | 'upload' | 'part' | 'download_by_id' | 'download_by_name';
+  bucketName?: string;
+  fileName?: string;
+}
+
+/** Resolve the path to an operation; unknown paths throw 404/400 B2 errors. */
+function route(url: URL): Route {
+  const p = url.pathname;
+  if (p.startsWith('/file/')) {
+    const rest = p.slice('/file/'.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0 || slash === rest.length - 1)
+      throw errors.badRequest('download URLs look like /file/<bucketName>/<fileName>');
+    return {
+      op: 'b2_download_file_by_name',
+      version: 2,
+      kind: 'download_by_name',
+      bucketName: b2Decode(rest.slice(0, slash), 'bucket name'),
+      fileName: b2Decode(rest.slice(slash + 1), 'file name'),
+    };
+  }
+  const m = /^\/b2api\/v(\d+)\/(b2_[a-z_]+)(\/.*)?$/.exec(p);
+  if (!m) throw errors.notFound(`no such API path: ${p}`);
+  const version = Number(m[1]);
+  if (version < 1 || version > 4)
+    throw errors.notFound(`unsupported API version v${version} (v1-v4 are served)`);
+  const op = m[2]!;
+  if (op === 'b2_authorize_account') return { op, version, kind: 'authorize' };
+  if (op === 'b2_upload_file') return { op, version, kind: 'upload' };
+  if (op === 'b2_upload_part') return { op, version, kind: 'part' };
+  if (op === 'b2_download_file_by_id') return { op, version, kind: 'download_by_id' };
+  if (!(op in CALLS)) throw errors.notFound(`no such API call: ${op}`);
+  return { op, version, kind: 'call' };
+}
+
+const TEST_MODES = new Set([
+  'fail_some_uploads',
+  'expire_some_account_authorization_tokens',
+  'force_cap_exceeded',
+]);
+
+export function createNativeHandler(ctx: ProtocolContext): NativeHandler {
+  const { engine } = ctx;
+  let testModeCounter = 0;
+
+  /** `X-Bz-Test-Mode` (b2-api.md §1.4): deterministic "some" = every third call. */
+  function applyTestMode(req: IncomingMessage, r: Route): void {
+    const mode = req.headers['x-bz-test-mode'];
+    if (typeof mode !== 'string' || !TEST_MODES.has(mode)) return;
+    if (mode === 'force_cap_exceeded') {
+      const code =
+        r.kind === 'upload' || r.kind === 'part'
+          ? 'storage_cap_exceeded'
+          : r.kind.startsWith('download')
+            ? 'download_cap_exceeded'
+            : 'transaction_cap_exceeded';
+      throw new B2Error(403, code, `Cap exceeded (X-Bz-Test-Mode: ${mode})`);
+    }
+    if (++testModeCounter % 3 !== 0) return;
+    if (mode === 'fail_some_uploads' && (r.kind === 'upload' || r.kind === 'part'))
+      throw new B2Error(503, 'service_unavailable', 'upload failed (X-Bz-Test-Mode: fail_some_uploads)');
+    if (mode === 'expire_some_account_authorization_tokens' && r.kind === 'call') {
+      const token = req.headers.authorization;
+      if (token && engine.isAccountToken(token)) engine.expireToken(token);
+    }
+  }
+
+  async function authorize(req: IncomingMessage, res: ServerResponse, r: Route): Promise<void> {
+    const h = req.headers.authorization ?? '';
+    const m = /^Basic\s+(.+)$/i.exec(h);
+    if (!m)
+      throw errors.unauthorized('Authorization: Basic base64(applicationKeyId:applicationKey) is required');
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw errors.unauthorized('Basic credentials must be applicationKeyId:applicationKey');
+    const { token, key } = engine.authorize(decoded.slice(0, colon), decoded.slice(colon + 1), r.version);
+    sendJson(res, 200, renderAuthorize(engine, ctx.url, token, key, r.version));
+  }
+
+  async function call(req: IncomingMessage, res: ServerResponse, url: URL, r: Route): Promise<void> {
+    const token = req.headers.authorization;
+    if (!token)
+      throw errors.badAuthToken('Authorization header with the account authorization token is required');
+    const auth = engine.authenticate(token, r.version);
+    const p = new Params(await callParams(req, url));
+    const body = await CALLS[r.op]!({ engine, auth, p, version: r.version, url: ctx.url });
+    sendJson(res, 200, body);
+  }
+
+  async function downloadById(req: IncomingMessage, res: ServerResponse, url: URL, r: Route): Promise<void> {
+    const p = new Params(await callParams(req, url));
+    const cred = engine.downloadCredential(downloadToken(req, url), r.version);
+    const plan = engine.openById(cred, p.str('fileId'), {
+      range: req.headers.range,
+      sseC: sseFromHeaders(req),
+    });
+    sendDownload(
+      res,
+      plan,
+      req.method === 'HEAD',
+      overridesFromQuery(url),
+      cred.kind === 'account' ? cred.auth : null,
+    );
+  }
+
+  async function downloadByName(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    r: Route,
+  ): Promise<void> {
+    const cred = engine.downloadCredential(downloadToken(req, url), r.version);
+    const overrides = overridesFromQuery(url);
+    const plan = engine.openByName(cred, r.bucketName!, r.fileName!, {
+      range: req.headers.range,
+      sseC: sseFromHeaders(req),
+      overrides,
+    });
+    sendDownload(res, plan, req.method === 'HEAD', overrides, cred.kind === 'account' ? cred.auth : null);
+  }
+
+  function checkMethod(req: IncomingMessage, r: Route): void {
+    const m = req.method ?? 'GET';
+    const ok =
+      r.kind === 'upload' || r.kind === 'part'
+        ? m === 'POST'
+        : r.kind === 'download_by_name'
+          ? m === 'GET' || m === 'HEAD'
+          : r.kind === 'download_by_id'
+            ? m === 'GET' || m === 'HEAD' || m === 'POST'
+            : m === 'GET' || m === 'POST';
+    if (!ok) throw errors.methodNotAllowed(m);
+  }
+
+  return async (req, res, url) => {
+    const head = req.method === 'HEAD';
+    try {
+      const r = route(url);
+      ctx.stats.record(r.op, ctx.region);
+      const fault = ctx.faults.match(r.op, req);
+      if (fault?.kind === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault) throw new B2Error(fault.status, fault.code, fault.message, fault.retryAfter);
+      const wait = ctx.rateLimiter.take();
+      if (wait !== null) throw errors.tooManyRequests(wait);
+      checkMethod(req, r);
+      applyTestMode(req, r);
+      switch (r.kind) {
+        case 'authorize':
+          return await authorize(req, res, r);
+        case 'call':
+          return await call(req, res, url, r);
+        case 'upload':
+          return await handleUploadFile(engine, req, res, r.version);
+        case 'part':
+          return await handleUploadPart(engine, req, res, r.version);
+        case 'download_by_id':
+          return await downloadById(req, res, url, r);
+        case 'download_by_name':
+          return await downloadByName(req, res, url, r);
+      }
+    } catch (e) {
+      if (isB2Error(e)) return sendError(res, e, head);
+      if (
+        req.destroyed ||
+        (e as NodeJS.ErrnoException)?.code === 'ECONNRESET' ||
+        (e as Error)?.message === 'aborted'
+      ) {
+        // the client went away mid-body: nothing to answer
+        res.destroy();
+        return;
+      }
+      ctx.log(`internal error on ${req.method} ${url.pathname}: ${(e as Error)?.stack ?? String(e)}`);
+      sendError(res, errors.internal('internal emulator error; see the emulator log'), head);
+    }
+  };
+}

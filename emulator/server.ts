@@ -1,0 +1,176 @@
+/**
+ * Starts the emulator: one HTTP server per region (= account) on 127.0.0.1, dispatching
+ * `/b2api/` and `/file/` to the native API, `/__admin/` to the admin API and everything else to
+ * the S3-compatible API (`createS3Handler(ctx)` from emulator/s3).
+ */
+import { randomBytes } from 'crypto';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import * as path from 'path';
+import { createAdminHandler } from './admin';
+import { Clock } from './core/clock';
+import type { JobHooks, ProtocolContext, RegionRuntime } from './core/context';
+import { Engine } from './core/engine';
+import { FaultInjector, StatsCollector, TokenBucketLimiter } from './core/runtime';
+import { createNativeHandler } from './native';
+import { createS3Handler } from './s3';
+import { FsStore } from './store/fs';
+import { MemoryStore } from './store/memory';
+import type { Store } from './store/types';
+
+export interface EmulatorOptions {
+  /** First region's port (0 = ephemeral for every region; N = N, N+1, … per region). */
+  port: number;
+  /** Durable data directory (one subdirectory per region); undefined = memory. */
+  dataDir?: string;
+  regions: string[];
+  rateLimit?: number;
+  masterKeyId?: string;
+  masterKey?: string;
+  log?: (line: string) => void;
+}
+
+export interface RegionReady {
+  region: string;
+  url: string;
+  accountId: string;
+  keyId: string;
+  applicationKey: string;
+}
+
+export interface ReadyLine extends RegionReady {
+  ready: true;
+  adminToken: string;
+  regions: RegionReady[];
+}
+
+export interface RunningEmulator {
+  ready: ReadyLine;
+  regions: RegionRuntime[];
+  close(): Promise<void>;
+}
+
+/**
+ * The jobs runner (lifecycle, replication) lives in emulator/jobs (another owner). If that module
+ * exists it must export `registerJobs(hooks: JobHooks): void`; until then the admin endpoints
+ * answer 501.
+ */
+function loadJobs(hooks: JobHooks, log: (l: string) => void): void {
+  let mod: { registerJobs?: (h: JobHooks) => void };
+  try {
+    mod = require('./jobs');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('./jobs')) return;
+    throw e;
+  }
+  if (typeof mod.registerJobs === 'function') mod.registerJobs(hooks);
+  else log('emulator/jobs does not export registerJobs(hooks); lifecycle/replication runs stay unavailable');
+}
+
+export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`[b2-local] ${l}\n`));
+  const clock = new Clock();
+  const stats = new StatsCollector();
+  const faults = new FaultInjector();
+  const jobs: JobHooks = {};
+  const adminToken = process.env.B2_LOCAL_ADMIN_TOKEN || randomBytes(24).toString('hex');
+  const runtimes: RegionRuntime[] = [];
+  const engines: Engine[] = [];
+  const servers: http.Server[] = [];
+  const stores: Store[] = [];
+
+  const admin = createAdminHandler({ adminToken, clock, faults, stats, jobs, regions: () => runtimes });
+
+  for (const [i, region] of opts.regions.entries()) {
+    const store: Store = opts.dataDir ? new FsStore(path.join(opts.dataDir, region)) : new MemoryStore();
+    stores.push(store);
+    const engine = new Engine({
+      region,
+      store,
+      clock,
+      // fixed credentials apply to the first region; other regions are other accounts
+      masterKeyId: i === 0 ? opts.masterKeyId : undefined,
+      masterKey: i === 0 ? opts.masterKey : undefined,
+      isBucketNameTaken: (lower) => engines.some((e) => e.hasBucketNamed(lower)),
+    });
+    engines.push(engine);
+    const runtime: RegionRuntime = { region, url: '', engine, store };
+    runtimes.push(runtime);
+    const ctx: ProtocolContext = {
+      region,
+      url: '',
+      engine,
+      store,
+      clock,
+      stats,
+      faults,
+      rateLimiter: new TokenBucketLimiter(opts.rateLimit ?? null),
+      regions: runtimes,
+      jobs,
+      log,
+    };
+    const native = createNativeHandler(ctx);
+    const s3 = createS3Handler(ctx);
+    const server = http.createServer(
+      { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
+      (req, res) => {
+        let url: URL;
+        try {
+          url = new URL(req.url ?? '/', 'http://127.0.0.1');
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        const p = url.pathname;
+        const handler =
+          p.startsWith('/b2api/') || p.startsWith('/file/')
+            ? native(req, res, url)
+            : p.startsWith('/__admin/')
+              ? admin(req, res, url)
+              : s3(req, res);
+        handler.catch((e: unknown) => {
+          log(`unhandled error on ${req.method} ${p}: ${(e as Error)?.stack ?? String(e)}`);
+          if (!res.headersSent)
+            res.writeHead(500, { 'content-type': 'text/plain' }).end('internal emulator error');
+          else res.destroy();
+        });
+      },
+    );
+    server.keepAliveTimeout = 65_000;
+    const port = opts.port === 0 ? 0 : opts.port + i;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ctx.url = url;
+    runtime.url = url;
+    servers.push(server);
+  }
+  loadJobs(jobs, log);
+
+  const regions: RegionReady[] = runtimes.map((r) => ({
+    region: r.region,
+    url: r.url,
+    accountId: r.engine.accountId,
+    ...r.engine.masterCredentials(),
+  }));
+  const ready: ReadyLine = { ready: true, ...regions[0]!, adminToken, regions };
+  return {
+    ready,
+    regions: runtimes,
+    async close() {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
+      for (const s of stores) s.close();
+    },
+  };
+}
