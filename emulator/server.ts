@@ -50,24 +50,6 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-/**
- * The jobs runner (lifecycle, replication) lives in emulator/jobs (another owner). If that module
- * exists it must export `registerJobs(hooks: JobHooks): void`; until then the admin endpoints
- * answer 501.
- */
-function loadJobs(hooks: JobHooks, log: (l: string) => void): void {
-  let mod: { registerJobs?: (h: JobHooks) => void };
-  try {
-    mod = require('./jobs');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('./jobs')) return;
-    throw e;
-  }
-  if (typeof mod.registerJobs === 'function') mod.registerJobs(hooks);
-  else log('emulator/jobs does not export registerJobs(hooks); lifecycle/replication runs stay unavailable');
-}
-
 export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[b2-local] ${l}\n`));
   const clock = new Clock();
@@ -148,7 +130,6 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     runtime.url = url;
     servers.push(server);
   }
-  loadJobs(jobs, log);
 
   const regions: RegionReady[] = runtimes.map((r) => ({
     region: r.region,

@@ -53,9 +53,11 @@ export interface UploadInput {
   fileName: string;
   /** MIME type or `b2/x-auto`. */
   contentType: string;
-  /** Bytes the body will carry (for `hex_digits_at_end`: data + 40). */
-  contentLength: number;
+  /** Bytes the body will carry (for `hex_digits_at_end`: data + 40); undefined = unknown (S3 streaming). */
+  contentLength: number | undefined;
   sha1: Sha1Mode;
+  /** Expected MD5 (hex) of the data (S3 Content-MD5): mismatch → 400 `bad_digest`, nothing stored. */
+  md5?: string;
   body: AsyncIterable<Buffer>;
   fileInfo: Record<string, string>;
   sse?: SseInput | null;
@@ -81,8 +83,9 @@ export interface StartLargeFileInput {
 export interface UploadPartInput {
   fileId: string;
   partNumber: number;
-  contentLength: number;
+  contentLength: number | undefined;
   sha1: Sha1Mode;
+  md5?: string;
   body: AsyncIterable<Buffer>;
   sse?: SseInput | null;
 }
@@ -729,7 +732,7 @@ export class Engine {
     return { fileRetention, legalHold: legalHold ?? (bucket.fileLockEnabled ? 'off' : null) };
   }
 
-  /** `PENDING` when an enabled replication rule of the bucket covers the name. */
+  /** `pending` when an enabled replication rule of the bucket covers the name (stored lower-case). */
   private replicationStatusFor(
     bucket: BucketRecord,
     fileName: string,
@@ -737,7 +740,7 @@ export class Engine {
   ): string | null {
     const rules = bucket.replicationConfiguration?.asReplicationSource?.replicationRules ?? [];
     if (sse?.mode === 'SSE-C') return null;
-    return rules.some((r) => r.isEnabled && fileName.startsWith(r.fileNamePrefix)) ? 'PENDING' : null;
+    return rules.some((r) => r.isEnabled && fileName.startsWith(r.fileNamePrefix)) ? 'pending' : null;
   }
 
   private checkWrite(
@@ -758,8 +761,9 @@ export class Engine {
    */
   private async ingest(
     body: AsyncIterable<Buffer>,
-    declaredLength: number,
+    declaredLength: number | undefined,
     sha1Mode: Sha1Mode,
+    maxLength: number,
   ): Promise<{
     blob: import('../store/types').PendingBlob;
     sha1: string;
@@ -775,8 +779,10 @@ export class Engine {
       for await (const raw of body) {
         const c = raw as Buffer;
         received += c.length;
-        if (received > declaredLength)
+        if (declaredLength !== undefined && received > declaredLength)
           throw errors.badRequest(`body is longer than Content-Length ${declaredLength}`);
+        if (received > maxLength + (atEnd ? 40 : 0))
+          throw errors.badRequest(`body is larger than the ${maxLength}-byte limit`);
         let out: Buffer;
         if (!atEnd) out = c;
         else if (c.length >= 40) {
@@ -797,7 +803,7 @@ export class Engine {
       }
     }
     const blob = await this.store.writeBlob(hashed());
-    if (received !== declaredLength) {
+    if (declaredLength !== undefined && received !== declaredLength) {
       await blob.abort();
       throw errors.badRequest(`Content-Length is ${declaredLength} but ${received} bytes were received`);
     }
@@ -811,9 +817,14 @@ export class Engine {
 
   /** Verify the SHA-1 of ingested data against the client's claim; returns the stored value. */
   private async verifySha1(
-    got: { blob: import('../store/types').PendingBlob; sha1: string; trailer: string | null },
+    got: { blob: import('../store/types').PendingBlob; sha1: string; md5: string; trailer: string | null },
     mode: Sha1Mode,
+    md5?: string,
   ): Promise<string> {
+    if (md5 !== undefined && md5.toLowerCase() !== got.md5) {
+      await got.blob.abort();
+      throw new B2Error(400, 'bad_digest', `Content-MD5 did not match data received (computed ${got.md5})`);
+    }
     let expected: string | null;
     if (mode === undefined) expected = null;
     else if (mode === 'do_not_verify') expected = null;
@@ -898,8 +909,9 @@ export class Engine {
   precheckUpload(auth: AuthContext, input: Omit<UploadInput, 'body'>): void {
     const { bucket, fileName } = this.checkWrite(auth, input.bucketId, input.fileName);
     Engine.checkSha1Header(input.sha1, 'X-Bz-Content-Sha1');
-    const dataLength = input.sha1 === 'hex_digits_at_end' ? input.contentLength - 40 : input.contentLength;
-    if (!Number.isInteger(input.contentLength) || dataLength < 0)
+    const cl = input.contentLength ?? 0; // unknown length (S3 streaming): checked while streaming
+    const dataLength = input.sha1 === 'hex_digits_at_end' ? cl - 40 : cl;
+    if (!Number.isInteger(cl) || dataLength < 0)
       throw errors.badRequest(
         'Content-Length is required and must cover the data (plus 40 with hex_digits_at_end)',
       );
@@ -918,8 +930,8 @@ export class Engine {
 
   async uploadFile(auth: AuthContext, input: UploadInput): Promise<FileRecord> {
     this.precheckUpload(auth, input);
-    const got = await this.ingest(input.body, input.contentLength, input.sha1);
-    const sha1 = await this.verifySha1(got, input.sha1);
+    const got = await this.ingest(input.body, input.contentLength, input.sha1, v.MAX_SIMPLE_UPLOAD);
+    const sha1 = await this.verifySha1(got, input.sha1, input.md5);
     // the bucket may have gone while the body streamed
     const bucket = this.store.getBucket(input.bucketId);
     if (!bucket) {
@@ -978,9 +990,9 @@ export class Engine {
     if (!Number.isInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > v.MAX_PART_NUMBER)
       throw errors.badRequest(`X-Bz-Part-Number must be an integer 1-${v.MAX_PART_NUMBER}`);
     Engine.checkSha1Header(input.sha1, 'X-Bz-Content-Sha1');
-    const dataLength = input.sha1 === 'hex_digits_at_end' ? input.contentLength - 40 : input.contentLength;
-    if (!Number.isInteger(input.contentLength) || dataLength < 0)
-      throw errors.badRequest('Content-Length is required');
+    const cl = input.contentLength ?? 0; // unknown length (S3 streaming): checked while streaming
+    const dataLength = input.sha1 === 'hex_digits_at_end' ? cl - 40 : cl;
+    if (!Number.isInteger(cl) || dataLength < 0) throw errors.badRequest('Content-Length is required');
     if (dataLength > v.MAX_PART_SIZE)
       throw errors.badRequest(`part is ${dataLength} bytes; at most ${v.MAX_PART_SIZE} are allowed`);
     this.checkPartSse(f, input.sse);
@@ -999,8 +1011,8 @@ export class Engine {
 
   async uploadPart(auth: AuthContext, input: UploadPartInput): Promise<PartRecord> {
     const f = this.precheckUploadPart(auth, input);
-    const got = await this.ingest(input.body, input.contentLength, input.sha1);
-    const sha1 = await this.verifySha1(got, input.sha1);
+    const got = await this.ingest(input.body, input.contentLength, input.sha1, v.MAX_PART_SIZE);
+    const sha1 = await this.verifySha1(got, input.sha1, input.md5);
     if (!this.store.getFile(f.fileId)) {
       await got.blob.abort();
       throw errors.badRequest(`No active upload for: ${f.fileId}`);

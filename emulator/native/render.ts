@@ -102,7 +102,7 @@ export function renderFile(
     out.legalHold = guarded(canHold, f.legalHold);
     out.serverSideEncryption = renderSse(f);
   }
-  if (f.replicationStatus) out.replicationStatus = f.replicationStatus;
+  if (f.replicationStatus) out.replicationStatus = f.replicationStatus.toUpperCase();
   if (version === 1) out.size = f.contentLength;
   return out;
 }

@@ -228,7 +228,7 @@ export function sendDownload(
     } else withheld.push('X-Bz-File-Legal-Hold');
     if (withheld.length) h['x-bz-client-unauthorized-to-read'] = withheld.join(',');
   }
-  if (f.replicationStatus) h['x-bz-replication-status'] = f.replicationStatus;
+  if (f.replicationStatus) h['x-bz-replication-status'] = f.replicationStatus.toUpperCase();
   let status = 200;
   if (plan.range) {
     status = 206;
