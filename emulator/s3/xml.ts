@@ -34,6 +34,16 @@ function renderChildren(node: XmlNode): string {
     .join('');
 }
 
+/** One element (or a list of repeated elements) as a fragment, for documents built in order. */
+export function renderElement(name: string, v: XmlValue): string {
+  return renderValue(name, v);
+}
+
+/** A full document from pre-rendered inner XML. */
+export function renderXmlRaw(root: string, inner: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${inner}</${root}>`;
+}
+
 /** A full document: `<?xml …?><Root xmlns="…">…</Root>`. */
 export function renderXml(root: string, body: XmlNode, withNamespace = true): string {
   const ns = withNamespace ? ` xmlns="${S3_NS}"` : '';

@@ -1,0 +1,101 @@
+/**
+ * Shared set-up for the S3 conformance and integration tests: an emulator on port 0 with an
+ * S3-usable application key (the master key is refused on S3), created over the native API with
+ * plain fetch — no project client involved.
+ */
+import { RunningEmulator, startEmulator, StartOptions } from '../../helpers/emulator';
+
+export interface S3Env {
+  emu: RunningEmulator;
+  url: string;
+  region: string;
+  accountId: string;
+  keyId: string;
+  secret: string;
+  /** Native API call with the master key's token on region `i`. */
+  native(call: string, body: Record<string, unknown>, i?: number): Promise<Record<string, unknown>>;
+  /** A new application key on region `i` (default all capabilities the key type allows). */
+  createKey(opts: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string }, i?: number): Promise<{ keyId: string; secret: string }>;
+  stop(): Promise<void>;
+}
+
+export const ALL_KEY_CAPS = [
+  'listKeys', 'writeKeys', 'deleteKeys', 'listAllBucketNames', 'listBuckets', 'readBuckets', 'writeBuckets', 'deleteBuckets',
+  'readBucketEncryption', 'writeBucketEncryption', 'readBucketRetentions', 'writeBucketRetentions', 'readBucketReplications',
+  'writeBucketReplications', 'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles', 'readFileLegalHolds',
+  'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions', 'bypassGovernance', 'readBucketLifecycleRules',
+  'writeBucketLifecycleRules',
+];
+
+export async function startS3Env(opts: StartOptions = {}): Promise<S3Env> {
+  const emu = await startEmulator(opts);
+  const tokens = new Map<number, { apiUrl: string; token: string }>();
+  async function auth(i: number): Promise<{ apiUrl: string; token: string }> {
+    const cached = tokens.get(i);
+    if (cached) return cached;
+    const r = emu.info.regions[i];
+    const res = await fetch(`${r.url}/b2api/v2/b2_authorize_account`, {
+      headers: { authorization: 'Basic ' + Buffer.from(`${r.keyId}:${r.applicationKey}`).toString('base64') },
+    });
+    if (!res.ok) throw new Error(`authorize failed: ${res.status} ${await res.text()}`);
+    const j = (await res.json()) as { apiUrl: string; authorizationToken: string };
+    const t = { apiUrl: j.apiUrl, token: j.authorizationToken };
+    tokens.set(i, t);
+    return t;
+  }
+  async function native(call: string, body: Record<string, unknown>, i = 0): Promise<Record<string, unknown>> {
+    const a = await auth(i);
+    const res = await fetch(`${a.apiUrl}/b2api/v2/${call}`, {
+      method: 'POST',
+      headers: { authorization: a.token, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${call} -> ${res.status} ${text}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+  async function createKey(o: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string }, i = 0) {
+    const accountId = emu.info.regions[i].accountId;
+    const k = await native(
+      'b2_create_key',
+      {
+        accountId,
+        keyName: o.keyName ?? `k-${Math.random().toString(36).slice(2, 10)}`,
+        capabilities: o.capabilities ?? ALL_KEY_CAPS,
+        ...(o.bucketId ? { bucketId: o.bucketId } : {}),
+        ...(o.namePrefix ? { namePrefix: o.namePrefix } : {}),
+      },
+      i,
+    );
+    return { keyId: k.applicationKeyId as string, secret: k.applicationKey as string };
+  }
+  const key = await createKey({ keyName: 's3-all' });
+  return {
+    emu,
+    url: emu.url,
+    region: emu.info.region,
+    accountId: emu.info.accountId,
+    keyId: key.keyId,
+    secret: key.secret,
+    native,
+    createKey,
+    stop: () => emu.stop(),
+  };
+}
+
+/** Environment for CLI clients talking plain http to the emulator (no user config, no CA bundle). */
+export function awsEnv(env: S3Env, home: string): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_ACCESS_KEY_ID: env.keyId,
+    AWS_SECRET_ACCESS_KEY: env.secret,
+    AWS_DEFAULT_REGION: env.region,
+    AWS_REGION: env.region,
+    AWS_CONFIG_FILE: `${home}/nonexistent-aws-config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/nonexistent-aws-credentials`,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+  };
+  return e;
+}
