@@ -280,9 +280,10 @@ function buildFromGoModules() {
   ].join('\n');
   fs.writeFileSync(path.join(SRC_DIR, 'go.mod'), goMod);
   fs.rmSync(path.join(SRC_DIR, 'go.sum'), { force: true });
-  const tools = [`${CLI_PKG}@v${PINNED_VERSION}`, `${SDK_MOD}@v${PINNED_VERSION}`];
+  const tools = [`${CLI_PKG}@v${PINNED_VERSION}`];
   if (hostVersion) tools.push(`${HOST_MOD}@${hostVersion}`);
   go(['get', '-tool', ...tools], fix);
+  go(['get', `${SDK_MOD}@v${PINNED_VERSION}`], fix); // pin the SDK explicitly, whatever the tools require
 
   // 4. Build. The version variable is what `pulumi version` prints (upstream sets it the same way).
   const ldflags = `-s -w -X ${VERSION_VAR}=v${PINNED_VERSION}`;

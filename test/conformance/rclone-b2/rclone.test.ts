@@ -1,0 +1,233 @@
+/**
+ * Conformance: Debian's rclone, b2 backend, against the emulator (`--b2-endpoint`). rclone is
+ * configured only through RCLONE_CONFIG_EMU_* environment variables and an empty config file in a
+ * temp dir, never a user's rclone.conf. Facts rclone cannot show (encryption applied, large-file
+ * storage, hide markers) are verified independently through the native API over plain HTTP.
+ *
+ * Steps run in order and share state. The bulk step copies 200 small files and one 300 MB file
+ * up and back down and checks every byte (`rclone check` on SHA-1, then SHA-256 of the copies).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { startEmulator, RunningEmulator } from '../../helpers/emulator';
+import {
+  cleanEnv,
+  debianBinary,
+  detBytes,
+  expectSuccess,
+  MiB,
+  nativeSession,
+  NativeSession,
+  runId,
+  runProcess,
+  sha1Hex,
+  sha256File,
+  tempDir,
+  writeDetFile,
+  ProcessResult,
+} from '../b2sdk/support';
+
+jest.setTimeout(10 * 60_000);
+
+const RCLONE = debianBinary('rclone');
+
+interface FileVersion {
+  fileId: string;
+  fileName: string;
+  action: string;
+  contentSha1: string;
+  contentLength: number;
+  fileInfo: Record<string, string>;
+  serverSideEncryption?: { mode: string | null; algorithm?: string };
+}
+
+describe('rclone b2 backend against the emulator', () => {
+  let emu: RunningEmulator;
+  let native: NativeSession;
+  const work = tempDir('rclone-b2-');
+  const id = runId();
+  const bucket = `cf-rclone-${id}`; // created natively with lifecycle + SSE-B2
+  const bulkBucket = `cf-rclone-bulk-${id}`; // created by rclone itself
+  let bucketId = '';
+
+  /** rclone with remote "emu" = the emulator, as `account`/`key` (master unless given). */
+  function rclone(args: string[], creds?: { keyId: string; key: string }): Promise<ProcessResult> {
+    const configFile = path.join(work.dir, 'rclone.conf');
+    if (!fs.existsSync(configFile)) fs.writeFileSync(configFile, '');
+    return runProcess(
+      RCLONE,
+      ['--b2-endpoint', emu.url, '--low-level-retries', '2', '--retries', '1', ...args],
+      {
+        env: cleanEnv({
+          RCLONE_CONFIG: configFile,
+          RCLONE_CONFIG_EMU_TYPE: 'b2',
+          RCLONE_CONFIG_EMU_ACCOUNT: creds?.keyId ?? emu.info.keyId,
+          RCLONE_CONFIG_EMU_KEY: creds?.key ?? emu.info.applicationKey,
+          HOME: work.dir,
+          XDG_CACHE_HOME: path.join(work.dir, 'cache'),
+        }),
+        timeoutMs: 8 * 60_000,
+      },
+    );
+  }
+  async function rcloneOk(args: string[], creds?: { keyId: string; key: string }): Promise<string> {
+    return expectSuccess(`rclone ${args.join(' ')}`, await rclone(args, creds)).stdout;
+  }
+  async function versions(prefix: string, b = bucketId): Promise<FileVersion[]> {
+    const res = await native.call<{ files: FileVersion[] }>('b2_list_file_versions', {
+      bucketId: b,
+      prefix,
+      maxFileCount: 1000,
+    });
+    return res.files;
+  }
+  const local = (name: string) => path.join(work.dir, name);
+
+  beforeAll(async () => {
+    emu = await startEmulator();
+    native = await nativeSession(emu.url, emu.info.keyId, emu.info.applicationKey);
+  });
+  afterAll(async () => {
+    await emu?.stop();
+    work.cleanup();
+  });
+
+  it('authorizes and lists buckets (rclone lsd)', async () => {
+    const created = await native.call<{ bucketId: string }>('b2_create_bucket', {
+      accountId: native.accountId,
+      bucketName: bucket,
+      bucketType: 'allPrivate',
+      lifecycleRules: [
+        { fileNamePrefix: 'logs/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 1 },
+      ],
+      defaultServerSideEncryption: { mode: 'SSE-B2', algorithm: 'AES256' },
+    });
+    bucketId = created.bucketId;
+    const out = await rcloneOk(['lsd', 'emu:']);
+    expect(out).toContain(bucket);
+  });
+
+  it('creates a bucket (rclone mkdir) that B2 lists as allPrivate', async () => {
+    await rcloneOk(['mkdir', `emu:${bulkBucket}`]);
+    const res = await native.call<{ buckets: Array<{ bucketName: string; bucketType: string }> }>(
+      'b2_list_buckets',
+      {
+        accountId: native.accountId,
+        bucketName: bulkBucket,
+      },
+    );
+    expect(res.buckets.map((b) => [b.bucketName, b.bucketType])).toEqual([[bulkBucket, 'allPrivate']]);
+  });
+
+  it('uploads a small file into the lifecycle + SSE-B2 bucket; B2 applies the default encryption', async () => {
+    const data = detBytes('rclone-small-1', 6789);
+    fs.writeFileSync(local('small1.txt'), data);
+    await rcloneOk(['copyto', local('small1.txt'), `emu:${bucket}/docs/hello.txt`]);
+    const [v] = await versions('docs/hello.txt');
+    expect(v.contentLength).toBe(data.length);
+    expect(v.contentSha1).toBe(sha1Hex(data));
+    expect(v.serverSideEncryption).toMatchObject({ mode: 'SSE-B2' });
+  });
+
+  it('uploads a 30 MiB file as a large file (10 MiB chunks) with large_file_sha1', async () => {
+    const sha256 = writeDetFile(local('large30.bin'), 'rclone-large-30', 30 * MiB);
+    await rcloneOk([
+      'copyto',
+      '--b2-upload-cutoff',
+      '10M',
+      '--b2-chunk-size',
+      '10M',
+      local('large30.bin'),
+      `emu:${bucket}/big/large30.bin`,
+    ]);
+    const [v] = await versions('big/large30.bin');
+    expect(v.contentLength).toBe(30 * MiB);
+    expect(v.contentSha1).toBe('none');
+    expect(v.fileInfo.large_file_sha1).toMatch(/^[0-9a-f]{40}$/);
+    expect(sha256).toHaveLength(64);
+  });
+
+  it('lists old versions (--b2-versions)', async () => {
+    fs.writeFileSync(local('small2.txt'), detBytes('rclone-small-2', 7890));
+    await rcloneOk(['copyto', local('small2.txt'), `emu:${bucket}/docs/hello.txt`]);
+    const listed = JSON.parse(await rcloneOk(['lsjson', '--b2-versions', `emu:${bucket}/docs`])) as Array<{
+      Name: string;
+      Size: number;
+    }>;
+    const names = listed.map((e) => e.Name).sort();
+    expect(names).toHaveLength(2);
+    expect(names).toContain('hello.txt');
+    expect(names.find((n) => n !== 'hello.txt')).toMatch(/^hello-v\d{4}-\d\d-\d\d-\d{6}-\d{3}\.txt$/);
+    expect((await versions('docs/hello.txt')).map((v) => v.action)).toEqual(['upload', 'upload']);
+  });
+
+  it('hides on delete: gone from the listing, a hide marker on B2', async () => {
+    await rcloneOk(['delete', `emu:${bucket}/docs/hello.txt`]);
+    const listed = JSON.parse(await rcloneOk(['lsjson', '-R', `emu:${bucket}`])) as Array<{
+      Path: string;
+      IsDir: boolean;
+    }>;
+    expect(listed.filter((e) => !e.IsDir).map((e) => e.Path)).toEqual(['big/large30.bin']);
+    expect((await versions('docs/hello.txt')).map((v) => v.action)).toEqual(['hide', 'upload', 'upload']);
+  });
+
+  it('downloads byte-exact (whole, range, large file)', async () => {
+    await rcloneOk(['copyto', `emu:${bucket}/big/large30.bin`, local('got30.bin')]);
+    expect(sha256File(local('got30.bin'))).toBe(sha256File(local('large30.bin')));
+    const ranged = expectSuccess(
+      'rclone cat --offset --count',
+      await rclone(['cat', '--offset', '1000', '--count', '5000', `emu:${bucket}/big/large30.bin`]),
+    );
+    const whole = fs.readFileSync(local('large30.bin'));
+    expect(sha1Hex(ranged.stdoutBytes)).toBe(sha1Hex(whole.subarray(1000, 6000)));
+  });
+
+  it('a read-only key scoped to the bucket can read and is denied writes', async () => {
+    const key = await native.call<{ applicationKeyId: string; applicationKey: string }>('b2_create_key', {
+      accountId: native.accountId,
+      keyName: `cf-rclone-reader-${id}`,
+      capabilities: ['listBuckets', 'listFiles', 'readFiles'],
+      bucketId,
+    });
+    const creds = { keyId: key.applicationKeyId, key: key.applicationKey };
+    await rcloneOk(['copyto', `emu:${bucket}/big/large30.bin`, local('reader30.bin')], creds);
+    expect(sha256File(local('reader30.bin'))).toBe(sha256File(local('large30.bin')));
+    const write = await rclone(['copyto', local('small1.txt'), `emu:${bucket}/docs/denied.txt`], creds);
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/unauthorized|401/i);
+    expect(await versions('docs/denied.txt')).toEqual([]);
+  });
+
+  it('copies 200 small files and one 300 MB file up and back, checked byte for byte', async () => {
+    const src = local('bulk-src');
+    const dst = local('bulk-dst');
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 200; i++) {
+      const rel = `dir${i % 5}/file-${String(i).padStart(3, '0')}.dat`;
+      fs.mkdirSync(path.dirname(path.join(src, rel)), { recursive: true });
+      const data = detBytes(`rclone-bulk-${i}`, 1 + ((i * 7919) % 4096));
+      fs.writeFileSync(path.join(src, rel), data);
+      expected.set(rel, sha1Hex(data));
+    }
+    const bigSha256 = writeDetFile(path.join(src, 'big300.bin'), 'rclone-big-300', 300 * 1000 * 1000);
+    await rcloneOk(['copy', '--transfers', '4', src, `emu:${bulkBucket}/bulk`]);
+    // rclone check compares sizes and SHA-1 (large_file_sha1 for the large file) on both sides.
+    await rcloneOk(['check', '--one-way', src, `emu:${bulkBucket}/bulk`]);
+    fs.rmSync(src, { recursive: true, force: true }); // keep at most ~300 MB on disk at a time
+    await rcloneOk(['copy', '--transfers', '4', `emu:${bulkBucket}/bulk`, dst]);
+    for (const [rel, sha1] of expected) {
+      expect([rel, sha1Hex(fs.readFileSync(path.join(dst, rel)))]).toEqual([rel, sha1]);
+    }
+    expect(sha256File(path.join(dst, 'big300.bin'))).toBe(bigSha256);
+    fs.rmSync(dst, { recursive: true, force: true });
+  });
+
+  it('purges a bucket (all versions, then the bucket)', async () => {
+    await rcloneOk(['purge', `emu:${bulkBucket}`]);
+    const res = await native.call<{ buckets: unknown[] }>('b2_list_buckets', {
+      accountId: native.accountId,
+      bucketName: bulkBucket,
+    });
+    expect(res.buckets).toEqual([]);
+  });
+});
