@@ -1,0 +1,193 @@
+/**
+ * b2:Bucket driven as the engine drives it: the real dynamic-provider host, gRPC, the serialised
+ * thin loader, against the emulator (issue 5 part 4).
+ */
+import { lifecycleRulesFor, defaultBucketInfo } from '../../../infra/components/defaults';
+import { Harness, clearFaults, expectNoSecrets, startHarness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(async () => {
+  await clearFaults(h);
+});
+
+let seq = 0;
+const uniqueName = (tag: string) => `ifb-${tag}-${process.pid}-${++seq}`;
+
+function inputs(bucketName: string, over: Record<string, unknown> = {}) {
+  return h.withProvider('bucket', {
+    bucketName,
+    bucketType: 'allPrivate',
+    bucketInfo: defaultBucketInfo('dev', 'aws'),
+    lifecycleRules: lifecycleRulesFor('short'),
+    defaultServerSideEncryption: { mode: 'SSE-B2', algorithm: 'AES256' },
+    ...over,
+  });
+}
+
+async function createBucket(name: string, over: Record<string, unknown> = {}) {
+  const urn = h.urn('bucket', name);
+  const checked = await h.host.check(urn, {}, inputs(name, over));
+  expect(checked.failures).toEqual([]);
+  const created = await h.host.create(urn, checked.inputs);
+  return { urn, id: created.id, state: created.properties, checked: checked.inputs };
+}
+
+test('create: the bucket exists in B2 with the declared settings; outputs carry id, revision, account, S3 endpoint', async () => {
+  const name = uniqueName('create');
+  const { id, state } = await createBucket(name);
+  const live = (await h.primary.getBucketById(id))!;
+  expect(live.bucketName).toBe(name);
+  expect(live.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+  expect(live.lifecycleRules.map((r) => r.fileNamePrefix).sort()).toEqual(['audit-logs/', 'configs/', 'db/', 'terraform-state/']);
+  expect(live.defaultServerSideEncryption?.value?.mode).toBe('SSE-B2');
+  expect(state).toMatchObject({
+    bucketId: id,
+    bucketName: name,
+    accountId: await h.primary.accountId(),
+    s3Endpoint: (await h.primary.authorize()).s3ApiUrl,
+    revision: live.revision,
+    fileLockEnabled: false,
+  });
+  expectNoSecrets(h, JSON.stringify(state));
+});
+
+test('no-op diff after create; lifecycle change updates in place; rename replaces', async () => {
+  const name = uniqueName('diff');
+  const { urn, id, state, checked } = await createBucket(name);
+  expect(await h.host.diff(urn, id, state, checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+
+  const next = (await h.host.check(urn, checked, inputs(name, { lifecycleRules: lifecycleRulesFor('standard') }))).inputs;
+  expect(await h.host.diff(urn, id, state, next)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  const updated = await h.host.update(urn, id, state, next);
+  const live = (await h.primary.getBucketById(id))!;
+  expect(live.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')).toMatchObject({ daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365 });
+  expect(updated.properties.revision).toBe(live.revision);
+  expect(live.revision).toBeGreaterThan(state.revision);
+  expect(await h.host.diff(urn, id, updated.properties, next)).toMatchObject({ changes: 'none' });
+
+  const renamed = (await h.host.check(urn, next, inputs(`${name}-x`, { lifecycleRules: lifecycleRulesFor('standard') }))).inputs;
+  expect(await h.host.diff(urn, id, updated.properties, renamed)).toEqual({ changes: 'some', replaces: ['bucketName'], deleteBeforeReplace: false });
+});
+
+test('read returns live state: an out-of-band change shows up and diffs as an update', async () => {
+  const name = uniqueName('drift');
+  const { urn, id, state, checked } = await createBucket(name);
+  await h.primary.updateBucket({ bucketId: id, bucketInfo: { env: 'tampered' }, lifecycleRules: [] });
+  const read = await h.host.read(urn, id, state);
+  expect(read.id).toBe(id);
+  expect(read.properties.bucketInfo).toEqual({ env: 'tampered' });
+  expect(read.properties.lifecycleRules).toEqual([]);
+  expect(await h.host.diff(urn, id, read.properties, checked)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  const fixed = await h.host.update(urn, id, read.properties, checked);
+  expect(fixed.properties.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+  expect((await h.primary.getBucketById(id))!.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+});
+
+test('read of a bucket deleted out of band reports it gone (empty id)', async () => {
+  const { urn, id, state } = await createBucket(uniqueName('gone'));
+  await h.primary.deleteBucket(id);
+  expect((await h.host.read(urn, id, state)).id).toBe('');
+});
+
+test('adoption by id: Read with only inputs (the `import` option) and Create with adoptBucketId', async () => {
+  const name = uniqueName('adopt');
+  const existing = await h.primary.createBucket({ bucketName: name, bucketType: 'allPrivate', bucketInfo: { legacy: 'yes' } });
+  const urn = h.urn('bucket', name);
+  // `import: id` — the engine reads the resource by id, passing the program's inputs.
+  const imported = await h.host.read(urn, existing.bucketId, {}, inputs(name));
+  expect(imported.id).toBe(existing.bucketId);
+  expect(imported.properties).toMatchObject({ bucketName: name, bucketInfo: { legacy: 'yes' }, bucketId: existing.bucketId });
+  // Explicit adopt input: the bucket is taken over and brought to the declared settings.
+  const checked = (await h.host.check(urn, {}, inputs(name, { adoptBucketId: existing.bucketId }))).inputs;
+  const created = await h.host.create(urn, checked);
+  expect(created.id).toBe(existing.bucketId);
+  expect((await h.primary.getBucketById(existing.bucketId))!.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+  await expect(h.host.create(urn, { ...checked, adoptBucketId: 'no-such-bucket-id' })).rejects.toThrow(/adoptBucketId: no bucket no-such-bucket-id/);
+});
+
+test('a key that may not read encryption/lock settings makes read fail closed, not plan a removal', async () => {
+  const name = uniqueName('filtered');
+  const { urn, id, state } = await createBucket(name);
+  const key = await h.primary.createKey({ keyName: 'filtered-reader', capabilities: ['listBuckets', 'readBuckets'], bucketIds: [id] });
+  const { startProviderHost } = await import('../../helpers/dynamicProviderHost');
+  const limited = await startProviderHost({ env: { B2_APPLICATION_KEY_ID: '', B2_APPLICATION_KEY: '' } });
+  try {
+    await limited.configure({
+      'infrafabric-backup:b2ApplicationKeyId': key.applicationKeyId,
+      'infrafabric-backup:b2ApplicationKey': key.applicationKey.reveal(),
+      'infrafabric-backup:b2RealmUrl': h.emu.info.regions[0].url,
+    });
+    await expect(limited.read(urn, id, state)).rejects.toThrow(/may not read defaultServerSideEncryption[\s\S]*refusing to report it as unset/);
+    expectNoSecrets(h, limited.stderr(), [key.applicationKey.reveal()]);
+  } finally {
+    await limited.stop();
+  }
+  expect((await h.primary.getBucketById(id))!.defaultServerSideEncryption?.value?.mode).toBe('SSE-B2');
+});
+
+test('delete of a non-empty bucket is refused without forceDestroy, with the count and how to proceed; forceDestroy empties it', async () => {
+  const name = uniqueName('nonempty');
+  const { urn, id, state } = await createBucket(name);
+  await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{}' });
+  await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{"v":2}' });
+  await h.primary.hideFile(id, 'configs/a.json');
+  await expect(h.host.delete(urn, id, state)).rejects.toThrow(/still holds 3 file version\(s\)[\s\S]*forceDestroy: true/);
+  expect(await h.primary.getBucketById(id)).toBeDefined();
+
+  await h.host.delete(urn, id, { ...state, forceDestroy: true });
+  expect(await h.primary.getBucketById(id)).toBeUndefined();
+  expect(h.host.stderr()).toMatch(new RegExp(`forceDestroy ${name}: deleted 3 file versions`));
+});
+
+test('create retried after a crash adopts the bucket it made, no duplicate; a name owned by another account fails clearly', async () => {
+  const name = uniqueName('crash');
+  const first = await createBucket(name);
+  // The engine never recorded `first` (crash): the next `up` creates again.
+  const again = await createBucket(name);
+  expect(again.id).toBe(first.id);
+  expect((await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name)).toHaveLength(1);
+  expect(h.host.stderr()).toMatch(new RegExp(`bucket ${name} already exists in this account`));
+
+  const foreign = uniqueName('foreign');
+  await h.replica.createBucket({ bucketName: foreign, bucketType: 'allPrivate' });
+  await expect(createBucket(foreign)).rejects.toThrow(/already used by another B2 account[\s\S]*namePrefix\/nameSuffix/);
+});
+
+test('a revision conflict (409) during update is retried by re-reading', async () => {
+  const name = uniqueName('conflict');
+  const { urn, id, state, checked } = await createBucket(name);
+  const next = (await h.host.check(urn, checked, inputs(name, { bucketInfo: { ...defaultBucketInfo('dev', 'aws'), extra: '1' } }))).inputs;
+  await h.emu.admin('POST', '/__admin/faults', { operation: 'b2_update_bucket', status: 409, code: 'conflict', message: 'simultaneous updates to bucket', count: 2 });
+  const updated = await h.host.update(urn, id, state, next);
+  expect(updated.properties.bucketInfo.extra).toBe('1');
+  expect(h.host.stderr()).toMatch(/changed meanwhile \(409\); re-reading and re-applying/);
+});
+
+test('injected 503 and 429 are survived', async () => {
+  const name = uniqueName('faults');
+  await h.emu.admin('POST', '/__admin/faults', {
+    rules: [
+      { operation: 'b2_create_bucket', status: 503, code: 'service_unavailable', count: 1, retryAfter: 1 },
+      { operation: 'b2_list_buckets', status: 429, code: 'too_many_requests', count: 2, retryAfter: 1 },
+    ],
+  });
+  const { id } = await createBucket(name);
+  const faults = (await h.emu.admin('GET', '/__admin/faults')) as { rules: Array<{ fired: number }> };
+  expect(faults.rules.reduce((n, r) => n + r.fired, 0)).toBe(3);
+  expect((await h.primary.getBucketById(id))!.bucketName).toBe(name);
+});
+
+test('the serialised provider is a thin loader: no key material, no provider logic, no SDK', () => {
+  const text = h.providers.bucket;
+  expectNoSecrets(h, text);
+  for (const r of h.emu.info.regions) expect(text).not.toContain(r.keyId);
+  expect(text).not.toMatch(/applyBucketSettings|B2Client|authorizationToken|@aws-sdk/);
+  expect(text).toMatch(/require\(file\)\[exportName\]/);
+  expectNoSecrets(h, h.host.stderr());
+});
