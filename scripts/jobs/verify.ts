@@ -89,7 +89,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   return {
     ok: bad.length === 0,
     failureMessage: bad.length ? `${bad.length} object(s) failed verification: ${bad.map((c) => `${c.key} (${c.result})`).join(', ')}` : undefined,
-    summary: { checked: checks.length, total: versions.length, ok: count('ok'), mismatch: count('mismatch'), noChecksum: count('no-checksum'), errors: count('error'), checks },
+    summary: { checked: checks.length, total: versions.length, verified: count('ok'), mismatch: count('mismatch'), noChecksum: count('no-checksum'), errors: count('error'), checks },
     human: [
       ...table(['key', 'result', 'checked against'], checks.map((c) => [c.key, c.result, c.source ?? '-'])),
       `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum, ${count('error')} errors`,
