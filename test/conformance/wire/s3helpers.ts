@@ -3,6 +3,8 @@
  * S3-usable application key (the master key is refused on S3), created over the native API with
  * plain fetch — no project client involved.
  */
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac, Hash, Hmac } from 'crypto';
 import { RunningEmulator, startEmulator, StartOptions } from '../../helpers/emulator';
 
 export interface S3Env {
@@ -98,4 +100,85 @@ export function awsEnv(env: S3Env, home: string): NodeJS.ProcessEnv {
     AWS_PAGER: '',
   };
   return e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw signed requests (third-party signer, so wire tests never go through a project client)
+
+
+/** @smithy Checksum over node:crypto (the SDK's own sha256 package is not installed here). */
+class Sha256 {
+  private h: Hash | Hmac;
+  constructor(private readonly secret?: string | Uint8Array) {
+    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  }
+  update(data: string | Uint8Array): void {
+    this.h.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.h.digest();
+  }
+  reset(): void {
+    this.h = this.secret ? createHmac('sha256', this.secret) : createHash('sha256');
+  }
+}
+
+export function signer(keyId: string, secret: string, region: string): SignatureV4 {
+  return new SignatureV4({
+    credentials: { accessKeyId: keyId, secretAccessKey: secret },
+    region,
+    service: 's3',
+    sha256: Sha256 as unknown as ConstructorParameters<typeof SignatureV4>[0]['sha256'],
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+}
+
+export const s3Encode = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+
+export interface RawOpts {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  keyId?: string;
+  secret?: string;
+  /** Payload hash to sign (default: SHA-256 of the body). */
+  payloadHash?: string;
+  signingDate?: Date;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  text: string;
+  /** `<Code>` of an S3 error body, if any. */
+  code: string | null;
+}
+
+/** A SigV4-signed request with fetch. `path` is the decoded `/bucket/key`. */
+export async function s3raw(env: S3Env, method: string, path: string, o: RawOpts = {}): Promise<RawResponse> {
+  const url = new URL(env.url);
+  const encPath = path.split('/').map(s3Encode).join('/');
+  const body = o.body === undefined ? undefined : Buffer.from(o.body);
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-content-sha256': o.payloadHash ?? createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex'),
+    ...(o.headers ?? {}),
+  };
+  const signed = await signer(o.keyId ?? env.keyId, o.secret ?? env.secret, env.region).sign(
+    { method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: encPath, query: o.query ?? {}, headers },
+    { signingDate: o.signingDate ?? new Date() },
+  );
+  const qs = Object.entries(o.query ?? {})
+    .map(([k, v]) => `${s3Encode(k)}=${s3Encode(v)}`)
+    .join('&');
+  const h = { ...signed.headers };
+  delete h.host;
+  const res = await fetch(`${env.url}${encPath}${qs ? '?' + qs : ''}`, { method, headers: h, body });
+  const buf = Buffer.from(await res.arrayBuffer());
+  const text = buf.toString('utf8');
+  const m = /<Code>([^<]+)<\/Code>/.exec(text);
+  return { status: res.status, headers: res.headers, body: buf, text, code: m ? m[1] : null };
 }
