@@ -17,8 +17,9 @@ export interface XmlNode {
   [name: string]: XmlValue;
 }
 
+/** Escapes text content (the renderer writes no attributes, so quotes stay as they are). */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 }
 
 function renderValue(name: string, v: XmlValue): string {

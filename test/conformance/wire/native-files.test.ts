@@ -16,7 +16,8 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-const newBucket = (tag: string, extra: Record<string, unknown> = {}) => s.createBucket(bucketName(tag), extra);
+const newBucket = (tag: string, extra: Record<string, unknown> = {}) =>
+  s.createBucket(bucketName(tag), extra);
 
 describe('b2_upload_file', () => {
   test('returns the v2 file shape; name and info are percent-decoded; b2/x-auto by extension', async () => {
@@ -57,7 +58,12 @@ describe('b2_upload_file', () => {
     const body = Buffer.concat([data, Buffer.from(sha1(data))]);
     const r = await wire(u.uploadUrl, {
       method: 'POST',
-      headers: { authorization: u.authorizationToken, 'x-bz-file-name': 'h.bin', 'content-type': 'application/octet-stream', 'x-bz-content-sha1': 'hex_digits_at_end' },
+      headers: {
+        authorization: u.authorizationToken,
+        'x-bz-file-name': 'h.bin',
+        'content-type': 'application/octet-stream',
+        'x-bz-content-sha1': 'hex_digits_at_end',
+      },
       body,
     });
     expect(r.status).toBe(200);
@@ -66,7 +72,12 @@ describe('b2_upload_file', () => {
     const bad = Buffer.concat([data, Buffer.from('0'.repeat(40))]);
     const r2 = await wire(u.uploadUrl, {
       method: 'POST',
-      headers: { authorization: u.authorizationToken, 'x-bz-file-name': 'h2.bin', 'content-type': 'application/octet-stream', 'x-bz-content-sha1': 'hex_digits_at_end' },
+      headers: {
+        authorization: u.authorizationToken,
+        'x-bz-file-name': 'h2.bin',
+        'content-type': 'application/octet-stream',
+        'x-bz-content-sha1': 'hex_digits_at_end',
+      },
       body: bad,
     });
     expect(r2.status).toBe(400);
@@ -91,7 +102,12 @@ describe('b2_upload_file', () => {
   test('header rules: missing name/sha1, bad info key, unknown b2- info, forbidden headers, account token', async () => {
     const b = await newBucket('hdr');
     const u = await s.ok('b2_get_upload_url', { bucketId: b.bucketId });
-    const base = { authorization: u.authorizationToken, 'x-bz-file-name': 'a', 'content-type': 'text/plain', 'x-bz-content-sha1': sha1('x') };
+    const base = {
+      authorization: u.authorizationToken,
+      'x-bz-file-name': 'a',
+      'content-type': 'text/plain',
+      'x-bz-content-sha1': sha1('x'),
+    };
     const cases: [Record<string, string | undefined>, number, RegExp][] = [
       [{ 'x-bz-file-name': undefined }, 400, /X-Bz-File-Name/],
       [{ 'x-bz-content-sha1': undefined }, 400, /X-Bz-Content-Sha1/],
@@ -102,7 +118,9 @@ describe('b2_upload_file', () => {
       [{ 'x-bz-file-name': '%01bad' }, 400, /fileName/],
     ];
     for (const [h, status, re] of cases) {
-      const headers = Object.fromEntries(Object.entries({ ...base, ...h }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries({ ...base, ...h }).filter(([, v]) => v !== undefined),
+      ) as Record<string, string>;
       const r = await wire(u.uploadUrl, { method: 'POST', headers, body: 'x' });
       expect([r.status, r.json?.message]).toEqual([status, expect.stringMatching(re)]);
     }
@@ -132,7 +150,11 @@ describe('large files', () => {
     expect(u.uploadUrl).toContain('/b2_upload_part/');
     return wire(u.uploadUrl, {
       method: 'POST',
-      headers: { authorization: u.authorizationToken, 'x-bz-part-number': String(n), 'x-bz-content-sha1': sha },
+      headers: {
+        authorization: u.authorizationToken,
+        'x-bz-part-number': String(n),
+        'x-bz-content-sha1': sha,
+      },
       body: data,
     });
   }
@@ -145,12 +167,22 @@ describe('large files', () => {
       contentType: 'application/octet-stream',
       fileInfo: { large_file_sha1: 'abc' },
     });
-    expect(start).toMatchObject({ action: 'start', contentLength: 0, contentSha1: 'none', fileName: 'big.bin' });
+    expect(start).toMatchObject({
+      action: 'start',
+      contentLength: 0,
+      contentSha1: 'none',
+      fileName: 'big.bin',
+    });
     const p1 = randomBytes(MB5);
     const p2 = randomBytes(1234);
     const r1 = await uploadPart(start.fileId, 1, p1);
     expect(r1.status).toBe(200);
-    expect(r1.json).toMatchObject({ fileId: start.fileId, partNumber: 1, contentLength: MB5, contentSha1: sha1(p1) });
+    expect(r1.json).toMatchObject({
+      fileId: start.fileId,
+      partNumber: 1,
+      contentLength: MB5,
+      contentSha1: sha1(p1),
+    });
     expect((await uploadPart(start.fileId, 2, p2)).status).toBe(200);
     const parts = await s.ok('b2_list_parts', { fileId: start.fileId, maxPartCount: 1 });
     expect(parts.parts.map((p: { partNumber: number }) => p.partNumber)).toEqual([1]);
@@ -159,21 +191,37 @@ describe('large files', () => {
     expect(unfinished.files.map((f: { fileId: string }) => f.fileId)).toEqual([start.fileId]);
     const names = await s.ok('b2_list_file_names', { bucketId: b.bucketId });
     expect(names.files).toEqual([]);
-    const done = await s.ok('b2_finish_large_file', { fileId: start.fileId, partSha1Array: [sha1(p1), sha1(p2)] });
-    expect(done).toMatchObject({ action: 'upload', contentLength: MB5 + 1234, contentSha1: 'none', contentMd5: null, fileInfo: { large_file_sha1: 'abc' } });
-    const dl = await fetch(`${emu.url}/file/${b.bucketName}/big.bin`, { headers: { authorization: s.token } });
+    const done = await s.ok('b2_finish_large_file', {
+      fileId: start.fileId,
+      partSha1Array: [sha1(p1), sha1(p2)],
+    });
+    expect(done).toMatchObject({
+      action: 'upload',
+      contentLength: MB5 + 1234,
+      contentSha1: 'none',
+      contentMd5: null,
+      fileInfo: { large_file_sha1: 'abc' },
+    });
+    const dl = await fetch(`${emu.url}/file/${b.bucketName}/big.bin`, {
+      headers: { authorization: s.token },
+    });
     const got = Buffer.from(await dl.arrayBuffer());
     expect(got.equals(Buffer.concat([p1, p2]))).toBe(true);
     expect(dl.headers.get('x-bz-content-sha1')).toBe('none');
     // range across the part boundary
-    const rg = await fetch(`${emu.url}/file/${b.bucketName}/big.bin`, { headers: { authorization: s.token, range: `bytes=${MB5 - 3}-${MB5 + 2}` } });
+    const rg = await fetch(`${emu.url}/file/${b.bucketName}/big.bin`, {
+      headers: { authorization: s.token, range: `bytes=${MB5 - 3}-${MB5 + 2}` },
+    });
     expect(rg.status).toBe(206);
-    expect(Buffer.from(await rg.arrayBuffer()).equals(Buffer.concat([p1, p2]).subarray(MB5 - 3, MB5 + 3))).toBe(true);
+    expect(
+      Buffer.from(await rg.arrayBuffer()).equals(Buffer.concat([p1, p2]).subarray(MB5 - 3, MB5 + 3)),
+    ).toBe(true);
   });
 
   test('finish errors: one part, missing part, wrong sha1, small non-last part', async () => {
     const b = await newBucket('lferr');
-    const start = (name: string) => s.ok('b2_start_large_file', { bucketId: b.bucketId, fileName: name, contentType: 'b2/x-auto' });
+    const start = (name: string) =>
+      s.ok('b2_start_large_file', { bucketId: b.bucketId, fileName: name, contentType: 'b2/x-auto' });
     const one = await start('one');
     const d = randomBytes(10);
     await uploadPart(one.fileId, 1, d);
@@ -183,7 +231,10 @@ describe('large files', () => {
     const gap = await start('gap');
     await uploadPart(gap.fileId, 1, randomBytes(MB5));
     await uploadPart(gap.fileId, 3, d);
-    r = await s.call('b2_finish_large_file', { fileId: gap.fileId, partSha1Array: ['a'.repeat(40), 'b'.repeat(40)] });
+    r = await s.call('b2_finish_large_file', {
+      fileId: gap.fileId,
+      partSha1Array: ['a'.repeat(40), 'b'.repeat(40)],
+    });
     expect(r.status).toBe(400);
     expect(r.json.code).toBe('missing_part');
 
@@ -191,7 +242,10 @@ describe('large files', () => {
     const w1 = randomBytes(MB5);
     await uploadPart(wrong.fileId, 1, w1);
     await uploadPart(wrong.fileId, 2, d);
-    r = await s.call('b2_finish_large_file', { fileId: wrong.fileId, partSha1Array: [sha1(w1), 'c'.repeat(40)] });
+    r = await s.call('b2_finish_large_file', {
+      fileId: wrong.fileId,
+      partSha1Array: [sha1(w1), 'c'.repeat(40)],
+    });
     expect(r.json.code).toBe('part_sha1_mismatch');
 
     const small = await start('small');
@@ -204,7 +258,11 @@ describe('large files', () => {
 
   test('part rules: number out of range, bad sha1, cancel removes the file', async () => {
     const b = await newBucket('parts');
-    const f = await s.ok('b2_start_large_file', { bucketId: b.bucketId, fileName: 'p', contentType: 'b2/x-auto' });
+    const f = await s.ok('b2_start_large_file', {
+      bucketId: b.bucketId,
+      fileName: 'p',
+      contentType: 'b2/x-auto',
+    });
     const d = randomBytes(100);
     expect((await uploadPart(f.fileId, 10001, d)).status).toBe(400);
     expect((await uploadPart(f.fileId, 0, d)).status).toBe(400);
@@ -233,7 +291,11 @@ describe('listing', () => {
     const seen: string[] = [];
     let start: string | undefined;
     for (let i = 0; i < 10; i++) {
-      const page = await s.ok('b2_list_file_names', { bucketId: b.bucketId, maxFileCount: 2, ...(start !== undefined ? { startFileName: start } : {}) });
+      const page = await s.ok('b2_list_file_names', {
+        bucketId: b.bucketId,
+        maxFileCount: 2,
+        ...(start !== undefined ? { startFileName: start } : {}),
+      });
       seen.push(...page.files.map((f: { fileName: string }) => f.fileName));
       start = page.nextFileName ?? undefined;
       if (start === undefined) break;
@@ -248,17 +310,34 @@ describe('listing', () => {
   test('list_file_versions: every version newest first, hide markers included, paging by name+id', async () => {
     const all = await s.ok('b2_list_file_versions', { bucketId: b.bucketId, maxFileCount: 1000 });
     const summary = all.files.map((f: { fileName: string; action: string }) => `${f.fileName}:${f.action}`);
-    expect(summary).toEqual(['a.txt:upload', 'a.txt:upload', 'b/1.txt:upload', 'b/2.txt:upload', 'b/c/3.txt:upload', 'd.txt:hide', 'd.txt:upload', 'e/4.txt:upload']);
+    expect(summary).toEqual([
+      'a.txt:upload',
+      'a.txt:upload',
+      'b/1.txt:upload',
+      'b/2.txt:upload',
+      'b/c/3.txt:upload',
+      'd.txt:hide',
+      'd.txt:upload',
+      'e/4.txt:upload',
+    ]);
     expect(all.files[0].uploadTimestamp).toBeGreaterThanOrEqual(all.files[1].uploadTimestamp);
     expect(all.files[0].contentLength).toBe('a second version'.length);
     const hide = all.files[5];
-    expect(hide).toMatchObject({ action: 'hide', contentLength: 0, contentType: 'application/x-bz-hide-marker' });
+    expect(hide).toMatchObject({
+      action: 'hide',
+      contentLength: 0,
+      contentType: 'application/x-bz-hide-marker',
+    });
     expect(hide.fileRetention).toBeUndefined();
     const paged: string[] = [];
     let sn: string | undefined;
     let sid: string | undefined;
     for (let i = 0; i < 20; i++) {
-      const page = await s.ok('b2_list_file_versions', { bucketId: b.bucketId, maxFileCount: 3, ...(sn !== undefined ? { startFileName: sn, startFileId: sid } : {}) });
+      const page = await s.ok('b2_list_file_versions', {
+        bucketId: b.bucketId,
+        maxFileCount: 3,
+        ...(sn !== undefined ? { startFileName: sn, startFileId: sid } : {}),
+      });
       paged.push(...page.files.map((f: { fileId: string }) => f.fileId));
       if (!page.nextFileName) break;
       sn = page.nextFileName;
@@ -280,14 +359,26 @@ describe('listing', () => {
     const paged: string[] = [];
     let start: string | undefined;
     for (let i = 0; i < 10; i++) {
-      const p = await s.ok('b2_list_file_names', { bucketId: b.bucketId, delimiter: '/', maxFileCount: 1, ...(start !== undefined ? { startFileName: start } : {}) });
+      const p = await s.ok('b2_list_file_names', {
+        bucketId: b.bucketId,
+        delimiter: '/',
+        maxFileCount: 1,
+        ...(start !== undefined ? { startFileName: start } : {}),
+      });
       paged.push(...p.files.map((f: { fileName: string }) => f.fileName));
       start = p.nextFileName ?? undefined;
       if (start === undefined) break;
     }
     expect(paged).toEqual(['a.txt', 'b/', 'e/']);
     const versions = await s.ok('b2_list_file_versions', { bucketId: b.bucketId, delimiter: '/' });
-    expect(versions.files.map((f: { fileName: string }) => f.fileName)).toEqual(['a.txt', 'a.txt', 'b/', 'd.txt', 'd.txt', 'e/']);
+    expect(versions.files.map((f: { fileName: string }) => f.fileName)).toEqual([
+      'a.txt',
+      'a.txt',
+      'b/',
+      'd.txt',
+      'd.txt',
+      'e/',
+    ]);
   });
 
   test('list errors: maxFileCount > 10000 out_of_range, bad bucket invalid_bucket_id', async () => {
@@ -342,7 +433,9 @@ describe('downloads', () => {
   });
 
   test('by name: body and B2 headers', async () => {
-    const r = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: s.token } });
+    const r = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: s.token },
+    });
     expect(r.status).toBe(200);
     expect(Buffer.from(await r.arrayBuffer()).equals(data)).toBe(true);
     expect(r.headers.get('content-length')).toBe('20');
@@ -359,7 +452,9 @@ describe('downloads', () => {
   });
 
   test('by id (GET query and POST JSON), HEAD, Range 206 and 416', async () => {
-    const byId = await fetch(`${emu.url}/b2api/v2/b2_download_file_by_id?fileId=${f.fileId}`, { headers: { authorization: s.token } });
+    const byId = await fetch(`${emu.url}/b2api/v2/b2_download_file_by_id?fileId=${f.fileId}`, {
+      headers: { authorization: s.token },
+    });
     expect(Buffer.from(await byId.arrayBuffer()).equals(data)).toBe(true);
     const post = await fetch(`${emu.url}/b2api/v2/b2_download_file_by_id`, {
       method: 'POST',
@@ -367,17 +462,26 @@ describe('downloads', () => {
       body: JSON.stringify({ fileId: f.fileId }),
     });
     expect(post.status).toBe(200);
-    const head = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { method: 'HEAD', headers: { authorization: s.token } });
+    const head = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      method: 'HEAD',
+      headers: { authorization: s.token },
+    });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe('20');
     expect(await head.text()).toBe('');
-    const range = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: s.token, range: 'bytes=2-5' } });
+    const range = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: s.token, range: 'bytes=2-5' },
+    });
     expect(range.status).toBe(206);
     expect(range.headers.get('content-range')).toBe('bytes 2-5/20');
     expect(await range.text()).toBe('2345');
-    const suffix = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: s.token, range: 'bytes=-3' } });
+    const suffix = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: s.token, range: 'bytes=-3' },
+    });
     expect(await suffix.text()).toBe('hij');
-    const out = await wire(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: s.token, range: 'bytes=50-60' } });
+    const out = await wire(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: s.token, range: 'bytes=50-60' },
+    });
     expect([out.status, out.json.code]).toEqual([416, 'range_not_satisfiable']);
   });
 
@@ -396,21 +500,35 @@ describe('downloads', () => {
       b2ContentDisposition: 'inline',
     });
     expect(d).toMatchObject({ bucketId: b.bucketId, fileNamePrefix: 'x/' });
-    const q = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin?Authorization=${encodeURIComponent(d.authorizationToken)}&b2ContentDisposition=inline`);
+    const q = await fetch(
+      `${emu.url}/file/${b.bucketName}/x/data%20file.bin?Authorization=${encodeURIComponent(d.authorizationToken)}&b2ContentDisposition=inline`,
+    );
     expect(q.status).toBe(200);
     expect(q.headers.get('content-disposition')).toBe('inline');
-    const h = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: d.authorizationToken } });
+    const h = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: d.authorizationToken },
+    });
     expect(h.status).toBe(200);
-    const mismatch = await fetch(`${emu.url}/file/${b.bucketName}/x/data%20file.bin?Authorization=${encodeURIComponent(d.authorizationToken)}&b2ContentDisposition=attachment`);
+    const mismatch = await fetch(
+      `${emu.url}/file/${b.bucketName}/x/data%20file.bin?Authorization=${encodeURIComponent(d.authorizationToken)}&b2ContentDisposition=attachment`,
+    );
     expect(mismatch.status).toBe(401);
     const other = await s.uploadOk(b.bucketId, 'y.txt', 'y');
     expect(other.fileName).toBe('y.txt');
-    const outside = await wire(`${emu.url}/file/${b.bucketName}/y.txt`, { headers: { authorization: d.authorizationToken } });
+    const outside = await wire(`${emu.url}/file/${b.bucketName}/y.txt`, {
+      headers: { authorization: d.authorizationToken },
+    });
     expect(outside.status).toBe(401);
-    const bad = await s.call('b2_get_download_authorization', { bucketId: b.bucketId, fileNamePrefix: 'x/', validDurationInSeconds: 604801 });
+    const bad = await s.call('b2_get_download_authorization', {
+      bucketId: b.bucketId,
+      fileNamePrefix: 'x/',
+      validDurationInSeconds: 604801,
+    });
     expect(bad.json.message).toMatch(/validDurationInSeconds/);
     await emu.admin('POST', '/__admin/clock', { advanceSeconds: 61 });
-    const expired = await wire(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, { headers: { authorization: d.authorizationToken } });
+    const expired = await wire(`${emu.url}/file/${b.bucketName}/x/data%20file.bin`, {
+      headers: { authorization: d.authorizationToken },
+    });
     expect(expired.status).toBe(401);
   });
 
@@ -432,7 +550,14 @@ describe('b2_copy_file', () => {
     const dst = await newBucket('copy-dst');
     const src = await s.uploadOk(b.bucketId, 'src.txt', 'abcdefghij', { 'x-bz-info-k': 'v' });
     const c = await s.ok('b2_copy_file', { sourceFileId: src.fileId, fileName: 'copy.txt' });
-    expect(c).toMatchObject({ action: 'copy', fileName: 'copy.txt', contentLength: 10, contentSha1: src.contentSha1, fileInfo: { k: 'v' }, contentType: 'text/plain' });
+    expect(c).toMatchObject({
+      action: 'copy',
+      fileName: 'copy.txt',
+      contentLength: 10,
+      contentSha1: src.contentSha1,
+      fileInfo: { k: 'v' },
+      contentType: 'text/plain',
+    });
     const ranged = await s.ok('b2_copy_file', {
       sourceFileId: src.fileId,
       fileName: 'part.txt',
@@ -440,11 +565,21 @@ describe('b2_copy_file', () => {
       range: 'bytes=2-4',
     });
     expect(ranged).toMatchObject({ bucketId: dst.bucketId, contentLength: 3, contentSha1: sha1('cde') });
-    const body = await wire(`${emu.url}/file/${dst.bucketName}/part.txt`, { headers: { authorization: s.token } });
+    const body = await wire(`${emu.url}/file/${dst.bucketName}/part.txt`, {
+      headers: { authorization: s.token },
+    });
     expect(body.text).toBe('cde');
-    const copyWithType = await s.call('b2_copy_file', { sourceFileId: src.fileId, fileName: 'x', contentType: 'text/html' });
+    const copyWithType = await s.call('b2_copy_file', {
+      sourceFileId: src.fileId,
+      fileName: 'x',
+      contentType: 'text/html',
+    });
     expect(copyWithType.status).toBe(400);
-    const replaceNoType = await s.call('b2_copy_file', { sourceFileId: src.fileId, fileName: 'x', metadataDirective: 'REPLACE' });
+    const replaceNoType = await s.call('b2_copy_file', {
+      sourceFileId: src.fileId,
+      fileName: 'x',
+      metadataDirective: 'REPLACE',
+    });
     expect(replaceNoType.status).toBe(400);
     expect(replaceNoType.json.message).toMatch(/contentType/);
     const replaced = await s.ok('b2_copy_file', {
@@ -457,7 +592,9 @@ describe('b2_copy_file', () => {
     expect(replaced).toMatchObject({ contentType: 'text/html', fileInfo: { n: '1' } });
     // the source can be deleted; the copy keeps its bytes
     await s.ok('b2_delete_file_version', { fileId: src.fileId, fileName: 'src.txt' });
-    const still = await wire(`${emu.url}/file/${b.bucketName}/copy.txt`, { headers: { authorization: s.token } });
+    const still = await wire(`${emu.url}/file/${b.bucketName}/copy.txt`, {
+      headers: { authorization: s.token },
+    });
     expect(still.text).toBe('abcdefghij');
   });
 
@@ -465,12 +602,30 @@ describe('b2_copy_file', () => {
     const b = await newBucket('copypart');
     const big = randomBytes(5_000_000);
     const src = await s.uploadOk(b.bucketId, 'src.bin', big);
-    const lf = await s.ok('b2_start_large_file', { bucketId: b.bucketId, fileName: 'joined.bin', contentType: 'b2/x-auto' });
-    const p1 = await s.ok('b2_copy_part', { sourceFileId: src.fileId, largeFileId: lf.fileId, partNumber: 1 });
-    const p2 = await s.ok('b2_copy_part', { sourceFileId: src.fileId, largeFileId: lf.fileId, partNumber: 2, range: 'bytes=0-9' });
+    const lf = await s.ok('b2_start_large_file', {
+      bucketId: b.bucketId,
+      fileName: 'joined.bin',
+      contentType: 'b2/x-auto',
+    });
+    const p1 = await s.ok('b2_copy_part', {
+      sourceFileId: src.fileId,
+      largeFileId: lf.fileId,
+      partNumber: 1,
+    });
+    const p2 = await s.ok('b2_copy_part', {
+      sourceFileId: src.fileId,
+      largeFileId: lf.fileId,
+      partNumber: 2,
+      range: 'bytes=0-9',
+    });
     expect(p2).toMatchObject({ partNumber: 2, contentLength: 10, contentSha1: sha1(big.subarray(0, 10)) });
-    await s.ok('b2_finish_large_file', { fileId: lf.fileId, partSha1Array: [p1.contentSha1, p2.contentSha1] });
-    const r = await fetch(`${emu.url}/file/${b.bucketName}/joined.bin`, { headers: { authorization: s.token } });
+    await s.ok('b2_finish_large_file', {
+      fileId: lf.fileId,
+      partSha1Array: [p1.contentSha1, p2.contentSha1],
+    });
+    const r = await fetch(`${emu.url}/file/${b.bucketName}/joined.bin`, {
+      headers: { authorization: s.token },
+    });
     expect(Buffer.from(await r.arrayBuffer()).equals(Buffer.concat([big, big.subarray(0, 10)]))).toBe(true);
   });
 });

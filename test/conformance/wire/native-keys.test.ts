@@ -39,7 +39,11 @@ describe('key lifecycle', () => {
     const seen: string[] = [];
     let start: string | undefined;
     for (let i = 0; i < 10; i++) {
-      const page = await s.ok('b2_list_keys', { accountId: s.accountId, maxKeyCount: 2, ...(start ? { startApplicationKeyId: start } : {}) });
+      const page = await s.ok('b2_list_keys', {
+        accountId: s.accountId,
+        maxKeyCount: 2,
+        ...(start ? { startApplicationKeyId: start } : {}),
+      });
       expect(page.keys.length).toBeLessThanOrEqual(2);
       for (const k of page.keys) {
         expect(k.applicationKey).toBeUndefined();
@@ -114,7 +118,12 @@ describe('restricted keys', () => {
   test('authorize reports the scope', async () => {
     const v2 = await Session.open(emu.url, 2, key.applicationKeyId, key.applicationKey);
     expect(v2.auth).toMatchObject({
-      allowed: { bucketId: bucket.bucketId, bucketName: bucket.bucketName, namePrefix: 'public/', capabilities: ['listBuckets', 'listFiles', 'readFiles'] },
+      allowed: {
+        bucketId: bucket.bucketId,
+        bucketName: bucket.bucketName,
+        namePrefix: 'public/',
+        capabilities: ['listBuckets', 'listFiles', 'readFiles'],
+      },
     });
   });
 
@@ -142,7 +151,10 @@ describe('restricted keys', () => {
       const out = await ses.call('b2_list_file_names', { bucketId: bucket.bucketId });
       expect(out.status).toBe(401);
       const inside = await ses.ok('b2_list_file_names', { bucketId: bucket.bucketId, prefix: 'public/' });
-      expect(inside.files.map((f: { fileName: string }) => f.fileName)).toEqual(['public/a.txt', 'public/b.txt']);
+      expect(inside.files.map((f: { fileName: string }) => f.fileName)).toEqual([
+        'public/a.txt',
+        'public/b.txt',
+      ]);
     }
   });
 
@@ -155,17 +167,26 @@ describe('restricted keys', () => {
 
   test('namePrefix: downloads outside it → 401, inside 200', async () => {
     const v2 = await Session.open(emu.url, 2, key.applicationKeyId, key.applicationKey);
-    const ok = await wire(`${emu.url}/file/${bucket.bucketName}/public/a.txt`, { headers: { authorization: v2.token } });
+    const ok = await wire(`${emu.url}/file/${bucket.bucketName}/public/a.txt`, {
+      headers: { authorization: v2.token },
+    });
     expect(ok.status).toBe(200);
     expect(ok.text).toBe('a');
-    const no = await wire(`${emu.url}/file/${bucket.bucketName}/secret/c.txt`, { headers: { authorization: v2.token } });
+    const no = await wire(`${emu.url}/file/${bucket.bucketName}/secret/c.txt`, {
+      headers: { authorization: v2.token },
+    });
     expect(no.status).toBe(401);
     expect(no.json.code).toBe('unauthorized');
   });
 
   test('a restricted writer cannot write outside its prefix', async () => {
     const w = (
-      await createKey({ keyName: 'writer', capabilities: ['writeFiles', 'listFiles'], bucketId: bucket.bucketId, namePrefix: 'in/' })
+      await createKey({
+        keyName: 'writer',
+        capabilities: ['writeFiles', 'listFiles'],
+        bucketId: bucket.bucketId,
+        namePrefix: 'in/',
+      })
     ).json;
     const ws = await Session.open(emu.url, 2, w.applicationKeyId, w.applicationKey);
     const ok = await ws.upload(bucket.bucketId, 'in/ok.txt', 'ok');
@@ -183,7 +204,11 @@ describe('restricted keys', () => {
   test('a key cannot grant capabilities it lacks', async () => {
     const mk = (await createKey({ keyName: 'keymaker', capabilities: ['writeKeys', 'listFiles'] })).json;
     const ms = await Session.open(emu.url, 2, mk.applicationKeyId, mk.applicationKey);
-    const r = await ms.call('b2_create_key', { accountId: ms.accountId, keyName: 'escalate', capabilities: ['deleteFiles'] });
+    const r = await ms.call('b2_create_key', {
+      accountId: ms.accountId,
+      keyName: 'escalate',
+      capabilities: ['deleteFiles'],
+    });
     expect(r.status).toBe(401);
   });
 });

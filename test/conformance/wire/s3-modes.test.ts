@@ -1,0 +1,49 @@
+/**
+ * Emulator modes that change S3 answers: `--rate-limit` (503 SlowDown + Retry-After on S3, 429 on
+ * native — b2-api.md §12) and `B2_LOCAL_S3_CHECKSUMS=reject` (B2's 2024–25 refusal of flexible
+ * checksum headers — b2-api.md §11).
+ */
+import { startS3Env, S3Env, s3raw } from './s3helpers';
+
+describe('throttling', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env({ rateLimit: 5 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('past --rate-limit the S3 API answers 503 SlowDown with Retry-After', async () => {
+    const results = await Promise.all(Array.from({ length: 30 }, () => s3raw(env, 'GET', '/')));
+    const slow = results.filter((r) => r.status === 503);
+    expect(slow.length).toBeGreaterThan(0);
+    expect(slow[0].code).toBe('SlowDown');
+    expect(Number(slow[0].headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(results.some((r) => r.status === 200)).toBe(true);
+  });
+});
+
+describe('checksum policy "reject" (B2 2024–25)', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env({ env: { B2_LOCAL_S3_CHECKSUMS: 'reject' } });
+    expect((await s3raw(env, 'PUT', '/reject-bucket')).status).toBe(200);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('x-amz-checksum-crc32 → 400 InvalidArgument "Unsupported header"', async () => {
+    const r = await s3raw(env, 'PUT', '/reject-bucket/a.txt', { body: 'x', headers: { 'x-amz-checksum-crc32': 'jHNlIQ==' } });
+    expect([r.status, r.code]).toEqual([400, 'InvalidArgument']);
+    expect(r.text).toContain("Unsupported header 'x-amz-checksum-crc32' received for this API call.");
+  });
+
+  it('x-amz-sdk-checksum-algorithm is refused too; a plain PUT with Content-MD5 works', async () => {
+    const r = await s3raw(env, 'PUT', '/reject-bucket/b.txt', { body: 'x', headers: { 'x-amz-sdk-checksum-algorithm': 'CRC32' } });
+    expect(r.code).toBe('InvalidArgument');
+    const ok = await s3raw(env, 'PUT', '/reject-bucket/b.txt', { body: 'x', headers: { 'content-md5': 'ndTkYSaMgDT1yFZOFVxnpg==' } });
+    expect(ok.status).toBe(200);
+  });
+});
