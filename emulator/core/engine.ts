@@ -1064,10 +1064,13 @@ export class Engine {
         'missing_part',
         `partSha1Array has ${partSha1Array.length} entries but ${parts.length} parts were uploaded`,
       );
-    let total = 0;
+    // every part 1..N must be present before SHA-1s are compared
     parts.forEach((p, i) => {
       if (p.partNumber !== i + 1)
         throw new B2Error(400, 'missing_part', `Part number ${i + 1} has not been uploaded`);
+    });
+    let total = 0;
+    parts.forEach((p, i) => {
       const claimed = String(partSha1Array[i]).toLowerCase();
       if (claimed !== p.contentSha1)
         throw new B2Error(
