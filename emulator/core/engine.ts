@@ -732,7 +732,7 @@ export class Engine {
     return { fileRetention, legalHold: legalHold ?? (bucket.fileLockEnabled ? 'off' : null) };
   }
 
-  /** `pending` when an enabled replication rule of the bucket covers the name (stored lower-case). */
+  /** `PENDING` when an enabled replication rule of the bucket covers the name (jobs use upper case). */
   private replicationStatusFor(
     bucket: BucketRecord,
     fileName: string,
@@ -740,7 +740,7 @@ export class Engine {
   ): string | null {
     const rules = bucket.replicationConfiguration?.asReplicationSource?.replicationRules ?? [];
     if (sse?.mode === 'SSE-C') return null;
-    return rules.some((r) => r.isEnabled && fileName.startsWith(r.fileNamePrefix)) ? 'pending' : null;
+    return rules.some((r) => r.isEnabled && fileName.startsWith(r.fileNamePrefix)) ? 'PENDING' : null;
   }
 
   private checkWrite(
