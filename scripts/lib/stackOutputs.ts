@@ -87,6 +87,7 @@ function first(o: Record<string, unknown> | undefined, ...names: string[]): stri
 interface BucketEntry {
   provider?: string;
   name: string;
+  s3Endpoint?: string;
 }
 
 /** Buckets as a list, from `buckets` (map provider→{name}|name, or list) or `bucketNames`. */
@@ -94,7 +95,7 @@ function bucketsOf(out: StackOutputs): BucketEntry[] {
   const res: BucketEntry[] = [];
   const add = (provider: string | undefined, v: unknown): void => {
     const name = str(v) ?? first(obj(v), 'bucketName', 'name');
-    if (name) res.push({ provider: provider ?? first(obj(v), 'provider'), name });
+    if (name) res.push({ provider: provider ?? first(obj(v), 'provider'), name, s3Endpoint: first(obj(v), 's3Endpoint', 's3ApiUrl') });
   };
   for (const field of ['buckets', 'bucketNames', 'bucketsByProvider']) {
     const v = out[field];
@@ -116,7 +117,8 @@ function keyFor(out: StackOutputs, purpose: KeyPurpose, provider?: string): { ke
   const candidates: Record<string, unknown>[] = [];
   const keys = obj(out.keys) ?? obj(out.applicationKeys);
   if (keys) {
-    const direct = obj(keys[purpose]);
+    // stacks/index.ts exports `keys: {writer: {<provider>: {keyId, applicationKey}}, reader: {…}}`.
+    const direct = obj(keys[purpose]) ?? obj(keys[PURPOSE_ALIAS[purpose]]);
     if (direct) {
       // Either {keyId, applicationKey} or a map provider → {keyId, applicationKey}.
       if (first(direct, 'keyId', 'applicationKeyId', 'accessKeyId')) candidates.push(direct);
@@ -140,13 +142,16 @@ function keyFor(out: StackOutputs, purpose: KeyPurpose, provider?: string): { ke
   return {};
 }
 
+const PURPOSE_ALIAS: Record<KeyPurpose, string> = { 'backup-writer': 'writer', 'restore-reader': 'reader' };
+
 export function pickFromStack(out: StackOutputs, opts: { provider?: string; purpose: KeyPurpose }): StackPick {
-  const endpoint = first(out, 's3Endpoint', 's3ApiUrl', 's3Url', 'endpoint');
   const buckets = bucketsOf(out);
-  const provider = opts.provider;
+  let provider = opts.provider;
   let bucket: BucketEntry | undefined;
   if (provider) bucket = buckets.find((b) => (b.provider ?? providerOfName(b.name)) === provider);
   else if (buckets.length === 1) bucket = buckets[0];
+  provider ??= bucket?.provider ?? (bucket ? providerOfName(bucket.name) : undefined);
+  const endpoint = bucket?.s3Endpoint ?? first(out, 's3Endpoint', 's3ApiUrl', 's3Url', 'endpoint');
   const key = keyFor(out, opts.purpose, provider);
   return {
     endpoint,

@@ -83,6 +83,32 @@ describe('resolveConnection', () => {
 });
 
 describe('pickFromStack', () => {
+  // The shape stacks/index.ts exports (buckets per provider with their endpoint; keys per purpose).
+  const stackIndexShape = {
+    env: 'staging',
+    uploadEncryption: 'SSE-B2',
+    buckets: {
+      aws: { name: 'infrafabric-backup-staging-aws', id: 'b1', s3Endpoint: 'https://s3.us-west-004.backblazeb2.com' },
+      gcp: { name: 'infrafabric-backup-staging-gcp', id: 'b2', s3Endpoint: 'https://s3.us-west-004.backblazeb2.com', replica: { name: 'x-replica', id: 'b3', s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com' } },
+    },
+    keys: {
+      writer: { aws: { keyId: 'w-aws', applicationKey: 'sw-aws' }, gcp: { keyId: 'w-gcp', applicationKey: 'sw-gcp' } },
+      reader: { aws: { keyId: 'r-aws', applicationKey: 'sr-aws' }, gcp: { keyId: 'r-gcp', applicationKey: 'sr-gcp' } },
+    },
+    keyIds: { writer: { aws: 'w-aws' }, reader: { aws: 'r-aws' } },
+  };
+
+  it('reads the stacks/index.ts output shape', () => {
+    expect(pickFromStack(stackIndexShape, { provider: 'gcp', purpose: 'backup-writer' })).toMatchObject({
+      bucket: 'infrafabric-backup-staging-gcp',
+      endpoint: 'https://s3.us-west-004.backblazeb2.com',
+      keyId: 'w-gcp',
+      applicationKey: 'sw-gcp',
+      env: 'staging',
+    });
+    expect(pickFromStack(stackIndexShape, { provider: 'aws', purpose: 'restore-reader' })).toMatchObject({ bucket: 'infrafabric-backup-staging-aws', keyId: 'r-aws', applicationKey: 'sr-aws' });
+  });
+
   it('understands per-provider key maps and flat fields', () => {
     const p = pickFromStack(
       { s3ApiUrl: 'https://s3.us-west-004.backblazeb2.com', bucketNames: ['infrafabric-backup-dev-azure'], keys: { 'backup-writer': { azure: { applicationKeyId: 'k1', applicationKey: 's1' } } } },
