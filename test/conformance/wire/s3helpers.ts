@@ -4,6 +4,7 @@
  * plain fetch — no project client involved.
  */
 import { SignatureV4 } from '@smithy/signature-v4';
+import { spawn } from 'child_process';
 import { createHash, createHmac, Hash, Hmac } from 'crypto';
 import { RunningEmulator, startEmulator, StartOptions } from '../../helpers/emulator';
 
@@ -181,4 +182,41 @@ export async function s3raw(env: S3Env, method: string, path: string, o: RawOpts
   const text = buf.toString('utf8');
   const m = /<Code>([^<]+)<\/Code>/.exec(text);
   return { status: res.status, headers: res.headers, body: buf, text, code: m ? m[1] : null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running third-party client binaries
+
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client binary with a bounded time; never throws on exit code (callers assert). */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    p.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Asserts a successful exit, showing the client's output otherwise. */
+export function ok(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout:\n${r.stdout.slice(-4000)}\nstderr:\n${r.stderr.slice(-4000)}`);
+  return r;
 }
