@@ -8,6 +8,8 @@
  *
  * Nothing here logs; `Authorization` values are never copied into errors.
  */
+import * as http from 'http';
+import * as https from 'https';
 import { Readable } from 'stream';
 import type { ReadableStream as WebReadableStream } from 'stream/web';
 import { B2Error, RequestContext, UnexpectedResponse, fromTransport, fromWire } from './errors';
@@ -105,7 +107,13 @@ export class HttpClient {
     );
   }
 
-  /** One upload attempt (no retry: the caller must pick a fresh upload URL first). */
+  /**
+   * One upload attempt (no retry: the caller must pick a fresh upload URL first).
+   *
+   * Sent with node:http(s) rather than fetch: for 100 MB part bodies undici's fetch measured
+   * about 3× slower than a plain request on loopback (bench/emulator-native), and the body is
+   * already in memory, so nothing of fetch's streaming is needed.
+   */
   sendUploadOnce<T>(call: UploadCall): Promise<T> {
     const headers: Record<string, string> = {
       ...call.headers,
@@ -113,13 +121,13 @@ export class HttpClient {
       [Header.authorization]: call.authorization,
       [Header.contentLength]: String(call.body.byteLength),
     };
-    return this.exchange(
-      call.url,
-      { method: 'POST', headers, body: call.body },
-      call.context,
-      this.uploadTimeoutMs,
-      readJson<T>,
-    );
+    return postBuffer(call.url, headers, call.body, this.uploadTimeoutMs, call.context).then((res) => {
+      if (res.status < 200 || res.status > 299) {
+        const body = decodeErrorBody(res.text);
+        throw fromWire(res.status, body?.code, body?.message, call.context, { retryAfter: res.retryAfter });
+      }
+      return parseJson<T>(res.status, res.text, call.context);
+    });
   }
 
   /**
@@ -205,14 +213,17 @@ async function errorFrom(res: Response, context: RequestContext, timedOut: boole
 }
 
 async function readJson<T>(res: Response, context: RequestContext): Promise<T> {
-  const text = await res.text();
+  return parseJson<T>(res.status, await res.text(), context);
+}
+
+function parseJson<T>(status: number, text: string, context: RequestContext): T {
   try {
     return JSON.parse(text) as T;
   } catch {
     throw new UnexpectedResponse(
-      res.status,
+      status,
       'bad_json_response',
-      `${context.operation} failed: HTTP ${res.status} with a body that is not JSON (${text.length} bytes)`,
+      `${context.operation} failed: HTTP ${status} with a body that is not JSON (${text.length} bytes)`,
       context.operation,
     );
   }
@@ -224,4 +235,63 @@ function headersToRecord(h: Headers): Record<string, string> {
     out[key.toLowerCase()] = value;
   });
   return out;
+}
+
+/** Keep-alive agents for uploads; idle sockets are unref'd by Node, so they never hold the process. */
+const httpAgent = new http.Agent({ keepAlive: true });
+const httpsAgent = new https.Agent({ keepAlive: true });
+
+interface RawResponse {
+  status: number;
+  text: string;
+  retryAfter: string | null;
+}
+
+/** POSTs an in-memory body; resolves with status + text, rejects with a ConnectionError. */
+function postBuffer(
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+  timeoutMs: number,
+  context: RequestContext,
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const isHttps = target.protocol === 'https:';
+    let timedOut = false;
+    let settled = false;
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(fromTransport(err, context, timedOut));
+    };
+    const req = (isHttps ? https : http).request(
+      target,
+      { method: 'POST', headers, agent: isHttps ? httpsAgent : httpAgent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', fail);
+        res.on('aborted', () => fail(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const retryAfter = res.headers[Header.retryAfter];
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+          });
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy(Object.assign(new Error('upload attempt timed out'), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    req.on('error', fail);
+    req.end(body);
+  });
 }
