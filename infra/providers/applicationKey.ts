@@ -7,7 +7,7 @@
  * through `additionalSecretOutputs`; it is never logged, never in an error, never in `__provider`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { B2Client } from '../b2';
+import { B2Error, type B2Client } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
 import { isNotFound } from './b2ops';
 import { thinLoader } from './loader';
@@ -207,10 +207,15 @@ export const applicationKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(id, props: ApplicationKeyOutputs) {
+    const client = clientFor(props.account ?? 'primary');
     try {
-      await clientFor(props.account ?? 'primary').deleteKey(id);
+      await client.deleteKey(id);
     } catch (e) {
-      if (!isNotFound(e)) throw e;
+      // B2 answers an unknown key id with a generic 400 bad_request; rather than parse its
+      // message, check whether the key is still there: if not, the delete has nothing to do.
+      if (isNotFound(e)) return;
+      if (e instanceof B2Error && e.status === 400 && !(await listAllKeys(client)).some((k) => k.applicationKeyId === id)) return;
+      throw e;
     }
   },
 };

@@ -1,0 +1,130 @@
+/**
+ * b2:ApplicationKey through the real dynamic-provider host over gRPC, against the emulator:
+ * create, no-op diff, rotation (create-before-delete), drift, crash recovery reporting, and that
+ * the secret appears only in the secret output.
+ */
+import { B2Client } from '../../../infra/b2';
+import { Harness, clearFaults, expectNoSecrets, startHarness } from './harness';
+
+let h: Harness;
+let bucketId: string;
+beforeAll(async () => {
+  h = await startHarness();
+  bucketId = (await h.primary.createBucket({ bucketName: `ifb-keys-${process.pid}`, bucketType: 'allPrivate' })).bucketId;
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(async () => {
+  await clearFaults(h);
+});
+
+const WRITER = ['listBuckets', 'listFiles', 'readBuckets', 'readFiles', 'writeFiles'];
+
+function keyInputs(keyName: string, over: Record<string, unknown> = {}) {
+  return h.withProvider('applicationKey', { keyName, capabilities: WRITER, bucketIds: [bucketId], rotation: 'initial', ...over });
+}
+
+async function createKey(keyName: string, over: Record<string, unknown> = {}) {
+  const urn = h.urn('applicationKey', keyName);
+  const checked = await h.host.check(urn, {}, keyInputs(keyName, over));
+  expect(checked.failures).toEqual([]);
+  const created = await h.host.create(urn, checked.inputs);
+  return { urn, id: created.id, state: created.properties, checked: checked.inputs };
+}
+
+const liveKeyIds = async (name: string) => {
+  const ids: string[] = [];
+  for await (const k of h.primary.listKeys()) if (k.keyName === name) ids.push(k.applicationKeyId);
+  return ids.sort();
+};
+
+/** The key works: it authorizes and holds exactly the declared scope. */
+async function authorizeWith(id: string, secret: string) {
+  const c = new B2Client({ applicationKeyId: id, applicationKey: secret, realmUrl: h.emu.info.regions[0].url, retry: { maxAttempts: 1 } });
+  return c.authorize();
+}
+
+test('create: a bucket-scoped key that works; the secret is only in applicationKey', async () => {
+  const { id, state } = await createKey('ifb-writer');
+  expect(state.applicationKeyId).toBe(id);
+  expect(typeof state.applicationKey).toBe('string');
+  expect(state.applicationKey.length).toBeGreaterThan(10);
+  const auth = await authorizeWith(id, state.applicationKey);
+  expect([...auth.allowed.capabilities].sort()).toEqual(WRITER);
+  const { applicationKey, __provider, ...plain } = state;
+  expectNoSecrets(h, JSON.stringify(plain) + __provider + h.host.stderr(), [applicationKey]);
+  expect(h.providers.applicationKey).not.toContain(applicationKey);
+});
+
+test('no-op diff; capability change or rotation replaces, create-before-delete', async () => {
+  const { urn, id, state, checked } = await createKey('ifb-diff');
+  expect(await h.host.diff(urn, id, state, checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+  const narrower = (await h.host.check(urn, checked, keyInputs('ifb-diff', { capabilities: ['listFiles', 'readFiles'] }))).inputs;
+  expect(await h.host.diff(urn, id, state, narrower)).toEqual({ changes: 'some', replaces: ['capabilities'], deleteBeforeReplace: false });
+  const wider = (await h.host.check(urn, checked, keyInputs('ifb-diff', { bucketIds: [bucketId, 'other'] }))).inputs;
+  expect((await h.host.diff(urn, id, state, wider)).replaces).toEqual(['bucketIds']);
+});
+
+test('key rotation: the new key exists (and works) before the old one is deleted', async () => {
+  const name = 'ifb-rotate';
+  const old = await createKey(name);
+  const next = (await h.host.check(old.urn, old.checked, keyInputs(name, { rotation: '2026-12' }))).inputs;
+  expect(await h.host.diff(old.urn, old.id, old.state, next)).toEqual({ changes: 'some', replaces: ['rotation'], deleteBeforeReplace: false });
+  // Engine order for a create-before-delete replacement: Create(new) … then Delete(old).
+  const created = await h.host.create(old.urn, next);
+  expect(created.id).not.toBe(old.id);
+  expect(await liveKeyIds(name)).toEqual([old.id, created.id].sort());
+  await authorizeWith(created.id, created.properties.applicationKey);
+  await authorizeWith(old.id, old.state.applicationKey);
+  expect(created.properties.sameNameKeyIds).toEqual([old.id]);
+  await h.host.delete(old.urn, old.id, old.state);
+  expect(await liveKeyIds(name)).toEqual([created.id]);
+  // A fresh authorize (not the client's process-wide cache) proves the old key is dead.
+  const res = await fetch(`${h.emu.info.regions[0].url}/b2api/v3/b2_authorize_account`, {
+    headers: { authorization: 'Basic ' + Buffer.from(`${old.id}:${old.state.applicationKey}`).toString('base64') },
+  });
+  expect(res.status).toBe(401);
+});
+
+test('read: live fields, secret carried from state; a key deleted out of band is reported gone', async () => {
+  const { urn, id, state } = await createKey('ifb-read');
+  const read = await h.host.read(urn, id, state);
+  expect(read.id).toBe(id);
+  expect(read.properties).toMatchObject({ keyName: 'ifb-read', capabilities: WRITER, bucketIds: [bucketId], applicationKey: state.applicationKey });
+  await h.primary.deleteKey(id);
+  expect((await h.host.read(urn, id, state)).id).toBe('');
+  await h.host.delete(urn, id, state); // deleting an already-deleted key succeeds
+});
+
+test('a create retried after a crash reports the unrecorded key instead of hiding it', async () => {
+  const first = await createKey('ifb-crash');
+  const again = await createKey('ifb-crash');
+  expect(again.state.sameNameKeyIds).toEqual([first.id]);
+  expect(h.host.stderr()).toMatch(new RegExp(`existing key\\(s\\) named ifb-crash: ${first.id}`));
+});
+
+test('check refuses account-level capabilities on a bucket-scoped key, naming the field', async () => {
+  const urn = h.urn('applicationKey', 'bad');
+  const res = await h.host.check(urn, {}, keyInputs('ifb-bad', { capabilities: ['writeFiles', 'writeKeys'] }));
+  expect(res.failures).toEqual([{ property: 'capabilities[1]', reason: expect.stringMatching(/"writeKeys" is not allowed on a bucket-scoped key/) }]);
+});
+
+test('adoption by id: the key is taken over; its secret cannot be recovered', async () => {
+  const existing = await h.primary.createKey({ keyName: 'ifb-legacy', capabilities: ['listFiles'], bucketIds: [bucketId] });
+  const { id, state } = await createKey('ifb-legacy', { capabilities: ['listFiles'], adoptKeyId: existing.applicationKeyId });
+  expect(id).toBe(existing.applicationKeyId);
+  expect(state.applicationKey).toBe('');
+  expect(await liveKeyIds('ifb-legacy')).toEqual([existing.applicationKeyId]);
+});
+
+test('injected 503/429 on key calls are survived', async () => {
+  await h.emu.admin('POST', '/__admin/faults', {
+    rules: [
+      { operation: 'b2_create_key', status: 503, code: 'service_unavailable', count: 1, retryAfter: 1 },
+      { operation: 'b2_list_keys', status: 429, code: 'too_many_requests', count: 1, retryAfter: 1 },
+    ],
+  });
+  const { id } = await createKey('ifb-faults');
+  expect(await liveKeyIds('ifb-faults')).toEqual([id]);
+});

@@ -1,0 +1,145 @@
+/**
+ * b2:Replication across two accounts (the emulator's two regions), driven through the real
+ * dynamic-provider host together with the Bucket and ApplicationKey providers, in the order the
+ * engine would run a prod stack: buckets → keys → replication. Both sides are checked in B2, a file
+ * actually replicates, key rotation updates the rule in place, delete tears down both sides.
+ */
+import { KEY_CAPABILITIES, lifecycleRulesFor } from '../../../infra/components/defaults';
+import type { ProviderModule } from '../../../infra/providers/loader';
+import { Harness, clearFaults, expectNoSecrets, startHarness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(async () => {
+  await clearFaults(h);
+});
+
+async function up(module: ProviderModule, name: string, inputs: Record<string, unknown>) {
+  const urn = h.urn(module, name);
+  const checked = await h.host.check(urn, {}, h.withProvider(module, inputs));
+  expect(checked.failures).toEqual([]);
+  const created = await h.host.create(urn, checked.inputs);
+  return { urn, id: created.id, state: created.properties, checked: checked.inputs };
+}
+
+const replicationOf = async (which: 'primary' | 'replica', bucketId: string) => {
+  const b = await h[which].getBucketById(bucketId);
+  expect(b?.replicationConfiguration?.isClientAuthorizedToRead).toBe(true);
+  return b!.replicationConfiguration!.value!;
+};
+
+async function estate(tag: string, rotation = 'initial') {
+  const base = `ifb-rep-${tag}-${process.pid}`;
+  const source = await up('bucket', `${tag}-src`, { bucketName: base, lifecycleRules: lifecycleRulesFor('standard') });
+  const replica = await up('bucket', `${tag}-dst`, { bucketName: `${base}-replica`, account: 'replica', lifecycleRules: lifecycleRulesFor('standard') });
+  const keys = async (rot: string) => ({
+    src: await up('applicationKey', `${tag}-ks-${rot}`, {
+      keyName: `${base}-replication-source`,
+      capabilities: [...KEY_CAPABILITIES['replication-source']],
+      bucketIds: [source.id],
+      rotation: rot,
+    }),
+    dst: await up('applicationKey', `${tag}-kd-${rot}`, {
+      keyName: `${base}-replication-destination`,
+      capabilities: [...KEY_CAPABILITIES['replication-destination']],
+      bucketIds: [replica.id],
+      rotation: rot,
+      account: 'replica',
+    }),
+  });
+  return { base, source, replica, keys: await keys(rotation), newKeys: keys };
+}
+
+const replicationInputs = (e: Awaited<ReturnType<typeof estate>>, k = e.keys) => ({
+  sourceBucketId: e.source.id,
+  destinationBucketId: e.replica.id,
+  sourceKeyId: k.src.id,
+  destinationKeyId: k.dst.id,
+  ruleName: 'to-eu',
+});
+
+test('set up on both sides, a file replicates, read and no-op diff, key rotation updates in place, delete tears down both sides', async () => {
+  const e = await estate('full');
+  const rep = await up('replication', 'full', replicationInputs(e));
+  expect(rep.id).toBe(`${e.source.id}/to-eu`);
+
+  const srcCfg = await replicationOf('primary', e.source.id);
+  expect(srcCfg.asReplicationSource).toEqual({
+    sourceApplicationKeyId: e.keys.src.id,
+    replicationRules: [
+      { replicationRuleName: 'to-eu', destinationBucketId: e.replica.id, fileNamePrefix: '', includeExistingFiles: false, isEnabled: true, priority: 128 },
+    ],
+  });
+  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination).toEqual({
+    sourceToDestinationKeyMapping: { [e.keys.src.id]: e.keys.dst.id },
+  });
+
+  // The keys the component creates are the ones replication needs: a file actually arrives.
+  await h.primary.uploadFile({ bucketId: e.source.id, fileName: 'configs/2026-11-28.json', body: '{"ok":true}' });
+  const run = (await h.emu.admin('POST', '/__admin/replication/run')) as { result: unknown };
+  const names: string[] = [];
+  for await (const f of h.replica.listFileNames({ bucketId: e.replica.id })) names.push(f.fileName);
+  expect({ names, run: run.result }).toMatchObject({ names: ['configs/2026-11-28.json'] });
+
+  const read = await h.host.read(rep.urn, rep.id, rep.state);
+  expect(read.properties).toMatchObject(replicationInputs(e));
+  expect(await h.host.diff(rep.urn, rep.id, read.properties, rep.checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+
+  // Rotation: new keys first, replication updated in place to them, then old keys deleted.
+  const rotated = await e.newKeys('2027-01');
+  const next = (await h.host.check(rep.urn, rep.checked, h.withProvider('replication', replicationInputs(e, rotated)))).inputs;
+  expect(await h.host.diff(rep.urn, rep.id, rep.state, next)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  const updated = await h.host.update(rep.urn, rep.id, rep.state, next);
+  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.sourceApplicationKeyId).toBe(rotated.src.id);
+  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination).toEqual({
+    sourceToDestinationKeyMapping: { [rotated.src.id]: rotated.dst.id },
+  });
+  await h.host.delete(e.keys.src.urn, e.keys.src.id, e.keys.src.state);
+  await h.host.delete(e.keys.dst.urn, e.keys.dst.id, e.keys.dst.state);
+
+  await h.host.delete(rep.urn, rep.id, updated.properties);
+  expect(await replicationOf('primary', e.source.id)).toEqual({ asReplicationSource: null, asReplicationDestination: null });
+  expect(await replicationOf('replica', e.replica.id)).toEqual({ asReplicationSource: null, asReplicationDestination: null });
+  expect((await h.host.read(rep.urn, rep.id, updated.properties)).id).toBe('');
+
+  for (const text of [JSON.stringify(updated.properties), h.providers.replication, h.host.stderr()]) {
+    expectNoSecrets(h, text, [rotated.src.state.applicationKey, rotated.dst.state.applicationKey, e.keys.src.state.applicationKey]);
+  }
+});
+
+test('rules and mappings that are not ours are preserved', async () => {
+  const e = await estate('keep');
+  const other = await h.primary.createBucket({ bucketName: `ifb-rep-other-${process.pid}`, bucketType: 'allPrivate' });
+  // Someone else's mapping on the destination.
+  await h.replica.updateBucket({
+    bucketId: e.replica.id,
+    replicationConfiguration: { asReplicationSource: null, asReplicationDestination: { sourceToDestinationKeyMapping: { 'foreign-src': e.keys.dst.id } } },
+  });
+  const rep = await up('replication', 'keep', replicationInputs(e));
+  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping).toEqual({
+    'foreign-src': e.keys.dst.id,
+    [e.keys.src.id]: e.keys.dst.id,
+  });
+  await h.host.delete(rep.urn, rep.id, rep.state);
+  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping).toEqual({ 'foreign-src': e.keys.dst.id });
+  expect(other.bucketId).toBeTruthy();
+});
+
+test('a revision conflict and a 503 while writing replication are survived', async () => {
+  const e = await estate('faults');
+  await h.emu.admin('POST', '/__admin/faults', {
+    rules: [
+      { operation: 'b2_update_bucket', status: 409, code: 'conflict', message: 'simultaneous updates to bucket', count: 1 },
+      { operation: 'b2_list_buckets', status: 503, code: 'service_unavailable', count: 1, retryAfter: 1 },
+    ],
+  });
+  const rep = await up('replication', 'faults', replicationInputs(e));
+  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.replicationRules[0].replicationRuleName).toBe('to-eu');
+  expect(h.host.stderr()).toMatch(/replication to-eu: bucket .* changed meanwhile/);
+  expect(rep.id).toBe(`${e.source.id}/to-eu`);
+});
