@@ -64,6 +64,9 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   parseTagValue: false, // keep "0001" and ETags as strings
   trimValues: true,
+  // Go's encoding/xml (rclone, restic's minio-go) writes quotes as numeric references (&#34;).
+  processEntities: true,
+  htmlEntities: true,
   isArray: (name) => ['Part', 'Object', 'Rule', 'CORSRule', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader'].includes(name),
 });
 
@@ -104,7 +107,7 @@ export function parseCompleteMultipartUpload(body: Buffer): CompletedPart[] {
       throw new S3Error('InvalidArgument', `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber)}".`);
     }
     if (!etag) throw new S3Error('MalformedXML', `Part[${i}] (PartNumber ${n}) has no ETag.`);
-    return { partNumber: n, etag: etag.replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, '') };
+    return { partNumber: n, etag: etag.trim().replace(/^"|"$/g, '') };
   });
   if (parts.length === 0) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists no Part.');
   return parts;

@@ -159,3 +159,12 @@ describe('B2 → S3 error mapping', () => {
     expect([slow.code, slow.status, slow.headers['Retry-After']]).toEqual(['SlowDown', 503, '2']);
   });
 });
+
+describe('XML entity forms', () => {
+  it('numeric character references in ETags (Go encoding/xml) decode', () => {
+    const body = Buffer.from(
+      '<CompleteMultipartUpload><Part><ETag>&#34;aa&#34;</ETag><PartNumber>1</PartNumber></Part><Part><ETag>&quot;bb&quot;</ETag><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>',
+    );
+    expect(parseCompleteMultipartUpload(body).map((p) => p.etag)).toEqual(['aa', 'bb']);
+  });
+});
