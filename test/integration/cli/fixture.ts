@@ -40,6 +40,16 @@ export async function createBucketAndKey(emu: RunningEmulator, bucket: string, c
   return { keyId: k.applicationKeyId as string, applicationKey: k.applicationKey as string, bucketId: b.bucketId as string };
 }
 
+/** Sets native lifecycle rules on a bucket with the master key (what the Pulumi stack does). */
+export async function setLifecycleRules(estate: Estate, rules: Record<string, unknown>[]): Promise<void> {
+  const emu = estate.emu;
+  const basic = 'Basic ' + Buffer.from(`${emu.info.keyId}:${emu.info.applicationKey}`).toString('base64');
+  const auth = (await (await fetch(`${emu.url}/b2api/v3/b2_authorize_account`, { headers: { authorization: basic } })).json()) as { authorizationToken: string; accountId: string };
+  const list = await native(emu.url, 'b2_list_buckets', auth.authorizationToken, { accountId: auth.accountId, bucketName: estate.bucket });
+  const bucketId = (list.buckets as { bucketId: string }[])[0].bucketId;
+  await native(emu.url, 'b2_update_bucket', auth.authorizationToken, { accountId: auth.accountId, bucketId, lifecycleRules: rules });
+}
+
 let counter = 0;
 
 export async function startEstate(opts: { bucket?: string } = {}): Promise<Estate> {
@@ -105,4 +115,40 @@ export async function cli(estate: Estate | undefined, args: string[], extraEnv: 
       }
     },
   };
+}
+
+/** A plain SDK client on the estate's key, for assertions independent of the CLI's code. */
+export function sdkClient(estate: Estate): import('@aws-sdk/client-s3').S3Client {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+  return new S3Client({
+    endpoint: estate.endpoint,
+    region: 'us-west-004',
+    forcePathStyle: true,
+    credentials: { accessKeyId: estate.keyId, secretAccessKey: estate.applicationKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export async function getObjectBytes(estate: Estate, key: string, versionId?: string): Promise<Buffer> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GetObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+  const res = await sdkClient(estate).send(new GetObjectCommand({ Bucket: estate.bucket, Key: key, VersionId: versionId }));
+  return Buffer.from(await res.Body!.transformToByteArray());
+}
+
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  size: number;
+  lastModified: string;
+  latest: boolean;
+  hideMarker: boolean;
+}
+
+export async function listVersionsJson(estate: Estate, prefix = ''): Promise<ListedVersion[]> {
+  const r = await cli(estate, ['list', '--json', '--prefix', prefix]);
+  if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
+  return r.json<{ versions: ListedVersion[] }>().versions;
 }
