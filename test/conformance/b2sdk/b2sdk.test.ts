@@ -80,5 +80,7 @@ describe.each(GENERATIONS)('$label', ({ venv, heavy }) => {
     const r = results.find((x) => x.step === step);
     if (!r || !r.ok) throw new Error(`step "${step}" did not pass.\n${failure || 'no output for this step'}`);
     expect(r.ok).toBe(true);
+    // The bulk case really copied what it claims (200 small files, plus the 300 MB one when heavy).
+    if (step === 'bulk') expect(r.files).toBe(heavy ? 201 : 200);
   });
 });

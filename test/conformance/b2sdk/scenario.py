@@ -80,11 +80,20 @@ def download_bytes(downloaded):
 
 
 def expect_denied(what, fn):
-    """The call must fail the way B2 refuses a key: 401 unauthorized (b2sdk: Unauthorized/AccessDenied)."""
+    """
+    The call must fail the way B2 refuses a key: 401 unauthorized (b2sdk: Unauthorized/AccessDenied).
+    b2sdk retries uploads on Unauthorized (it may be an expired upload token), so a refused upload
+    surfaces as MaxRetriesExceeded wrapping only Unauthorized errors; that counts as refused too.
+    """
     try:
         fn()
     except (b2exc.Unauthorized, b2exc.AccessDenied) as e:
         return type(e).__name__
+    except b2exc.MaxRetriesExceeded as e:
+        wrapped = [type(x).__name__ for x in e.exception_info_list]
+        if wrapped and all(isinstance(x, (b2exc.Unauthorized, b2exc.AccessDenied)) for x in e.exception_info_list):
+            return "MaxRetriesExceeded(%s)" % ",".join(sorted(set(wrapped)))
+        raise AssertionError("%s: expected only 401 unauthorized, got %s" % (what, wrapped))
     except b2exc.B2Error as e:
         raise AssertionError("%s: expected 401 unauthorized, got %s: %s" % (what, type(e).__name__, e))
     raise AssertionError("%s: succeeded although the key does not allow it" % what)

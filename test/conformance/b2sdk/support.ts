@@ -137,7 +137,11 @@ export function writeDetFile(file: string, seed: string, size: number): string {
 }
 
 export function sha256File(file: string): string {
-  const hash = crypto.createHash('sha256');
+  return hashFile(file, 'sha256');
+}
+
+export function hashFile(file: string, algorithm: 'sha1' | 'sha256'): string {
+  const hash = crypto.createHash(algorithm);
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.alloc(MiB);
   try {
