@@ -29,6 +29,16 @@ jest.setTimeout(10 * 60_000);
 
 const B2 = venvExecutable('venv', 'b2');
 
+/** The fields of `b2 file upload` JSON output the tests read. */
+interface UploadOutput {
+  fileId: string;
+  size?: number;
+  contentLength?: number;
+  contentSha1: string;
+  fileInfo: Record<string, string>;
+  serverSideEncryption?: { mode: string | null };
+}
+
 describe('b2 CLI against the emulator', () => {
   let emu: RunningEmulator;
   const work = tempDir('b2cli-');
@@ -53,7 +63,7 @@ describe('b2 CLI against the emulator', () => {
     return expectSuccess(`b2 ${args.join(' ')}`, await b2(args, accountInfo)).stdout;
   }
   /** `b2 file upload` prints "URL by file name: …" lines before its JSON; take the JSON part. */
-  function json<T = Record<string, any>>(stdout: string): T {
+  function json<T = UploadOutput>(stdout: string): T {
     const start = stdout.search(/^[[{]/m);
     if (start < 0) throw new Error(`no JSON in b2 output:\n${stdout}`);
     return JSON.parse(stdout.slice(start)) as T;
