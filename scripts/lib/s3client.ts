@@ -11,6 +11,9 @@ import { B2RetryStrategy, RetryPolicy } from './retry';
 import { Secret } from './secret';
 import { TOOL_NAME, TOOL_VERSION } from './version';
 
+const noop = (): void => undefined;
+const QUIET_LOGGER = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
 export const DEFAULT_REGION = 'us-west-004';
 const B2_S3_HOST = /^s3\.([a-z0-9-]+)\.backblazeb2\.com$/i;
 
@@ -53,6 +56,9 @@ export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Cli
     responseChecksumValidation: 'WHEN_REQUIRED',
     retryStrategy: new B2RetryStrategy(opts.policy),
     customUserAgent: `${TOOL_NAME}/${TOOL_VERSION}`,
+    // The SDK falls back to console for "non-retryable streaming request" warnings; streamed parts
+    // are retried by RetryPolicy.run, so that warning is noise in job logs.
+    logger: QUIET_LOGGER,
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent(agentOpts),
       httpsAgent: new https.Agent(agentOpts),
