@@ -29,7 +29,11 @@ export async function runLifecycle(regions: RegionRuntime[]): Promise<LifecycleR
   return report;
 }
 
-async function runBucket(region: RegionRuntime, bucket: BucketRecord, report: LifecycleReport): Promise<void> {
+async function runBucket(
+  region: RegionRuntime,
+  bucket: BucketRecord,
+  report: LifecycleReport,
+): Promise<void> {
   const { engine, store } = region;
   const now = engine.clock.now();
   // Walk every version in name order, one name at a time; a name's versions may span pages.

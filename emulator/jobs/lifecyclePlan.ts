@@ -42,7 +42,9 @@ export function ruleFor(rules: LifecycleRule[], fileName: string): LifecycleRule
     fileNamePrefix: matching[0].fileNamePrefix,
     daysFromUploadingToHiding: min(matching.map((r) => r.daysFromUploadingToHiding)),
     daysFromHidingToDeleting: min(matching.map((r) => r.daysFromHidingToDeleting)),
-    daysFromStartingToCancelingUnfinishedLargeFiles: min(matching.map((r) => r.daysFromStartingToCancelingUnfinishedLargeFiles)),
+    daysFromStartingToCancelingUnfinishedLargeFiles: min(
+      matching.map((r) => r.daysFromStartingToCancelingUnfinishedLargeFiles),
+    ),
   };
 }
 
@@ -71,7 +73,9 @@ export function planName(versions: FileRecord[], rule: LifecycleRule, now: numbe
   for (let i = 0; i < versions.length; i++) {
     const v = versions[i];
     if (v.action !== 'hide' || deleted.has(v.fileId)) continue;
-    const olderUploadRemains = versions.slice(i + 1).some((o) => o.action === 'upload' && !deleted.has(o.fileId));
+    const olderUploadRemains = versions
+      .slice(i + 1)
+      .some((o) => o.action === 'upload' && !deleted.has(o.fileId));
     if (!olderUploadRemains && v.uploadTimestamp + deleteDays * DAY_MS <= now) deleted.add(v.fileId);
   }
   plan.deleteIds = versions.filter((v) => deleted.has(v.fileId)).map((v) => v.fileId);

@@ -23,12 +23,23 @@ const PAGE = 1000;
 
 type Outcome = { ok: true } | { ok: false; reason: string };
 
-function keyProblem(key: KeyRecord | undefined, now: number, capability: string, bucketId: string, fileName: string, role: string): string | null {
+function keyProblem(
+  key: KeyRecord | undefined,
+  now: number,
+  capability: string,
+  bucketId: string,
+  fileName: string,
+  role: string,
+): string | null {
   if (!key) return `${role} key does not exist`;
-  if (key.expirationTimestamp !== null && key.expirationTimestamp <= now) return `${role} key ${key.applicationKeyId} has expired`;
-  if (!key.capabilities.includes(capability)) return `${role} key ${key.applicationKeyId} lacks ${capability}`;
-  if (key.bucketIds && !key.bucketIds.includes(bucketId)) return `${role} key ${key.applicationKeyId} is restricted to another bucket`;
-  if (key.namePrefix && !fileName.startsWith(key.namePrefix)) return `${role} key ${key.applicationKeyId} is restricted to names starting with "${key.namePrefix}"`;
+  if (key.expirationTimestamp !== null && key.expirationTimestamp <= now)
+    return `${role} key ${key.applicationKeyId} has expired`;
+  if (!key.capabilities.includes(capability))
+    return `${role} key ${key.applicationKeyId} lacks ${capability}`;
+  if (key.bucketIds && !key.bucketIds.includes(bucketId))
+    return `${role} key ${key.applicationKeyId} is restricted to another bucket`;
+  if (key.namePrefix && !fileName.startsWith(key.namePrefix))
+    return `${role} key ${key.applicationKeyId} is restricted to names starting with "${key.namePrefix}"`;
   return null;
 }
 
@@ -38,7 +49,10 @@ function metadataBytes(f: FileRecord): number {
   return n;
 }
 
-function findBucket(regions: RegionRuntime[], bucketId: string): { region: RegionRuntime; bucket: BucketRecord } | null {
+function findBucket(
+  regions: RegionRuntime[],
+  bucketId: string,
+): { region: RegionRuntime; bucket: BucketRecord } | null {
   for (const region of regions) {
     const bucket = region.store.getBucket(bucketId);
     if (bucket) return { region, bucket };
@@ -55,23 +69,42 @@ async function replicateOne(
   f: FileRecord,
 ): Promise<Outcome> {
   const now = src.engine.clock.now();
-  if (f.serverSideEncryption?.mode === 'SSE-C') return { ok: false, reason: 'SSE-C files are not replicated' };
+  if (f.serverSideEncryption?.mode === 'SSE-C')
+    return { ok: false, reason: 'SSE-C files are not replicated' };
   if (metadataBytes(f) > REPLICATION_METADATA_LIMIT) {
     return { ok: false, reason: `file name and info exceed ${REPLICATION_METADATA_LIMIT} bytes` };
   }
-  const srcProblem = keyProblem(src.engine.findKey(sourceKeyId), now, 'readFiles', srcBucket.bucketId, f.fileName, 'source');
+  const srcProblem = keyProblem(
+    src.engine.findKey(sourceKeyId),
+    now,
+    'readFiles',
+    srcBucket.bucketId,
+    f.fileName,
+    'source',
+  );
   if (srcProblem) return { ok: false, reason: srcProblem };
   const dest = findBucket(regions, rule.destinationBucketId);
   if (!dest) return { ok: false, reason: `destination bucket ${rule.destinationBucketId} does not exist` };
-  const mapping = dest.bucket.replicationConfiguration?.asReplicationDestination?.sourceToDestinationKeyMapping ?? {};
+  const mapping =
+    dest.bucket.replicationConfiguration?.asReplicationDestination?.sourceToDestinationKeyMapping ?? {};
   const destKeyId = mapping[sourceKeyId];
-  if (!destKeyId) return { ok: false, reason: `destination bucket has no key mapping for source key ${sourceKeyId}` };
-  const destProblem = keyProblem(dest.region.engine.findKey(destKeyId), now, 'writeFiles', dest.bucket.bucketId, f.fileName, 'destination');
+  if (!destKeyId)
+    return { ok: false, reason: `destination bucket has no key mapping for source key ${sourceKeyId}` };
+  const destProblem = keyProblem(
+    dest.region.engine.findKey(destKeyId),
+    now,
+    'writeFiles',
+    dest.bucket.bucketId,
+    f.fileName,
+    'destination',
+  );
   if (destProblem) return { ok: false, reason: destProblem };
 
   const chunks = [];
   if (f.contentLength > 0) {
-    const pending = await dest.region.store.writeBlob(src.engine.readChunks(f.chunks, 0, f.contentLength - 1));
+    const pending = await dest.region.store.writeBlob(
+      src.engine.readChunks(f.chunks, 0, f.contentLength - 1),
+    );
     await pending.commit();
     chunks.push({ blobId: pending.blobId, offset: 0, size: pending.size });
   }
@@ -103,7 +136,9 @@ async function replicateOne(
 function ruleFor(rules: ReplicationRule[], f: FileRecord): ReplicationRule | null {
   const pending = (f.replicationStatus ?? '').toUpperCase() === 'PENDING';
   const candidates = rules
-    .filter((r) => r.isEnabled && f.fileName.startsWith(r.fileNamePrefix) && (pending || r.includeExistingFiles))
+    .filter(
+      (r) => r.isEnabled && f.fileName.startsWith(r.fileNamePrefix) && (pending || r.includeExistingFiles),
+    )
     .sort((a, b) => b.priority - a.priority);
   return candidates[0] ?? null;
 }

@@ -35,7 +35,10 @@ export function rejectChecksumHeaders(headers: IncomingMessage['headers']): void
   }
   const trailer = headers['x-amz-trailer'];
   if (typeof trailer === 'string' && trailer.includes('x-amz-checksum-')) {
-    throw new S3Error('InvalidArgument', `Unsupported header '${trailer.trim()}' received for this API call.`);
+    throw new S3Error(
+      'InvalidArgument',
+      `Unsupported header '${trailer.trim()}' received for this API call.`,
+    );
   }
 }
 
@@ -53,7 +56,10 @@ function declaredLength(headers: IncomingMessage['headers'], chunked: boolean): 
   if (raw === undefined) return null;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) {
-    throw new S3Error('InvalidArgument', `${chunked ? 'x-amz-decoded-content-length' : 'Content-Length'} must be a non-negative integer.`);
+    throw new S3Error(
+      'InvalidArgument',
+      `${chunked ? 'x-amz-decoded-content-length' : 'Content-Length'} must be a non-negative integer.`,
+    );
   }
   return n;
 }
@@ -67,7 +73,9 @@ function contentMd5(headers: IncomingMessage['headers']): string | null {
 }
 
 /** Which flexible checksum the request claims, and whether its value is in a header or the trailer. */
-function requestedChecksum(headers: IncomingMessage['headers']): { algorithm: ChecksumAlgorithm; value: string | null } | null {
+function requestedChecksum(
+  headers: IncomingMessage['headers'],
+): { algorithm: ChecksumAlgorithm; value: string | null } | null {
   for (const [name, value] of Object.entries(headers)) {
     const m = CHECKSUM_HEADER_RE.exec(name);
     if (m && typeof value === 'string') return { algorithm: m[1] as ChecksumAlgorithm, value };
@@ -76,7 +84,8 @@ function requestedChecksum(headers: IncomingMessage['headers']): { algorithm: Ch
   if (typeof trailer === 'string') {
     const m = /x-amz-checksum-([a-z0-9]+)/.exec(trailer.toLowerCase());
     if (m) {
-      if (!isChecksumAlgorithm(m[1])) throw new S3Error('InvalidRequest', `Unknown checksum trailer x-amz-checksum-${m[1]}.`);
+      if (!isChecksumAlgorithm(m[1]))
+        throw new S3Error('InvalidRequest', `Unknown checksum trailer x-amz-checksum-${m[1]}.`);
       return { algorithm: m[1], value: null };
     }
   }
@@ -100,7 +109,10 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
   if (chunked) {
     const signed = mode === 'streaming-signed' || mode === 'streaming-signed-trailer';
     decoder = new AwsChunkedDecoder({
-      signer: signed && auth ? new ChunkSigner(auth.signingKey, auth.amzDate, auth.scope, auth.signature) : undefined,
+      signer:
+        signed && auth
+          ? new ChunkSigner(auth.signingKey, auth.amzDate, auth.scope, auth.signature)
+          : undefined,
       signedTrailer: mode === 'streaming-signed-trailer',
     });
     req.on('error', (e) => decoder!.destroy(e));
@@ -124,17 +136,28 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
       summer?.update(chunk);
       yield chunk;
     }
-    if (length !== null && received !== length) throw new S3Error('IncompleteBody', undefined, { ExpectedLength: String(length), ReceivedLength: String(received) });
-    if (sha256 && sha256.digest('hex') !== auth!.payloadSha256) throw new S3Error('XAmzContentSHA256Mismatch');
+    if (length !== null && received !== length)
+      throw new S3Error('IncompleteBody', undefined, {
+        ExpectedLength: String(length),
+        ReceivedLength: String(received),
+      });
+    if (sha256 && sha256.digest('hex') !== auth!.payloadSha256)
+      throw new S3Error('XAmzContentSHA256Mismatch');
     if (md5 && md5.digest('hex') !== md5Expected) throw new S3Error('BadDigest');
     if (wanted && summer) {
       const value = summer.digest();
       const claimed = wanted.value ?? decoder?.trailers.get(`x-amz-checksum-${wanted.algorithm}`) ?? null;
       if (claimed === null) {
-        throw new S3Error('InvalidRequest', `The x-amz-checksum-${wanted.algorithm} trailer announced in x-amz-trailer was not sent.`);
+        throw new S3Error(
+          'InvalidRequest',
+          `The x-amz-checksum-${wanted.algorithm} trailer announced in x-amz-trailer was not sent.`,
+        );
       }
       if (claimed !== value) {
-        throw new S3Error('BadDigest', `The ${wanted.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+        throw new S3Error(
+          'BadDigest',
+          `The ${wanted.algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+        );
       }
       computed = { algorithm: wanted.algorithm, value };
     }

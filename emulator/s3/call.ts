@@ -68,7 +68,10 @@ export async function b2Async<T>(fn: () => Promise<T>): Promise<T> {
 export function requireCapability(auth: AuthContext, ...anyOf: string[]): void {
   if (auth.system) return;
   if (!anyOf.some((c) => auth.capabilities.has(c))) {
-    throw new S3Error('AccessDenied', `The application key lacks the "${anyOf.join('" or "')}" capability for this call.`);
+    throw new S3Error(
+      'AccessDenied',
+      `The application key lacks the "${anyOf.join('" or "')}" capability for this call.`,
+    );
   }
 }
 
@@ -136,7 +139,8 @@ export function objectHeaders(f: FileRecord): Record<string, string> {
   if (f.replicationStatus) h['x-amz-replication-status'] = f.replicationStatus.toUpperCase();
   if (f.fileRetention?.mode) {
     h['x-amz-object-lock-mode'] = f.fileRetention.mode.toUpperCase();
-    if (f.fileRetention.retainUntilTimestamp) h['x-amz-object-lock-retain-until-date'] = new Date(f.fileRetention.retainUntilTimestamp).toISOString();
+    if (f.fileRetention.retainUntilTimestamp)
+      h['x-amz-object-lock-retain-until-date'] = new Date(f.fileRetention.retainUntilTimestamp).toISOString();
   }
   if (f.legalHold) h['x-amz-object-lock-legal-hold'] = f.legalHold.toUpperCase();
   return h;
@@ -187,29 +191,39 @@ export function sseFrom(headers: IncomingMessage['headers'], prefix = ''): SseIn
     return { mode: 'SSE-C', customerKey: key, customerKeyMd5: md5 };
   }
   if (prefix === '' && alg !== undefined) {
-    if (alg !== 'AES256') throw new S3Error('InvalidArgument', `x-amz-server-side-encryption must be AES256 on B2, got "${String(alg)}".`);
+    if (alg !== 'AES256')
+      throw new S3Error(
+        'InvalidArgument',
+        `x-amz-server-side-encryption must be AES256 on B2, got "${String(alg)}".`,
+      );
     return { mode: 'SSE-B2' };
   }
   return null;
 }
 
 /** Object Lock headers → B2 file retention / legal hold. */
-export function lockFrom(headers: IncomingMessage['headers']): { fileRetention: FileRetention | null; legalHold: 'on' | 'off' | null } {
+export function lockFrom(headers: IncomingMessage['headers']): {
+  fileRetention: FileRetention | null;
+  legalHold: 'on' | 'off' | null;
+} {
   const mode = headers['x-amz-object-lock-mode'];
   const until = headers['x-amz-object-lock-retain-until-date'];
   const hold = headers['x-amz-object-lock-legal-hold'];
   let fileRetention: FileRetention | null = null;
   if (mode !== undefined || until !== undefined) {
     const m = String(mode ?? '').toLowerCase();
-    if (m !== 'governance' && m !== 'compliance') throw new S3Error('InvalidArgument', 'x-amz-object-lock-mode must be GOVERNANCE or COMPLIANCE.');
+    if (m !== 'governance' && m !== 'compliance')
+      throw new S3Error('InvalidArgument', 'x-amz-object-lock-mode must be GOVERNANCE or COMPLIANCE.');
     const t = Date.parse(String(until ?? ''));
-    if (Number.isNaN(t)) throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date must be an ISO 8601 date.');
+    if (Number.isNaN(t))
+      throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date must be an ISO 8601 date.');
     fileRetention = { mode: m, retainUntilTimestamp: t };
   }
   let legalHold: 'on' | 'off' | null = null;
   if (hold !== undefined) {
     const h = String(hold).toLowerCase();
-    if (h !== 'on' && h !== 'off') throw new S3Error('InvalidArgument', 'x-amz-object-lock-legal-hold must be ON or OFF.');
+    if (h !== 'on' && h !== 'off')
+      throw new S3Error('InvalidArgument', 'x-amz-object-lock-legal-hold must be ON or OFF.');
     legalHold = h;
   }
   return { fileRetention, legalHold };
@@ -221,9 +235,13 @@ export function refuseUnsupportedWriteHeaders(headers: IncomingMessage['headers'
     throw new S3Error('InvalidArgument', "Unsupported header 'x-amz-tagging' received for this API call.");
   }
   const sc = headers['x-amz-storage-class'];
-  if (sc !== undefined && sc !== 'STANDARD') throw new S3Error('InvalidStorageClass', `Storage class ${String(sc)} is not supported on B2.`);
+  if (sc !== undefined && sc !== 'STANDARD')
+    throw new S3Error('InvalidStorageClass', `Storage class ${String(sc)} is not supported on B2.`);
   if (headers['x-amz-server-side-encryption-aws-kms-key-id'] !== undefined) {
-    throw new S3Error('InvalidArgument', 'SSE-KMS is not supported on B2; use x-amz-server-side-encryption: AES256.');
+    throw new S3Error(
+      'InvalidArgument',
+      'SSE-KMS is not supported on B2; use x-amz-server-side-encryption: AES256.',
+    );
   }
 }
 

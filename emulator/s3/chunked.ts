@@ -73,7 +73,8 @@ export class AwsChunkedDecoder extends Transform {
           const nl = buf.indexOf(0x0a, off);
           const end = nl < 0 ? buf.length : nl;
           this.line += buf.toString('latin1', off, end);
-          if (this.line.length > MAX_LINE) throw new S3Error('InvalidRequest', 'Malformed aws-chunked body: line too long.');
+          if (this.line.length > MAX_LINE)
+            throw new S3Error('InvalidRequest', 'Malformed aws-chunked body: line too long.');
           off = nl < 0 ? buf.length : nl + 1;
           if (nl >= 0) {
             const text = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
@@ -100,7 +101,11 @@ export class AwsChunkedDecoder extends Transform {
         case 'cr':
         case 'lf': {
           const want = this.state === 'cr' ? 0x0d : 0x0a;
-          if (buf[off] !== want) throw new S3Error('InvalidRequest', 'Malformed aws-chunked body: chunk data not followed by CRLF.');
+          if (buf[off] !== want)
+            throw new S3Error(
+              'InvalidRequest',
+              'Malformed aws-chunked body: chunk data not followed by CRLF.',
+            );
           off++;
           this.state = this.state === 'cr' ? 'lf' : 'header';
           break;
@@ -121,7 +126,10 @@ export class AwsChunkedDecoder extends Transform {
     const semi = text.indexOf(';');
     const sizeHex = (semi < 0 ? text : text.slice(0, semi)).trim();
     if (!/^[0-9a-fA-F]{1,16}$/.test(sizeHex)) {
-      throw new S3Error('InvalidRequest', `Malformed aws-chunked body: bad chunk size "${sizeHex.slice(0, 40)}".`);
+      throw new S3Error(
+        'InvalidRequest',
+        `Malformed aws-chunked body: bad chunk size "${sizeHex.slice(0, 40)}".`,
+      );
     }
     const size = parseInt(sizeHex, 16);
     this.chunkSignature = '';
@@ -130,7 +138,10 @@ export class AwsChunkedDecoder extends Transform {
       if (m) this.chunkSignature = m[1];
     }
     if (this.opts.signer && !this.chunkSignature) {
-      throw new S3Error('SignatureDoesNotMatch', 'A chunk of a signed aws-chunked body carries no chunk-signature.');
+      throw new S3Error(
+        'SignatureDoesNotMatch',
+        'A chunk of a signed aws-chunked body carries no chunk-signature.',
+      );
     }
     if (size === 0) {
       this.checkChunkSignature(EMPTY_SHA256);
@@ -146,7 +157,10 @@ export class AwsChunkedDecoder extends Transform {
     if (!this.opts.signer) return;
     const expected = this.opts.signer.next(chunkSha256);
     if (expected !== this.chunkSignature) {
-      throw new S3Error('SignatureDoesNotMatch', 'The chunk signature of an aws-chunked body does not match.');
+      throw new S3Error(
+        'SignatureDoesNotMatch',
+        'The chunk signature of an aws-chunked body does not match.',
+      );
     }
   }
 
@@ -156,13 +170,18 @@ export class AwsChunkedDecoder extends Transform {
       return;
     }
     const i = text.indexOf(':');
-    if (i <= 0) throw new S3Error('InvalidRequest', `Malformed aws-chunked trailer line "${text.slice(0, 60)}".`);
+    if (i <= 0)
+      throw new S3Error('InvalidRequest', `Malformed aws-chunked trailer line "${text.slice(0, 60)}".`);
     const name = text.slice(0, i).trim().toLowerCase();
     const value = text.slice(i + 1).trim();
     if (name === 'x-amz-trailer-signature') {
       if (this.opts.signer && this.opts.signedTrailer) {
         const expected = this.opts.signer.trailer(this.trailerText);
-        if (expected !== value) throw new S3Error('SignatureDoesNotMatch', 'The trailer signature of an aws-chunked body does not match.');
+        if (expected !== value)
+          throw new S3Error(
+            'SignatureDoesNotMatch',
+            'The trailer signature of an aws-chunked body does not match.',
+          );
       }
       this.trailerSignatureSeen = true;
       return;
@@ -173,7 +192,10 @@ export class AwsChunkedDecoder extends Transform {
 
   private finishTrailers(): void {
     if (this.opts.signer && this.opts.signedTrailer && !this.trailerSignatureSeen) {
-      throw new S3Error('SignatureDoesNotMatch', 'A signed-trailer aws-chunked body carries no x-amz-trailer-signature.');
+      throw new S3Error(
+        'SignatureDoesNotMatch',
+        'A signed-trailer aws-chunked body carries no x-amz-trailer-signature.',
+      );
     }
     this.state = 'done';
   }

@@ -21,7 +21,8 @@ export const S3_ERRORS = {
   BadDigest: { status: 400, message: 'The Content-MD5 you specified did not match what was received.' },
   BucketAlreadyExists: {
     status: 409,
-    message: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system.',
+    message:
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system.',
   },
   BucketAlreadyOwnedByYou: {
     status: 409,
@@ -29,20 +30,32 @@ export const S3_ERRORS = {
   },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
-  EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
+  EntityTooSmall: {
+    status: 400,
+    message: 'Your proposed upload is smaller than the minimum allowed object size.',
+  },
   ExpiredToken: { status: 400, message: 'The provided token has expired.' },
-  IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header' },
+  IncompleteBody: {
+    status: 400,
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header',
+  },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
-  InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
+  InvalidAccessKeyId: {
+    status: 403,
+    message: 'The AWS Access Key Id you provided does not exist in our records.',
+  },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 you specified is not valid.' },
   InvalidPart: {
     status: 400,
     message:
-      'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.',
+      "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
   },
-  InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. Parts must be ordered by part number.' },
+  InvalidPartOrder: {
+    status: 400,
+    message: 'The list of parts was not in ascending order. Parts must be ordered by part number.',
+  },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
@@ -53,7 +66,10 @@ export const S3_ERRORS = {
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
-  MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
+  MetadataTooLarge: {
+    status: 400,
+    message: 'Your metadata headers exceed the maximum allowed metadata size.',
+  },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
@@ -62,14 +78,27 @@ export const S3_ERRORS = {
   NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
   NoSuchUpload: {
     status: 404,
-    message: 'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    message:
+      'The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
-  OperationAborted: { status: 409, message: 'A conflicting conditional operation is currently in progress against this resource. Try again.' },
-  NotImplemented: { status: 501, message: 'A header or query you provided implies functionality that is not implemented.' },
+  OperationAborted: {
+    status: 409,
+    message: 'A conflicting conditional operation is currently in progress against this resource. Try again.',
+  },
+  NotImplemented: {
+    status: 501,
+    message: 'A header or query you provided implies functionality that is not implemented.',
+  },
   NotModified: { status: 304, message: 'Not Modified' },
-  PreconditionFailed: { status: 412, message: 'At least one of the preconditions you specified did not hold.' },
-  RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the server\'s time is too large.' },
+  PreconditionFailed: {
+    status: 412,
+    message: 'At least one of the preconditions you specified did not hold.',
+  },
+  RequestTimeTooSkewed: {
+    status: 403,
+    message: "The difference between the request time and the server's time is too large.",
+  },
   ServerSideEncryptionConfigurationNotFoundError: {
     status: 404,
     message: 'The server side encryption configuration was not found',
@@ -77,12 +106,13 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, message: 'Please reduce your request rate.' },
   SignatureDoesNotMatch: {
     status: 403,
-    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
   XAmzContentSHA256Mismatch: {
     status: 400,
-    message: 'The provided \'x-amz-content-sha256\' header does not match what was computed.',
+    message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
   },
 } as const satisfies Record<string, S3ErrorSpec>;
 
@@ -146,10 +176,22 @@ const FROM_B2: Record<string, S3ErrorCode> = {
 };
 
 /** Maps an engine error (`{status, code, message}`) to an S3Error keeping B2's message. */
-export function fromB2Error(e: { status: number; code: string; message: string; retryAfter?: number }): S3Error {
+export function fromB2Error(e: {
+  status: number;
+  code: string;
+  message: string;
+  retryAfter?: number;
+}): S3Error {
   const code: S3ErrorCode =
     FROM_B2[e.code] ??
-    (e.status === 401 || e.status === 403 ? 'AccessDenied' : e.status === 404 ? 'NoSuchKey' : e.status >= 500 ? 'InternalError' : 'InvalidArgument');
-  const headers: Record<string, string> = e.retryAfter !== undefined ? { 'Retry-After': String(e.retryAfter) } : {};
+    (e.status === 401 || e.status === 403
+      ? 'AccessDenied'
+      : e.status === 404
+        ? 'NoSuchKey'
+        : e.status >= 500
+          ? 'InternalError'
+          : 'InvalidArgument');
+  const headers: Record<string, string> =
+    e.retryAfter !== undefined ? { 'Retry-After': String(e.retryAfter) } : {};
   return new S3Error(code, e.message || undefined, {}, headers);
 }

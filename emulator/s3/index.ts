@@ -82,7 +82,10 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
     const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
     let r: Route | null = null;
     try {
-      r = refineForCopy(route(req.method ?? 'GET', req.headers.host, rawPath, new Map(parseQuery(rawQuery))), req.headers['x-amz-copy-source'] !== undefined);
+      r = refineForCopy(
+        route(req.method ?? 'GET', req.headers.host, rawPath, new Map(parseQuery(rawQuery))),
+        req.headers['x-amz-copy-source'] !== undefined,
+      );
       const opName = `s3:${r.operation}`;
       ctx.stats.record(opName, ctx.region);
       const fault = ctx.faults.match(opName, req);
@@ -91,8 +94,15 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
         return;
       }
       if (fault?.kind === 'error') {
-        const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
-        sendError(res, req, requestId, rawPath, { status: fault.status, code: fault.code, message: fault.message, headers, fields: {} });
+        const headers: Record<string, string> =
+          fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
+        sendError(res, req, requestId, rawPath, {
+          status: fault.status,
+          code: fault.code,
+          message: fault.message,
+          headers,
+          fields: {},
+        });
         return;
       }
       const wait = ctx.rateLimiter.take();
@@ -115,9 +125,16 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
       send(res, req, requestId, reply);
     } catch (e) {
       const err = e instanceof S3Error ? e : e instanceof B2Error ? fromB2Error(e) : null;
-      if (!err) ctx.log(`s3: internal error on ${req.method} ${rawPath}: ${(e as Error)?.stack ?? String(e)}`);
+      if (!err)
+        ctx.log(`s3: internal error on ${req.method} ${rawPath}: ${(e as Error)?.stack ?? String(e)}`);
       const s3 = err ?? new S3Error('InternalError');
-      sendError(res, req, requestId, rawPath, { status: s3.status, code: s3.code, message: s3.message, headers: s3.headers, fields: s3.fields });
+      sendError(res, req, requestId, rawPath, {
+        status: s3.status,
+        code: s3.code,
+        message: s3.message,
+        headers: s3.headers,
+        fields: s3.fields,
+      });
     }
   };
 }
@@ -126,27 +143,41 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
  * SigV4 + B2 key rules. Returns null for an anonymous request to an operation that allows it.
  * The master key is refused on S3 (b2-api.md §11), as is an expired key (emulator clock).
  */
-function authenticate(ctx: ProtocolContext, req: IncomingMessage, r: Route, nowMs: number): { auth: AuthContext; sig: VerifiedAuth } | null {
+function authenticate(
+  ctx: ProtocolContext,
+  req: IncomingMessage,
+  r: Route,
+  nowMs: number,
+): { auth: AuthContext; sig: VerifiedAuth } | null {
   const signable = signableFrom(req.method ?? 'GET', req.url ?? '/', req.rawHeaders);
   if (!hasCredentials(signable)) {
     if (ANONYMOUS_OK.has(r.operation)) return null;
-    throw new S3Error('AccessDenied', 'Anonymous access is not allowed; sign the request with an application key (SigV4).');
+    throw new S3Error(
+      'AccessDenied',
+      'Anonymous access is not allowed; sign the request with an application key (SigV4).',
+    );
   }
   const sig = verifyRequest(signable, {
     nowMs,
     lookupSecret: (id) => {
       const key = ctx.engine.findKey(id);
       if (key?.isMaster) {
-        throw new S3Error('InvalidAccessKeyId', 'The master application key cannot be used with the S3-compatible API; create an application key.', {
-          AWSAccessKeyId: id,
-        });
+        throw new S3Error(
+          'InvalidAccessKeyId',
+          'The master application key cannot be used with the S3-compatible API; create an application key.',
+          {
+            AWSAccessKeyId: id,
+          },
+        );
       }
       return key?.applicationKey;
     },
   });
   const key = ctx.engine.findKey(sig.accessKeyId)!;
   if (key.expirationTimestamp !== null && key.expirationTimestamp <= ctx.clock.now()) {
-    throw new S3Error('InvalidAccessKeyId', 'The application key has expired.', { AWSAccessKeyId: sig.accessKeyId });
+    throw new S3Error('InvalidAccessKeyId', 'The application key has expired.', {
+      AWSAccessKeyId: sig.accessKeyId,
+    });
   }
   return { auth: ctx.engine.authContextForKey(key, 4), sig };
 }
@@ -201,7 +232,13 @@ interface ErrorShape {
   fields: Record<string, string>;
 }
 
-function sendError(res: ServerResponse, req: IncomingMessage, requestId: string, resource: string, e: ErrorShape): void {
+function sendError(
+  res: ServerResponse,
+  req: IncomingMessage,
+  requestId: string,
+  resource: string,
+  e: ErrorShape,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

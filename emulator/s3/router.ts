@@ -78,7 +78,17 @@ const PLAIN_PARAMS = new Set([
 ]);
 
 /** Subresources we route; everything else non-plain is NotImplemented. */
-const ROUTED = new Set(['location', 'versioning', 'encryption', 'lifecycle', 'versions', 'uploads', 'acl', 'cors', 'delete']);
+const ROUTED = new Set([
+  'location',
+  'versioning',
+  'encryption',
+  'lifecycle',
+  'versions',
+  'uploads',
+  'acl',
+  'cors',
+  'delete',
+]);
 
 function notImplemented(what: string): S3Error {
   return new S3Error('NotImplemented', `${what} is not supported by the B2 S3-compatible API (emulator).`);
@@ -95,7 +105,12 @@ export function bucketFromHost(host: string | undefined): string | null {
   return m[1];
 }
 
-export function route(method: string, host: string | undefined, rawPath: string, query: Map<string, string>): Route {
+export function route(
+  method: string,
+  host: string | undefined,
+  rawPath: string,
+  query: Map<string, string>,
+): Route {
   let bucket = bucketFromHost(host);
   let key: string | null;
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
@@ -107,7 +122,8 @@ export function route(method: string, host: string | undefined, rawPath: string,
     key = path === '' ? null : safeDecode(path);
   }
   for (const name of query.keys()) {
-    if (PLAIN_PARAMS.has(name) || ROUTED.has(name) || name.startsWith('X-Amz-') || name.startsWith('x-amz-')) continue;
+    if (PLAIN_PARAMS.has(name) || ROUTED.has(name) || name.startsWith('X-Amz-') || name.startsWith('x-amz-'))
+      continue;
     throw notImplemented(`The "${name}" subresource/parameter`);
   }
   const has = (n: string): boolean => query.has(n);

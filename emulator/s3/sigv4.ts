@@ -199,18 +199,27 @@ export class ChunkSigner {
 
   /** Expected signature of the next chunk whose data hashes to `chunkSha256Hex`; advances the chain. */
   next(chunkSha256Hex: string): string {
-    const sts = ['AWS4-HMAC-SHA256-PAYLOAD', this.amzDate, this.scope, this.previous, EMPTY_SHA256, chunkSha256Hex].join(
-      '\n',
-    );
+    const sts = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      this.amzDate,
+      this.scope,
+      this.previous,
+      EMPTY_SHA256,
+      chunkSha256Hex,
+    ].join('\n');
     this.previous = signString(this.signingKey, sts);
     return this.previous;
   }
 
   /** Expected trailer signature over the canonical trailer text (`name:value\n` lines). */
   trailer(canonicalTrailers: string): string {
-    const sts = ['AWS4-HMAC-SHA256-TRAILER', this.amzDate, this.scope, this.previous, sha256Hex(canonicalTrailers)].join(
-      '\n',
-    );
+    const sts = [
+      'AWS4-HMAC-SHA256-TRAILER',
+      this.amzDate,
+      this.scope,
+      this.previous,
+      sha256Hex(canonicalTrailers),
+    ].join('\n');
     this.previous = signString(this.signingKey, sts);
     return this.previous;
   }
@@ -227,14 +236,23 @@ interface ParsedCredential {
   terminator: string;
 }
 
-function parseCredential(value: string, errCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError'): ParsedCredential {
+function parseCredential(
+  value: string,
+  errCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError',
+): ParsedCredential {
   const parts = value.split('/');
   if (parts.length !== 5 || parts.some((p) => p === '')) {
-    throw new S3Error(errCode, `The Credential "${value}" is malformed; expected "<key id>/<yyyymmdd>/<region>/s3/aws4_request".`);
+    throw new S3Error(
+      errCode,
+      `The Credential "${value}" is malformed; expected "<key id>/<yyyymmdd>/<region>/s3/aws4_request".`,
+    );
   }
   const [accessKeyId, date, region, service, terminator] = parts;
   if (service !== 's3' || terminator !== 'aws4_request' || !/^\d{8}$/.test(date)) {
-    throw new S3Error(errCode, `The Credential scope "${parts.slice(1).join('/')}" is invalid; expected "<yyyymmdd>/<region>/s3/aws4_request".`);
+    throw new S3Error(
+      errCode,
+      `The Credential scope "${parts.slice(1).join('/')}" is invalid; expected "<yyyymmdd>/<region>/s3/aws4_request".`,
+    );
   }
   return { accessKeyId, date, region, service, terminator };
 }
@@ -252,7 +270,10 @@ export function parseAuthorizationHeader(value: string): {
     );
   }
   if (!value.startsWith(ALGORITHM + ' ')) {
-    throw new S3Error('AuthorizationHeaderMalformed', `Unsupported Authorization algorithm; only ${ALGORITHM} is accepted.`);
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `Unsupported Authorization algorithm; only ${ALGORITHM} is accepted.`,
+    );
   }
   const fields = new Map<string, string>();
   for (const part of value.slice(ALGORITHM.length + 1).split(',')) {
@@ -263,7 +284,10 @@ export function parseAuthorizationHeader(value: string): {
   const signed = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (!cred || !signed || !signature) {
-    throw new S3Error('AuthorizationHeaderMalformed', 'The Authorization header needs Credential, SignedHeaders and Signature.');
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      'The Authorization header needs Credential, SignedHeaders and Signature.',
+    );
   }
   return {
     credential: parseCredential(cred, 'AuthorizationHeaderMalformed'),
@@ -300,7 +324,10 @@ function payloadModeOf(contentSha: string | undefined): { mode: PayloadMode; sha
       return { mode: 'streaming-unsigned-trailer', sha: null };
     default:
       if (!/^[0-9a-f]{64}$/.test(contentSha)) {
-        throw new S3Error('InvalidArgument', `x-amz-content-sha256 must be a hex SHA-256 or a known payload marker, got "${contentSha}".`);
+        throw new S3Error(
+          'InvalidArgument',
+          `x-amz-content-sha256 must be a hex SHA-256 or a known payload marker, got "${contentSha}".`,
+        );
       }
       return { mode: 'signed', sha: contentSha };
   }
@@ -326,7 +353,14 @@ function matches(
   if (!uris.includes(req.rawPath)) uris.push(req.rawPath || '/');
   return uris.some((uri) =>
     sameSignature(
-      signString(signingKey, stringToSign(amzDate, scope, canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash))),
+      signString(
+        signingKey,
+        stringToSign(
+          amzDate,
+          scope,
+          canonicalRequest(req.method, uri, query, headers, signedHeaders, payloadHash),
+        ),
+      ),
       signature,
     ),
   );
@@ -334,14 +368,17 @@ function matches(
 
 function secretFor(accessKeyId: string, opts: VerifyOptions): string {
   const secret = opts.lookupSecret(accessKeyId);
-  if (secret === undefined) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId });
+  if (secret === undefined)
+    throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId });
   return secret;
 }
 
 /** Verifies an Authorization-header request. Throws S3Error on any failure. */
 export function verifyHeaderAuth(req: SignableRequest, opts: VerifyOptions): VerifiedAuth {
   const headers = headerMap(req.headers);
-  const { credential, signedHeaders, signature } = parseAuthorizationHeader(headers.get('authorization') ?? '');
+  const { credential, signedHeaders, signature } = parseAuthorizationHeader(
+    headers.get('authorization') ?? '',
+  );
   if (!signedHeaders.includes('host')) {
     throw new S3Error('AuthorizationHeaderMalformed', 'SignedHeaders must include "host".');
   }
@@ -351,9 +388,13 @@ export function verifyHeaderAuth(req: SignableRequest, opts: VerifyOptions): Ver
   if (Number.isNaN(signedAt)) {
     // SigV4 allows the Date header in place of X-Amz-Date; the string to sign then uses its ISO form.
     const d = Date.parse(headers.get('date') ?? '');
-    if (Number.isNaN(d)) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+    if (Number.isNaN(d))
+      throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
     signedAt = d;
-    dateForSigning = new Date(d).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    dateForSigning = new Date(d)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
   }
   if (Math.abs(opts.nowMs - signedAt) > MAX_SKEW_MS) {
     throw new S3Error('RequestTimeTooSkewed', undefined, {
@@ -363,7 +404,10 @@ export function verifyHeaderAuth(req: SignableRequest, opts: VerifyOptions): Ver
     });
   }
   if (credential.date !== dateForSigning.slice(0, 8)) {
-    throw new S3Error('SignatureDoesNotMatch', `Credential date ${credential.date} does not match the request date ${dateForSigning}.`);
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      `Credential date ${credential.date} does not match the request date ${dateForSigning}.`,
+    );
   }
   const secret = secretFor(credential.accessKeyId, opts);
   const scope = `${credential.date}/${credential.region}/s3/aws4_request`;
@@ -371,7 +415,9 @@ export function verifyHeaderAuth(req: SignableRequest, opts: VerifyOptions): Ver
   const contentSha = headers.get('x-amz-content-sha256');
   const { mode, sha } = payloadModeOf(contentSha);
   const query = canonicalQuery(parseQuery(req.rawQuery));
-  if (!matches(req, headers, query, signedHeaders, contentSha!, dateForSigning, scope, signingKey, signature)) {
+  if (
+    !matches(req, headers, query, signedHeaders, contentSha!, dateForSigning, scope, signingKey, signature)
+  ) {
     throw new S3Error('SignatureDoesNotMatch', undefined, { AWSAccessKeyId: credential.accessKeyId });
   }
   return {
@@ -409,7 +455,10 @@ export function verifyPresigned(req: SignableRequest, opts: VerifyOptions): Veri
   const credential = parseCredential(credRaw, 'AuthorizationQueryParametersError');
   const signedAt = parseAmzDate(amzDate);
   if (Number.isNaN(signedAt)) {
-    throw new S3Error('AuthorizationQueryParametersError', `X-Amz-Date "${amzDate}" is not in yyyyMMddTHHmmssZ form.`);
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      `X-Amz-Date "${amzDate}" is not in yyyyMMddTHHmmssZ form.`,
+    );
   }
   const expires = Number(expiresRaw);
   if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_EXPIRES_S) {
@@ -426,7 +475,10 @@ export function verifyPresigned(req: SignableRequest, opts: VerifyOptions): Veri
     });
   }
   if (credential.date !== amzDate.slice(0, 8)) {
-    throw new S3Error('SignatureDoesNotMatch', `Credential date ${credential.date} does not match X-Amz-Date ${amzDate}.`);
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      `Credential date ${credential.date} does not match X-Amz-Date ${amzDate}.`,
+    );
   }
   const secret = secretFor(credential.accessKeyId, opts);
   const signedHeaders = signedRaw.split(';').map((h) => h.trim().toLowerCase());

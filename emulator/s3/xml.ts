@@ -67,14 +67,25 @@ const parser = new XMLParser({
   // Go's encoding/xml (rclone, restic's minio-go) writes quotes as numeric references (&#34;).
   processEntities: true,
   htmlEntities: true,
-  isArray: (name) => ['Part', 'Object', 'Rule', 'CORSRule', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader'].includes(name),
+  isArray: (name) =>
+    [
+      'Part',
+      'Object',
+      'Rule',
+      'CORSRule',
+      'AllowedOrigin',
+      'AllowedMethod',
+      'AllowedHeader',
+      'ExposeHeader',
+    ].includes(name),
 });
 
 type Parsed = Record<string, unknown>;
 
 export function parseXml(body: Buffer | string, root: string): Parsed {
   const text = typeof body === 'string' ? body : body.toString('utf8');
-  if (text.trim() === '') throw new S3Error('MalformedXML', `The request body is empty; expected a <${root}> document.`);
+  if (text.trim() === '')
+    throw new S3Error('MalformedXML', `The request body is empty; expected a <${root}> document.`);
   if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
   const doc = parser.parse(text) as Parsed;
   const node = doc[root];
@@ -104,7 +115,10 @@ export function parseCompleteMultipartUpload(body: Buffer): CompletedPart[] {
     const n = Number(str(p.PartNumber));
     const etag = str(p.ETag);
     if (!Number.isInteger(n) || n < 1 || n > 10000) {
-      throw new S3Error('InvalidArgument', `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber)}".`);
+      throw new S3Error(
+        'InvalidArgument',
+        `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber)}".`,
+      );
     }
     if (!etag) throw new S3Error('MalformedXML', `Part[${i}] (PartNumber ${n}) has no ETag.`);
     return { partNumber: n, etag: etag.trim().replace(/^"|"$/g, '') };
@@ -127,7 +141,8 @@ export function parseDeleteObjects(body: Buffer): DeleteObjectsRequest {
     return { key, versionId: str(o.VersionId) ?? null };
   });
   if (objects.length === 0) throw new S3Error('MalformedXML', 'Delete lists no Object.');
-  if (objects.length > 1000) throw new S3Error('MalformedXML', `Delete lists ${objects.length} objects; at most 1000 are allowed.`);
+  if (objects.length > 1000)
+    throw new S3Error('MalformedXML', `Delete lists ${objects.length} objects; at most 1000 are allowed.`);
   return { quiet: str(root.Quiet)?.toLowerCase() === 'true', objects };
 }
 
@@ -145,7 +160,8 @@ function optDays(v: unknown, field: string): number | null {
   const s = str(v);
   if (s === undefined) return null;
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new S3Error('InvalidArgument', `${field} must be a positive integer, got "${s}".`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new S3Error('InvalidArgument', `${field} must be a positive integer, got "${s}".`);
   return n;
 }
 
@@ -159,17 +175,29 @@ export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
   return list(root.Rule).map((r, i) => {
     const where = `Rule[${i}]${str(r.ID) ? ` (ID ${str(r.ID)})` : ''}`;
     if (r.Transition !== undefined || r.NoncurrentVersionTransition !== undefined) {
-      throw new S3Error('NotImplemented', `${where}: B2 has no storage classes, so transitions are not supported.`);
+      throw new S3Error(
+        'NotImplemented',
+        `${where}: B2 has no storage classes, so transitions are not supported.`,
+      );
     }
     const filter = (r.Filter ?? {}) as Parsed;
-    if (filter.Tag !== undefined || filter.And !== undefined || filter.ObjectSizeGreaterThan !== undefined || filter.ObjectSizeLessThan !== undefined) {
+    if (
+      filter.Tag !== undefined ||
+      filter.And !== undefined ||
+      filter.ObjectSizeGreaterThan !== undefined ||
+      filter.ObjectSizeLessThan !== undefined
+    ) {
       throw new S3Error('NotImplemented', `${where}: only a Prefix filter is supported on B2.`);
     }
     const exp = (r.Expiration ?? undefined) as Parsed | undefined;
-    if (exp && exp.Date !== undefined) throw new S3Error('NotImplemented', `${where}: Expiration.Date is not supported on B2; use Days.`);
+    if (exp && exp.Date !== undefined)
+      throw new S3Error('NotImplemented', `${where}: Expiration.Date is not supported on B2; use Days.`);
     const status = str(r.Status);
     if (status !== 'Enabled' && status !== 'Disabled') {
-      throw new S3Error('MalformedXML', `${where}: Status must be Enabled or Disabled, got "${status ?? ''}".`);
+      throw new S3Error(
+        'MalformedXML',
+        `${where}: Status must be Enabled or Disabled, got "${status ?? ''}".`,
+      );
     }
     const nce = (r.NoncurrentVersionExpiration ?? undefined) as Parsed | undefined;
     const abort = (r.AbortIncompleteMultipartUpload ?? undefined) as Parsed | undefined;
@@ -179,8 +207,12 @@ export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
       enabled: status === 'Enabled',
       expirationDays: exp ? optDays(exp.Days, `${where}.Expiration.Days`) : null,
       expiredObjectDeleteMarker: str(exp?.ExpiredObjectDeleteMarker)?.toLowerCase() === 'true',
-      noncurrentDays: nce ? optDays(nce.NoncurrentDays, `${where}.NoncurrentVersionExpiration.NoncurrentDays`) : null,
-      abortIncompleteDays: abort ? optDays(abort.DaysAfterInitiation, `${where}.AbortIncompleteMultipartUpload.DaysAfterInitiation`) : null,
+      noncurrentDays: nce
+        ? optDays(nce.NoncurrentDays, `${where}.NoncurrentVersionExpiration.NoncurrentDays`)
+        : null,
+      abortIncompleteDays: abort
+        ? optDays(abort.DaysAfterInitiation, `${where}.AbortIncompleteMultipartUpload.DaysAfterInitiation`)
+        : null,
     };
   });
 }
@@ -189,7 +221,8 @@ export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
 export function parseEncryptionConfiguration(body: Buffer): 'AES256' {
   const root = parseXml(body, 'ServerSideEncryptionConfiguration');
   const rules = list(root.Rule);
-  if (rules.length !== 1) throw new S3Error('MalformedXML', 'ServerSideEncryptionConfiguration needs exactly one Rule.');
+  if (rules.length !== 1)
+    throw new S3Error('MalformedXML', 'ServerSideEncryptionConfiguration needs exactly one Rule.');
   const apply = (rules[0].ApplyServerSideEncryptionByDefault ?? {}) as Parsed;
   const alg = str(apply.SSEAlgorithm);
   if (alg !== 'AES256') {

@@ -6,7 +6,14 @@ import type { LifecycleRule } from '../../core/types';
 import { readSmallBody } from '../body';
 import { authOf, b2, bucketNamed, ownerOf, requireCapability, S3Call, S3Reply } from '../call';
 import { S3Error } from '../errors';
-import { isoTime, parseCreateBucketConfiguration, parseEncryptionConfiguration, parseLifecycleConfiguration, renderXml, XmlNode } from '../xml';
+import {
+  isoTime,
+  parseCreateBucketConfiguration,
+  parseEncryptionConfiguration,
+  parseLifecycleConfiguration,
+  renderXml,
+  XmlNode,
+} from '../xml';
 
 /** ListBuckets: restricted keys need `listAllBucketNames` (b2-api.md §7, §11). */
 export async function listBuckets(c: S3Call): Promise<S3Reply> {
@@ -27,13 +34,19 @@ export async function createBucket(c: S3Call): Promise<S3Reply> {
   const name = c.route.bucket!;
   const location = parseCreateBucketConfiguration(await readSmallBody(c.body));
   if (location !== null && location !== '' && location !== c.ctx.region) {
-    throw new S3Error('InvalidArgument', `LocationConstraint "${location}" does not match this endpoint's region ${c.ctx.region}.`);
+    throw new S3Error(
+      'InvalidArgument',
+      `LocationConstraint "${location}" does not match this endpoint's region ${c.ctx.region}.`,
+    );
   }
   const existing = c.engine.getBucketByName(name);
   if (existing) throw new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: name });
   const acl = c.headers['x-amz-acl'];
   if (acl !== undefined && acl !== 'private' && acl !== 'public-read') {
-    throw new S3Error('InvalidArgument', `x-amz-acl must be private or public-read on B2, got "${String(acl)}".`);
+    throw new S3Error(
+      'InvalidArgument',
+      `x-amz-acl must be private or public-read on B2, got "${String(acl)}".`,
+    );
   }
   if (c.headers['x-amz-bucket-object-lock-enabled'] === 'true') {
     requireCapability(auth, 'writeBucketRetentions');
@@ -64,7 +77,12 @@ export async function headBucket(c: S3Call): Promise<S3Reply> {
 export async function getBucketLocation(c: S3Call): Promise<S3Reply> {
   requireCapability(authOf(c), 'readBuckets');
   bucketNamed(c);
-  return { xml: renderXml('LocationConstraint', {}).replace('</LocationConstraint>', `${c.ctx.region}</LocationConstraint>`) };
+  return {
+    xml: renderXml('LocationConstraint', {}).replace(
+      '</LocationConstraint>',
+      `${c.ctx.region}</LocationConstraint>`,
+    ),
+  };
 }
 
 /** Versioning is always on at B2. */
@@ -82,15 +100,30 @@ export async function getBucketAcl(c: S3Call): Promise<S3Reply> {
 
 export function aclXml(c: S3Call, isPublic: boolean): string {
   const owner = ownerOf(c);
-  const grants: XmlNode[] = [{ Grantee: { ID: owner.ID, DisplayName: owner.DisplayName }, Permission: 'FULL_CONTROL' }];
-  if (isPublic) grants.push({ Grantee: { URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' });
+  const grants: XmlNode[] = [
+    { Grantee: { ID: owner.ID, DisplayName: owner.DisplayName }, Permission: 'FULL_CONTROL' },
+  ];
+  if (isPublic)
+    grants.push({ Grantee: { URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' });
   // The xsi:type attribute on Grantee is required by the schema; render it by hand.
   return renderXml('AccessControlPolicy', { Owner: owner, AccessControlList: { Grant: grants } })
-    .replace(/<Grantee><ID>/g, '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>')
-    .replace(/<Grantee><URI>/g, '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>');
+    .replace(
+      /<Grantee><ID>/g,
+      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>',
+    )
+    .replace(
+      /<Grantee><URI>/g,
+      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>',
+    );
 }
 
-const S3_METHOD_OF_OP: Record<string, string> = { s3_get: 'GET', s3_head: 'HEAD', s3_put: 'PUT', s3_post: 'POST', s3_delete: 'DELETE' };
+const S3_METHOD_OF_OP: Record<string, string> = {
+  s3_get: 'GET',
+  s3_head: 'HEAD',
+  s3_put: 'PUT',
+  s3_post: 'POST',
+  s3_delete: 'DELETE',
+};
 
 export async function getBucketCors(c: S3Call): Promise<S3Reply> {
   requireCapability(authOf(c), 'readBuckets');
@@ -120,7 +153,9 @@ export async function getBucketEncryption(c: S3Call): Promise<S3Reply> {
   requireCapability(authOf(c), 'readBucketEncryption');
   const b = bucketNamed(c);
   if (!b.defaultServerSideEncryption) {
-    throw new S3Error('ServerSideEncryptionConfigurationNotFoundError', undefined, { BucketName: b.bucketName });
+    throw new S3Error('ServerSideEncryptionConfigurationNotFoundError', undefined, {
+      BucketName: b.bucketName,
+    });
   }
   return {
     xml: renderXml('ServerSideEncryptionConfiguration', {
@@ -133,14 +168,21 @@ export async function putBucketEncryption(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   const b = bucketNamed(c);
   parseEncryptionConfiguration(await readSmallBody(c.body));
-  b2(() => c.engine.updateBucket(auth, { bucketId: b.bucketId, defaultServerSideEncryption: { mode: 'SSE-B2', algorithm: 'AES256' } }));
+  b2(() =>
+    c.engine.updateBucket(auth, {
+      bucketId: b.bucketId,
+      defaultServerSideEncryption: { mode: 'SSE-B2', algorithm: 'AES256' },
+    }),
+  );
   return {};
 }
 
 export async function deleteBucketEncryption(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   const b = bucketNamed(c);
-  b2(() => c.engine.updateBucket(auth, { bucketId: b.bucketId, defaultServerSideEncryption: { mode: 'none' } }));
+  b2(() =>
+    c.engine.updateBucket(auth, { bucketId: b.bucketId, defaultServerSideEncryption: { mode: 'none' } }),
+  );
   return { status: 204 };
 }
 
@@ -167,7 +209,10 @@ export async function putBucketLifecycle(c: S3Call): Promise<S3Reply> {
       daysFromStartingToCancelingUnfinishedLargeFiles: r.abortIncompleteDays,
     }));
   if (rules.length > MAX_LIFECYCLE_RULES) {
-    throw new S3Error('InvalidArgument', `At most ${MAX_LIFECYCLE_RULES} lifecycle rules are allowed, got ${rules.length}.`);
+    throw new S3Error(
+      'InvalidArgument',
+      `At most ${MAX_LIFECYCLE_RULES} lifecycle rules are allowed, got ${rules.length}.`,
+    );
   }
   // Written to the store directly: the engine's native validation refuses overlapping prefixes,
   // which B2 accepts on this path.
@@ -181,7 +226,8 @@ export async function putBucketLifecycle(c: S3Call): Promise<S3Reply> {
 export async function getBucketLifecycle(c: S3Call): Promise<S3Reply> {
   requireCapability(authOf(c), 'readBucketLifecycleRules', 'readBuckets');
   const b = bucketNamed(c);
-  if (b.lifecycleRules.length === 0) throw new S3Error('NoSuchLifecycleConfiguration', undefined, { BucketName: b.bucketName });
+  if (b.lifecycleRules.length === 0)
+    throw new S3Error('NoSuchLifecycleConfiguration', undefined, { BucketName: b.bucketName });
   const rules: XmlNode[] = [];
   b.lifecycleRules.forEach((r, i) => {
     const id = `b2-rule-${i + 1}`;
@@ -190,14 +236,21 @@ export async function getBucketLifecycle(c: S3Call): Promise<S3Reply> {
       Filter: { Prefix: r.fileNamePrefix },
       Status: 'Enabled',
       Expiration: r.daysFromUploadingToHiding ? { Days: r.daysFromUploadingToHiding } : undefined,
-      NoncurrentVersionExpiration: r.daysFromHidingToDeleting ? { NoncurrentDays: r.daysFromHidingToDeleting } : undefined,
+      NoncurrentVersionExpiration: r.daysFromHidingToDeleting
+        ? { NoncurrentDays: r.daysFromHidingToDeleting }
+        : undefined,
       AbortIncompleteMultipartUpload: r.daysFromStartingToCancelingUnfinishedLargeFiles
         ? { DaysAfterInitiation: r.daysFromStartingToCancelingUnfinishedLargeFiles }
         : undefined,
     });
     // B2 shows each hide rule a second time as the delete-marker cleanup it implies.
     if (r.daysFromUploadingToHiding) {
-      rules.push({ ID: `${id}-markers`, Filter: { Prefix: r.fileNamePrefix }, Status: 'Enabled', Expiration: { ExpiredObjectDeleteMarker: true } });
+      rules.push({
+        ID: `${id}-markers`,
+        Filter: { Prefix: r.fileNamePrefix },
+        Status: 'Enabled',
+        Expiration: { ExpiredObjectDeleteMarker: true },
+      });
     }
   });
   return { xml: renderXml('LifecycleConfiguration', { Rule: rules }) };

@@ -37,7 +37,15 @@ export function startAfter(marker: string, delimiter: string): string {
   return marker + '\u0000';
 }
 
-function collect(c: S3Call, bucketId: string, versions: boolean, prefix: string, delimiter: string, start: Start, want: number): { items: Entry[]; more: boolean } {
+function collect(
+  c: S3Call,
+  bucketId: string,
+  versions: boolean,
+  prefix: string,
+  delimiter: string,
+  start: Start,
+  want: number,
+): { items: Entry[]; more: boolean } {
   const auth = authOf(c);
   const items: Entry[] = [];
   let startFileName = start.name;
@@ -75,7 +83,8 @@ function maxKeysOf(c: S3Call): number {
   const raw = c.query.get('max-keys');
   if (raw === undefined) return 1000;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new S3Error('InvalidArgument', `max-keys must be a non-negative integer, got "${raw}".`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new S3Error('InvalidArgument', `max-keys must be a non-negative integer, got "${raw}".`);
   return Math.min(n, 1000);
 }
 
@@ -128,7 +137,17 @@ export async function listObjectsV2(c: S3Call): Promise<S3Reply> {
   const after = c.query.get('start-after') ?? '';
   const resume = token !== undefined ? decodeToken(token).n : after;
   const { items, more } =
-    maxKeys === 0 ? { items: [], more: false } : collect(c, bucket.bucketId, false, prefix, delimiter, { name: startAfter(resume, delimiter) }, maxKeys);
+    maxKeys === 0
+      ? { items: [], more: false }
+      : collect(
+          c,
+          bucket.bucketId,
+          false,
+          prefix,
+          delimiter,
+          { name: startAfter(resume, delimiter) },
+          maxKeys,
+        );
   const last = items[items.length - 1];
   const withOwner = c.query.get('fetch-owner') === 'true';
   let inner =
@@ -139,10 +158,17 @@ export async function listObjectsV2(c: S3Call): Promise<S3Reply> {
     renderElement('KeyCount', items.length) +
     renderElement('IsTruncated', more) +
     (token !== undefined ? renderElement('ContinuationToken', token) : '') +
-    (more && last ? renderElement('NextContinuationToken', Buffer.from(JSON.stringify({ n: last.fileName })).toString('base64url')) : '') +
+    (more && last
+      ? renderElement(
+          'NextContinuationToken',
+          Buffer.from(JSON.stringify({ n: last.fileName })).toString('base64url'),
+        )
+      : '') +
     (after ? renderElement('StartAfter', enc(after)) : '') +
     (c.query.has('encoding-type') ? renderElement('EncodingType', 'url') : '');
-  for (const f of items) inner += f.action === 'folder' ? commonPrefix(f.fileName, enc) : contents(c, f as FileRecord, enc, withOwner);
+  for (const f of items)
+    inner +=
+      f.action === 'folder' ? commonPrefix(f.fileName, enc) : contents(c, f as FileRecord, enc, withOwner);
   return { xml: renderXmlRaw('ListBucketResult', inner) };
 }
 
@@ -153,7 +179,17 @@ export async function listObjectsV1(c: S3Call): Promise<S3Reply> {
   const enc = encoder(c);
   const marker = c.query.get('marker') ?? '';
   const { items, more } =
-    maxKeys === 0 ? { items: [], more: false } : collect(c, bucket.bucketId, false, prefix, delimiter, { name: startAfter(marker, delimiter) }, maxKeys);
+    maxKeys === 0
+      ? { items: [], more: false }
+      : collect(
+          c,
+          bucket.bucketId,
+          false,
+          prefix,
+          delimiter,
+          { name: startAfter(marker, delimiter) },
+          maxKeys,
+        );
   const last = items[items.length - 1];
   let inner =
     renderElement('Name', bucket.bucketName) +
@@ -164,7 +200,8 @@ export async function listObjectsV1(c: S3Call): Promise<S3Reply> {
     (delimiter ? renderElement('Delimiter', enc(delimiter)) : '') +
     renderElement('IsTruncated', more) +
     (c.query.has('encoding-type') ? renderElement('EncodingType', 'url') : '');
-  for (const f of items) inner += f.action === 'folder' ? commonPrefix(f.fileName, enc) : contents(c, f as FileRecord, enc, true);
+  for (const f of items)
+    inner += f.action === 'folder' ? commonPrefix(f.fileName, enc) : contents(c, f as FileRecord, enc, true);
   return { xml: renderXmlRaw('ListBucketResult', inner) };
 }
 
@@ -175,15 +212,20 @@ export async function listObjectVersions(c: S3Call): Promise<S3Reply> {
   const enc = encoder(c);
   const keyMarker = c.query.get('key-marker') ?? '';
   const versionMarker = c.query.get('version-id-marker') ?? '';
-  if (versionMarker && !keyMarker) throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
+  if (versionMarker && !keyMarker)
+    throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.');
   const start: Start = versionMarker
     ? { name: keyMarker, fileId: versionMarker, skipFileId: versionMarker }
     : { name: startAfter(keyMarker, delimiter) };
-  const { items, more } = maxKeys === 0 ? { items: [], more: false } : collect(c, bucket.bucketId, true, prefix, delimiter, start, maxKeys);
+  const { items, more } =
+    maxKeys === 0
+      ? { items: [], more: false }
+      : collect(c, bucket.bucketId, true, prefix, delimiter, start, maxKeys);
   const last = items[items.length - 1];
   const latest = new Map<string, string | undefined>();
   const isLatest = (f: FileRecord): boolean => {
-    if (!latest.has(f.fileName)) latest.set(f.fileName, c.engine.newestVersion(bucket.bucketId, f.fileName)?.fileId);
+    if (!latest.has(f.fileName))
+      latest.set(f.fileName, c.engine.newestVersion(bucket.bucketId, f.fileName)?.fileId);
     return latest.get(f.fileName) === f.fileId;
   };
   let inner =
@@ -192,7 +234,9 @@ export async function listObjectVersions(c: S3Call): Promise<S3Reply> {
     renderElement('KeyMarker', enc(keyMarker)) +
     renderElement('VersionIdMarker', versionMarker) +
     (more && last ? renderElement('NextKeyMarker', enc(last.fileName)) : '') +
-    (more && last && last.action !== 'folder' ? renderElement('NextVersionIdMarker', (last as FileRecord).fileId) : '') +
+    (more && last && last.action !== 'folder'
+      ? renderElement('NextVersionIdMarker', (last as FileRecord).fileId)
+      : '') +
     renderElement('MaxKeys', maxKeys) +
     (delimiter ? renderElement('Delimiter', enc(delimiter)) : '') +
     renderElement('IsTruncated', more) +

@@ -43,7 +43,10 @@ function partNumberOf(c: S3Call): number {
   const raw = c.query.get('partNumber');
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 10000) {
-    throw new S3Error('InvalidArgument', `partNumber must be an integer between 1 and 10000, got "${raw ?? ''}".`);
+    throw new S3Error(
+      'InvalidArgument',
+      `partNumber must be an integer between 1 and 10000, got "${raw ?? ''}".`,
+    );
   }
   return n;
 }
@@ -69,7 +72,14 @@ export async function createMultipartUpload(c: S3Call): Promise<S3Reply> {
   if (f.serverSideEncryption?.mode === 'SSE-B2') headers['x-amz-server-side-encryption'] = 'AES256';
   const alg = c.headers['x-amz-checksum-algorithm'];
   if (typeof alg === 'string') headers['x-amz-checksum-algorithm'] = alg;
-  return { headers, xml: renderXml('InitiateMultipartUploadResult', { Bucket: bucket.bucketName, Key: key, UploadId: f.fileId }) };
+  return {
+    headers,
+    xml: renderXml('InitiateMultipartUploadResult', {
+      Bucket: bucket.bucketName,
+      Key: key,
+      UploadId: f.fileId,
+    }),
+  };
 }
 
 export async function uploadPart(c: S3Call): Promise<S3Reply> {
@@ -112,7 +122,10 @@ export async function uploadPartCopy(c: S3Call): Promise<S3Reply> {
   );
   return {
     headers: { 'x-amz-copy-source-version-id': src.fileId },
-    xml: renderXml('CopyPartResult', { ETag: quote(part.contentMd5), LastModified: isoTime(part.uploadTimestamp) }),
+    xml: renderXml('CopyPartResult', {
+      ETag: quote(part.contentMd5),
+      LastModified: isoTime(part.uploadTimestamp),
+    }),
   };
 }
 
@@ -137,22 +150,38 @@ export async function completeMultipartUpload(c: S3Call): Promise<S3Reply> {
   // B2 finishes a large file from all of its parts, numbered 1..N without gaps: completing with a
   // subset or with gaps cannot be expressed, so it is refused rather than silently reshaped.
   if (listed.length !== stored.size || listed.some((p, i) => p.partNumber !== i + 1)) {
-    throw new S3Error('InvalidPart', 'B2 completes a multipart upload from all uploaded parts, numbered from 1 without gaps.');
+    throw new S3Error(
+      'InvalidPart',
+      'B2 completes a multipart upload from all uploaded parts, numbered from 1 without gaps.',
+    );
   }
   if (listed.length < 2) {
-    throw new S3Error('EntityTooSmall', 'B2 large files need at least 2 parts; upload objects of one part with PutObject.');
+    throw new S3Error(
+      'EntityTooSmall',
+      'B2 large files need at least 2 parts; upload objects of one part with PutObject.',
+    );
   }
   listed.forEach((p, i) => {
     const size = stored.get(p.partNumber)!.contentLength;
     if (i < listed.length - 1 && size < MIN_PART_SIZE) {
-      throw new S3Error('EntityTooSmall', undefined, { PartNumber: String(p.partNumber), ProposedSize: String(size), MinSizeAllowed: String(MIN_PART_SIZE) });
+      throw new S3Error('EntityTooSmall', undefined, {
+        PartNumber: String(p.partNumber),
+        ProposedSize: String(size),
+        MinSizeAllowed: String(MIN_PART_SIZE),
+      });
     }
   });
   const parts = listed.map((p) => stored.get(p.partNumber)!);
   const md5s = createHash('md5');
   for (const p of parts) md5s.update(Buffer.from(p.contentMd5, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
-  const done = b2(() => c.engine.finishLargeFile(auth, f.fileId, parts.map((p) => p.contentSha1)));
+  const done = b2(() =>
+    c.engine.finishLargeFile(
+      auth,
+      f.fileId,
+      parts.map((p) => p.contentSha1),
+    ),
+  );
   done.extra = { ...(done.extra ?? {}), s3ETag: etag };
   c.engine.putSystemVersion(done);
   const bucket = bucketNamed(c);
@@ -178,12 +207,16 @@ export async function listParts(c: S3Call): Promise<S3Reply> {
   const f = upload(c);
   const marker = Number(c.query.get('part-number-marker') ?? '0');
   const maxParts = Math.min(Number(c.query.get('max-parts') ?? '1000'), 1000);
-  if (!Number.isInteger(marker) || marker < 0) throw new S3Error('InvalidArgument', 'part-number-marker must be a non-negative integer.');
-  if (!Number.isInteger(maxParts) || maxParts < 0) throw new S3Error('InvalidArgument', 'max-parts must be a non-negative integer.');
+  if (!Number.isInteger(marker) || marker < 0)
+    throw new S3Error('InvalidArgument', 'part-number-marker must be a non-negative integer.');
+  if (!Number.isInteger(maxParts) || maxParts < 0)
+    throw new S3Error('InvalidArgument', 'max-parts must be a non-negative integer.');
   const { parts, nextPartNumber } =
     maxParts === 0
       ? { parts: [] as PartRecord[], nextPartNumber: null }
-      : b2(() => c.engine.listParts(auth, { fileId: f.fileId, startPartNumber: marker + 1, maxPartCount: maxParts }));
+      : b2(() =>
+          c.engine.listParts(auth, { fileId: f.fileId, startPartNumber: marker + 1, maxPartCount: maxParts }),
+        );
   const truncated = nextPartNumber !== null;
   return {
     xml: renderXml('ListPartsResult', {
@@ -212,7 +245,8 @@ export async function listMultipartUploads(c: S3Call): Promise<S3Reply> {
   const bucket = bucketNamed(c);
   const prefix = c.query.get('prefix') ?? '';
   const maxUploads = Math.min(Number(c.query.get('max-uploads') ?? '1000'), 1000);
-  if (!Number.isInteger(maxUploads) || maxUploads < 1) throw new S3Error('InvalidArgument', 'max-uploads must be a positive integer.');
+  if (!Number.isInteger(maxUploads) || maxUploads < 1)
+    throw new S3Error('InvalidArgument', 'max-uploads must be a positive integer.');
   const keyMarker = c.query.get('key-marker') ?? '';
   const idMarker = c.query.get('upload-id-marker') ?? '';
   // B2 lists unfinished large files by fileId; collect them all (bounded by B2's own limits) and
@@ -220,13 +254,24 @@ export async function listMultipartUploads(c: S3Call): Promise<S3Reply> {
   const all: FileRecord[] = [];
   let start: string | undefined;
   for (let i = 0; i < 1000; i++) {
-    const page = b2(() => c.engine.listUnfinishedLargeFiles(auth, { bucketId: bucket.bucketId, namePrefix: prefix, startFileId: start, maxFileCount: 100 }));
+    const page = b2(() =>
+      c.engine.listUnfinishedLargeFiles(auth, {
+        bucketId: bucket.bucketId,
+        namePrefix: prefix,
+        startFileId: start,
+        maxFileCount: 100,
+      }),
+    );
     all.push(...page.files);
     if (!page.nextFileId) break;
     start = page.nextFileId;
   }
-  all.sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : a.fileId < b.fileId ? -1 : 1));
-  const after = all.filter((f) => f.fileName > keyMarker || (f.fileName === keyMarker && idMarker !== '' && f.fileId > idMarker));
+  all.sort((a, b) =>
+    a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : a.fileId < b.fileId ? -1 : 1,
+  );
+  const after = all.filter(
+    (f) => f.fileName > keyMarker || (f.fileName === keyMarker && idMarker !== '' && f.fileId > idMarker),
+  );
   const page = after.slice(0, maxUploads);
   const truncated = after.length > page.length;
   const last = page[page.length - 1];

@@ -33,7 +33,12 @@ import { aclXml } from './buckets';
 // Reads
 
 /** RFC 9110 §13.2.2 order: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since. */
-export function checkConditions(headers: S3Call['headers'], etag: string, lastModifiedMs: number, prefix = ''): void {
+export function checkConditions(
+  headers: S3Call['headers'],
+  etag: string,
+  lastModifiedMs: number,
+  prefix = '',
+): void {
   const h = (n: string): string | undefined => {
     const v = headers[`${prefix}${n}`];
     return typeof v === 'string' ? v : undefined;
@@ -45,9 +50,15 @@ export function checkConditions(headers: S3Call['headers'], etag: string, lastMo
     });
   const seconds = Math.floor(lastModifiedMs / 1000) * 1000;
   const ifMatch = h('if-match');
-  if (ifMatch !== undefined && !matchAny(ifMatch)) throw new S3Error('PreconditionFailed', undefined, { Condition: `${prefix}If-Match` });
+  if (ifMatch !== undefined && !matchAny(ifMatch))
+    throw new S3Error('PreconditionFailed', undefined, { Condition: `${prefix}If-Match` });
   const ius = h('if-unmodified-since');
-  if (ifMatch === undefined && ius !== undefined && !Number.isNaN(Date.parse(ius)) && seconds > Date.parse(ius)) {
+  if (
+    ifMatch === undefined &&
+    ius !== undefined &&
+    !Number.isNaN(Date.parse(ius)) &&
+    seconds > Date.parse(ius)
+  ) {
     throw new S3Error('PreconditionFailed', undefined, { Condition: `${prefix}If-Unmodified-Since` });
   }
   const inm = h('if-none-match');
@@ -56,8 +67,14 @@ export function checkConditions(headers: S3Call['headers'], etag: string, lastMo
     throw new S3Error('NotModified');
   }
   const ims = h('if-modified-since');
-  if (inm === undefined && ims !== undefined && !Number.isNaN(Date.parse(ims)) && seconds <= Date.parse(ims)) {
-    if (prefix) throw new S3Error('PreconditionFailed', undefined, { Condition: `${prefix}If-Modified-Since` });
+  if (
+    inm === undefined &&
+    ims !== undefined &&
+    !Number.isNaN(Date.parse(ims)) &&
+    seconds <= Date.parse(ims)
+  ) {
+    if (prefix)
+      throw new S3Error('PreconditionFailed', undefined, { Condition: `${prefix}If-Modified-Since` });
     throw new S3Error('NotModified');
   }
 }
@@ -74,7 +91,8 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 function openObject(c: S3Call): DownloadPlan {
   const bucket = bucketNamed(c);
   const key = keyOf(c);
-  if (c.query.has('partNumber')) throw new S3Error('NotImplemented', 'GetObject/HeadObject by partNumber is not supported.');
+  if (c.query.has('partNumber'))
+    throw new S3Error('NotImplemented', 'GetObject/HeadObject by partNumber is not supported.');
   const cred: DownloadCredential = c.auth ? { kind: 'account', auth: c.auth } : { kind: 'none' };
   const range = typeof c.headers.range === 'string' ? c.headers.range : undefined;
   const sseC = sseFrom(c.headers);
@@ -86,10 +104,15 @@ function openObject(c: S3Call): DownloadPlan {
         throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
       }
       if (f.action === 'hide') {
-        throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against a delete marker.', {}, {
-          'x-amz-delete-marker': 'true',
-          'x-amz-version-id': f.fileId,
-        });
+        throw new S3Error(
+          'MethodNotAllowed',
+          'The specified method is not allowed against a delete marker.',
+          {},
+          {
+            'x-amz-delete-marker': 'true',
+            'x-amz-version-id': f.fileId,
+          },
+        );
       }
       return c.engine.openById(cred, versionId, { range, sseC });
     }
@@ -97,7 +120,8 @@ function openObject(c: S3Call): DownloadPlan {
   } catch (e) {
     if (e instanceof B2Error && e.status === 404) {
       const newest = c.engine.newestVersion(bucket.bucketId, key);
-      const extra: Record<string, string> = newest?.action === 'hide' ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': newest.fileId } : {};
+      const extra: Record<string, string> =
+        newest?.action === 'hide' ? { 'x-amz-delete-marker': 'true', 'x-amz-version-id': newest.fileId } : {};
       throw new S3Error('NoSuchKey', undefined, { Key: key }, extra);
     }
     if (e instanceof B2Error && e.code === 'range_not_satisfiable') {
@@ -121,7 +145,8 @@ function readHeaders(c: S3Call, plan: DownloadPlan): { status: number; headers: 
   for (const [q, h] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = c.query.get(q);
     if (v !== undefined) {
-      if (!c.auth) throw new S3Error('InvalidRequest', 'Response header overrides need an authenticated request.');
+      if (!c.auth)
+        throw new S3Error('InvalidRequest', 'Response header overrides need an authenticated request.');
       headers[h] = v;
     }
   }
@@ -152,7 +177,10 @@ export async function getObjectAcl(c: S3Call): Promise<S3Reply> {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
-function writeReplyHeaders(f: FileRecord, checksum: { algorithm: string; value: string } | null): Record<string, string> {
+function writeReplyHeaders(
+  f: FileRecord,
+  checksum: { algorithm: string; value: string } | null,
+): Record<string, string> {
   const h: Record<string, string> = { etag: quote(etagOf(f)), 'x-amz-version-id': f.fileId };
   const sse = f.serverSideEncryption;
   if (sse?.mode === 'SSE-B2') h['x-amz-server-side-encryption'] = 'AES256';
@@ -202,13 +230,17 @@ export function copySource(c: S3Call): FileRecord {
   const versionId = q < 0 ? null : new URLSearchParams(raw.slice(q + 1)).get('versionId');
   const slash = pathPart.indexOf('/');
   if (slash <= 0 || slash === pathPart.length - 1) {
-    throw new S3Error('InvalidArgument', 'x-amz-copy-source must look like "/bucket/key" (URL-encoded), optionally with ?versionId=.');
+    throw new S3Error(
+      'InvalidArgument',
+      'x-amz-copy-source must look like "/bucket/key" (URL-encoded), optionally with ?versionId=.',
+    );
   }
   const bucket = bucketNamed(c, pathPart.slice(0, slash));
   const key = pathPart.slice(slash + 1);
   if (versionId) {
     const f = c.engine.store.getFile(versionId);
-    if (!f || f.bucketId !== bucket.bucketId || f.fileName !== key) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+    if (!f || f.bucketId !== bucket.bucketId || f.fileName !== key)
+      throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
     if (f.action !== 'upload') throw new S3Error('InvalidRequest', 'The source version is a delete marker.');
     return f;
   }
@@ -226,7 +258,10 @@ export async function copyObject(c: S3Call): Promise<S3Reply> {
   checkConditions(c.headers, etagOf(src), src.uploadTimestamp, 'x-amz-copy-source-');
   const directive = String(c.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
-    throw new S3Error('InvalidArgument', `x-amz-metadata-directive must be COPY or REPLACE, got "${directive}".`);
+    throw new S3Error(
+      'InvalidArgument',
+      `x-amz-metadata-directive must be COPY or REPLACE, got "${directive}".`,
+    );
   }
   const lock = lockFrom(c.headers);
   const f = await b2Async(() =>
@@ -267,7 +302,12 @@ interface DeleteOutcome {
  * missing or already hidden name still succeeds, as on S3. With one: permanent delete
  * (deleteFiles; Object Lock applies).
  */
-async function deleteOne(c: S3Call, bucketId: string, key: string, versionId: string | null): Promise<DeleteOutcome> {
+async function deleteOne(
+  c: S3Call,
+  bucketId: string,
+  key: string,
+  versionId: string | null,
+): Promise<DeleteOutcome> {
   const auth = authOf(c);
   if (versionId === null || versionId === 'null') {
     try {
@@ -276,7 +316,10 @@ async function deleteOne(c: S3Call, bucketId: string, key: string, versionId: st
     } catch (e) {
       if (e instanceof B2Error && (e.code === 'no_such_file' || e.code === 'already_hidden')) {
         const newest = c.engine.newestVersion(bucketId, key);
-        return { versionId: newest?.action === 'hide' ? newest.fileId : null, deleteMarker: newest?.action === 'hide' };
+        return {
+          versionId: newest?.action === 'hide' ? newest.fileId : null,
+          deleteMarker: newest?.action === 'hide',
+        };
       }
       if (e instanceof B2Error) throw fromB2Error(e);
       throw e;
@@ -285,7 +328,8 @@ async function deleteOne(c: S3Call, bucketId: string, key: string, versionId: st
   const existing = c.engine.store.getFile(versionId);
   if (!existing || existing.bucketId !== bucketId || existing.fileName !== key) {
     // S3 answers success for a version that is not there; a malformed id is a client error.
-    if (!/^4_z[0-9a-f]+_f/.test(versionId)) throw new S3Error('InvalidArgument', `Invalid version id specified: ${versionId}`);
+    if (!/^4_z[0-9a-f]+_f/.test(versionId))
+      throw new S3Error('InvalidArgument', `Invalid version id specified: ${versionId}`);
     return { versionId, deleteMarker: false };
   }
   await b2Async(() =>

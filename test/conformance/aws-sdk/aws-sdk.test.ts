@@ -39,14 +39,28 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 
 async function roundTrip(s3: S3Client, bucket: string): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'a/one.txt', Body: 'first body', Metadata: { sha256: 'x1', type: 'config' } }));
+  const put = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'a/one.txt',
+      Body: 'first body',
+      Metadata: { sha256: 'x1', type: 'config' },
+    }),
+  );
   expect(put.VersionId).toMatch(/^4_z/);
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'a/one.txt', ChecksumMode: 'ENABLED' }));
+  const got = await s3.send(
+    new GetObjectCommand({ Bucket: bucket, Key: 'a/one.txt', ChecksumMode: 'ENABLED' }),
+  );
   expect(await got.Body!.transformToString()).toBe('first body');
   expect(got.Metadata).toEqual({ sha256: 'x1', type: 'config' });
 
   const big = randomBytes(11 * 1024 * 1024);
-  const up = new Upload({ client: s3, params: { Bucket: bucket, Key: 'b/big.bin', Body: big }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+  const up = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: 'b/big.bin', Body: big },
+    partSize: 5 * 1024 * 1024,
+    queueSize: 2,
+  });
   await up.done();
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'b/big.bin' }));
   expect(head.ContentLength).toBe(big.length);
@@ -54,9 +68,12 @@ async function roundTrip(s3: S3Client, bucket: string): Promise<void> {
   const back = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'b/big.bin' }));
   expect(sha256(await back.Body!.transformToByteArray())).toBe(sha256(big));
 
-  await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'a/copy.txt', CopySource: `${bucket}/a/one.txt` }));
+  await s3.send(
+    new CopyObjectCommand({ Bucket: bucket, Key: 'a/copy.txt', CopySource: `${bucket}/a/one.txt` }),
+  );
   const keys: string[] = [];
-  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 1 }, { Bucket: bucket })) keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+  for await (const page of paginateListObjectsV2({ client: s3, pageSize: 1 }, { Bucket: bucket }))
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
   expect(keys).toEqual(['a/copy.txt', 'a/one.txt', 'b/big.bin']);
 
   const del = await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a/one.txt' }));
@@ -102,7 +119,9 @@ describe('B2 2024–25 behaviour (B2_LOCAL_S3_CHECKSUMS=reject)', () => {
 
   it('default settings fail PutObject with 400 InvalidArgument "Unsupported header"', async () => {
     const s3 = client(env, 'default');
-    await expect(s3.send(new PutObjectCommand({ Bucket: 'sdk-reject', Key: 'x.txt', Body: 'x' }))).rejects.toMatchObject({
+    await expect(
+      s3.send(new PutObjectCommand({ Bucket: 'sdk-reject', Key: 'x.txt', Body: 'x' })),
+    ).rejects.toMatchObject({
       name: 'InvalidArgument',
       message: expect.stringContaining('Unsupported header'),
     });
@@ -112,7 +131,11 @@ describe('B2 2024–25 behaviour (B2_LOCAL_S3_CHECKSUMS=reject)', () => {
   it('WHEN_REQUIRED uploads (single and multipart) work', async () => {
     const s3 = client(env, 'WHEN_REQUIRED');
     await s3.send(new PutObjectCommand({ Bucket: 'sdk-reject', Key: 'x.txt', Body: 'x' }));
-    await new Upload({ client: s3, params: { Bucket: 'sdk-reject', Key: 'big.bin', Body: randomBytes(11 * 1024 * 1024) }, partSize: 5 * 1024 * 1024 }).done();
+    await new Upload({
+      client: s3,
+      params: { Bucket: 'sdk-reject', Key: 'big.bin', Body: randomBytes(11 * 1024 * 1024) },
+      partSize: 5 * 1024 * 1024,
+    }).done();
     const got = await s3.send(new GetObjectCommand({ Bucket: 'sdk-reject', Key: 'x.txt' }));
     expect(await got.Body!.transformToString()).toBe('x');
     s3.destroy();

@@ -49,12 +49,23 @@ except Exception as e:
 print(json.dumps(out))
 `;
 
-async function boto(env: S3Env, bucket: string, mode: 'default' | 'when_required'): Promise<Record<string, unknown>> {
-  if (!fs.existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with boto3)`);
+async function boto(
+  env: S3Env,
+  bucket: string,
+  mode: 'default' | 'when_required',
+): Promise<Record<string, unknown>> {
+  if (!fs.existsSync(PYTHON))
+    throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with boto3)`);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boto3-'));
   try {
     const r = await run(PYTHON, ['-c', SCRIPT, env.url, env.keyId, env.secret, env.region, bucket, mode], {
-      env: { PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: path.join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'), AWS_EC2_METADATA_DISABLED: 'true' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        AWS_CONFIG_FILE: path.join(home, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'none'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
     });
     if (r.code !== 0) throw new Error(`boto3 script exited ${r.code}: ${r.stderr.slice(-3000)}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;

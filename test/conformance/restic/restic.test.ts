@@ -29,7 +29,9 @@ beforeAll(async () => {
     RESTIC_CACHE_DIR: path.join(dir, 'cache'),
   };
   const repo = `s3:${env.url}/${BUCKET}`;
-  restic = async (...args: string[]) => ok(await run('restic', ['-r', repo, ...args], { env: e, timeoutMs: 180_000 }), `restic ${args.join(' ')}`).stdout;
+  restic = async (...args: string[]) =>
+    ok(await run('restic', ['-r', repo, ...args], { env: e, timeoutMs: 180_000 }), `restic ${args.join(' ')}`)
+      .stdout;
 });
 afterAll(async () => {
   await env?.stop();
@@ -61,12 +63,15 @@ it('init, backup twice, check --read-data, restore and diff', async () => {
   await restic('restore', 'latest', '--target', out);
   const restored = path.join(out, src);
   expect(fs.readFileSync(path.join(restored, 'etc', 'app.conf'), 'utf8')).toBe('setting = 2\n');
-  expect(sha256(fs.readFileSync(path.join(restored, 'blob.bin')))).toBe(sha256(fs.readFileSync(path.join(src, 'blob.bin'))));
+  expect(sha256(fs.readFileSync(path.join(restored, 'blob.bin')))).toBe(
+    sha256(fs.readFileSync(path.join(src, 'blob.bin'))),
+  );
   expect(fs.readFileSync(path.join(restored, 'new.txt'), 'utf8')).toBe('added later');
 });
 
 it('objects restic wrote over S3 are byte-identical when read with b2sdk over the native API', async () => {
-  if (!fs.existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with b2sdk)`);
+  if (!fs.existsSync(PYTHON))
+    throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with b2sdk)`);
   const script = `
 import hashlib, io, json, sys
 from b2sdk.v2 import InMemoryAccountInfo, B2Api
@@ -82,7 +87,9 @@ for fv, _ in bucket.ls(recursive=True):
 print(json.dumps(out))
 `;
   const r = ok(
-    await run(PYTHON, ['-c', script, env.url, env.emu.info.keyId, env.emu.info.applicationKey, BUCKET], { env: { PATH: process.env.PATH, HOME: dir } }),
+    await run(PYTHON, ['-c', script, env.url, env.emu.info.keyId, env.emu.info.applicationKey, BUCKET], {
+      env: { PATH: process.env.PATH, HOME: dir },
+    }),
     'b2sdk read',
   );
   const viaNative = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, string>;

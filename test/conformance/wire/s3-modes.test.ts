@@ -35,15 +35,24 @@ describe('checksum policy "reject" (B2 2024–25)', () => {
   });
 
   it('x-amz-checksum-crc32 → 400 InvalidArgument "Unsupported header"', async () => {
-    const r = await s3raw(env, 'PUT', '/reject-bucket/a.txt', { body: 'x', headers: { 'x-amz-checksum-crc32': 'jHNlIQ==' } });
+    const r = await s3raw(env, 'PUT', '/reject-bucket/a.txt', {
+      body: 'x',
+      headers: { 'x-amz-checksum-crc32': 'jHNlIQ==' },
+    });
     expect([r.status, r.code]).toEqual([400, 'InvalidArgument']);
     expect(r.text).toContain("Unsupported header 'x-amz-checksum-crc32' received for this API call.");
   });
 
   it('x-amz-sdk-checksum-algorithm is refused too; a plain PUT with Content-MD5 works', async () => {
-    const r = await s3raw(env, 'PUT', '/reject-bucket/b.txt', { body: 'x', headers: { 'x-amz-sdk-checksum-algorithm': 'CRC32' } });
+    const r = await s3raw(env, 'PUT', '/reject-bucket/b.txt', {
+      body: 'x',
+      headers: { 'x-amz-sdk-checksum-algorithm': 'CRC32' },
+    });
     expect(r.code).toBe('InvalidArgument');
-    const ok = await s3raw(env, 'PUT', '/reject-bucket/b.txt', { body: 'x', headers: { 'content-md5': 'ndTkYSaMgDT1yFZOFVxnpg==' } });
+    const ok = await s3raw(env, 'PUT', '/reject-bucket/b.txt', {
+      body: 'x',
+      headers: { 'content-md5': 'ndTkYSaMgDT1yFZOFVxnpg==' },
+    });
     expect(ok.status).toBe(200);
   });
 });

@@ -24,7 +24,10 @@ const md5hex = (b: Buffer | string): string => createHash('md5').update(b).diges
 
 describe('authentication', () => {
   it('wrong secret → 403 SignatureDoesNotMatch', async () => {
-    const r = await s3raw(env, 'GET', `/${BUCKET}`, { query: { 'list-type': '2' }, secret: env.secret + 'x' });
+    const r = await s3raw(env, 'GET', `/${BUCKET}`, {
+      query: { 'list-type': '2' },
+      secret: env.secret + 'x',
+    });
     expect([r.status, r.code]).toEqual([403, 'SignatureDoesNotMatch']);
   });
 
@@ -34,22 +37,36 @@ describe('authentication', () => {
   });
 
   it('the master key is refused on S3', async () => {
-    const r = await s3raw(env, 'GET', '/', { keyId: env.emu.info.keyId, secret: env.emu.info.applicationKey });
+    const r = await s3raw(env, 'GET', '/', {
+      keyId: env.emu.info.keyId,
+      secret: env.emu.info.applicationKey,
+    });
     expect(r.status).toBe(403);
     expect(r.code).toBe('InvalidAccessKeyId');
   });
 
   it('an unknown key → InvalidAccessKeyId; no credentials → AccessDenied', async () => {
-    expect((await s3raw(env, 'GET', '/', { keyId: '004nosuchkey0000000001' })).code).toBe('InvalidAccessKeyId');
+    expect((await s3raw(env, 'GET', '/', { keyId: '004nosuchkey0000000001' })).code).toBe(
+      'InvalidAccessKeyId',
+    );
     const anon = await fetch(`${env.url}/${BUCKET}?list-type=2`);
     expect(anon.status).toBe(403);
   });
 
   it('presigned GET works until X-Amz-Expires, then AccessDenied', async () => {
-    expect((await s3raw(env, 'PUT', `/${BUCKET}/presign/me.txt`, { body: 'presigned body' })).status).toBe(200);
+    expect((await s3raw(env, 'PUT', `/${BUCKET}/presign/me.txt`, { body: 'presigned body' })).status).toBe(
+      200,
+    );
     const url = new URL(env.url);
     const pre = await signer(env.keyId, env.secret, env.region).presign(
-      { method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: `/${BUCKET}/presign/me.txt`, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: `/${BUCKET}/presign/me.txt`,
+        headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
       { expiresIn: 1 },
     );
     const qs = Object.entries(pre.query!)
@@ -66,33 +83,53 @@ describe('authentication', () => {
 
 describe('payload integrity', () => {
   it('signed payload that does not match the body → XAmzContentSHA256Mismatch, nothing stored', async () => {
-    const r = await s3raw(env, 'PUT', `/${BUCKET}/integrity/a.txt`, { body: 'real body', payloadHash: createHash('sha256').update('other').digest('hex') });
+    const r = await s3raw(env, 'PUT', `/${BUCKET}/integrity/a.txt`, {
+      body: 'real body',
+      payloadHash: createHash('sha256').update('other').digest('hex'),
+    });
     expect([r.status, r.code]).toEqual([400, 'XAmzContentSHA256Mismatch']);
     expect((await s3raw(env, 'HEAD', `/${BUCKET}/integrity/a.txt`)).status).toBe(404);
   });
 
   it('Content-MD5 is verified (BadDigest) and a correct one accepted', async () => {
     const body = 'md5 checked';
-    const bad = await s3raw(env, 'PUT', `/${BUCKET}/integrity/md5.txt`, { body, headers: { 'content-md5': createHash('md5').update('x').digest('base64') } });
+    const bad = await s3raw(env, 'PUT', `/${BUCKET}/integrity/md5.txt`, {
+      body,
+      headers: { 'content-md5': createHash('md5').update('x').digest('base64') },
+    });
     expect([bad.status, bad.code]).toEqual([400, 'BadDigest']);
-    const good = await s3raw(env, 'PUT', `/${BUCKET}/integrity/md5.txt`, { body, headers: { 'content-md5': createHash('md5').update(body).digest('base64') } });
+    const good = await s3raw(env, 'PUT', `/${BUCKET}/integrity/md5.txt`, {
+      body,
+      headers: { 'content-md5': createHash('md5').update(body).digest('base64') },
+    });
     expect(good.status).toBe(200);
     expect(good.headers.get('etag')).toBe(`"${md5hex(body)}"`);
   });
 
   /** Builds an aws-chunked body the way the SigV4 streaming spec describes, signing every chunk. */
-  async function chunkedPut(key: string, data: Buffer, chunkSize: number, tamper: boolean): Promise<{ status: number; code: string | null }> {
+  async function chunkedPut(
+    key: string,
+    data: Buffer,
+    chunkSize: number,
+    tamper: boolean,
+  ): Promise<{ status: number; code: string | null }> {
     const url = new URL(env.url);
     const path = `/${BUCKET}/${key}`;
     const date = new Date();
-    const amzDate = date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = date
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const scope = `${day}/${env.region}/s3/aws4_request`;
     const chunks: Buffer[] = [];
     for (let i = 0; i < data.length; i += chunkSize) chunks.push(data.subarray(i, i + chunkSize));
     chunks.push(Buffer.alloc(0));
     const sigLen = 64;
-    const encodedLength = chunks.reduce((n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + sigLen + 4 + c.length, 0);
+    const encodedLength = chunks.reduce(
+      (n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + sigLen + 4 + c.length,
+      0,
+    );
     const headers: Record<string, string> = {
       host: url.host,
       'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
@@ -105,17 +142,33 @@ describe('payload integrity', () => {
       { signingDate: date },
     );
     const seed = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization))![1];
-    const kDate = createHmac('sha256', 'AWS4' + env.secret).update(day).digest();
-    const kSigning = createHmac('sha256', createHmac('sha256', createHmac('sha256', kDate).update(env.region).digest()).update('s3').digest())
+    const kDate = createHmac('sha256', 'AWS4' + env.secret)
+      .update(day)
+      .digest();
+    const kSigning = createHmac(
+      'sha256',
+      createHmac('sha256', createHmac('sha256', kDate).update(env.region).digest()).update('s3').digest(),
+    )
       .update('aws4_request')
       .digest();
     let prev = seed;
     const parts: Buffer[] = [];
     for (const c of chunks) {
-      const sts = ['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, createHash('sha256').update('').digest('hex'), createHash('sha256').update(c).digest('hex')].join('\n');
+      const sts = [
+        'AWS4-HMAC-SHA256-PAYLOAD',
+        amzDate,
+        scope,
+        prev,
+        createHash('sha256').update('').digest('hex'),
+        createHash('sha256').update(c).digest('hex'),
+      ].join('\n');
       prev = createHmac('sha256', kSigning).update(sts).digest('hex');
       const sent = tamper && c.length > 0 ? Buffer.from(c).fill(0x7a, 0, 1) : c;
-      parts.push(Buffer.from(`${c.length.toString(16)};chunk-signature=${prev}\r\n`), sent, Buffer.from('\r\n'));
+      parts.push(
+        Buffer.from(`${c.length.toString(16)};chunk-signature=${prev}\r\n`),
+        sent,
+        Buffer.from('\r\n'),
+      );
     }
     const h = { ...signed.headers };
     delete h.host;
@@ -129,7 +182,10 @@ describe('payload integrity', () => {
     expect(await chunkedPut('chunked/ok.bin', data, 65536, false)).toEqual({ status: 200, code: null });
     const get = await s3raw(env, 'GET', `/${BUCKET}/chunked/ok.bin`);
     expect(get.body.equals(data)).toBe(true);
-    expect(await chunkedPut('chunked/forged.bin', data, 65536, true)).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect(await chunkedPut('chunked/forged.bin', data, 65536, true)).toEqual({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
     expect((await s3raw(env, 'HEAD', `/${BUCKET}/chunked/forged.bin`)).status).toBe(404);
   });
 
@@ -139,11 +195,19 @@ describe('payload integrity', () => {
     const good = Buffer.alloc(4);
     good.writeUInt32BE(crc32(data));
     const send = async (crc: string) => {
-      const body = Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`)]);
+      const body = Buffer.concat([
+        Buffer.from(`${data.length.toString(16)}\r\n`),
+        data,
+        Buffer.from(`\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`),
+      ]);
       return s3raw(env, 'PUT', `/${BUCKET}/trailer/t.txt`, {
         body,
         payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
-        headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'x-amz-trailer': 'x-amz-checksum-crc32' },
+        headers: {
+          'content-encoding': 'aws-chunked',
+          'x-amz-decoded-content-length': String(data.length),
+          'x-amz-trailer': 'x-amz-checksum-crc32',
+        },
       });
     };
     const bad = await send('AAAAAA==');
@@ -158,7 +222,10 @@ describe('payload integrity', () => {
 describe('B2 semantics shared with the native API', () => {
   it('an S3 PUT is a B2 file: same SHA-1, fileInfo from x-amz-meta-*, version id = fileId', async () => {
     const body = 'visible natively';
-    const put = await s3raw(env, 'PUT', `/${BUCKET}/shared/s3.txt`, { body, headers: { 'x-amz-meta-sha256': 'abc123', 'content-type': 'text/plain' } });
+    const put = await s3raw(env, 'PUT', `/${BUCKET}/shared/s3.txt`, {
+      body,
+      headers: { 'x-amz-meta-sha256': 'abc123', 'content-type': 'text/plain' },
+    });
     const versionId = put.headers.get('x-amz-version-id')!;
     const info = await env.native('b2_get_file_info', { fileId: versionId });
     expect(info.fileName).toBe('shared/s3.txt');
@@ -168,8 +235,14 @@ describe('B2 semantics shared with the native API', () => {
   });
 
   it('a native upload is readable over S3 with its info as x-amz-meta-*', async () => {
-    const buckets = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as { buckets: Array<{ bucketId: string }> };
-    const up = (await env.native('b2_get_upload_url', { bucketId: buckets.buckets[0].bucketId })) as { uploadUrl: string; authorizationToken: string };
+    const buckets = (await env.native('b2_list_buckets', {
+      accountId: env.accountId,
+      bucketName: BUCKET,
+    })) as { buckets: Array<{ bucketId: string }> };
+    const up = (await env.native('b2_get_upload_url', { bucketId: buckets.buckets[0].bucketId })) as {
+      uploadUrl: string;
+      authorizationToken: string;
+    };
     const body = 'from native';
     const res = await fetch(up.uploadUrl, {
       method: 'POST',
@@ -202,21 +275,39 @@ describe('B2 semantics shared with the native API', () => {
     expect(native.action).toBe('hide');
     const gone = await s3raw(env, 'GET', `/${BUCKET}/del/x.txt`);
     expect([gone.status, gone.code]).toEqual([404, 'NoSuchKey']);
-    const old = await s3raw(env, 'GET', `/${BUCKET}/del/x.txt`, { query: { versionId: v2.headers.get('x-amz-version-id')! } });
+    const old = await s3raw(env, 'GET', `/${BUCKET}/del/x.txt`, {
+      query: { versionId: v2.headers.get('x-amz-version-id')! },
+    });
     expect(old.text).toBe('v2');
     const versions = await s3raw(env, 'GET', `/${BUCKET}`, { query: { versions: '', prefix: 'del/' } });
     expect(versions.text.match(/<Version>/g)).toHaveLength(2);
     expect(versions.text).toMatch(/<DeleteMarker>.*<IsLatest>true<\/IsLatest>/);
     // Removing the marker by version id brings v2 back.
-    expect((await s3raw(env, 'DELETE', `/${BUCKET}/del/x.txt`, { query: { versionId: markerId } })).status).toBe(204);
+    expect(
+      (await s3raw(env, 'DELETE', `/${BUCKET}/del/x.txt`, { query: { versionId: markerId } })).status,
+    ).toBe(204);
     expect((await s3raw(env, 'GET', `/${BUCKET}/del/x.txt`)).text).toBe('v2');
   });
 
   it('GetBucketVersioning is always Enabled; PutBucketVersioning and tagging are NotImplemented', async () => {
-    expect((await s3raw(env, 'GET', `/${BUCKET}`, { query: { versioning: '' } })).text).toContain('<Status>Enabled</Status>');
-    expect((await s3raw(env, 'PUT', `/${BUCKET}`, { query: { versioning: '' }, body: '<VersioningConfiguration/>' })).code).toBe('NotImplemented');
-    expect((await s3raw(env, 'PUT', `/${BUCKET}/k`, { query: { tagging: '' }, body: '<Tagging/>' })).code).toBe('NotImplemented');
-    const tagged = await s3raw(env, 'PUT', `/${BUCKET}/tagged.txt`, { body: 'x', headers: { 'x-amz-tagging': 'a=b' } });
+    expect((await s3raw(env, 'GET', `/${BUCKET}`, { query: { versioning: '' } })).text).toContain(
+      '<Status>Enabled</Status>',
+    );
+    expect(
+      (
+        await s3raw(env, 'PUT', `/${BUCKET}`, {
+          query: { versioning: '' },
+          body: '<VersioningConfiguration/>',
+        })
+      ).code,
+    ).toBe('NotImplemented');
+    expect(
+      (await s3raw(env, 'PUT', `/${BUCKET}/k`, { query: { tagging: '' }, body: '<Tagging/>' })).code,
+    ).toBe('NotImplemented');
+    const tagged = await s3raw(env, 'PUT', `/${BUCKET}/tagged.txt`, {
+      body: 'x',
+      headers: { 'x-amz-tagging': 'a=b' },
+    });
     expect([tagged.status, tagged.code]).toEqual([400, 'InvalidArgument']);
   });
 });
@@ -228,25 +319,47 @@ describe('reads', () => {
   it('Range → 206 with Content-Range; unsatisfiable → 416 InvalidRange', async () => {
     const r = await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { range: 'bytes=2-5' } });
     expect([r.status, r.text, r.headers.get('content-range')]).toEqual([206, '2345', 'bytes 2-5/10']);
-    expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { range: 'bytes=50-60' } })).status).toBe(416);
+    expect(
+      (await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { range: 'bytes=50-60' } })).status,
+    ).toBe(416);
   });
   it('conditional headers: If-None-Match → 304, If-Match mismatch → 412', async () => {
     const etag = `"${md5hex('0123456789')}"`;
-    expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-none-match': etag } })).status).toBe(304);
-    expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-match': '"nope"' } })).status).toBe(412);
-    expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-match': etag } })).status).toBe(200);
+    expect(
+      (await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-none-match': etag } })).status,
+    ).toBe(304);
+    expect(
+      (await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-match': '"nope"' } })).status,
+    ).toBe(412);
+    expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { headers: { 'if-match': etag } })).status).toBe(
+      200,
+    );
   });
   it('CopyObject COPY keeps metadata, REPLACE replaces it', async () => {
-    await s3raw(env, 'PUT', `/${BUCKET}/copy/src.txt`, { body: 'copy me', headers: { 'x-amz-meta-a': '1', 'content-type': 'text/plain' } });
-    const c1 = await s3raw(env, 'PUT', `/${BUCKET}/copy/dst1.txt`, { headers: { 'x-amz-copy-source': `/${BUCKET}/copy/src.txt` } });
+    await s3raw(env, 'PUT', `/${BUCKET}/copy/src.txt`, {
+      body: 'copy me',
+      headers: { 'x-amz-meta-a': '1', 'content-type': 'text/plain' },
+    });
+    const c1 = await s3raw(env, 'PUT', `/${BUCKET}/copy/dst1.txt`, {
+      headers: { 'x-amz-copy-source': `/${BUCKET}/copy/src.txt` },
+    });
     expect(c1.text).toContain(`<ETag>"${md5hex('copy me')}"</ETag>`);
     const h1 = await s3raw(env, 'HEAD', `/${BUCKET}/copy/dst1.txt`);
     expect([h1.headers.get('x-amz-meta-a'), h1.headers.get('content-type')]).toEqual(['1', 'text/plain']);
     await s3raw(env, 'PUT', `/${BUCKET}/copy/dst2.txt`, {
-      headers: { 'x-amz-copy-source': `/${BUCKET}/copy/src.txt`, 'x-amz-metadata-directive': 'REPLACE', 'x-amz-meta-b': '2', 'content-type': 'text/x-other' },
+      headers: {
+        'x-amz-copy-source': `/${BUCKET}/copy/src.txt`,
+        'x-amz-metadata-directive': 'REPLACE',
+        'x-amz-meta-b': '2',
+        'content-type': 'text/x-other',
+      },
     });
     const h2 = await s3raw(env, 'HEAD', `/${BUCKET}/copy/dst2.txt`);
-    expect([h2.headers.get('x-amz-meta-a'), h2.headers.get('x-amz-meta-b'), h2.headers.get('content-type')]).toEqual([null, '2', 'text/x-other']);
+    expect([
+      h2.headers.get('x-amz-meta-a'),
+      h2.headers.get('x-amz-meta-b'),
+      h2.headers.get('content-type'),
+    ]).toEqual([null, '2', 'text/x-other']);
   });
 });
 
@@ -256,14 +369,21 @@ describe('listing pagination', () => {
     for (const k of keys) await s3raw(env, 'PUT', `/${BUCKET}/${k}`, { body: k });
     await s3raw(env, 'PUT', `/${BUCKET}/p/b`, { body: 'second version' });
   });
-  const all = (text: string, tag: string): string[] => [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]);
+  const all = (text: string, tag: string): string[] =>
+    [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]);
 
   it('ListObjectsV2 with delimiter pages by continuation token over keys and common prefixes', async () => {
     const seen: string[] = [];
     let token: string | undefined;
     for (let i = 0; i < 10; i++) {
       const r = await s3raw(env, 'GET', `/${BUCKET}`, {
-        query: { 'list-type': '2', prefix: 'p/', delimiter: '/', 'max-keys': '2', ...(token ? { 'continuation-token': token } : {}) },
+        query: {
+          'list-type': '2',
+          prefix: 'p/',
+          delimiter: '/',
+          'max-keys': '2',
+          ...(token ? { 'continuation-token': token } : {}),
+        },
       });
       seen.push(...all(r.text, 'Key'), ...all(r.text.replace(/<Prefix>p\/<\/Prefix>/, ''), 'Prefix'));
       expect(Number(all(r.text, 'KeyCount')[0])).toBeLessThanOrEqual(2);
@@ -291,7 +411,9 @@ describe('listing pagination', () => {
     let km = '';
     let vm = '';
     for (let i = 0; i < 20; i++) {
-      const r = await s3raw(env, 'GET', `/${BUCKET}`, { query: { versions: '', prefix: 'p/', 'max-keys': '2', 'key-marker': km, 'version-id-marker': vm } });
+      const r = await s3raw(env, 'GET', `/${BUCKET}`, {
+        query: { versions: '', prefix: 'p/', 'max-keys': '2', 'key-marker': km, 'version-id-marker': vm },
+      });
       seen.push(...all(r.text, 'VersionId'));
       if (!r.text.includes('<IsTruncated>true')) break;
       km = all(r.text, 'NextKeyMarker')[0];
@@ -303,34 +425,59 @@ describe('listing pagination', () => {
 
   it('encoding-type=url encodes keys', async () => {
     await s3raw(env, 'PUT', `/${BUCKET}/enc/a b+c.txt`, { body: 'x' });
-    const r = await s3raw(env, 'GET', `/${BUCKET}`, { query: { 'list-type': '2', prefix: 'enc/', 'encoding-type': 'url' } });
+    const r = await s3raw(env, 'GET', `/${BUCKET}`, {
+      query: { 'list-type': '2', prefix: 'enc/', 'encoding-type': 'url' },
+    });
     expect(all(r.text, 'Key')).toEqual(['enc/a%20b%2Bc.txt']);
   });
 });
 
 describe('key capabilities and scope', () => {
   it('a bucket-restricted key needs listAllBucketNames for ListBuckets', async () => {
-    const list = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as { buckets: Array<{ bucketId: string }> };
+    const list = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as {
+      buckets: Array<{ bucketId: string }>;
+    };
     const bucketId = list.buckets[0].bucketId;
-    const plain = await env.createKey({ bucketId, capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'] });
+    const plain = await env.createKey({
+      bucketId,
+      capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'],
+    });
     const r1 = await s3raw(env, 'GET', '/', { keyId: plain.keyId, secret: plain.secret });
     expect([r1.status, r1.code]).toEqual([403, 'AccessDenied']);
-    const named = await env.createKey({ bucketId, capabilities: ['listAllBucketNames', 'listFiles', 'readFiles'] });
+    const named = await env.createKey({
+      bucketId,
+      capabilities: ['listAllBucketNames', 'listFiles', 'readFiles'],
+    });
     const r2 = await s3raw(env, 'GET', '/', { keyId: named.keyId, secret: named.secret });
     expect(r2.status).toBe(200);
     expect(r2.text).toContain(`<Name>${BUCKET}</Name>`);
   });
 
   it('prefix scope and capabilities are enforced like the native API', async () => {
-    const list = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as { buckets: Array<{ bucketId: string }> };
-    const k = await env.createKey({ bucketId: list.buckets[0].bucketId, namePrefix: 'scoped/', capabilities: ['listFiles', 'readFiles', 'writeFiles'] });
+    const list = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as {
+      buckets: Array<{ bucketId: string }>;
+    };
+    const k = await env.createKey({
+      bucketId: list.buckets[0].bucketId,
+      namePrefix: 'scoped/',
+      capabilities: ['listFiles', 'readFiles', 'writeFiles'],
+    });
     const as = { keyId: k.keyId, secret: k.secret };
     expect((await s3raw(env, 'PUT', `/${BUCKET}/scoped/ok.txt`, { ...as, body: 'x' })).status).toBe(200);
-    expect((await s3raw(env, 'PUT', `/${BUCKET}/elsewhere.txt`, { ...as, body: 'x' })).code).toBe('AccessDenied');
-    expect((await s3raw(env, 'GET', `/${BUCKET}`, { ...as, query: { 'list-type': '2', prefix: 'scoped/' } })).status).toBe(200);
+    expect((await s3raw(env, 'PUT', `/${BUCKET}/elsewhere.txt`, { ...as, body: 'x' })).code).toBe(
+      'AccessDenied',
+    );
+    expect(
+      (await s3raw(env, 'GET', `/${BUCKET}`, { ...as, query: { 'list-type': '2', prefix: 'scoped/' } }))
+        .status,
+    ).toBe(200);
     // No deleteFiles: deleting a version is refused, hiding (writeFiles) is allowed.
-    const v = (await s3raw(env, 'PUT', `/${BUCKET}/scoped/v.txt`, { ...as, body: 'x' })).headers.get('x-amz-version-id')!;
-    expect((await s3raw(env, 'DELETE', `/${BUCKET}/scoped/v.txt`, { ...as, query: { versionId: v } })).code).toBe('AccessDenied');
+    const v = (await s3raw(env, 'PUT', `/${BUCKET}/scoped/v.txt`, { ...as, body: 'x' })).headers.get(
+      'x-amz-version-id',
+    )!;
+    expect(
+      (await s3raw(env, 'DELETE', `/${BUCKET}/scoped/v.txt`, { ...as, query: { versionId: v } })).code,
+    ).toBe('AccessDenied');
     expect((await s3raw(env, 'DELETE', `/${BUCKET}/scoped/v.txt`, as)).status).toBe(204);
   });
 });
@@ -342,29 +489,79 @@ describe('multipart (B2 large-file limits)', () => {
     const uploadId = /<UploadId>([^<]+)/.exec(create.text)![1];
     const p1 = Buffer.alloc(5_000_000, 1);
     const p2 = Buffer.alloc(1234, 2);
-    const e1 = (await s3raw(env, 'PUT', `/${BUCKET}/${key}`, { query: { partNumber: '1', uploadId }, body: p1 })).headers.get('etag')!;
-    const e2 = (await s3raw(env, 'PUT', `/${BUCKET}/${key}`, { query: { partNumber: '2', uploadId }, body: p2 })).headers.get('etag')!;
+    const e1 = (
+      await s3raw(env, 'PUT', `/${BUCKET}/${key}`, { query: { partNumber: '1', uploadId }, body: p1 })
+    ).headers.get('etag')!;
+    const e2 = (
+      await s3raw(env, 'PUT', `/${BUCKET}/${key}`, { query: { partNumber: '2', uploadId }, body: p2 })
+    ).headers.get('etag')!;
     const parts = await s3raw(env, 'GET', `/${BUCKET}/${key}`, { query: { uploadId } });
     expect(parts.text.match(/<Part>/g)).toHaveLength(2);
     const xml = (ps: Array<[number, string]>) =>
       `<CompleteMultipartUpload>${ps.map(([n, e]) => `<Part><PartNumber>${n}</PartNumber><ETag>${e}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
-    expect((await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploadId }, body: xml([[1, '"bad"'], [2, e2]]) })).code).toBe('InvalidPart');
-    const done = await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploadId }, body: xml([[1, e1], [2, e2]]) });
+    expect(
+      (
+        await s3raw(env, 'POST', `/${BUCKET}/${key}`, {
+          query: { uploadId },
+          body: xml([
+            [1, '"bad"'],
+            [2, e2],
+          ]),
+        })
+      ).code,
+    ).toBe('InvalidPart');
+    const done = await s3raw(env, 'POST', `/${BUCKET}/${key}`, {
+      query: { uploadId },
+      body: xml([
+        [1, e1],
+        [2, e2],
+      ]),
+    });
     expect(done.status).toBe(200);
-    const want = createHash('md5').update(Buffer.concat([createHash('md5').update(p1).digest(), createHash('md5').update(p2).digest()])).digest('hex') + '-2';
+    const want =
+      createHash('md5')
+        .update(Buffer.concat([createHash('md5').update(p1).digest(), createHash('md5').update(p2).digest()]))
+        .digest('hex') + '-2';
     expect(done.text).toContain(`"${want}"`);
     const head = await s3raw(env, 'HEAD', `/${BUCKET}/${key}`);
-    expect([head.headers.get('etag'), head.headers.get('content-length')]).toEqual([`"${want}"`, String(p1.length + p2.length)]);
+    expect([head.headers.get('etag'), head.headers.get('content-length')]).toEqual([
+      `"${want}"`,
+      String(p1.length + p2.length),
+    ]);
 
     const small = await s3raw(env, 'POST', `/${BUCKET}/mp/small.bin`, { query: { uploads: '' } });
     const sid = /<UploadId>([^<]+)/.exec(small.text)![1];
-    const s1 = (await s3raw(env, 'PUT', `/${BUCKET}/mp/small.bin`, { query: { partNumber: '1', uploadId: sid }, body: 'tiny' })).headers.get('etag')!;
-    const s2 = (await s3raw(env, 'PUT', `/${BUCKET}/mp/small.bin`, { query: { partNumber: '2', uploadId: sid }, body: 'tiny2' })).headers.get('etag')!;
-    expect((await s3raw(env, 'POST', `/${BUCKET}/mp/small.bin`, { query: { uploadId: sid }, body: xml([[1, s1], [2, s2]]) })).code).toBe('EntityTooSmall');
+    const s1 = (
+      await s3raw(env, 'PUT', `/${BUCKET}/mp/small.bin`, {
+        query: { partNumber: '1', uploadId: sid },
+        body: 'tiny',
+      })
+    ).headers.get('etag')!;
+    const s2 = (
+      await s3raw(env, 'PUT', `/${BUCKET}/mp/small.bin`, {
+        query: { partNumber: '2', uploadId: sid },
+        body: 'tiny2',
+      })
+    ).headers.get('etag')!;
+    expect(
+      (
+        await s3raw(env, 'POST', `/${BUCKET}/mp/small.bin`, {
+          query: { uploadId: sid },
+          body: xml([
+            [1, s1],
+            [2, s2],
+          ]),
+        })
+      ).code,
+    ).toBe('EntityTooSmall');
     const uploads = await s3raw(env, 'GET', `/${BUCKET}`, { query: { uploads: '' } });
     expect(uploads.text).toContain(`<UploadId>${sid}</UploadId>`);
-    expect((await s3raw(env, 'DELETE', `/${BUCKET}/mp/small.bin`, { query: { uploadId: sid } })).status).toBe(204);
-    expect((await s3raw(env, 'GET', `/${BUCKET}/mp/small.bin`, { query: { uploadId: sid } })).code).toBe('NoSuchUpload');
+    expect((await s3raw(env, 'DELETE', `/${BUCKET}/mp/small.bin`, { query: { uploadId: sid } })).status).toBe(
+      204,
+    );
+    expect((await s3raw(env, 'GET', `/${BUCKET}/mp/small.bin`, { query: { uploadId: sid } })).code).toBe(
+      'NoSuchUpload',
+    );
   });
 });
 

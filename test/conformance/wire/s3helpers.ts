@@ -18,15 +18,39 @@ export interface S3Env {
   /** Native API call with the master key's token on region `i`. */
   native(call: string, body: Record<string, unknown>, i?: number): Promise<Record<string, unknown>>;
   /** A new application key on region `i` (default all capabilities the key type allows). */
-  createKey(opts: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string }, i?: number): Promise<{ keyId: string; secret: string }>;
+  createKey(
+    opts: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string },
+    i?: number,
+  ): Promise<{ keyId: string; secret: string }>;
   stop(): Promise<void>;
 }
 
 export const ALL_KEY_CAPS = [
-  'listKeys', 'writeKeys', 'deleteKeys', 'listAllBucketNames', 'listBuckets', 'readBuckets', 'writeBuckets', 'deleteBuckets',
-  'readBucketEncryption', 'writeBucketEncryption', 'readBucketRetentions', 'writeBucketRetentions', 'readBucketReplications',
-  'writeBucketReplications', 'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles', 'readFileLegalHolds',
-  'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions', 'bypassGovernance', 'readBucketLifecycleRules',
+  'listKeys',
+  'writeKeys',
+  'deleteKeys',
+  'listAllBucketNames',
+  'listBuckets',
+  'readBuckets',
+  'writeBuckets',
+  'deleteBuckets',
+  'readBucketEncryption',
+  'writeBucketEncryption',
+  'readBucketRetentions',
+  'writeBucketRetentions',
+  'readBucketReplications',
+  'writeBucketReplications',
+  'listFiles',
+  'readFiles',
+  'shareFiles',
+  'writeFiles',
+  'deleteFiles',
+  'readFileLegalHolds',
+  'writeFileLegalHolds',
+  'readFileRetentions',
+  'writeFileRetentions',
+  'bypassGovernance',
+  'readBucketLifecycleRules',
   'writeBucketLifecycleRules',
 ];
 
@@ -46,7 +70,12 @@ export async function startS3Env(opts: StartOptions = {}): Promise<S3Env> {
     tokens.set(i, t);
     return t;
   }
-  async function native(call: string, body: Record<string, unknown>, i = 0): Promise<Record<string, unknown>> {
+  async function native(
+    call: string,
+    body: Record<string, unknown>,
+    i = 0,
+    retried = false,
+  ): Promise<Record<string, unknown>> {
     const a = await auth(i);
     const res = await fetch(`${a.apiUrl}/b2api/v2/${call}`, {
       method: 'POST',
@@ -54,10 +83,18 @@ export async function startS3Env(opts: StartOptions = {}): Promise<S3Env> {
       body: JSON.stringify(body),
     });
     const text = await res.text();
+    // Tests advance the emulator clock by days: 24 h tokens expire, so re-authorize once.
+    if (res.status === 401 && text.includes('expired_auth_token') && !retried) {
+      tokens.delete(i);
+      return native(call, body, i, true);
+    }
     if (!res.ok) throw new Error(`${call} -> ${res.status} ${text}`);
     return JSON.parse(text) as Record<string, unknown>;
   }
-  async function createKey(o: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string }, i = 0) {
+  async function createKey(
+    o: { capabilities?: string[]; bucketId?: string; namePrefix?: string; keyName?: string },
+    i = 0,
+  ) {
     const accountId = emu.info.regions[i].accountId;
     const k = await native(
       'b2_create_key',
@@ -105,7 +142,6 @@ export function awsEnv(env: S3Env, home: string): NodeJS.ProcessEnv {
 
 // ---------------------------------------------------------------------------------------------
 // Raw signed requests (third-party signer, so wire tests never go through a project client)
-
 
 /** @smithy Checksum over node:crypto (the SDK's own sha256 package is not installed here). */
 class Sha256 {
@@ -165,11 +201,23 @@ export async function s3raw(env: S3Env, method: string, path: string, o: RawOpts
   const body = o.body === undefined ? undefined : Buffer.from(o.body);
   const headers: Record<string, string> = {
     host: url.host,
-    'x-amz-content-sha256': o.payloadHash ?? createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex'),
+    'x-amz-content-sha256':
+      o.payloadHash ??
+      createHash('sha256')
+        .update(body ?? Buffer.alloc(0))
+        .digest('hex'),
     ...(o.headers ?? {}),
   };
   const signed = await signer(o.keyId ?? env.keyId, o.secret ?? env.secret, env.region).sign(
-    { method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: encPath, query: o.query ?? {}, headers },
+    {
+      method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: encPath,
+      query: o.query ?? {},
+      headers,
+    },
     { signingDate: o.signingDate ?? new Date() },
   );
   const qs = Object.entries(o.query ?? {})
@@ -187,7 +235,6 @@ export async function s3raw(env: S3Env, method: string, path: string, o: RawOpts
 // ---------------------------------------------------------------------------------------------
 // Running third-party client binaries
 
-
 export interface RunResult {
   code: number | null;
   stdout: string;
@@ -195,9 +242,17 @@ export interface RunResult {
 }
 
 /** Runs a client binary with a bounded time; never throws on exit code (callers assert). */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -217,6 +272,9 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 
 /** Asserts a successful exit, showing the client's output otherwise. */
 export function ok(r: RunResult, what: string): RunResult {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout:\n${r.stdout.slice(-4000)}\nstderr:\n${r.stderr.slice(-4000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what} exited ${r.code}\nstdout:\n${r.stdout.slice(-4000)}\nstderr:\n${r.stderr.slice(-4000)}`,
+    );
   return r;
 }

@@ -12,7 +12,8 @@ const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const SEED = '4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9';
 const DATE = '20130524T000000Z';
 const SCOPE = '20130524/us-east-1/s3/aws4_request';
-const docSigner = (): ChunkSigner => new ChunkSigner(deriveSigningKey(SECRET, '20130524', 'us-east-1'), DATE, SCOPE, SEED);
+const docSigner = (): ChunkSigner =>
+  new ChunkSigner(deriveSigningKey(SECRET, '20130524', 'us-east-1'), DATE, SCOPE, SEED);
 
 /** The documented body: 65536 + 1024 bytes of "a" and the final chunk, with their signatures. */
 function docBody(tamper = false): Buffer {
@@ -22,35 +23,52 @@ function docBody(tamper = false): Buffer {
   return Buffer.concat([
     Buffer.from('10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n'),
     c1,
-    Buffer.from('\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n'),
+    Buffer.from(
+      '\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n',
+    ),
     c2,
-    Buffer.from('\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n'),
+    Buffer.from(
+      '\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n',
+    ),
   ]);
 }
 
 /** Feeds `body` in pieces of `step` bytes and collects the output. */
-async function decode(body: Buffer, opts: AwsChunkedOptions, step = 7919): Promise<{ out: Buffer; dec: AwsChunkedDecoder }> {
+async function decode(
+  body: Buffer,
+  opts: AwsChunkedOptions,
+  step = 7919,
+): Promise<{ out: Buffer; dec: AwsChunkedDecoder }> {
   const pieces: Buffer[] = [];
   for (let i = 0; i < body.length; i += step) pieces.push(body.subarray(i, i + step));
   const dec = new AwsChunkedDecoder(opts);
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
-    Readable.from(pieces).pipe(dec).on('data', (d: Buffer) => chunks.push(d)).on('end', resolve).on('error', reject);
+    Readable.from(pieces)
+      .pipe(dec)
+      .on('data', (d: Buffer) => chunks.push(d))
+      .on('end', resolve)
+      .on('error', reject);
     dec.on('error', reject);
   });
   return { out: Buffer.concat(chunks), dec };
 }
 
 describe('aws-chunked decoder', () => {
-  it.each([1, 13, 4096, 1 << 20])('decodes and verifies the documented signed body (split every %d bytes)', async (step) => {
-    const { out, dec } = await decode(docBody(), { signer: docSigner() }, step);
-    expect(out.length).toBe(66560);
-    expect(out.equals(Buffer.alloc(66560, 'a'))).toBe(true);
-    expect(dec.decodedLength).toBe(66560);
-  });
+  it.each([1, 13, 4096, 1 << 20])(
+    'decodes and verifies the documented signed body (split every %d bytes)',
+    async (step) => {
+      const { out, dec } = await decode(docBody(), { signer: docSigner() }, step);
+      expect(out.length).toBe(66560);
+      expect(out.equals(Buffer.alloc(66560, 'a'))).toBe(true);
+      expect(dec.decodedLength).toBe(66560);
+    },
+  );
 
   it('refuses a body whose chunk data was altered (SignatureDoesNotMatch)', async () => {
-    await expect(decode(docBody(true), { signer: docSigner() })).rejects.toMatchObject({ code: 'SignatureDoesNotMatch' });
+    await expect(decode(docBody(true), { signer: docSigner() })).rejects.toMatchObject({
+      code: 'SignatureDoesNotMatch',
+    });
   });
 
   it('refuses a signed body with a chunk lacking its signature', async () => {
@@ -61,7 +79,9 @@ describe('aws-chunked decoder', () => {
   it('decodes STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies and collects the checksum trailer', async () => {
     const data = Buffer.from('hello aws-chunked world, with a trailer');
     const crc = checksumOf('crc32', data);
-    const body = Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`);
+    const body = Buffer.from(
+      `${data.length.toString(16)}\r\n${data}\r\n0\r\nx-amz-checksum-crc32:${crc}\r\n\r\n`,
+    );
     const { out, dec } = await decode(body, {}, 5);
     expect(out.toString()).toBe(data.toString());
     expect(dec.trailers.get('x-amz-checksum-crc32')).toBe(crc);
@@ -88,7 +108,9 @@ describe('aws-chunked decoder', () => {
     const ok = await decode(body, { signer: new ChunkSigner(key, DATE, SCOPE, SEED), signedTrailer: true });
     expect(ok.out.toString()).toBe(data.toString());
     const forged = Buffer.from(body.toString().replace(trailer, 'x-amz-checksum-crc32:AAAAAA=='));
-    await expect(decode(forged, { signer: new ChunkSigner(key, DATE, SCOPE, SEED), signedTrailer: true })).rejects.toMatchObject({
+    await expect(
+      decode(forged, { signer: new ChunkSigner(key, DATE, SCOPE, SEED), signedTrailer: true }),
+    ).rejects.toMatchObject({
       code: 'SignatureDoesNotMatch',
     });
   });
@@ -98,7 +120,9 @@ describe('aws-chunked decoder', () => {
   });
 
   it('a bad size line is InvalidRequest', async () => {
-    await expect(decode(Buffer.from('zz\r\nabc\r\n0\r\n\r\n'), {})).rejects.toMatchObject({ code: 'InvalidRequest' });
+    await expect(decode(Buffer.from('zz\r\nabc\r\n0\r\n\r\n'), {})).rejects.toMatchObject({
+      code: 'InvalidRequest',
+    });
   });
 });
 

@@ -4,7 +4,11 @@ import { DAY_MS, dueUnfinished, planName, ruleFor } from '../../../emulator/jobs
 
 const T0 = Date.UTC(2026, 0, 1);
 let n = 0;
-function v(action: 'upload' | 'hide' | 'start', ageDays: number, extra: Partial<FileRecord> = {}): FileRecord {
+function v(
+  action: 'upload' | 'hide' | 'start',
+  ageDays: number,
+  extra: Partial<FileRecord> = {},
+): FileRecord {
   n++;
   return {
     fileId: `f${n}`,
@@ -58,7 +62,9 @@ describe('lifecycle plan', () => {
 
   it('locked versions stay', () => {
     const old = v('upload', 100, { legalHold: 'on' });
-    const retained = v('upload', 90, { fileRetention: { mode: 'governance', retainUntilTimestamp: T0 + DAY_MS } });
+    const retained = v('upload', 90, {
+      fileRetention: { mode: 'governance', retainUntilTimestamp: T0 + DAY_MS },
+    });
     expect(planName([v('upload', 50), retained, old], rule(null, 1), T0).deleteIds).toEqual([]);
   });
 
@@ -75,7 +81,13 @@ describe('lifecycle plan', () => {
     ];
     expect(ruleFor(rules, 'db/x')?.daysFromHidingToDeleting).toBe(5);
     expect(ruleFor(rules, 'other')).toBeNull();
-    const overlapping = [{ ...rule(30, 10), fileNamePrefix: '' }, { ...rule(60, 2), fileNamePrefix: 'a/' }];
-    expect(ruleFor(overlapping, 'a/b')).toMatchObject({ daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 2 });
+    const overlapping = [
+      { ...rule(30, 10), fileNamePrefix: '' },
+      { ...rule(60, 2), fileNamePrefix: 'a/' },
+    ];
+    expect(ruleFor(overlapping, 'a/b')).toMatchObject({
+      daysFromUploadingToHiding: 30,
+      daysFromHidingToDeleting: 2,
+    });
   });
 });

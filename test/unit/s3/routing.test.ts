@@ -107,14 +107,20 @@ describe('S3 XML bodies', () => {
       { partNumber: 1, etag: 'aa' },
       { partNumber: 2, etag: 'bb' },
     ]);
-    expect(errCode(() => parseCompleteMultipartUpload(Buffer.from('<CompleteMultipartUpload></CompleteMultipartUpload>')))).toBe(
-      'MalformedXML',
-    );
+    expect(
+      errCode(() =>
+        parseCompleteMultipartUpload(Buffer.from('<CompleteMultipartUpload></CompleteMultipartUpload>')),
+      ),
+    ).toBe('MalformedXML');
     expect(errCode(() => parseCompleteMultipartUpload(Buffer.from('<oops')))).toBe('MalformedXML');
   });
 
   it('Delete: one object stays a list; keys keep leading zeros', () => {
-    const r = parseDeleteObjects(Buffer.from('<Delete><Quiet>true</Quiet><Object><Key>007</Key><VersionId>v1</VersionId></Object></Delete>'));
+    const r = parseDeleteObjects(
+      Buffer.from(
+        '<Delete><Quiet>true</Quiet><Object><Key>007</Key><VersionId>v1</VersionId></Object></Delete>',
+      ),
+    );
     expect(r).toEqual({ quiet: true, objects: [{ key: '007', versionId: 'v1' }] });
   });
 
@@ -127,21 +133,34 @@ describe('S3 XML bodies', () => {
       ),
     );
     expect(rules).toEqual([
-      { id: 'logs', prefix: 'logs/', enabled: true, expirationDays: 30, expiredObjectDeleteMarker: false, noncurrentDays: 7, abortIncompleteDays: 2 },
+      {
+        id: 'logs',
+        prefix: 'logs/',
+        enabled: true,
+        expirationDays: 30,
+        expiredObjectDeleteMarker: false,
+        noncurrentDays: 7,
+        abortIncompleteDays: 2,
+      },
     ]);
     expect(
       errCode(() =>
         parseLifecycleConfiguration(
-          Buffer.from('<LifecycleConfiguration><Rule><Status>Enabled</Status><Transition><Days>1</Days></Transition></Rule></LifecycleConfiguration>'),
+          Buffer.from(
+            '<LifecycleConfiguration><Rule><Status>Enabled</Status><Transition><Days>1</Days></Transition></Rule></LifecycleConfiguration>',
+          ),
         ),
       ),
     ).toBe('NotImplemented');
   });
 
   it('Encryption: AES256 only', () => {
-    const ok = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+    const ok =
+      '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
     expect(parseEncryptionConfiguration(Buffer.from(ok))).toBe('AES256');
-    expect(errCode(() => parseEncryptionConfiguration(Buffer.from(ok.replace('AES256', 'aws:kms'))))).toBe('InvalidArgument');
+    expect(errCode(() => parseEncryptionConfiguration(Buffer.from(ok.replace('AES256', 'aws:kms'))))).toBe(
+      'InvalidArgument',
+    );
   });
 
   it('renders escaped, repeated elements', () => {
@@ -153,7 +172,9 @@ describe('S3 XML bodies', () => {
 
 describe('B2 → S3 error mapping', () => {
   it('maps codes and keeps Retry-After', () => {
-    expect(fromB2Error({ status: 400, code: 'duplicate_bucket_name', message: 'x' }).code).toBe('BucketAlreadyExists');
+    expect(fromB2Error({ status: 400, code: 'duplicate_bucket_name', message: 'x' }).code).toBe(
+      'BucketAlreadyExists',
+    );
     expect(fromB2Error({ status: 401, code: 'unauthorized', message: 'x' }).status).toBe(403);
     const slow = fromB2Error({ status: 429, code: 'too_many_requests', message: 'x', retryAfter: 2 });
     expect([slow.code, slow.status, slow.headers['Retry-After']]).toEqual(['SlowDown', 503, '2']);

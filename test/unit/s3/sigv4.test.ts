@@ -51,7 +51,10 @@ const getObject: SignableRequest = {
     ['x-amz-date', '20130524T000000Z'],
     [
       'Authorization',
-      authHeader('host;range;x-amz-content-sha256;x-amz-date', 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41'),
+      authHeader(
+        'host;range;x-amz-content-sha256;x-amz-date',
+        'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+      ),
     ],
   ],
 };
@@ -84,7 +87,13 @@ const getLifecycle: SignableRequest = {
     ['Host', 'examplebucket.s3.amazonaws.com'],
     ['x-amz-date', '20130524T000000Z'],
     ['x-amz-content-sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
-    ['Authorization', authHeader('host;x-amz-content-sha256;x-amz-date', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543')],
+    [
+      'Authorization',
+      authHeader(
+        'host;x-amz-content-sha256;x-amz-date',
+        'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543',
+      ),
+    ],
   ],
 };
 
@@ -96,7 +105,13 @@ const listObjects: SignableRequest = {
     ['Host', 'examplebucket.s3.amazonaws.com'],
     ['x-amz-date', '20130524T000000Z'],
     ['x-amz-content-sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
-    ['Authorization', authHeader('host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7')],
+    [
+      'Authorization',
+      authHeader(
+        'host;x-amz-content-sha256;x-amz-date',
+        '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7',
+      ),
+    ],
   ],
 };
 
@@ -136,23 +151,36 @@ describe('SigV4 header auth: AWS documented examples', () => {
   });
 
   it('a signed header changed in transit → SignatureDoesNotMatch', () => {
-    const tampered = { ...getObject, headers: getObject.headers.map(([k, v]) => [k, k === 'Range' ? 'bytes=0-10' : v] as [string, string]) };
-    expect(codeOf(() => verifyRequest(tampered, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe('SignatureDoesNotMatch');
-  });
-
-  it('query changed → SignatureDoesNotMatch', () => {
-    expect(codeOf(() => verifyRequest({ ...listObjects, rawQuery: 'max-keys=3&prefix=J' }, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe(
+    const tampered = {
+      ...getObject,
+      headers: getObject.headers.map(([k, v]) => [k, k === 'Range' ? 'bytes=0-10' : v] as [string, string]),
+    };
+    expect(codeOf(() => verifyRequest(tampered, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe(
       'SignatureDoesNotMatch',
     );
   });
 
+  it('query changed → SignatureDoesNotMatch', () => {
+    expect(
+      codeOf(() =>
+        verifyRequest(
+          { ...listObjects, rawQuery: 'max-keys=3&prefix=J' },
+          { nowMs: DOC_NOW, lookupSecret: lookup },
+        ),
+      ),
+    ).toBe('SignatureDoesNotMatch');
+  });
+
   it('unknown access key → InvalidAccessKeyId', () => {
-    expect(codeOf(() => verifyRequest(getObject, { nowMs: DOC_NOW, lookupSecret: () => undefined }))).toBe('InvalidAccessKeyId');
+    expect(codeOf(() => verifyRequest(getObject, { nowMs: DOC_NOW, lookupSecret: () => undefined }))).toBe(
+      'InvalidAccessKeyId',
+    );
   });
 
   it('clock skew beyond 15 minutes → RequestTimeTooSkewed, either direction', () => {
     const signedAt = Date.UTC(2013, 4, 24);
-    const at = (min: number): string => codeOf(() => verifyRequest(getObject, { nowMs: signedAt + min * 60_000, lookupSecret: lookup }));
+    const at = (min: number): string =>
+      codeOf(() => verifyRequest(getObject, { nowMs: signedAt + min * 60_000, lookupSecret: lookup }));
     expect(at(15.1)).toBe('RequestTimeTooSkewed');
     expect(at(-15.1)).toBe('RequestTimeTooSkewed');
     expect(at(14.9)).toBe('ok');
@@ -160,7 +188,13 @@ describe('SigV4 header auth: AWS documented examples', () => {
   });
 
   it('Signature V2 is refused', () => {
-    const v2 = { ...getObject, headers: [['Host', 'x'], ['Authorization', `AWS ${AKID}:abc=`]] as Array<[string, string]> };
+    const v2 = {
+      ...getObject,
+      headers: [
+        ['Host', 'x'],
+        ['Authorization', `AWS ${AKID}:abc=`],
+      ] as Array<[string, string]>,
+    };
     expect(codeOf(() => verifyRequest(v2, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe('InvalidRequest');
   });
 });
@@ -173,18 +207,34 @@ describe('SigV4 presigned URLs', () => {
   });
 
   it('expired after X-Amz-Expires → AccessDenied', () => {
-    expect(codeOf(() => verifyRequest(presigned, { nowMs: Date.UTC(2013, 4, 25, 0, 0, 1), lookupSecret: lookup }))).toBe('AccessDenied');
-    expect(codeOf(() => verifyRequest(presigned, { nowMs: Date.UTC(2013, 4, 24, 23, 59, 59), lookupSecret: lookup }))).toBe('ok');
+    expect(
+      codeOf(() => verifyRequest(presigned, { nowMs: Date.UTC(2013, 4, 25, 0, 0, 1), lookupSecret: lookup })),
+    ).toBe('AccessDenied');
+    expect(
+      codeOf(() =>
+        verifyRequest(presigned, { nowMs: Date.UTC(2013, 4, 24, 23, 59, 59), lookupSecret: lookup }),
+      ),
+    ).toBe('ok');
   });
 
   it('tampered expiry → SignatureDoesNotMatch', () => {
-    const longer = { ...presigned, rawQuery: presigned.rawQuery.replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401') };
-    expect(codeOf(() => verifyRequest(longer, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe('SignatureDoesNotMatch');
+    const longer = {
+      ...presigned,
+      rawQuery: presigned.rawQuery.replace('X-Amz-Expires=86400', 'X-Amz-Expires=86401'),
+    };
+    expect(codeOf(() => verifyRequest(longer, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe(
+      'SignatureDoesNotMatch',
+    );
   });
 
   it('X-Amz-Expires above 7 days is malformed', () => {
-    const tooLong = { ...presigned, rawQuery: presigned.rawQuery.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604801') };
-    expect(codeOf(() => verifyRequest(tooLong, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe('AuthorizationQueryParametersError');
+    const tooLong = {
+      ...presigned,
+      rawQuery: presigned.rawQuery.replace('X-Amz-Expires=86400', 'X-Amz-Expires=604801'),
+    };
+    expect(codeOf(() => verifyRequest(tooLong, { nowMs: DOC_NOW, lookupSecret: lookup }))).toBe(
+      'AuthorizationQueryParametersError',
+    );
   });
 });
 
@@ -217,9 +267,15 @@ describe('SigV4 streaming: documented aws-chunked example', () => {
     const auth = verifyRequest(req, { nowMs: DOC_NOW, lookupSecret: lookup });
     expect(auth.payloadMode).toBe('streaming-signed');
     const signer = new ChunkSigner(auth.signingKey, auth.amzDate, auth.scope, auth.signature);
-    expect(signer.next(sha256Hex(Buffer.alloc(65536, 'a')))).toBe('ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648');
-    expect(signer.next(sha256Hex(Buffer.alloc(1024, 'a')))).toBe('0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497');
-    expect(signer.next(sha256Hex(Buffer.alloc(0)))).toBe('b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9');
+    expect(signer.next(sha256Hex(Buffer.alloc(65536, 'a')))).toBe(
+      'ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648',
+    );
+    expect(signer.next(sha256Hex(Buffer.alloc(1024, 'a')))).toBe(
+      '0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497',
+    );
+    expect(signer.next(sha256Hex(Buffer.alloc(0)))).toBe(
+      'b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9',
+    );
   });
 });
 
@@ -255,11 +311,17 @@ describe('cross-check with @smithy/signature-v4 (test-only reference signer)', (
     credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
     region: 'us-west-004',
     service: 's3',
-    sha256: Sha256 as unknown as ConstructorParameters<typeof SignatureV4>[0]["sha256"],
+    sha256: Sha256 as unknown as ConstructorParameters<typeof SignatureV4>[0]['sha256'],
     uriEscapePath: false, // S3 does not double-encode
     applyChecksum: false,
   });
-  const keys = ['plain.txt', 'dir/sub/file name.bin', 'ünïcødé/€.txt', "odd!'()*&$@=;:+,?.txt", 'tilde~under_score-dash.x'];
+  const keys = [
+    'plain.txt',
+    'dir/sub/file name.bin',
+    'ünïcødé/€.txt',
+    "odd!'()*&$@=;:+,?.txt",
+    'tilde~under_score-dash.x',
+  ];
   it.each(keys)('verifies a header-signed request for key %j', async (key) => {
     const now = new Date();
     // The SDK's serializer encodes the path (extendedEncodeURIComponent); the signer takes it as is.
@@ -272,31 +334,56 @@ describe('cross-check with @smithy/signature-v4 (test-only reference signer)', (
         port: 9000,
         path,
         query: { 'list-type': '2', prefix: 'a b/ü', 'max-keys': '5' },
-        headers: { host: '127.0.0.1:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-meta-note': '  spaced   value ' },
+        headers: {
+          host: '127.0.0.1:9000',
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+          'x-amz-meta-note': '  spaced   value ',
+        },
       },
       { signingDate: now },
     );
     const rawQuery = Object.entries(signed.query!)
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
       .join('&');
-    const req: SignableRequest = { method: 'GET', rawPath: path, rawQuery, headers: Object.entries(signed.headers) };
+    const req: SignableRequest = {
+      method: 'GET',
+      rawPath: path,
+      rawQuery,
+      headers: Object.entries(signed.headers),
+    };
     expect(verifyRequest(req, { nowMs: now.getTime(), lookupSecret: lookup }).region).toBe('us-west-004');
     // The same request signed with another key must fail.
-    expect(codeOf(() => verifyRequest(req, { nowMs: now.getTime(), lookupSecret: () => 'other-secret' }))).toBe('SignatureDoesNotMatch');
+    expect(
+      codeOf(() => verifyRequest(req, { nowMs: now.getTime(), lookupSecret: () => 'other-secret' })),
+    ).toBe('SignatureDoesNotMatch');
   });
 
   it('verifies a presigned PUT from the reference signer', async () => {
     const now = new Date();
     const url = await signer.presign(
-      { method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: 9000, path: '/bucket-one/up%20load.txt', headers: { host: '127.0.0.1:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 9000,
+        path: '/bucket-one/up%20load.txt',
+        headers: { host: '127.0.0.1:9000', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
       { signingDate: now, expiresIn: 60 },
     );
     const rawQuery = Object.entries(url.query!)
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
       .join('&');
-    const req: SignableRequest = { method: 'PUT', rawPath: '/bucket-one/up%20load.txt', rawQuery, headers: [['host', '127.0.0.1:9000']] };
+    const req: SignableRequest = {
+      method: 'PUT',
+      rawPath: '/bucket-one/up%20load.txt',
+      rawQuery,
+      headers: [['host', '127.0.0.1:9000']],
+    };
     expect(verifyRequest(req, { nowMs: now.getTime() + 30_000, lookupSecret: lookup }).presigned).toBe(true);
-    expect(codeOf(() => verifyRequest(req, { nowMs: now.getTime() + 61_000, lookupSecret: lookup }))).toBe('AccessDenied');
+    expect(codeOf(() => verifyRequest(req, { nowMs: now.getTime() + 61_000, lookupSecret: lookup }))).toBe(
+      'AccessDenied',
+    );
   });
 
   it('derives the documented signing key shape (32 bytes)', () => {
