@@ -103,7 +103,12 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
   } catch (err) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     // Prefer the dump's own failure over the stream error it caused downstream.
-    const dumpFailure = await Promise.race([dumpOk().then(() => undefined, (e: unknown) => e), new Promise((r) => setTimeout(() => r(undefined), 2000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const dumpFailure = await Promise.race([
+      dumpOk().then(() => undefined, (e: unknown) => e),
+      new Promise((r) => (timer = setTimeout(() => r(undefined), 2000))),
+    ]);
+    clearTimeout(timer);
     ctx.manifest.objects.push({ key, size: 0, sha256: '', status: 'aborted' });
     throw dumpFailure instanceof JobError && !(err instanceof JobError) ? dumpFailure : err;
   }

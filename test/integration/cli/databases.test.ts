@@ -1,0 +1,177 @@
+/**
+ * db-dump / db-restore / drill with a real PostgreSQL and a real MariaDB (Debian packages,
+ * started in temp dirs on 127.0.0.1) against the emulator.
+ */
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { mariadbAvailable, postgresAvailable, RunningDatabase, startMariadb, startPostgres } from '../../helpers/databases';
+import { cli, Estate, getObjectBytes, listVersionsJson, sdkClient, startEstate } from './fixture';
+
+let estate: Estate;
+let tmp: string;
+
+beforeAll(async () => {
+  estate = await startEstate();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-cli-db-'));
+});
+
+afterAll(async () => {
+  await estate?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Row count and an order-independent digest per table, computed here, not by the CLI. */
+function pgFingerprint(db: RunningDatabase, name: string, tables: string[]): Record<string, string> {
+  return Object.fromEntries(tables.map((t) => [t, db.sql(name, `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM ${t} x`).trim()]));
+}
+
+function myFingerprint(db: RunningDatabase, name: string, tables: string[]): Record<string, string> {
+  return Object.fromEntries(tables.map((t) => [t, db.sql(name, `SELECT COUNT(*) FROM ${t}`).trim() + ':' + db.sql(name, `CHECKSUM TABLE ${t} EXTENDED`).trim().split('\t')[1]]));
+}
+
+function wrapper(name: string, body: string): string {
+  const p = path.join(tmp, name);
+  fs.writeFileSync(p, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return p;
+}
+
+const describePg = postgresAvailable() ? describe : describe.skip;
+const describeMy = mariadbAvailable() ? describe : describe.skip;
+
+describePg('PostgreSQL', () => {
+  let pg: RunningDatabase;
+  const tables = ['public.customers', 'public.orders', 'billing.invoices'];
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    pg.createDatabase('shop');
+    pg.sql(
+      'shop',
+      `CREATE TABLE customers(id serial PRIMARY KEY, name text NOT NULL, email text, created timestamptz DEFAULT now(), meta jsonb);
+       INSERT INTO customers(name, email, meta) SELECT 'customer ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'c' || g || '@example.com' END, jsonb_build_object('tier', g % 3) FROM generate_series(1, 3000) g;
+       CREATE TABLE orders(id bigserial PRIMARY KEY, customer_id int REFERENCES customers(id), total numeric(12,2), note text, blob bytea);
+       INSERT INTO orders(customer_id, total, note, blob) SELECT 1 + g % 3000, g * 1.25, repeat('x', g % 50), decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g;
+       CREATE SCHEMA billing;
+       CREATE TABLE billing.invoices(id int PRIMARY KEY, amount double precision, paid boolean);
+       INSERT INTO billing.invoices SELECT g, g / 3.0, g % 2 = 0 FROM generate_series(1, 500) g;`,
+    );
+  });
+
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('dumps, restores into a fresh database, and the data is identical', async () => {
+    const metrics = path.join(tmp, 'pg.prom');
+    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json', '--metrics-file', metrics]);
+    expect(dump.code).toBe(0);
+    const d = dump.json<{ key: string; versionId: string; tables: { table: string; rows: number }[]; manifest: { key: string } }>();
+    expect(d.key).toMatch(/^db\/postgres\/shop\/.*\.dump\.gz$/);
+    expect(d.tables.find((t) => t.table === 'public.orders')?.rows).toBe(20000);
+    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as { status: string; details: { database: { tables: unknown[] } } };
+    expect(m.status).toBe('ok');
+    expect(m.details.database.tables).toHaveLength(3);
+    expect(fs.readFileSync(metrics, 'utf8')).toMatch(/backup_job_success\{job="db-dump",env="dev"\} 1/);
+
+    pg.createDatabase('shop_restored');
+    const restore = await cli(estate, ['db-restore', '--engine', 'postgres', '--url', pg.url('shop_restored'), '--key', d.key, '--version-id', d.versionId, '--json']);
+    expect(restore.code).toBe(0);
+    expect(pgFingerprint(pg, 'shop_restored', tables)).toEqual(pgFingerprint(pg, 'shop', tables));
+  });
+
+  it('drill restores the newest dump into a scratch database and reports RTO', async () => {
+    const r = await cli(estate, ['drill', '--engine', 'postgres', '--scratch-url', pg.url('postgres'), '--database', 'shop', '--json']);
+    expect(r.code).toBe(0);
+    const d = r.json<{ rtoSeconds: number; tablesChecked: number; diffs: unknown[]; scratchDatabase: string }>();
+    expect(d.tablesChecked).toBe(3);
+    expect(d.diffs).toEqual([]);
+    expect(d.rtoSeconds).toBeGreaterThan(0);
+    expect(pg.sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${d.scratchDatabase}'`).trim()).toBe('0');
+  });
+
+  it('drill catches a dump whose restored row counts differ', async () => {
+    // A misconfigured dump that silently leaves out a table's rows.
+    const lossy = wrapper('lossy_pg_dump', `exec pg_dump --exclude-table-data=public.orders "$@"`);
+    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json'], { BACKUP_PG_DUMP: lossy });
+    expect(dump.code).toBe(0);
+    const r = await cli(estate, ['drill', '--engine', 'postgres', '--scratch-url', pg.url('postgres'), '--database', 'shop', '--json']);
+    expect(r.code).toBe(1);
+    const d = r.json<{ ok: boolean; diffs: { table: string; problem: string }[]; error: string }>();
+    expect(d.ok).toBe(false);
+    expect(d.diffs).toEqual([{ table: 'public.orders', expected: expect.objectContaining({ rows: 20000 }), actual: expect.objectContaining({ rows: 0 }), problem: 'row count 0, expected 20000' }]);
+    expect(d.error).toMatch(/public\.orders: row count 0, expected 20000/);
+  });
+
+  it('a dump killed midway aborts the multipart upload: no object, no unfinished upload', async () => {
+    pg.createDatabase('big');
+    pg.sql('big', `CREATE TABLE events(id int, payload text); INSERT INTO events SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) FROM generate_series(1, 250000) g;`);
+    // Emits 16 MB of a real dump (≥ 2 parts of 5 MiB after gzip), then dies by SIGKILL.
+    const dying = wrapper('dying_pg_dump', `pg_dump "$@" | head -c 16000000\nkill -9 $$`);
+    await fetch(`${estate.emu.url}/__admin/stats`, { method: 'DELETE', headers: { authorization: `Bearer ${estate.emu.info.adminToken}` } });
+    const r = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('big'), '--part-size', '5MiB', '--json'], { BACKUP_PG_DUMP: dying });
+    expect(r.code).toBe(1);
+    const d = r.json<{ error: string; manifest: { key: string } }>();
+    expect(d.error).toMatch(/killed by SIGKILL; the upload was aborted/);
+    expect((await listVersionsJson(estate, 'db/postgres/big/')).length).toBe(0);
+    const uploads = await sdkClient(estate).send(new ListMultipartUploadsCommand({ Bucket: estate.bucket, Prefix: 'db/postgres/big/' }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    // It really was mid-multipart when it died, and the upload was aborted, not completed.
+    const stats = (await estate.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> };
+    expect(stats.operations['s3:CreateMultipartUpload']).toBe(1);
+    expect(stats.operations['s3:UploadPart']).toBeGreaterThanOrEqual(1);
+    expect(stats.operations['s3:AbortMultipartUpload']).toBe(1);
+    expect(stats.operations['s3:CompleteMultipartUpload']).toBeUndefined();
+    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as { status: string; objects: { status: string }[] };
+    expect(m.status).toBe('failed');
+    expect(m.objects[0].status).toBe('aborted');
+  });
+
+  it('refuses a bad connection with exit 1 and no upload', async () => {
+    const before = (await listVersionsJson(estate, 'db/')).length;
+    const r = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', `postgres://postgres:wrong@127.0.0.1:${pg.port}/shop`, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json<{ error: string }>().error).toMatch(/password authentication failed/);
+    expect((await listVersionsJson(estate, 'db/')).length).toBe(before);
+  });
+});
+
+describeMy('MariaDB', () => {
+  let my: RunningDatabase;
+  const tables = ['accounts', 'ledger'];
+
+  beforeAll(async () => {
+    my = await startMariadb();
+    my.createDatabase('bank');
+    my.sql(
+      'bank',
+      `CREATE TABLE accounts(id INT PRIMARY KEY AUTO_INCREMENT, owner VARCHAR(100), opened DATETIME, note TEXT NULL) ENGINE=InnoDB;
+       INSERT INTO accounts(owner, opened, note) SELECT CONCAT('owner ', seq), '2026-01-01 00:00:00' + INTERVAL seq MINUTE, IF(seq % 5 = 0, NULL, REPEAT('n', seq % 40)) FROM seq_1_to_2000;
+       CREATE TABLE ledger(id BIGINT PRIMARY KEY, account_id INT, amount DECIMAL(14,2), raw VARBINARY(16)) ENGINE=InnoDB;
+       INSERT INTO ledger SELECT seq, 1 + seq % 2000, seq * 0.5, UNHEX(MD5(seq)) FROM seq_1_to_10000;`,
+    );
+  });
+
+  afterAll(async () => {
+    await my?.stop();
+  });
+
+  it('dumps with mysqldump --single-transaction, restores, and the data is identical', async () => {
+    const dump = await cli(estate, ['db-dump', '--engine', 'mysql', '--url', my.url('bank'), '--json']);
+    expect(dump.code).toBe(0);
+    const d = dump.json<{ key: string; tables: { table: string; rows: number }[] }>();
+    expect(d.key).toMatch(/^db\/mysql\/bank\/.*\.sql\.gz$/);
+    expect(d.tables).toEqual([expect.objectContaining({ table: 'accounts', rows: 2000 }), expect.objectContaining({ table: 'ledger', rows: 10000 })]);
+    my.createDatabase('bank_restored');
+    const restore = await cli(estate, ['db-restore', '--engine', 'mysql', '--url', my.url('bank_restored'), '--database', 'bank', '--json']);
+    expect(restore.code).toBe(0);
+    expect(myFingerprint(my, 'bank_restored', tables)).toEqual(myFingerprint(my, 'bank', tables));
+  });
+
+  it('drill passes for MariaDB', async () => {
+    const r = await cli(estate, ['drill', '--engine', 'mysql', '--scratch-url', my.url('mysql'), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ tablesChecked: 2, diffs: [] });
+  });
+});
