@@ -173,6 +173,7 @@ const FROM_B2: Record<string, S3ErrorCode> = {
   source_too_large: 'EntityTooLarge',
   invalid_bucket_name: 'InvalidBucketName',
   method_not_allowed: 'MethodNotAllowed',
+  bad_digest: 'BadDigest',
 };
 
 /** Maps an engine error (`{status, code, message}`) to an S3Error keeping B2's message. */
