@@ -7,7 +7,8 @@
  * through `additionalSecretOutputs`; it is never logged, never in an error, never in `__provider`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { B2Error, type B2Client } from '../b2';
+import type { B2Client } from '../b2';
+import { B2Error } from '../b2/errors';
 import { clientFor, configureFromStack } from './credentials';
 import { isNotFound } from './b2ops';
 import { thinLoader } from './loader';

@@ -15,7 +15,7 @@
  * for local runs. One client per account is cached for the life of the provider process, so an
  * unchanged preview authorizes once per account.
  */
-import { B2Client, DEFAULT_REALM_URL } from '../b2';
+import type { B2Client } from '../b2';
 import { AccountRole } from './types';
 
 export const CONFIG_NAMESPACE = 'infrafabric-backup';
@@ -87,9 +87,12 @@ export function clientFor(role: AccountRole = 'primary', env: NodeJS.ProcessEnv 
   const cacheKey = `${role}\u0000${a.applicationKeyId}\u0000${a.realmUrl ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
+    // Loaded here, inside the provider host, not at module load: the Pulumi program imports the
+    // resource classes from the provider files and must not compile or load the B2 client.
+    const { B2Client: Client, DEFAULT_REALM_URL } = require('../b2') as typeof import('../b2');
     // The realm is always explicit: the client would otherwise fall back to B2_REALM_URL, which
     // belongs to the primary account.
-    client = new B2Client({
+    client = new Client({
       applicationKeyId: a.applicationKeyId,
       applicationKey: a.applicationKey,
       realmUrl: a.realmUrl ?? DEFAULT_REALM_URL,

@@ -61,3 +61,10 @@ export function normalizeStringMap(map: Record<string, string> | null | undefine
 export function normalizeSet(values: readonly string[] | null | undefined): string[] {
   return [...new Set(values ?? [])].sort();
 }
+
+/**
+ * What the engine sends for a value not known yet (an output of a resource still to be created)
+ * during preview — `rpc.unknownValue` in @pulumi/pulumi. Checks must not judge such values.
+ */
+export const UNKNOWN = '04da6b54-80e4-46f7-96ec-b56ff0331ba9';
+export const isUnknown = (v: unknown): boolean => v === UNKNOWN;

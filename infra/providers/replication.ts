@@ -16,7 +16,7 @@ import type { B2Client } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
 import { LiveBucket, findBucketById, updateBucketWithRetry } from './b2ops';
 import { thinLoader } from './loader';
-import { sameValue } from './normalize';
+import { isUnknown, sameValue } from './normalize';
 import { ACCOUNT_ROLES, AccountRole } from './types';
 import { Problem } from './validation/problem';
 
@@ -97,7 +97,7 @@ export function checkReplication(news: Record<string, unknown>): Problem[] {
       problems.push({ property: f, reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
     }
   }
-  if (news.sourceBucketId && news.sourceBucketId === news.destinationBucketId) {
+  if (news.sourceBucketId && !isUnknown(news.sourceBucketId) && news.sourceBucketId === news.destinationBucketId) {
     problems.push({ property: 'destinationBucketId', reason: 'must differ from sourceBucketId' });
   }
   return problems;
