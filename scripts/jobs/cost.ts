@@ -70,7 +70,7 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
     alert,
     prices,
   };
-  if (opts.html) fs.writeFileSync(opts.html, renderHtml(report));
+  if (opts.html && !ctx.dryRun) fs.writeFileSync(opts.html, renderHtml(report));
   const money = (v: number): string => `$${v.toFixed(2)}`;
   const human = [
     ...table(['bucket / prefix', 'versions', 'stored'], buckets.flatMap((b) => b.prefixes.map((p) => [`${b.bucket}/${p.prefix}`, p.objects, formatBytes(p.bytes)]))),
@@ -84,7 +84,7 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
     ),
     `in ${opts.months} months: B2 ${money(report.projection.at(-1)?.b2Total ?? 0)}, S3 ${money(report.projection.at(-1)?.s3Total ?? 0)} per month`,
     ...(alert ? [`ALERT: ${alert}`] : []),
-    ...(opts.html ? [`html report: ${opts.html}`] : []),
+    ...(opts.html ? [ctx.dryRun ? `would write html report ${opts.html}` : `html report: ${opts.html}`] : []),
   ];
   return {
     ok: !(alert && opts.failOnAlert),

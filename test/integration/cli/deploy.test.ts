@@ -1,0 +1,174 @@
+/**
+ * The scheduling examples in deploy/ parse (YAML, systemd units) and every command line they run
+ * is a valid CLI invocation: `--help` of the exact command exits 0, and its `--dry-run` succeeds
+ * against the emulator (with a real PostgreSQL for the database jobs).
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parse, parseAllDocuments } from 'yaml';
+import { postgresAvailable, RunningDatabase, startPostgres } from '../../helpers/databases';
+import { cli, Estate, startEstate } from './fixture';
+
+const DEPLOY = path.resolve(__dirname, '../../../deploy');
+const BIN = 'infrafabric-backup.js';
+
+interface Invocation {
+  source: string;
+  args: string[];
+}
+
+/** Minimal POSIX-ish word splitting: quotes and backslash-newline continuations. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let has = false;
+  const text = line.replace(/\\\n/g, ' ');
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) words.push(cur);
+      cur = '';
+      has = false;
+    } else cur += ch;
+  }
+  if (has || cur) words.push(cur);
+  return words;
+}
+
+function afterBin(words: string[]): string[] {
+  const i = words.findIndex((w) => w.endsWith(BIN));
+  if (i < 0) throw new Error(`no ${BIN} in ${words.join(' ')}`);
+  return words.slice(i + 1);
+}
+
+function kubernetesInvocations(): Invocation[] {
+  const file = path.join(DEPLOY, 'kubernetes', 'backup-cronjobs.yaml');
+  const docs = parseAllDocuments(fs.readFileSync(file, 'utf8'));
+  const out: Invocation[] = [];
+  for (const d of docs) {
+    expect(d.errors).toEqual([]);
+    const doc = d.toJS() as { kind: string; metadata: { name: string }; spec: { schedule: string; jobTemplate: { spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } } } } };
+    if (doc.kind !== 'CronJob') continue;
+    expect(doc.spec.schedule.split(' ')).toHaveLength(5);
+    for (const c of doc.spec.jobTemplate.spec.template.spec.containers) {
+      expect(c.command).toEqual(['node', `bin/${BIN}`]);
+      out.push({ source: `k8s ${doc.metadata.name}`, args: c.args });
+    }
+  }
+  return out;
+}
+
+function githubInvocations(): Invocation[] {
+  const wf = parse(fs.readFileSync(path.join(DEPLOY, 'github-actions', 'backup.yml'), 'utf8')) as { on: { schedule: { cron: string }[] }; jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+  expect(wf.on.schedule[0].cron.split(' ')).toHaveLength(5);
+  const out: Invocation[] = [];
+  for (const job of Object.values(wf.jobs)) {
+    for (const step of job.steps) if (step.run?.includes(BIN)) out.push({ source: `github ${step.name}`, args: afterBin(shellWords(step.run)) });
+  }
+  return out;
+}
+
+function systemdInvocations(): Invocation[] {
+  const dir = path.join(DEPLOY, 'systemd');
+  const out: Invocation[] = [];
+  for (const f of fs.readdirSync(dir)) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    const sections = [...text.matchAll(/^\[(\w+)\]$/gm)].map((m) => m[1]);
+    if (f.endsWith('.timer')) {
+      expect(sections).toEqual(['Unit', 'Timer', 'Install']);
+      expect(text).toMatch(/^OnCalendar=/m);
+      expect(fs.existsSync(path.join(dir, f.replace(/\.timer$/, '.service')))).toBe(true);
+      continue;
+    }
+    expect(sections).toEqual(['Unit', 'Service']);
+    const exec = /^ExecStart=(.+)$/m.exec(text);
+    expect(exec).not.toBeNull();
+    out.push({ source: `systemd ${f}`, args: afterBin(shellWords(exec![1].replace(/%i/g, 'orders'))) });
+  }
+  return out;
+}
+
+const all = (): Invocation[] => [...kubernetesInvocations(), ...githubInvocations(), ...systemdInvocations()];
+
+describe('deploy/ examples parse', () => {
+  it('yields the expected command lines', () => {
+    const inv = all();
+    expect(inv.map((i) => `${i.source}: ${i.args[0]}`)).toEqual(
+      expect.arrayContaining([
+        'k8s backup-db-dump-orders: db-dump',
+        'k8s backup-drill-orders: drill',
+        'k8s backup-audit-logs: audit-logs',
+        'k8s backup-verify: verify',
+        'github Terraform state (encrypted client-side): tf-state',
+        'github AWS config snapshot: snapshot-config',
+        expect.stringMatching(/^github Cost report.*: cost$/),
+        'systemd infrafabric-backup-db-dump@.service: db-dump',
+      ]),
+    );
+  });
+
+  it.each(all().map((i) => [i.source, i] as const))('%s: --help of the exact command exits 0', async (_s, inv) => {
+    const r = await cli(undefined, [...inv.args, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: infrafabric-backup ${inv.args[0]}`);
+  });
+});
+
+(postgresAvailable() ? describe : describe.skip)('deploy/ command lines run with --dry-run', () => {
+  let estate: Estate;
+  let pg: RunningDatabase;
+  let tmp: string;
+  let vars: Record<string, string>;
+
+  beforeAll(async () => {
+    estate = await startEstate();
+    pg = await startPostgres();
+    pg.createDatabase('orders');
+    pg.sql('orders', 'CREATE TABLE t(id int); INSERT INTO t SELECT generate_series(1, 100);');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-cli-deploy-'));
+    fs.mkdirSync(path.join(tmp, 'audit'));
+    fs.writeFileSync(path.join(tmp, 'audit', 'a.log'), 'line\n');
+    fs.mkdirSync(path.join(tmp, 'tf'));
+    fs.writeFileSync(path.join(tmp, 'tf', 'terraform.tfstate'), JSON.stringify({ version: 4, terraform_version: '1.9.0', resources: [] }));
+    fs.writeFileSync(path.join(tmp, 'aws-config.json'), '{"ok":true}');
+    // Every variable the examples reference, mapped to something real on this machine.
+    vars = {
+      DATABASE_URL: pg.url('orders'),
+      SCRATCH_DATABASE_URL: pg.url('postgres'),
+      AUDIT_LOG_DIR: path.join(tmp, 'audit'),
+      TF_WORKSPACE_DIR: path.join(tmp, 'tf'),
+      CONFIG_EXPORT: path.join(tmp, 'aws-config.json'),
+    };
+    // The drill needs a dump to drill on.
+    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('orders')]);
+    expect(dump.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await pg?.stop();
+    await estate?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const expand = (arg: string): string =>
+    arg.replace(/\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)/g, (_m, a?: string, b?: string, c?: string) => {
+      const name = (a ?? b ?? c)!;
+      if (!(name in vars)) throw new Error(`deploy example uses $${name}; add it to the test's variable map`);
+      return vars[name];
+    });
+
+  it.each(all().map((i) => [i.source, i] as const))('%s', async (_s, inv) => {
+    const args = inv.args.map(expand).map((a) => (a.startsWith('/metrics/') || a.startsWith('/var/lib/node_exporter/') ? path.join(tmp, path.basename(a)) : a));
+    const r = await cli(estate, [...args, '--dry-run'], { BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    if (r.code !== 0) throw new Error(`${inv.source} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    expect(r.code).toBe(0);
+  });
+});
