@@ -572,3 +572,41 @@ describe('stats', () => {
     expect(stats.operations['s3:ListObjectsV2']).toBeGreaterThan(0);
   });
 });
+
+describe('virtual-host style', () => {
+  it('GET http://<bucket>.localhost:<port>/<key> addresses the bucket from the Host header', async () => {
+    await s3raw(env, 'PUT', `/${BUCKET}/vhost/v.txt`, { body: 'virtual host' });
+    const url = new URL(env.url);
+    const host = `${BUCKET}.localhost:${url.port}`;
+    const signed = await signer(env.keyId, env.secret, env.region).sign(
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: `${BUCKET}.localhost`,
+        port: Number(url.port),
+        path: '/vhost/v.txt',
+        headers: { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+      { signingDate: new Date() },
+    );
+    const { request } = await import('http');
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: Number(url.port),
+          path: '/vhost/v.txt',
+          headers: signed.headers as Record<string, string>,
+        },
+        (res) => {
+          let t = '';
+          res.on('data', (d: Buffer) => (t += d.toString()));
+          res.on('end', () => resolve(`${res.statusCode} ${t}`));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(body).toBe('200 virtual host');
+  });
+});
