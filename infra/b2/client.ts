@@ -42,6 +42,11 @@ export interface B2ClientOptions {
   uploadTimeoutMs?: number;
   /** Called before each retry wait, e.g. to print progress. Never receives secrets. */
   onRetry?: RunOptions['onRetry'];
+  /**
+   * B2's `X-Bz-Test-Mode` on every request: `fail_some_uploads`,
+   * `expire_some_account_authorization_tokens` or `force_cap_exceeded` (b2-api.md §1.4).
+   */
+  testMode?: string;
 }
 
 /** A key as returned by B2, with both scope fields normalised (v3 `bucketId`, v4 `bucketIds`). */
@@ -207,13 +212,14 @@ export class B2Client {
     const policy = new RetryPolicy(opts.retry ?? {}, {
       clock: opts.clock ?? systemClock,
       random: opts.random,
+      onRetry: opts.onRetry,
     });
     this.http = new HttpClient({
       policy,
       userAgent: opts.userAgent,
       requestTimeoutMs: opts.requestTimeoutMs,
       uploadTimeoutMs: opts.uploadTimeoutMs,
-      onRetry: opts.onRetry,
+      testMode: opts.testMode,
     });
     this.raw = new RawApi(this.http);
     this.session = new Session({
@@ -423,6 +429,22 @@ export class B2Client {
     contentSha1?: string,
   ): Promise<Part> {
     return this.session.uploadPart(fileId, { partNumber, contentSha1: contentSha1 ?? sha1Hex(body), body });
+  }
+
+  /** Server-side copy of (a range of) an existing file into part `partNumber` of a large file. */
+  copyPart(req: {
+    sourceFileId: string;
+    largeFileId: string;
+    partNumber: number;
+    range?: [number, number];
+  }): Promise<Part> {
+    const { range, ...rest } = req;
+    return this.session.withAuth((a) =>
+      this.raw.copyPart(a.apiUrl, tok(a), {
+        ...rest,
+        range: range ? `bytes=${range[0]}-${range[1]}` : undefined,
+      }),
+    );
   }
 
   async finishLargeFile(fileId: string, partSha1Array: string[]): Promise<FileVersion> {

@@ -16,7 +16,7 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Readable } from 'stream';
 import { RequestContext, UnexpectedResponse, fromTransport, fromWire } from './errors';
-import { RetryPolicy, RunOptions } from './retry';
+import { RetryPolicy } from './retry';
 import { Header, decodeErrorBody } from './wire';
 
 const PACKAGE_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -33,8 +33,8 @@ export interface HttpOptions {
   requestTimeoutMs?: number;
   /** Per-attempt limit for one upload (whole body sent and answered). */
   uploadTimeoutMs?: number;
-  /** Called before each retry wait (for progress output; never receives secrets). */
-  onRetry?: RunOptions['onRetry'];
+  /** B2's `X-Bz-Test-Mode` sent on every request (real-B2 fault tests; the emulator honours it too). */
+  testMode?: string;
 }
 
 /** One JSON call: POST `body` (or GET) to `url` with the given Authorization value. */
@@ -77,28 +77,26 @@ export class HttpClient {
   readonly userAgent: string;
   private readonly requestTimeoutMs: number;
   private readonly uploadTimeoutMs: number;
-  private readonly onRetry?: RunOptions['onRetry'];
+  private readonly baseHeaders: Record<string, string>;
 
   constructor(opts: HttpOptions) {
     this.policy = opts.policy;
     this.userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 128_000;
     this.uploadTimeoutMs = opts.uploadTimeoutMs ?? 20 * 60_000;
-    this.onRetry = opts.onRetry;
+    this.baseHeaders = { [Header.userAgent]: this.userAgent };
+    if (opts.testMode) this.baseHeaders[Header.testMode] = opts.testMode;
   }
 
   /** A JSON call with the retry policy applied. */
   json<T>(call: JsonCall): Promise<T> {
-    return this.policy.run(() => this.jsonOnce<T>(call), {
-      operation: call.context.operation,
-      onRetry: this.onRetry,
-    });
+    return this.policy.run(() => this.jsonOnce<T>(call), { operation: call.context.operation });
   }
 
   /** A JSON call, one attempt. */
   async jsonOnce<T>(call: JsonCall): Promise<T> {
     const method = call.method ?? 'POST';
-    const headers: Record<string, string> = { [Header.userAgent]: this.userAgent };
+    const headers: Record<string, string> = { ...this.baseHeaders };
     if (call.authorization !== undefined) headers[Header.authorization] = call.authorization;
     let body: Buffer | undefined;
     if (method === 'POST' && call.body !== undefined) {
@@ -118,7 +116,7 @@ export class HttpClient {
   async sendUploadOnce<T>(call: UploadCall): Promise<T> {
     const headers: Record<string, string> = {
       ...call.headers,
-      [Header.userAgent]: this.userAgent,
+      ...this.baseHeaders,
       [Header.authorization]: call.authorization,
     };
     const res = await exchange(
@@ -138,7 +136,7 @@ export class HttpClient {
   download(call: DownloadCall): Promise<DownloadResponse> {
     return this.policy.run(
       async () => {
-        const headers: Record<string, string> = { ...call.headers, [Header.userAgent]: this.userAgent };
+        const headers: Record<string, string> = { ...call.headers, ...this.baseHeaders };
         if (call.authorization !== undefined) headers[Header.authorization] = call.authorization;
         const res = await exchange(
           { method: call.method ?? 'GET', url: call.url, headers },
@@ -148,7 +146,7 @@ export class HttpClient {
         );
         return { status: res.status, headers: res.headers, body: res.stream };
       },
-      { operation: call.context.operation, onRetry: this.onRetry },
+      { operation: call.context.operation },
     );
   }
 }

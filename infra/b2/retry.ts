@@ -71,12 +71,18 @@ export class RetryPolicy {
   readonly options: Readonly<RetryOptions>;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly onRetry?: (event: RetryEvent) => void;
 
-  constructor(options: Partial<RetryOptions> = {}, deps: { clock?: Clock; random?: () => number } = {}) {
+  /** `deps.onRetry` observes every retry of every call run by this policy (uploads included). */
+  constructor(
+    options: Partial<RetryOptions> = {},
+    deps: { clock?: Clock; random?: () => number; onRetry?: (event: RetryEvent) => void } = {},
+  ) {
     this.options = Object.freeze({ ...DEFAULT_RETRY_OPTIONS, ...definedOnly(options) });
     validate(this.options);
     this.clock = deps.clock ?? systemClock;
     this.random = deps.random ?? Math.random;
+    this.onRetry = deps.onRetry;
   }
 
   /** Computed wait before retry number `retry` (1 = first retry), jitter included. */
@@ -110,7 +116,8 @@ export class RetryPolicy {
         if (!(err instanceof B2Error) || !isRetryable(err) || attempt >= maxAttempts) throw err;
         const waitMs = this.waitFor(err, attempt);
         if (this.clock.now() + waitMs - start > this.options.deadlineMs) throw err;
-        opts.onRetry?.({ operation: opts.operation, attempt, error: err, waitMs });
+        const event = { operation: opts.operation, attempt, error: err, waitMs };
+        (opts.onRetry ?? this.onRetry)?.(event);
         await this.clock.sleep(waitMs);
       }
     }

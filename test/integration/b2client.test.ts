@@ -11,6 +11,7 @@ import {
   B2Error,
   BadRequest,
   BucketNotEmpty,
+  CapExceeded,
   Conflict,
   DuplicateBucketName,
   FileNotFound,
@@ -370,6 +371,16 @@ describe('files', () => {
     expect((await all(c.listUnfinishedLargeFiles(bucketId))).map((f) => f.fileId)).toContain(fileId);
     const one = await c.finishLargeFile(fileId, [sha1(p1)]).catch((e: unknown) => e);
     expect(one).toBeInstanceOf(BadRequest);
+    // A part copied server-side from an existing file.
+    const src = await c.uploadFile({ bucketId, fileName: 'raw/copy-source.bin', body: randomBytes(1000) });
+    const copied = await c.copyPart({
+      sourceFileId: src.fileId!,
+      largeFileId: fileId,
+      partNumber: 2,
+      range: [0, 499],
+    });
+    expect(copied).toMatchObject({ partNumber: 2, contentLength: 500 });
+    expect((await all(c.listParts(fileId, { pageSize: 1 }))).map((p) => p.partNumber)).toEqual([1, 2]);
     const cancelled = await c.cancelLargeFile(fileId);
     expect(cancelled).toMatchObject({ fileId, fileName: 'raw/large.bin', bucketId });
     expect((await all(c.listUnfinishedLargeFiles(bucketId))).map((f) => f.fileId)).not.toContain(fileId);
@@ -581,6 +592,38 @@ describe('retries, faults and re-authorization', () => {
     const err = (await c.listBuckets().catch((e: unknown) => e)) as B2Error;
     expect(err.name).toBe('ExpiredAuthToken');
     expect(await calls('b2_authorize_account')).toBe(before + 1);
+  });
+
+  it('X-Bz-Test-Mode: fail_some_uploads and expiring tokens are absorbed; force_cap_exceeded is typed', async () => {
+    const flaky = masterClient({ testMode: 'fail_some_uploads' });
+    const auth = await flaky.authorize();
+    const retried: string[] = [];
+    const flakyObserved = masterClient({
+      testMode: 'fail_some_uploads',
+      onRetry: (e) => retried.push(e.operation),
+    });
+    for (let i = 0; i < 6; i++) {
+      await flakyObserved.uploadFile({ bucketId, fileName: `testmode/small-${i}`, body: `body ${i}` });
+    }
+    expect(retried.filter((op) => op === 'b2_upload_file').length).toBeGreaterThan(0);
+    const data = randomBytes(auth.absoluteMinimumPartSize * 3);
+    const large = await flaky.uploadLargeFile({
+      bucketId,
+      fileName: 'testmode/large',
+      source: data,
+      partSize: auth.absoluteMinimumPartSize,
+    });
+    expect(sha1(await (await flaky.downloadFileById(large.fileId!)).buffer())).toBe(sha1(data));
+
+    const expiring = masterClient({ testMode: 'expire_some_account_authorization_tokens' });
+    for (let i = 0; i < 6; i++) await expiring.listBuckets();
+    const names = await all(expiring.listFileNames({ bucketId, prefix: 'testmode/', pageSize: 2 }));
+    expect(names.length).toBe(7);
+
+    const capped = masterClient({ testMode: 'force_cap_exceeded' });
+    const err = (await capped.listBuckets().catch((e: unknown) => e)) as B2Error;
+    expect(err).toBeInstanceOf(CapExceeded);
+    expect(err.code).toBe('transaction_cap_exceeded');
   });
 
   it('429 without Retry-After is a TooManyRequests with undefined retryAfterSeconds', async () => {
