@@ -30,12 +30,17 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { sizeMiB: 1024, runs: 1, out: path.resolve(__dirname, '..', 'results', 'emulator-s3.json') };
+  const args: Args = {
+    sizeMiB: 1024,
+    runs: 1,
+    out: path.resolve(__dirname, '..', 'results', 'emulator-s3.json'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const n = Number(argv[i + 1]);
     if (flag === '--size-mib' || flag === '--runs') {
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${argv[i + 1]}`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`${flag} needs a positive integer, got ${argv[i + 1]}`);
       if (flag === '--size-mib') args.sizeMiB = n;
       else args.runs = n;
       i++;
@@ -62,7 +67,7 @@ function sha256File(file: string): string {
 
 function writeRandomFile(file: string, bytes: number): void {
   const fd = fs.openSync(file, 'w');
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const n = Math.min(16 << 20, bytes - done);
     fs.writeSync(fd, randomBytes(n));
     done += n;
@@ -71,28 +76,48 @@ function writeRandomFile(file: string, bytes: number): void {
 }
 
 /** POST a buffer with Node's http (no fetch overhead), resolving to the parsed JSON answer. */
-function post(url: string, headers: Record<string, string>, body: Buffer | string): Promise<Record<string, unknown>> {
+function post(
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer | string,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if (res.statusCode !== 200) reject(new Error(`${url} -> ${res.statusCode} ${text}`));
-        else resolve(JSON.parse(text) as Record<string, unknown>);
-      });
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${url} -> ${res.statusCode} ${text}`));
+          else resolve(JSON.parse(text) as Record<string, unknown>);
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-async function nativeRun(env: S3Env, bucketId: string, bucketName: string, file: string, size: number, outFile: string): Promise<{ upload: number; download: number }> {
+async function nativeRun(
+  env: S3Env,
+  bucketId: string,
+  bucketName: string,
+  file: string,
+  size: number,
+  outFile: string,
+): Promise<{ upload: number; download: number }> {
   const auth = await fetch(`${env.url}/b2api/v2/b2_authorize_account`, {
     headers: { authorization: 'Basic ' + Buffer.from(`${env.keyId}:${env.secret}`).toString('base64') },
   });
   const a = (await auth.json()) as { apiUrl: string; authorizationToken: string; downloadUrl: string };
-  const api = (call: string, body: unknown) => post(`${a.apiUrl}/b2api/v2/${call}`, { authorization: a.authorizationToken, 'content-type': 'application/json' }, JSON.stringify(body));
+  const api = (call: string, body: unknown) =>
+    post(
+      `${a.apiUrl}/b2api/v2/${call}`,
+      { authorization: a.authorizationToken, 'content-type': 'application/json' },
+      JSON.stringify(body),
+    );
   // Parts read and hashed before timing.
   const data = fs.readFileSync(file);
   const parts: Array<{ n: number; buf: Buffer; sha1: string }> = [];
@@ -103,7 +128,11 @@ async function nativeRun(env: S3Env, bucketId: string, bucketName: string, file:
     parts.push({ n, buf, sha1: createHash('sha1').update(buf).digest('hex') });
   }
   const t0 = process.hrtime.bigint();
-  const start = await api('b2_start_large_file', { bucketId, fileName: 'native/big.bin', contentType: 'application/octet-stream' });
+  const start = await api('b2_start_large_file', {
+    bucketId,
+    fileName: 'native/big.bin',
+    contentType: 'application/octet-stream',
+  });
   const fileId = start.fileId as string;
   let next = 0;
   await Promise.all(
@@ -112,7 +141,15 @@ async function nativeRun(env: S3Env, bucketId: string, bucketName: string, file:
       for (;;) {
         const p = parts[next++];
         if (!p) return;
-        await post(url.uploadUrl as string, { authorization: url.authorizationToken as string, 'x-bz-part-number': String(p.n), 'x-bz-content-sha1': p.sha1 }, p.buf);
+        await post(
+          url.uploadUrl as string,
+          {
+            authorization: url.authorizationToken as string,
+            'x-bz-part-number': String(p.n),
+            'x-bz-content-sha1': p.sha1,
+          },
+          p.buf,
+        );
       }
     }),
   );
@@ -122,13 +159,17 @@ async function nativeRun(env: S3Env, bucketId: string, bucketName: string, file:
   const t1 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
     http
-      .get(`${a.downloadUrl}/file/${bucketName}/native/big.bin`, { headers: { authorization: a.authorizationToken } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`native download -> ${res.statusCode}`));
-        const out = fs.createWriteStream(outFile);
-        res.pipe(out);
-        out.on('finish', () => resolve());
-        out.on('error', reject);
-      })
+      .get(
+        `${a.downloadUrl}/file/${bucketName}/native/big.bin`,
+        { headers: { authorization: a.authorizationToken } },
+        (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`native download -> ${res.statusCode}`));
+          const out = fs.createWriteStream(outFile);
+          res.pipe(out);
+          out.on('finish', () => resolve());
+          out.on('error', reject);
+        },
+      )
       .on('error', reject);
   });
   const download = Number(process.hrtime.bigint() - t1) / 1e9;
@@ -137,14 +178,17 @@ async function nativeRun(env: S3Env, bucketId: string, bucketName: string, file:
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(AWS)) throw new Error(`${AWS} is missing: run "node scripts/setup.js" (installs Debian awscli)`);
+  if (!fs.existsSync(AWS))
+    throw new Error(`${AWS} is missing: run "node scripts/setup.js" (installs Debian awscli)`);
   const size = args.sizeMiB * 1024 * 1024;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-s3-'));
   const src = path.join(dir, 'src.bin');
   process.stderr.write(`writing ${args.sizeMiB} MiB of random data...\n`);
   writeRandomFile(src, size);
   const srcSha = sha256File(src);
-  const awsVersion = execFileSync(AWS, ['--version'], { env: { PATH: process.env.PATH } }).toString().trim();
+  const awsVersion = execFileSync(AWS, ['--version'], { env: { PATH: process.env.PATH } })
+    .toString()
+    .trim();
   const runs: Array<Record<string, number>> = [];
   try {
     for (let r = 0; r < args.runs; r++) {
@@ -152,24 +196,45 @@ async function main(): Promise<void> {
       try {
         const e = awsEnv(env, dir);
         const bucket = `bench-s3-${r}`;
-        ok(await run(AWS, ['--endpoint-url', env.url, 's3', 'mb', `s3://${bucket}`], { env: e }), 'aws s3 mb');
+        ok(
+          await run(AWS, ['--endpoint-url', env.url, 's3', 'mb', `s3://${bucket}`], { env: e }),
+          'aws s3 mb',
+        );
         process.stderr.write(`run ${r + 1}: aws s3 cp upload...\n`);
         let t = process.hrtime.bigint();
-        ok(await run(AWS, ['--endpoint-url', env.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/s3/big.bin`], { env: e, timeoutMs: 1_800_000 }), 'aws s3 cp up');
+        ok(
+          await run(
+            AWS,
+            ['--endpoint-url', env.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/s3/big.bin`],
+            { env: e, timeoutMs: 1_800_000 },
+          ),
+          'aws s3 cp up',
+        );
         const s3Up = Number(process.hrtime.bigint() - t) / 1e9;
         const back = path.join(dir, 'back-s3.bin');
         process.stderr.write(`run ${r + 1}: aws s3 cp download...\n`);
         t = process.hrtime.bigint();
-        ok(await run(AWS, ['--endpoint-url', env.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/s3/big.bin`, back], { env: e, timeoutMs: 1_800_000 }), 'aws s3 cp down');
+        ok(
+          await run(
+            AWS,
+            ['--endpoint-url', env.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/s3/big.bin`, back],
+            { env: e, timeoutMs: 1_800_000 },
+          ),
+          'aws s3 cp down',
+        );
         const s3Down = Number(process.hrtime.bigint() - t) / 1e9;
         if (sha256File(back) !== srcSha) throw new Error('aws CLI download differs from the uploaded bytes');
         fs.rmSync(back);
 
-        const list = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: bucket })) as { buckets: Array<{ bucketId: string }> };
+        const list = (await env.native('b2_list_buckets', {
+          accountId: env.accountId,
+          bucketName: bucket,
+        })) as { buckets: Array<{ bucketId: string }> };
         process.stderr.write(`run ${r + 1}: native upload/download...\n`);
         const nativeBack = path.join(dir, 'back-native.bin');
         const n = await nativeRun(env, list.buckets[0].bucketId, bucket, src, size, nativeBack);
-        if (sha256File(nativeBack) !== srcSha) throw new Error('native download differs from the uploaded bytes');
+        if (sha256File(nativeBack) !== srcSha)
+          throw new Error('native download differs from the uploaded bytes');
         fs.rmSync(nativeBack);
         runs.push({
           s3UploadSeconds: Math.round(s3Up * 100) / 100,
@@ -198,10 +263,15 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     sizeBytes: size,
     client: awsVersion,
-    clientSettings: 'aws CLI defaults: multipart_threshold 8 MiB, multipart_chunksize 8 MiB, max_concurrent_requests 10; payload signed (SHA-256) over http',
+    clientSettings:
+      'aws CLI defaults: multipart_threshold 8 MiB, multipart_chunksize 8 MiB, max_concurrent_requests 10; payload signed (SHA-256) over http',
     native: `plain node:http b2_upload_part, ${NATIVE_PART} B parts, ${NATIVE_CONCURRENCY} parallel; by-name download to a file`,
     emulator: 'b2-local --memory, one process',
-    machine: { cpus: os.cpus().length, loadavg1: Math.round(os.loadavg()[0] * 10) / 10, node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      loadavg1: Math.round(os.loadavg()[0] * 10) / 10,
+      node: process.version,
+    },
     headline,
     runs,
   };

@@ -146,9 +146,8 @@ export function objectHeaders(f: FileRecord): Record<string, string> {
   return h;
 }
 
-/** Header values must be latin1-safe; non-ASCII metadata is sent RFC 2047-free, percent-encoded. */
+/** Header values must be printable ASCII; other metadata values are sent percent-encoded. */
 function encodeHeaderValue(v: string): string {
-  // eslint-disable-next-line no-control-regex
   return /^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v);
 }
 

@@ -80,9 +80,8 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
     const qi = url.indexOf('?');
     const rawPath = qi < 0 ? url : url.slice(0, qi);
     const rawQuery = qi < 0 ? '' : url.slice(qi + 1);
-    let r: Route | null = null;
     try {
-      r = refineForCopy(
+      const r: Route = refineForCopy(
         route(req.method ?? 'GET', req.headers.host, rawPath, new Map(parseQuery(rawQuery))),
         req.headers['x-amz-copy-source'] !== undefined,
       );
