@@ -610,3 +610,33 @@ describe('virtual-host style', () => {
     expect(body).toBe('200 virtual host');
   });
 });
+
+describe('UploadPartCopy', () => {
+  it('copies a byte range of an existing object into a part', async () => {
+    const src = Buffer.alloc(6_000_000, 7);
+    src.write('HEAD', 0);
+    await s3raw(env, 'PUT', `/${BUCKET}/upc/src.bin`, { body: src });
+    const key = 'upc/dst.bin';
+    const create = await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploads: '' } });
+    const uploadId = /<UploadId>([^<]+)/.exec(create.text)![1];
+    const copy = await s3raw(env, 'PUT', `/${BUCKET}/${key}`, {
+      query: { partNumber: '1', uploadId },
+      headers: {
+        'x-amz-copy-source': `/${BUCKET}/upc/src.bin`,
+        'x-amz-copy-source-range': 'bytes=0-5499999',
+      },
+    });
+    expect(copy.status).toBe(200);
+    const e1 = /<ETag>([^<]+)<\/ETag>/.exec(copy.text)![1];
+    expect(e1).toBe(`"${md5hex(src.subarray(0, 5_500_000))}"`);
+    const e2 = (
+      await s3raw(env, 'PUT', `/${BUCKET}/${key}`, { query: { partNumber: '2', uploadId }, body: 'tail' })
+    ).headers.get('etag')!;
+    const xml = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${e1}</ETag></Part><Part><PartNumber>2</PartNumber><ETag>${e2}</ETag></Part></CompleteMultipartUpload>`;
+    expect((await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploadId }, body: xml })).status).toBe(
+      200,
+    );
+    const got = await s3raw(env, 'GET', `/${BUCKET}/${key}`);
+    expect(got.body.equals(Buffer.concat([src.subarray(0, 5_500_000), Buffer.from('tail')]))).toBe(true);
+  });
+});
