@@ -26,6 +26,11 @@ const STEPS = [
   'list_versions',
   'hide',
   'download',
+  'copy',
+  'folders',
+  'update_bucket',
+  'download_auth_and_public',
+  'unfinished_large_file',
   'restricted_key',
   'bulk',
   'cleanup',
@@ -40,6 +45,7 @@ describe.each(GENERATIONS)('$label', ({ venv, heavy }) => {
   let emu: RunningEmulator | undefined;
   let results: StepResult[] = [];
   let failure = '';
+  let operations: Record<string, number> = {};
   const work = tempDir(`b2sdk-${venv}-`);
 
   beforeAll(async () => {
@@ -61,6 +67,8 @@ describe.each(GENERATIONS)('$label', ({ venv, heavy }) => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as StepResult);
+    operations = ((await emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> })
+      .operations;
     const failed = results.find((r) => !r.ok);
     if (failed || res.code !== 0) {
       failure =
@@ -82,5 +90,21 @@ describe.each(GENERATIONS)('$label', ({ venv, heavy }) => {
     expect(r.ok).toBe(true);
     // The bulk case really copied what it claims (200 small files, plus the 300 MB one when heavy).
     if (step === 'bulk') expect(r.files).toBe(heavy ? 201 : 200);
+  });
+
+  // The client really took the multi-part and server-side paths (not a fallback to simple calls).
+  it('used the large-file, copy-part and download-authorization calls on the wire', () => {
+    for (const op of [
+      'b2_start_large_file',
+      'b2_upload_part',
+      'b2_finish_large_file',
+      'b2_copy_file',
+      'b2_copy_part',
+      'b2_get_download_authorization',
+      'b2_update_bucket',
+      'b2_cancel_large_file',
+    ]) {
+      expect([op, (operations[op] ?? 0) > 0]).toEqual([op, true]);
+    }
   });
 });

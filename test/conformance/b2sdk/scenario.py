@@ -18,9 +18,12 @@ import random
 import sys
 import time
 import traceback
+import urllib.error
+import urllib.request
 
 from b2sdk.v2 import (
     B2Api,
+    CopySource,
     EncryptionAlgorithm,
     EncryptionMode,
     EncryptionSetting,
@@ -77,6 +80,15 @@ def download_bytes(downloaded):
         data = f.read()
     os.remove(path)
     return data
+
+
+def http_get(url):
+    """Plain GET without b2sdk (anonymous or ?Authorization=): (status, body)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as res:
+            return res.status, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def expect_denied(what, fn):
@@ -198,6 +210,75 @@ def main():
     except b2exc.FileNotPresent:
         pass
     emit("download")
+
+    step("copy")
+    # Small: one b2_copy_file, metadata replaced. Large: split into b2_copy_part calls (10 MiB).
+    copied = bucket.copy(v1.id_, "docs/copy.txt", content_type="application/x-copy", file_info={"copied": "yes"})
+    check(copied.size == len(small1), "copied size %r" % copied.size)
+    copied_info = api.get_file_info(copied.id_)
+    check(copied_info.content_type == "application/x-copy", "copy contentType %r" % copied_info.content_type)
+    check(copied_info.file_info.get("copied") == "yes", "copy fileInfo %r" % copied_info.file_info)
+    check(download_bytes(api.download_file_by_id(copied.id_)) == small1, "copied bytes differ")
+    # Two server-side ranges of the 30 MiB file stitched into a new large file (b2_copy_part each),
+    # b2sdk concatenate, as an application would.
+    half = 15 * MiB
+    copied_large = bucket.concatenate(
+        [CopySource(large.id_, offset=0, length=half), CopySource(large.id_, offset=half, length=half)],
+        "big/copy30.bin",
+        content_type="application/octet-stream",
+    )
+    check(copied_large.size == 30 * MiB, "copied large size %r" % copied_large.size)
+    got_copy = os.path.join(work, "copy30.got")
+    api.download_file_by_id(copied_large.id_).save_to(got_copy)
+    check(sha256_file(got_copy) == large_sha256, "copied 30 MiB file: bytes differ")
+    os.remove(got_copy)
+    emit("copy", smallId=copied.id_, largeId=copied_large.id_)
+
+    step("folders")
+    top = sorted((folder or fv.file_name) for fv, folder in bucket.ls("", recursive=False))
+    check(top == ["big/", "docs/"], "top-level listing with delimiter %r" % top)
+    emit("folders", entries=top)
+
+    step("update_bucket")
+    current = api.get_bucket_by_name(name)
+    new_rules = lifecycle + [{"fileNamePrefix": "tmp/", "daysFromUploadingToHiding": 1, "daysFromHidingToDeleting": 1}]
+    bucket.update(lifecycle_rules=new_rules, if_revision_is=current.revision)
+    updated = api.get_bucket_by_name(name)
+    check([dict(r) for r in updated.lifecycle_rules] == new_rules, "lifecycle after update %r" % updated.lifecycle_rules)
+    check(updated.revision == current.revision + 1, "revision %r -> %r" % (current.revision, updated.revision))
+    try:
+        bucket.update(bucket_info={"stale": "write"}, if_revision_is=current.revision)
+        raise AssertionError("update with a stale ifRevisionIs succeeded")
+    except b2exc.B2Error as e:
+        check(getattr(e, "code", None) == "conflict" or "conflict" in str(e).lower(), "stale update: %s %s" % (type(e).__name__, e))
+    check(api.get_bucket_by_name(name).bucket_info == {"team": "platform"}, "a refused update changed bucketInfo")
+    emit("update_bucket", revision=updated.revision)
+
+    step("download_auth_and_public")
+    token = bucket.get_download_authorization("docs/", 60)
+    status, body = http_get("%s/file/%s/docs/copy.txt?Authorization=%s" % (CFG["url"], name, token))
+    check((status, body) == (200, small1), "download with a download authorization: %r" % status)
+    status, _ = http_get("%s/file/%s/big/large30.bin?Authorization=%s" % (CFG["url"], name, token))
+    check(status == 401, "download outside the authorization prefix answered %r" % status)
+    status, _ = http_get("%s/file/%s/docs/copy.txt" % (CFG["url"], name))
+    check(status == 401, "anonymous download from a private bucket answered %r" % status)
+    bucket.set_type("allPublic")
+    status, body = http_get(bucket.get_download_url("docs/copy.txt"))
+    check((status, body) == (200, small1), "anonymous download from a public bucket answered %r" % status)
+    bucket.set_type("allPrivate")
+    status, _ = http_get("%s/file/%s/docs/copy.txt" % (CFG["url"], name))
+    check(status == 401, "anonymous download after going private again answered %r" % status)
+    emit("download_auth_and_public")
+
+    step("unfinished_large_file")
+    started = api.session.start_large_file(bucket.id_, "unfinished/x.bin", "b2/x-auto", {"src": "test"})
+    pending = [f.file_id for f in bucket.list_unfinished_large_files()]
+    check(pending == [started["fileId"]], "unfinished large files %r" % pending)
+    check(list(bucket.list_parts(started["fileId"])) == [], "an unfinished file without parts lists parts")
+    api.cancel_large_file(started["fileId"])
+    check(list(bucket.list_unfinished_large_files()) == [], "cancelled large file still listed")
+    check("unfinished/x.bin" not in [fv.file_name for fv, _ in bucket.ls(recursive=True, latest_only=False)], "cancelled file visible")
+    emit("unfinished_large_file")
 
     step("restricted_key")
     key = api.create_key(["listBuckets", "listFiles", "readFiles"], "cf-reader-%s" % run_id, bucket_id=bucket.id_, name_prefix="docs/")
