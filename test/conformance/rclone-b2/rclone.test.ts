@@ -15,6 +15,7 @@ import {
   debianBinary,
   detBytes,
   expectSuccess,
+  hashFile,
   MiB,
   nativeSession,
   NativeSession,
@@ -182,6 +183,44 @@ describe('rclone b2 backend against the emulator', () => {
     expect(sha1Hex(ranged.stdoutBytes)).toBe(sha1Hex(whole.subarray(1000, 6000)));
   });
 
+  it('copies server-side: small with b2_copy_file, large in b2_copy_part ranges', async () => {
+    await rcloneOk([
+      'copyto',
+      `emu:${bucket}/big/large30.bin`,
+      `emu:${bucket}/copies/small-copy.bin`,
+      '--b2-copy-cutoff',
+      '100M',
+    ]);
+    await rcloneOk([
+      'copyto',
+      `emu:${bucket}/big/large30.bin`,
+      `emu:${bucket}/copies/large-copy.bin`,
+      '--b2-copy-cutoff',
+      '10M',
+    ]);
+    for (const name of ['copies/small-copy.bin', 'copies/large-copy.bin']) {
+      await rcloneOk(['copyto', `emu:${bucket}/${name}`, local('copy.got')]);
+      expect([name, sha256File(local('copy.got'))]).toEqual([name, sha256File(local('large30.bin'))]);
+    }
+    const [large] = await versions('copies/large-copy.bin');
+    expect(large.contentSha1).toBe('none'); // assembled from parts
+    const stats = (await emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> };
+    expect(stats.operations.b2_copy_file ?? 0).toBeGreaterThan(0);
+    expect(stats.operations.b2_copy_part ?? 0).toBeGreaterThanOrEqual(3);
+  });
+
+  it('shares a private file with a download authorization link (rclone link)', async () => {
+    const url = (await rcloneOk(['link', '--expire', '1h', `emu:${bucket}/big/large30.bin`])).trim();
+    expect(url.startsWith(`${emu.url}/file/${bucket}/big/large30.bin?Authorization=`)).toBe(true);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(sha1Hex(Buffer.from(await res.arrayBuffer()))).toBe(hashFile(local('large30.bin'), 'sha1'));
+    // The token is scoped to that name: another file in the bucket is refused with it.
+    const token = new URL(url).searchParams.get('Authorization');
+    const other = await fetch(`${emu.url}/file/${bucket}/copies/small-copy.bin?Authorization=${token}`);
+    expect(other.status).toBe(401);
+  });
+
   it('a read-only key scoped to the bucket can read and is denied writes', async () => {
     const key = await native.call<{ applicationKeyId: string; applicationKey: string }>('b2_create_key', {
       accountId: native.accountId,
@@ -196,6 +235,22 @@ describe('rclone b2 backend against the emulator', () => {
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/unauthorized|401/i);
     expect(await versions('docs/denied.txt')).toEqual([]);
+  });
+
+  it('cleans up old versions and hide markers (rclone cleanup), keeping current files', async () => {
+    await rcloneOk(['cleanup', `emu:${bucket}`]);
+    expect(await versions('docs/')).toEqual([]); // hidden file: marker and both versions deleted
+    expect((await versions('big/large30.bin')).map((v) => v.action)).toEqual(['upload']);
+    const listed = JSON.parse(await rcloneOk(['lsjson', '-R', `emu:${bucket}`])) as Array<{
+      Path: string;
+      IsDir: boolean;
+    }>;
+    expect(
+      listed
+        .filter((e) => !e.IsDir)
+        .map((e) => e.Path)
+        .sort(),
+    ).toEqual(['big/large30.bin', 'copies/large-copy.bin', 'copies/small-copy.bin']);
   });
 
   it('copies 200 small files and one 300 MB file up and back, checked byte for byte', async () => {
