@@ -6,13 +6,15 @@
  * stdout like a finished one, so the uploader asks `beforeComplete`, which waits for the exit
  * and vetoes — the multipart upload is aborted and no truncated dump ever looks like a backup.
  *
- * Per-table row counts and checksums are taken just before the dump and recorded in the run
- * manifest for `drill`. They match the dump exactly when nothing writes during the dump; on a
- * busy database the drill reports the tables that moved.
+ * Per-table row counts and checksums are recorded in the run manifest for `drill`. PostgreSQL:
+ * computed inside the very snapshot `pg_dump --snapshot` dumps (a REPEATABLE READ transaction held
+ * open in a psql session), so they are exact on a busy database. MySQL/MariaDB: `mysqldump
+ * --single-transaction` opens its own snapshot, so the counts are taken just before it and can
+ * drift if the database is written during the dump; the drill then names the tables that moved.
  */
 import { spawn } from 'child_process';
 import { createGzip } from 'zlib';
-import { DbConn, dumpCommand, ENGINES, Engine, parseDbUrl, tableStats } from '../lib/db';
+import { DbConn, dumpCommand, ENGINES, Engine, parseDbUrl, PgSnapshotSession, TableStat, tableStats } from '../lib/db';
 import { JobError, UsageError } from '../lib/errors';
 import { choosePartSize, parseSize } from '../lib/partSize';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -37,7 +39,27 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
   const conn: DbConn = parseDbUrl(opts.url, opts.engine);
   const cmd = dumpCommand(conn, ctx.env);
   const key = dumpKey(opts.engine, conn.database, ctx.startedAt);
-  const tables = await tableStats(conn, ctx.env);
+  let session: PgSnapshotSession | undefined;
+  let tables: TableStat[];
+  if (opts.engine === 'postgres' && !ctx.dryRun) {
+    const opened = await PgSnapshotSession.open(conn, ctx.env);
+    session = opened.session;
+    cmd.args.push(`--snapshot=${opened.snapshotId}`);
+    tables = await tableStats(conn, ctx.env, session.query).catch(async (e: unknown) => {
+      await session?.close();
+      throw e;
+    });
+  } else {
+    tables = await tableStats(conn, ctx.env);
+  }
+  try {
+    return await dumpAndUpload(ctx, opts, conn, cmd, key, tables);
+  } finally {
+    await session?.close();
+  }
+}
+
+async function dumpAndUpload(ctx: JobContext, opts: DbDumpOptions, conn: DbConn, cmd: ReturnType<typeof dumpCommand>, key: string, tables: TableStat[]): Promise<JobOutcome> {
   ctx.manifest.details = {
     database: { engine: opts.engine, name: conn.database, format: opts.engine === 'postgres' ? 'pg_dump-custom' : 'sql', compression: 'gzip', tables },
   };

@@ -119,6 +119,8 @@ export function restoreCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
   return { cmd: tool(env, 'BACKUP_MYSQL', ['mysql', 'mariadb']), args: [...myArgs(c), c.database], env: myEnv(c, env) };
 }
 
+export type QueryFn = (sql: string) => Promise<string[][]>;
+
 /** Runs SQL through psql / mysql and returns tab-separated rows. */
 export async function query(c: DbConn, sql: string, env: NodeJS.ProcessEnv): Promise<string[][]> {
   const cmd =
@@ -171,24 +173,20 @@ function myString(s: string): string {
  * decimal), so it is independent of row order, does not cancel duplicate rows (unlike XOR) and
  * cannot overflow (numeric/decimal sum).
  */
-export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv): Promise<TableStat[]> {
+export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv, run: QueryFn = (sql) => query(c, sql, env)): Promise<TableStat[]> {
   if (c.engine === 'postgres') {
-    const tables = await query(
-      c,
+    const tables = await run(
       "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1, 2",
-      env,
     );
     if (tables.length === 0) return [];
     const parts = tables.map(([schema, table]) => {
       const q = `${pgIdent(schema)}.${pgIdent(table)}`;
       return `SELECT ${pgString(`${schema}.${table}`)}, count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text FROM ${q} t`;
     });
-    return (await query(c, parts.join(' UNION ALL ') + ' ORDER BY 1', env)).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
+    return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
   }
-  const cols = await query(
-    c,
+  const cols = await run(
     "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
-    env,
   );
   const byTable = new Map<string, string[]>();
   for (const [t, col] of cols) byTable.set(t, [...(byTable.get(t) ?? []), col]);
@@ -197,7 +195,7 @@ export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv): Promise<Tab
     const row = `CONCAT_WS('|', ${columns.map((col) => `IFNULL(CAST(${myIdent(col)} AS BINARY), X'00')`).join(', ')})`;
     return `SELECT ${myString(t)}, COUNT(*), CAST(COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(${row}), 1, 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) FROM ${myIdent(t)}`;
   });
-  return (await query(c, parts.join(' UNION ALL ') + ' ORDER BY 1', env)).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
+  return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
 }
 
 export async function createDatabase(admin: DbConn, name: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -229,4 +227,69 @@ export function compareStats(expected: TableStat[], actual: TableStat[]): StatDi
   }
   for (const a of act.values()) diffs.push({ table: a.table, actual: a, problem: 'table not in the dump manifest' });
   return diffs;
+}
+
+/**
+ * A PostgreSQL REPEATABLE READ transaction held open in one `psql` session, whose snapshot is
+ * exported for `pg_dump --snapshot`. The table statistics are computed inside it, so they describe
+ * exactly the data in the dump even while the database is being written to.
+ */
+export class PgSnapshotSession {
+  private out = '';
+  private waiters: { marker: string; resolve: (rows: string[][]) => void; reject: (e: Error) => void }[] = [];
+  private seq = 0;
+  private stderr = '';
+  private exited = false;
+
+  private constructor(private readonly child: import('child_process').ChildProcessWithoutNullStreams) {
+    child.stdout.on('data', (d: Buffer) => {
+      this.out += d.toString();
+      this.drain();
+    });
+    child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    child.once('close', (code) => {
+      this.exited = true;
+      const err = new JobError(`psql snapshot session ended (code ${code}): ${this.stderr.trim().slice(-800)}`);
+      for (const w of this.waiters.splice(0)) w.reject(err);
+    });
+    child.once('error', () => undefined);
+    child.stdin.on('error', () => undefined);
+  }
+
+  static async open(c: DbConn, env: NodeJS.ProcessEnv): Promise<{ session: PgSnapshotSession; snapshotId: string }> {
+    const psql = tool(env, 'BACKUP_PSQL', ['psql']);
+    const child = spawn(psql, ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '--no-password'], { env: pgEnv(c, env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const session = new PgSnapshotSession(child);
+    await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const [[snapshotId]] = await session.query('SELECT pg_export_snapshot()');
+    return { session, snapshotId };
+  }
+
+  private drain(): void {
+    for (;;) {
+      const w = this.waiters[0];
+      if (!w) return;
+      const at = this.out.indexOf(w.marker + '\n');
+      if (at < 0) return;
+      const body = this.out.slice(0, at);
+      this.out = this.out.slice(at + w.marker.length + 1);
+      this.waiters.shift();
+      w.resolve(body.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t')));
+    }
+  }
+
+  query: QueryFn = (sql) =>
+    new Promise((resolve, reject) => {
+      if (this.exited) return reject(new JobError(`psql snapshot session already ended: ${this.stderr.trim().slice(-800)}`));
+      const marker = `__ifb_end_${++this.seq}__`;
+      this.waiters.push({ marker, resolve, reject });
+      this.child.stdin.write(`${sql.replace(/;\s*$/, '')};\n\\echo ${marker}\n`);
+    });
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise<void>((r) => this.child.once('close', () => r()));
+    this.child.stdin.end('COMMIT;\n\\q\n');
+    await done;
+  }
 }

@@ -1,0 +1,156 @@
+/**
+ * `npm start` — the README's main job: provision the local backup estate against the emulator with
+ * the real Pulumi engine, prove the backup path with the scoped keys, and report.
+ *
+ *  1. start (or reuse a `--keep`-ed) emulator on `.b2-local`, regions us-west-004 + eu-central-001;
+ *  2. file state backend `.pulumi-state/`, stack `local` (passphrase in `.b2-local/passphrase`);
+ *  3. `pulumi up --yes`, then `pulumi preview --expect-no-changes` (the estate converged);
+ *  4. sample backup with the writer key, restore + verify with the reader key (backup CLI);
+ *  5. `POST /__admin/replication/run`, then a summary read back from the emulator.
+ *
+ * Progress goes to stderr, the summary to stdout. Exit 0 ok, 1 failed, 2 usage.
+ */
+import { Command, CommanderError } from 'commander';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LocalEmulator, providerEnv, startLocalEmulator } from './localEmulator';
+import { writeProjectDir } from './project';
+import { PulumiWorkspace, REPO_ROOT, resourceSummary } from './pulumi';
+import { runSampleBackup, sampleTarget } from './sampleBackup';
+import { collectEstate, formatSummary } from './summary';
+
+interface StartOptions {
+  keep: boolean;
+  data: string;
+  state: string;
+  stack: string;
+  sample: boolean;
+}
+
+const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
+
+function parseArgs(argv: string[]): StartOptions {
+  const program = new Command('npm start --')
+    .description('Provision the local backup estate (emulator + real Pulumi engine) and run a sample backup/restore')
+    .option('--keep', 'leave the emulator running afterwards (the next run reuses it)', false)
+    .option('--data <dir>', 'emulator data directory (also holds credentials and the passphrase)', '.b2-local')
+    .option('--state <dir>', 'Pulumi file state backend directory', '.pulumi-state')
+    .option('--stack <name>', 'stack name (its config: Pulumi.<stack>.yaml in the repository)', 'local')
+    .option('--no-sample', 'skip the sample backup/restore')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as CommanderError;
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  const o = program.opts<StartOptions>();
+  return { ...o, data: path.resolve(REPO_ROOT, o.data), state: path.resolve(REPO_ROOT, o.state) };
+}
+
+/** The stack passphrase: generated once, 0600, never printed. */
+function passphraseFile(dataDir: string): { file: string; created: boolean } {
+  const file = path.join(dataDir, 'passphrase');
+  if (fs.existsSync(file)) return { file, created: false };
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, randomBytes(24).toString('base64') + '\n', { mode: 0o600 });
+  return { file, created: true };
+}
+
+async function run(opts: StartOptions, emulatorRef: { current?: LocalEmulator }): Promise<void> {
+  const started = Date.now();
+  const step = (msg: string) => log(`${msg} (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+  const emu = await startLocalEmulator({ dataDir: opts.data, detached: true });
+  emulatorRef.current = emu;
+  const pass = passphraseFile(opts.data);
+  fs.mkdirSync(opts.state, { recursive: true });
+  const projectDir = writeProjectDir({ dir: path.join(opts.state, 'project'), stack: opts.stack });
+  const backend = `file://${opts.state}`;
+  const ws = new PulumiWorkspace({
+    projectDir,
+    backendUrl: backend,
+    passphraseFile: pass.file,
+    stack: opts.stack,
+    env: { ...providerEnv(emu.ready), INFRAFABRIC_BACKUP_ROOT: REPO_ROOT },
+  });
+  step(`pulumi v${ws.version}, state ${backend}`);
+
+  const existed = await ws.stackExists();
+  if (existed && pass.created) {
+    throw new Error(
+      `stack "${opts.stack}" in ${opts.state} was encrypted with a passphrase that was kept in ${pass.file}, which is gone. ` +
+        `Remove ${opts.state} (and ${opts.data} for a clean emulator) and run npm start again.`,
+    );
+  }
+  await ws.selectOrCreateStack();
+  step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
+  if (existed && emu.freshData) {
+    // The state describes buckets of an emulator whose data was deleted: forget them first.
+    step('emulator data is new but the stack has state: pulumi refresh to forget vanished resources');
+    await ws.run(['refresh', '--yes', '--skip-preview'], { echo: true });
+  }
+
+  step('pulumi up');
+  const up = await ws.run(['up', '--yes', '--skip-preview'], { echo: true });
+  const upCounts = resourceSummary(up.stdout);
+  step('pulumi preview --expect-no-changes');
+  const preview = await ws.run(['preview', '--expect-no-changes'], { allowFailure: true });
+  const converged = preview.code === 0;
+  if (!converged) process.stderr.write(preview.stdout.split('\n').slice(-30).join('\n') + '\n');
+
+  const outputs = await ws.outputs(true);
+  let sample;
+  if (opts.sample) {
+    step('sample backup (writer key) and restore + verify (reader key)');
+    const target = sampleTarget(outputs, 'aws');
+    const r = await runSampleBackup(target, path.join(opts.data, 'sample'), (l) => log(l));
+    sample = { key: r.key, uploaded: r.uploaded, verified: r.verified.ok, writerKeyId: target.writer.keyId, readerKeyId: target.reader.keyId };
+  }
+  step('replication run (POST /__admin/replication/run)');
+  const replicationRun = ((await emu.admin<{ result: unknown }>('POST', '/__admin/replication/run')) ?? { result: null }).result;
+
+  const estate = await collectEstate(emu.ready);
+  process.stdout.write(
+    formatSummary(estate, {
+      stack: opts.stack,
+      backend: path.relative(process.cwd(), opts.state) || opts.state,
+      pulumiUp: upCounts,
+      converged,
+      sample,
+      replicationRun,
+      wallSeconds: (Date.now() - started) / 1000,
+      emulator: { urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`), kept: opts.keep, reused: !emu.startedHere },
+    }),
+  );
+  if (!converged) throw new Error('the second look found pending changes: the estate did not converge (see the preview above)');
+  if (opts.keep) {
+    const envHint = `PULUMI_BACKEND_URL=${backend} PULUMI_CONFIG_PASSPHRASE_FILE=${pass.file}`;
+    log(`emulator left running (pid ${emu.pid}); stop it with: kill ${emu.pid}`);
+    log(`inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const emulatorRef: { current?: LocalEmulator } = {};
+  const cleanup = async () => {
+    if (emulatorRef.current && !opts.keep) await emulatorRef.current.stop();
+  };
+  process.once('SIGINT', () => {
+    log('interrupted');
+    void cleanup().finally(() => process.exit(130));
+  });
+  try {
+    await run(opts, emulatorRef);
+    await cleanup();
+  } catch (e) {
+    process.stderr.write(`npm start: ${(e as Error).message}\n`);
+    await cleanup().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+void main();
