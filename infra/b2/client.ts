@@ -570,7 +570,7 @@ export class B2Client {
   // --- downloads and copies ---------------------------------------------------------------
 
   async downloadFileById(fileId: string, opts: DownloadOptions = {}): Promise<Download> {
-    const res = await this.session.withAuth((a) =>
+    const res = await this.withDownloadAuth(opts, (a) =>
       this.raw.downloadFileById(a.downloadUrl, downloadToken(a, opts), fileId, downloadArgs(opts)),
     );
     return toDownload(res);
@@ -581,7 +581,7 @@ export class B2Client {
     fileName: string,
     opts: DownloadOptions = {},
   ): Promise<Download> {
-    const res = await this.session.withAuth((a) =>
+    const res = await this.withDownloadAuth(opts, (a) =>
       this.raw.downloadFileByName(
         a.downloadUrl,
         downloadToken(a, opts),
@@ -591,6 +591,15 @@ export class B2Client {
       ),
     );
     return toDownload(res);
+  }
+
+  /**
+   * Downloads with the account token re-authorize on expiry like any call; with a caller's
+   * download-authorization token there is nothing to refresh, so its errors surface as they are.
+   */
+  private withDownloadAuth<T>(opts: DownloadOptions, fn: (a: AuthRecord) => Promise<T>): Promise<T> {
+    if (opts.authorization !== undefined) return this.session.authorize().then(fn);
+    return this.session.withAuth(fn);
   }
 
   /** Server-side copy (≤ 5 GB). `range` copies part of the source. */
