@@ -104,10 +104,19 @@ function decode(raw: string | undefined): unknown {
 
 const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string, problems: Problem[], fallback: T): T {
+function oneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  name: string,
+  problems: Problem[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if ((allowed as readonly unknown[]).includes(value)) return value as T;
-  problems.push({ property: key(name), reason: `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}` });
+  problems.push({
+    property: key(name),
+    reason: `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+  });
   return fallback;
 }
 
@@ -127,15 +136,27 @@ function bool(value: unknown, name: string, problems: Problem[], fallback: boole
 
 function objectOf(value: unknown, name: string, problems: Problem[]): Record<string, unknown> {
   if (value === undefined) return {};
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  problems.push({ property: key(name), reason: `must be an object (YAML mapping), got ${JSON.stringify(value)}` });
+  if (typeof value === 'object' && value !== null && !Array.isArray(value))
+    return value as Record<string, unknown>;
+  problems.push({
+    property: key(name),
+    reason: `must be an object (YAML mapping), got ${JSON.stringify(value)}`,
+  });
   return {};
 }
 
-function unknownFields(obj: Record<string, unknown>, allowed: string[], name: string, problems: Problem[]): void {
+function unknownFields(
+  obj: Record<string, unknown>,
+  allowed: string[],
+  name: string,
+  problems: Problem[],
+): void {
   for (const f of Object.keys(obj)) {
     if (!allowed.includes(f)) {
-      problems.push({ property: `${key(name)}.${f}`, reason: `unknown field; known fields: ${allowed.join(', ')}` });
+      problems.push({
+        property: `${key(name)}.${f}`,
+        reason: `unknown field; known fields: ${allowed.join(', ')}`,
+      });
     }
   }
 }
@@ -178,7 +199,13 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
   const namePrefix = str(get('namePrefix'), 'namePrefix', problems, '');
   const nameSuffix = str(get('nameSuffix'), 'nameSuffix', problems, '');
   const costCenter = str(get('costCenter'), 'costCenter', problems, DEFAULT_COST_CENTER);
-  const retention = oneOf(get('retention'), RETENTION_PROFILES, 'retention', problems, env === 'dev' ? 'short' : 'standard');
+  const retention = oneOf(
+    get('retention'),
+    RETENTION_PROFILES,
+    'retention',
+    problems,
+    env === 'dev' ? 'short' : 'standard',
+  );
 
   const rep = objectOf(get('replication'), 'replication', problems);
   unknownFields(rep, ['enabled', 'replicaSuffix'], 'replication', problems);
@@ -198,7 +225,10 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     if (Number.isInteger(lock.days) && (lock.days as number) >= 1 && (lock.days as number) <= 3000) {
       objectLock.days = lock.days as number;
     } else {
-      problems.push({ property: key('objectLock.days'), reason: `must be a whole number of days from 1 to 3000, got ${JSON.stringify(lock.days)}` });
+      problems.push({
+        property: key('objectLock.days'),
+        reason: `must be a whole number of days from 1 to 3000, got ${JSON.stringify(lock.days)}`,
+      });
     }
   }
   if (objectLock.enabled && env !== 'prod') {
@@ -210,9 +240,12 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
 
   const keyRotation = str(get('keyRotation'), 'keyRotation', problems, DEFAULT_ROTATION);
   const rawPrefix = get('keyNamePrefix');
-  const keyNamePrefix = rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
+  const keyNamePrefix =
+    rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
   const uploadEncryption = (get('uploadEncryption') ?? 'SSE-B2') as UploadEncryption;
-  problems.push(...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')));
+  problems.push(
+    ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
+  );
   const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, false);
 
   // Every bucket name this config produces must be valid before anything is planned.
@@ -220,7 +253,9 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     const name = bucketNameFor(env, p, namePrefix, nameSuffix);
     problems.push(...validateBucketName(name, `${key('namePrefix')}/${key('nameSuffix')} (${p})`));
     if (replication.enabled) {
-      problems.push(...validateBucketName(name + replication.replicaSuffix, `${key('replication.replicaSuffix')} (${p})`));
+      problems.push(
+        ...validateBucketName(name + replication.replicaSuffix, `${key('replication.replicaSuffix')} (${p})`),
+      );
     }
   }
 

@@ -82,16 +82,35 @@ export interface KeyOutputs {
 /** Validation of the arguments; pure, so preview fails before anything is registered. */
 export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
   const problems = validateBucketName(args.bucketName);
-  problems.push(...validateLifecycleRules(args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard')));
+  problems.push(
+    ...validateLifecycleRules(args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard')),
+  );
   if (args.objectLock) {
     const d = args.objectLock.days;
     if (!Number.isInteger(d) || d < 1 || d > 3000) {
-      problems.push({ property: 'objectLock.days', reason: `must be a whole number of days from 1 to 3000, got ${d}` });
+      problems.push({
+        property: 'objectLock.days',
+        reason: `must be a whole number of days from 1 to 3000, got ${d}`,
+      });
     }
   }
   const k = args.keys ?? {};
-  if (k.writer !== false) problems.push(...validateCapabilities(k.writerCapabilities ?? [...KEY_CAPABILITIES['backup-writer']], true, 'keys.writerCapabilities'));
-  if (k.reader !== false) problems.push(...validateCapabilities(k.readerCapabilities ?? [...KEY_CAPABILITIES['restore-reader']], true, 'keys.readerCapabilities'));
+  if (k.writer !== false)
+    problems.push(
+      ...validateCapabilities(
+        k.writerCapabilities ?? [...KEY_CAPABILITIES['backup-writer']],
+        true,
+        'keys.writerCapabilities',
+      ),
+    );
+  if (k.reader !== false)
+    problems.push(
+      ...validateCapabilities(
+        k.readerCapabilities ?? [...KEY_CAPABILITIES['restore-reader']],
+        true,
+        'keys.readerCapabilities',
+      ),
+    );
   return problems;
 }
 
@@ -143,7 +162,10 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
     {
       bucketName: args.bucketName,
       bucketType: DEFAULT_BUCKET_TYPE,
-      bucketInfo: { ...defaultBucketInfo(args.env, args.provider, args.costCenter), ...(args.bucketInfo ?? {}) },
+      bucketInfo: {
+        ...defaultBucketInfo(args.env, args.provider, args.costCenter),
+        ...(args.bucketInfo ?? {}),
+      },
       lifecycleRules: args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard'),
       corsRules: args.corsRules ?? DEFAULT_CORS_RULES,
       defaultServerSideEncryption: DEFAULT_ENCRYPTION,
@@ -167,10 +189,18 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
   const writerKey =
     k.writer === false
       ? undefined
-      : new ApplicationKey(`${name}-backup-writer`, keyArgs('backup-writer', k.writerCapabilities ?? KEY_CAPABILITIES['backup-writer']), { parent });
+      : new ApplicationKey(
+          `${name}-backup-writer`,
+          keyArgs('backup-writer', k.writerCapabilities ?? KEY_CAPABILITIES['backup-writer']),
+          { parent },
+        );
   const readerKey =
     k.reader === false
       ? undefined
-      : new ApplicationKey(`${name}-restore-reader`, keyArgs('restore-reader', k.readerCapabilities ?? KEY_CAPABILITIES['restore-reader']), { parent });
+      : new ApplicationKey(
+          `${name}-restore-reader`,
+          keyArgs('restore-reader', k.readerCapabilities ?? KEY_CAPABILITIES['restore-reader']),
+          { parent },
+        );
   return { bucket, writerKey, readerKey };
 }

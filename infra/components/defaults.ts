@@ -14,7 +14,12 @@ export type CloudProvider = (typeof CLOUD_PROVIDERS)[number];
 
 /** `infrafabric-backup-{env}-{provider}`, wrapped in the stack's optional prefix/suffix. */
 export const BUCKET_NAME_STEM = 'infrafabric-backup';
-export function bucketNameFor(env: Environment, provider: CloudProvider, namePrefix = '', nameSuffix = ''): string {
+export function bucketNameFor(
+  env: Environment,
+  provider: CloudProvider,
+  namePrefix = '',
+  nameSuffix = '',
+): string {
   return `${namePrefix}${BUCKET_NAME_STEM}-${env}-${provider}${nameSuffix}`;
 }
 /** The EU twin of a replicated bucket: the source name plus this suffix (names are global). */
@@ -27,7 +32,11 @@ export const MANAGED_BY = 'pulumi/infrafabric-backup';
 export const DEFAULT_COST_CENTER = 'platform';
 
 /** bucketInfo: env, provider, managed-by, cost-center (design.md §1). */
-export function defaultBucketInfo(env: string, provider: string, costCenter = DEFAULT_COST_CENTER): Record<string, string> {
+export function defaultBucketInfo(
+  env: string,
+  provider: string,
+  costCenter = DEFAULT_COST_CENTER,
+): Record<string, string> {
   return { 'cost-center': costCenter, env, 'managed-by': MANAGED_BY, provider };
 }
 

@@ -46,13 +46,27 @@ export interface BucketRef {
 
 export interface EnvironmentOutputs {
   buckets: Partial<Record<CloudProvider, BucketRef & { replica?: BucketRef }>>;
-  keys: { writer: Partial<Record<CloudProvider, KeyOutputs>>; reader: Partial<Record<CloudProvider, KeyOutputs>> };
-  replication: Partial<Record<CloudProvider, { ruleName: pulumi.Output<string>; sourceBucketId: pulumi.Output<string>; destinationBucketId: pulumi.Output<string> }>>;
+  keys: {
+    writer: Partial<Record<CloudProvider, KeyOutputs>>;
+    reader: Partial<Record<CloudProvider, KeyOutputs>>;
+  };
+  replication: Partial<
+    Record<
+      CloudProvider,
+      {
+        ruleName: pulumi.Output<string>;
+        sourceBucketId: pulumi.Output<string>;
+        destinationBucketId: pulumi.Output<string>;
+      }
+    >
+  >;
 }
 
 export function validateEnvironmentArgs(args: EnvironmentBackupArgs): Problem[] {
   const problems = parseProviderNames(args.providers).problems;
-  problems.push(...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', !!args.replication?.enabled));
+  problems.push(
+    ...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', !!args.replication?.enabled),
+  );
   return problems;
 }
 
@@ -69,7 +83,11 @@ export class EnvironmentBackup extends pulumi.ComponentResource {
   }
 }
 
-const ref = (b: BackupBucket): BucketRef => ({ name: b.bucketName, id: b.bucketId, s3Endpoint: b.s3Endpoint });
+const ref = (b: BackupBucket): BucketRef => ({
+  name: b.bucketName,
+  id: b.bucketId,
+  s3Endpoint: b.s3Endpoint,
+});
 
 export function createEnvironmentBackup(parent: pulumi.Resource, args: EnvironmentBackupArgs) {
   throwIfProblems(`EnvironmentBackup "${args.env}"`, validateEnvironmentArgs(args));
@@ -92,7 +110,11 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
     if (args.replication?.enabled) {
       const r = new ReplicatedBackupBucket(
         name,
-        { ...common, replicaBucketName: bucketName + (args.replication.replicaSuffix ?? '-replica'), uploadEncryption: args.uploadEncryption },
+        {
+          ...common,
+          replicaBucketName: bucketName + (args.replication.replicaSuffix ?? '-replica'),
+          uploadEncryption: args.uploadEncryption,
+        },
         { parent },
       );
       buckets[provider] = r;

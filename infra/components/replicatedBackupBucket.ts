@@ -16,7 +16,14 @@ import { Replication } from '../providers/replication';
 import { validateBucketName } from '../providers/validation/bucketName';
 import { Problem, throwIfProblems } from '../providers/validation/problem';
 import { BackupBucket, BackupBucketArgs, KeyOutputs, validateBackupBucketArgs } from './backupBucket';
-import { DEFAULT_REPLICA_SUFFIX, DEFAULT_ROTATION, KEY_CAPABILITIES, REPLICATION_PRIORITY, REPLICATION_RULE_NAME, keyNameFor } from './defaults';
+import {
+  DEFAULT_REPLICA_SUFFIX,
+  DEFAULT_ROTATION,
+  KEY_CAPABILITIES,
+  REPLICATION_PRIORITY,
+  REPLICATION_RULE_NAME,
+  keyNameFor,
+} from './defaults';
 import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
 
 export interface ReplicatedBackupBucketArgs extends Omit<BackupBucketArgs, 'account'> {
@@ -36,9 +43,13 @@ export function validateReplicatedArgs(args: ReplicatedBackupBucketArgs): Proble
   const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
   const problems = validateBackupBucketArgs({ ...args, objectLock: null });
   problems.push(...validateBucketName(replicaName, 'replicaBucketName'));
-  if (replicaName === args.bucketName) problems.push({ property: 'replicaBucketName', reason: 'must differ from bucketName' });
+  if (replicaName === args.bucketName)
+    problems.push({ property: 'replicaBucketName', reason: 'must differ from bucketName' });
   problems.push(...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', true));
-  if (args.objectLock && (!Number.isInteger(args.objectLock.days) || args.objectLock.days < 1 || args.objectLock.days > 3000)) {
+  if (
+    args.objectLock &&
+    (!Number.isInteger(args.objectLock.days) || args.objectLock.days < 1 || args.objectLock.days > 3000)
+  ) {
     problems.push({ property: 'objectLock.days', reason: 'must be a whole number of days from 1 to 3000' });
   }
   return problems;
@@ -71,16 +82,37 @@ export class ReplicatedBackupBucket extends pulumi.ComponentResource {
   }
 }
 
-export function createReplicatedBackupBucket(parent: pulumi.Resource, name: string, args: ReplicatedBackupBucketArgs) {
+export function createReplicatedBackupBucket(
+  parent: pulumi.Resource,
+  name: string,
+  args: ReplicatedBackupBucketArgs,
+) {
   throwIfProblems(`ReplicatedBackupBucket "${name}"`, validateReplicatedArgs(args));
   const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
   const rotation = args.keys?.rotation ?? DEFAULT_ROTATION;
-  const { replicaBucketName: _r, uploadEncryption: _u, ruleName: _n, includeExistingFiles: _i, priority: _p, ...common } = args;
+  const {
+    replicaBucketName: _r,
+    uploadEncryption: _u,
+    ruleName: _n,
+    includeExistingFiles: _i,
+    priority: _p,
+    ...common
+  } = args;
 
-  const source = new BackupBucket(`${name}-source`, { ...common, objectLock: null, account: 'primary' }, { parent });
+  const source = new BackupBucket(
+    `${name}-source`,
+    { ...common, objectLock: null, account: 'primary' },
+    { parent },
+  );
   const replica = new BackupBucket(
     `${name}-replica`,
-    { ...common, bucketName: replicaName, account: 'replica', keys: { writer: false, reader: false }, adoptBucketId: undefined },
+    {
+      ...common,
+      bucketName: replicaName,
+      account: 'replica',
+      keys: { writer: false, reader: false },
+      adoptBucketId: undefined,
+    },
     { parent },
   );
   const sourceKey = new ApplicationKey(

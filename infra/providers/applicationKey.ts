@@ -58,7 +58,15 @@ export interface ApplicationKeyOutputs extends ApplicationKeyInputs {
 }
 
 /** Every input forces replacement: keys are immutable in B2. */
-export const KEY_REPLACES = ['keyName', 'capabilities', 'bucketIds', 'namePrefix', 'validDurationInSeconds', 'rotation', 'account'] as const;
+export const KEY_REPLACES = [
+  'keyName',
+  'capabilities',
+  'bucketIds',
+  'namePrefix',
+  'validDurationInSeconds',
+  'rotation',
+  'account',
+] as const;
 const MAX_VALID_SECONDS = 86_400_000;
 
 export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): ApplicationKeyInputs {
@@ -78,14 +86,24 @@ export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): Applicat
 export function checkKey(news: Record<string, unknown>): Problem[] {
   const problems: Problem[] = [...validateKeyName(news.keyName)];
   const bucketIds = news.bucketIds;
-  if (bucketIds !== undefined && (!Array.isArray(bucketIds) || bucketIds.some((b) => typeof b !== 'string' || !b))) {
+  if (
+    bucketIds !== undefined &&
+    (!Array.isArray(bucketIds) || bucketIds.some((b) => typeof b !== 'string' || !b))
+  ) {
     problems.push({ property: 'bucketIds', reason: 'must be a list of bucket ids' });
   }
   const scoped = Array.isArray(bucketIds) && bucketIds.length > 0;
   problems.push(...validateCapabilities(news.capabilities, scoped));
   const v = news.validDurationInSeconds;
-  if (v !== undefined && v !== null && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_VALID_SECONDS)) {
-    problems.push({ property: 'validDurationInSeconds', reason: `must be a whole number from 1 to ${MAX_VALID_SECONDS} (1000 days)` });
+  if (
+    v !== undefined &&
+    v !== null &&
+    (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_VALID_SECONDS)
+  ) {
+    problems.push({
+      property: 'validDurationInSeconds',
+      reason: `must be a whole number from 1 to ${MAX_VALID_SECONDS} (1000 days)`,
+    });
   }
   if (news.namePrefix !== undefined && news.namePrefix !== null && typeof news.namePrefix !== 'string') {
     problems.push({ property: 'namePrefix', reason: 'must be a string' });
@@ -101,7 +119,16 @@ export function changedKeyFields(olds: Partial<ApplicationKeyInputs>, news: Appl
   return KEY_REPLACES.filter((f) => !sameValue(o[f], news[f]));
 }
 
-type LiveKey = { applicationKeyId: string; keyName: string; capabilities: string[]; bucketId?: string | null; bucketIds?: string[] | null; namePrefix: string | null; expirationTimestamp: number | null; accountId: string };
+type LiveKey = {
+  applicationKeyId: string;
+  keyName: string;
+  capabilities: string[];
+  bucketId?: string | null;
+  bucketIds?: string[] | null;
+  namePrefix: string | null;
+  expirationTimestamp: number | null;
+  accountId: string;
+};
 
 async function listAllKeys(client: B2Client): Promise<LiveKey[]> {
   const keys: LiveKey[] = [];
@@ -115,19 +142,29 @@ function liveBucketIds(k: LiveKey): string[] {
 
 const log = (line: string) => process.stderr.write(`[b2:ApplicationKey] ${line}\n`);
 
-async function createKey(inputs: ApplicationKeyInputs): Promise<pulumi.dynamic.CreateResult<ApplicationKeyOutputs>> {
+async function createKey(
+  inputs: ApplicationKeyInputs,
+): Promise<pulumi.dynamic.CreateResult<ApplicationKeyOutputs>> {
   const client = clientFor(inputs.account);
   const all = await listAllKeys(client);
   if (inputs.adoptKeyId) {
     const k = all.find((x) => x.applicationKeyId === inputs.adoptKeyId);
     if (!k) throw new Error(`adoptKeyId: no key ${inputs.adoptKeyId} in the ${inputs.account} account`);
-    log(`adopting key ${k.keyName} (${k.applicationKeyId}); its secret cannot be read back, so applicationKey is empty`);
-    return { id: k.applicationKeyId, outs: { ...inputs, ...liveKeyFields(k), applicationKey: '', sameNameKeyIds: [] } };
+    log(
+      `adopting key ${k.keyName} (${k.applicationKeyId}); its secret cannot be read back, so applicationKey is empty`,
+    );
+    return {
+      id: k.applicationKeyId,
+      outs: { ...inputs, ...liveKeyFields(k), applicationKey: '', sameNameKeyIds: [] },
+    };
   }
   // A key created by a run that crashed before recording it cannot be adopted (B2 shows a secret
   // once), so it is reported: listed here and in the `sameNameKeyIds` output. During a rotation the
   // key being replaced legitimately shares the name.
-  const sameNameKeyIds = all.filter((k) => k.keyName === inputs.keyName).map((k) => k.applicationKeyId).sort();
+  const sameNameKeyIds = all
+    .filter((k) => k.keyName === inputs.keyName)
+    .map((k) => k.applicationKeyId)
+    .sort();
   if (sameNameKeyIds.length) {
     log(
       `note: ${sameNameKeyIds.length} existing key(s) named ${inputs.keyName}: ${sameNameKeyIds.join(', ')}. ` +
@@ -215,7 +252,12 @@ export const applicationKeyProvider: pulumi.dynamic.ResourceProvider = {
       // B2 answers an unknown key id with a generic 400 bad_request; rather than parse its
       // message, check whether the key is still there: if not, the delete has nothing to do.
       if (isNotFound(e)) return;
-      if (e instanceof B2Error && e.status === 400 && !(await listAllKeys(client)).some((k) => k.applicationKeyId === id)) return;
+      if (
+        e instanceof B2Error &&
+        e.status === 400 &&
+        !(await listAllKeys(client)).some((k) => k.applicationKeyId === id)
+      )
+        return;
       throw e;
     }
   },

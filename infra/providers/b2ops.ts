@@ -8,10 +8,12 @@ import { B2Error, BucketNotFound, Conflict, DuplicateBucketName, FileNotFound, N
 
 export type LiveBucket = Awaited<ReturnType<B2Client['getBucketById']>> & object;
 
-export const isConflict = (e: unknown): boolean => e instanceof Conflict || (e instanceof B2Error && e.status === 409);
+export const isConflict = (e: unknown): boolean =>
+  e instanceof Conflict || (e instanceof B2Error && e.status === 409);
 export const isDuplicateBucketName = (e: unknown): boolean =>
   e instanceof DuplicateBucketName || (e instanceof B2Error && e.code === 'duplicate_bucket_name');
-export const isNotFound = (e: unknown): boolean => e instanceof NotFound || e instanceof BucketNotFound || e instanceof FileNotFound;
+export const isNotFound = (e: unknown): boolean =>
+  e instanceof NotFound || e instanceof BucketNotFound || e instanceof FileNotFound;
 
 /** A one-line description of an error (B2 errors carry no secret; the client scrubs messages). */
 export function describeError(e: unknown): string {
@@ -45,7 +47,10 @@ export async function s3EndpointOf(client: B2Client): Promise<string> {
 const COUNT_CAP = 10_000;
 
 /** Counts file versions (uploads, hide markers, unfinished large files), stopping at 10 000. */
-export async function countVersions(client: B2Client, bucketId: string): Promise<{ count: number; capped: boolean }> {
+export async function countVersions(
+  client: B2Client,
+  bucketId: string,
+): Promise<{ count: number; capped: boolean }> {
   let count = 0;
   for await (const _v of client.listFileVersions({ bucketId })) {
     if (++count >= COUNT_CAP) return { count, capped: true };
@@ -76,7 +81,8 @@ export async function deleteAllVersions(
       try {
         // An unfinished large file is cancelled (with its parts) rather than deleted.
         if (v.action === 'start') await client.cancelLargeFile(v.fileId);
-        else await client.deleteFileVersion(v.fileId, v.fileName, lockEnabled ? { bypassGovernance: true } : {});
+        else
+          await client.deleteFileVersion(v.fileId, v.fileName, lockEnabled ? { bypassGovernance: true } : {});
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -108,10 +114,14 @@ export async function updateBucketWithRetry(
     const fields = patch(live);
     if (!fields) return live;
     try {
-      return (await client.updateBucket({ bucketId, ifRevisionIs: live.revision, ...fields } as Parameters<B2Client['updateBucket']>[0])) as LiveBucket;
+      return (await client.updateBucket({ bucketId, ifRevisionIs: live.revision, ...fields } as Parameters<
+        B2Client['updateBucket']
+      >[0])) as LiveBucket;
     } catch (e) {
       if (!isConflict(e) || attempt >= MAX_UPDATE_ATTEMPTS) throw e;
-      log(`${what}: bucket ${live.bucketName} changed meanwhile (revision ${live.revision}, 409); re-reading and re-applying`);
+      log(
+        `${what}: bucket ${live.bucketName} changed meanwhile (revision ${live.revision}, 409); re-reading and re-applying`,
+      );
     }
   }
 }

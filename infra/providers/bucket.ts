@@ -16,7 +16,13 @@ import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
 import { thinLoader } from './loader';
-import { canonicalJson, normalizeCorsRules, normalizeLifecycleRules, normalizeStringMap, sameValue } from './normalize';
+import {
+  canonicalJson,
+  normalizeCorsRules,
+  normalizeLifecycleRules,
+  normalizeStringMap,
+  sameValue,
+} from './normalize';
 import {
   countVersions,
   deleteAllVersions,
@@ -108,8 +114,15 @@ export const BUCKET_UPDATABLE = [
 export const BUCKET_REPLACES = ['bucketName', 'account'] as const;
 
 const CORS_OPERATIONS = [
-  'b2_download_file_by_name', 'b2_download_file_by_id', 'b2_upload_file', 'b2_upload_part',
-  's3_delete', 's3_get', 's3_head', 's3_post', 's3_put',
+  'b2_download_file_by_name',
+  'b2_download_file_by_id',
+  'b2_upload_file',
+  'b2_upload_part',
+  's3_delete',
+  's3_get',
+  's3_head',
+  's3_post',
+  's3_put',
 ];
 
 /** Applies defaults and canonical order; does not validate. */
@@ -137,19 +150,38 @@ function validateCors(rules: unknown): Problem[] {
   const names = new Set<string>();
   rules.forEach((r: Partial<CorsRule>, i) => {
     const at = `corsRules[${i}]`;
-    if (typeof r?.corsRuleName !== 'string' || !/^[A-Za-z0-9-]{6,50}$/.test(r.corsRuleName) || r.corsRuleName.startsWith('b2-')) {
-      problems.push({ property: `${at}.corsRuleName`, reason: '6-50 letters, digits or "-", not starting with "b2-"' });
+    if (
+      typeof r?.corsRuleName !== 'string' ||
+      !/^[A-Za-z0-9-]{6,50}$/.test(r.corsRuleName) ||
+      r.corsRuleName.startsWith('b2-')
+    ) {
+      problems.push({
+        property: `${at}.corsRuleName`,
+        reason: '6-50 letters, digits or "-", not starting with "b2-"',
+      });
     } else if (names.has(r.corsRuleName)) {
       problems.push({ property: `${at}.corsRuleName`, reason: `duplicate rule name "${r.corsRuleName}"` });
     } else names.add(r.corsRuleName);
     if (!Array.isArray(r?.allowedOrigins) || r.allowedOrigins.length === 0) {
-      problems.push({ property: `${at}.allowedOrigins`, reason: 'needs at least one origin ("*" alone for any)' });
+      problems.push({
+        property: `${at}.allowedOrigins`,
+        reason: 'needs at least one origin ("*" alone for any)',
+      });
     }
-    const bad = (Array.isArray(r?.allowedOperations) ? r.allowedOperations : [null]).filter((o) => !CORS_OPERATIONS.includes(o as string));
+    const bad = (Array.isArray(r?.allowedOperations) ? r.allowedOperations : [null]).filter(
+      (o) => !CORS_OPERATIONS.includes(o as string),
+    );
     if (bad.length || !r?.allowedOperations?.length) {
-      problems.push({ property: `${at}.allowedOperations`, reason: `each must be one of ${CORS_OPERATIONS.join(', ')}` });
+      problems.push({
+        property: `${at}.allowedOperations`,
+        reason: `each must be one of ${CORS_OPERATIONS.join(', ')}`,
+      });
     }
-    if (!Number.isInteger(r?.maxAgeSeconds) || (r.maxAgeSeconds as number) < 0 || (r.maxAgeSeconds as number) > 86400) {
+    if (
+      !Number.isInteger(r?.maxAgeSeconds) ||
+      (r.maxAgeSeconds as number) < 0 ||
+      (r.maxAgeSeconds as number) > 86400
+    ) {
       problems.push({ property: `${at}.maxAgeSeconds`, reason: 'must be a whole number from 0 to 86400' });
     }
   });
@@ -157,7 +189,10 @@ function validateCors(rules: unknown): Problem[] {
 }
 
 /** All `check` findings for desired bucket inputs (`olds` = previous inputs, for one-way rules). */
-export function checkBucket(olds: Partial<BucketInputs> | undefined, news: Record<string, unknown>): Problem[] {
+export function checkBucket(
+  olds: Partial<BucketInputs> | undefined,
+  news: Record<string, unknown>,
+): Problem[] {
   const problems: Problem[] = [...validateBucketName(news.bucketName)];
   if (news.bucketType !== undefined && !(BUCKET_TYPES as readonly unknown[]).includes(news.bucketType)) {
     problems.push({ property: 'bucketType', reason: `must be one of ${BUCKET_TYPES.join(', ')}` });
@@ -177,7 +212,10 @@ export function checkBucket(olds: Partial<BucketInputs> | undefined, news: Recor
     });
   }
   const info = news.bucketInfo as Record<string, unknown> | undefined;
-  if (info !== undefined && (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string'))) {
+  if (
+    info !== undefined &&
+    (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string'))
+  ) {
     problems.push({ property: 'bucketInfo', reason: 'must be a map of strings' });
   }
   const lockWanted = news.fileLockEnabled === true;
@@ -197,8 +235,17 @@ export function checkBucket(olds: Partial<BucketInputs> | undefined, news: Recor
     }
     const p = ret.period;
     const days = p ? (p.unit === 'years' ? p.duration * 365 : p.duration) : NaN;
-    if (!p || !Number.isInteger(p.duration) || (p.unit !== 'days' && p.unit !== 'years') || days < 1 || days > 3000) {
-      problems.push({ property: 'defaultRetention.period', reason: 'must be {duration, unit: "days"|"years"} between 1 and 3000 days' });
+    if (
+      !p ||
+      !Number.isInteger(p.duration) ||
+      (p.unit !== 'days' && p.unit !== 'years') ||
+      days < 1 ||
+      days > 3000
+    ) {
+      problems.push({
+        property: 'defaultRetention.period',
+        reason: 'must be {duration, unit: "days"|"years"} between 1 and 3000 days',
+      });
     }
   }
   return problems;
@@ -240,12 +287,18 @@ type LiveBucket = NonNullable<Awaited<ReturnType<typeof findBucketById>>>;
  * `{isClientAuthorizedToRead: false, value: null}`, and treating that as "unset" would plan removing
  * encryption or lock (design.md §3).
  */
-export function bucketStateFromLive(live: LiveBucket, carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'>, s3Endpoint: string): BucketOutputs {
+export function bucketStateFromLive(
+  live: LiveBucket,
+  carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'>,
+  s3Endpoint: string,
+): BucketOutputs {
   const sse = live.defaultServerSideEncryption;
   const lock = live.fileLockConfiguration;
   const unreadable: string[] = [];
-  if (!sse || sse.isClientAuthorizedToRead === false) unreadable.push('defaultServerSideEncryption (needs readBucketEncryption)');
-  if (!lock || lock.isClientAuthorizedToRead === false) unreadable.push('fileLockConfiguration (needs readBucketRetentions)');
+  if (!sse || sse.isClientAuthorizedToRead === false)
+    unreadable.push('defaultServerSideEncryption (needs readBucketEncryption)');
+  if (!lock || lock.isClientAuthorizedToRead === false)
+    unreadable.push('fileLockConfiguration (needs readBucketRetentions)');
   if (unreadable.length) {
     throw new Error(
       `bucket ${live.bucketName} (${live.bucketId}): the B2 key in use may not read ${unreadable.join(' and ')}; ` +
@@ -264,7 +317,10 @@ export function bucketStateFromLive(live: LiveBucket, carry: Pick<BucketInputs, 
     fileLockEnabled: lock!.value?.isFileLockEnabled === true,
     defaultRetention:
       retention && (retention.mode === 'governance' || retention.mode === 'compliance') && retention.period
-        ? { mode: retention.mode, period: { duration: retention.period.duration, unit: retention.period.unit } }
+        ? {
+            mode: retention.mode,
+            period: { duration: retention.period.duration, unit: retention.period.unit },
+          }
         : null,
     forceDestroy: carry.forceDestroy ?? false,
     account: carry.account ?? 'primary',
@@ -285,34 +341,50 @@ const MAX_UPDATE_ATTEMPTS = 5;
  * 409 revision conflict (someone else updated the bucket meanwhile) it re-reads and re-applies, up
  * to MAX_UPDATE_ATTEMPTS times.
  */
-export async function applyBucketSettings(client: B2Client, bucketId: string, desired: BucketInputs): Promise<BucketOutputs> {
+export async function applyBucketSettings(
+  client: B2Client,
+  bucketId: string,
+  desired: BucketInputs,
+): Promise<BucketOutputs> {
   const s3 = await s3EndpointOf(client);
   for (let attempt = 1; ; attempt++) {
     const live = await findBucketById(client, bucketId);
-    if (!live) throw new Error(`bucket ${desired.bucketName} (${bucketId}) no longer exists in B2; run \`pulumi refresh\``);
+    if (!live)
+      throw new Error(
+        `bucket ${desired.bucketName} (${bucketId}) no longer exists in B2; run \`pulumi refresh\``,
+      );
     const current = bucketStateFromLive(live, desired, s3);
     const req: Record<string, unknown> = {};
     if (current.bucketType !== desired.bucketType) req.bucketType = desired.bucketType;
     if (!sameValue(current.bucketInfo, desired.bucketInfo)) req.bucketInfo = desired.bucketInfo;
     if (!sameValue(current.corsRules, desired.corsRules)) req.corsRules = desired.corsRules;
-    if (!sameValue(current.lifecycleRules, desired.lifecycleRules)) req.lifecycleRules = desired.lifecycleRules;
+    if (!sameValue(current.lifecycleRules, desired.lifecycleRules))
+      req.lifecycleRules = desired.lifecycleRules;
     if (!sameValue(current.defaultServerSideEncryption, desired.defaultServerSideEncryption)) {
       req.defaultServerSideEncryption = desired.defaultServerSideEncryption;
     }
     if (desired.fileLockEnabled && !current.fileLockEnabled) req.fileLockEnabled = true;
     if (!desired.fileLockEnabled && current.fileLockEnabled) {
-      throw new Error(`bucket ${desired.bucketName}: Object Lock is enabled in B2 and cannot be disabled; set fileLockEnabled: true`);
+      throw new Error(
+        `bucket ${desired.bucketName}: Object Lock is enabled in B2 and cannot be disabled; set fileLockEnabled: true`,
+      );
     }
     if (desired.fileLockEnabled && !sameValue(current.defaultRetention, desired.defaultRetention)) {
       req.defaultRetention = desired.defaultRetention ?? { mode: null, period: null };
     }
     if (Object.keys(req).length === 0) return current;
     try {
-      const updated = await client.updateBucket({ bucketId, ifRevisionIs: live.revision, ...req } as Parameters<B2Client['updateBucket']>[0]);
+      const updated = await client.updateBucket({
+        bucketId,
+        ifRevisionIs: live.revision,
+        ...req,
+      } as Parameters<B2Client['updateBucket']>[0]);
       return bucketStateFromLive(updated as LiveBucket, desired, s3);
     } catch (e) {
       if (!isConflict(e) || attempt >= MAX_UPDATE_ATTEMPTS) throw e;
-      log(`bucket ${desired.bucketName}: revision ${live.revision} changed meanwhile (409); re-reading and re-applying (attempt ${attempt + 1})`);
+      log(
+        `bucket ${desired.bucketName}: revision ${live.revision} changed meanwhile (409); re-reading and re-applying (attempt ${attempt + 1})`,
+      );
     }
   }
 }
@@ -336,9 +408,12 @@ async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.Create
   let bucketId: string;
   if (inputs.adoptBucketId) {
     const live = await findBucketById(client, inputs.adoptBucketId);
-    if (!live) throw new Error(`adoptBucketId: no bucket ${inputs.adoptBucketId} in the ${inputs.account} account`);
+    if (!live)
+      throw new Error(`adoptBucketId: no bucket ${inputs.adoptBucketId} in the ${inputs.account} account`);
     if (live.bucketName !== inputs.bucketName) {
-      throw new Error(`adoptBucketId: bucket ${inputs.adoptBucketId} is named "${live.bucketName}", not "${inputs.bucketName}"; set bucketName to match`);
+      throw new Error(
+        `adoptBucketId: bucket ${inputs.adoptBucketId} is named "${live.bucketName}", not "${inputs.bucketName}"; set bucketName to match`,
+      );
     }
     bucketId = live.bucketId;
     log(`adopting bucket ${live.bucketName} (${bucketId}) by id`);
@@ -348,7 +423,9 @@ async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.Create
       // Same name in OUR account: a previous create succeeded but was not recorded (crash, lost
       // connection). Adopt it rather than fail or duplicate.
       bucketId = existing.bucketId;
-      log(`bucket ${inputs.bucketName} already exists in this account (${bucketId}); adopting it (earlier create not recorded?)`);
+      log(
+        `bucket ${inputs.bucketName} already exists in this account (${bucketId}); adopting it (earlier create not recorded?)`,
+      );
     } else {
       try {
         const created = await client.createBucket({
@@ -366,6 +443,7 @@ async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.Create
           throw new Error(
             `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
               'Pick another name with the stack config namePrefix/nameSuffix.',
+            { cause: e },
           );
         }
         throw e;
@@ -397,7 +475,10 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async diff(_id, olds: BucketOutputs, news: BucketInputs) {
-    const changed = changedBucketFields(olds, normalizeBucketInputs(news as BucketInputs & Record<string, unknown>));
+    const changed = changedBucketFields(
+      olds,
+      normalizeBucketInputs(news as BucketInputs & Record<string, unknown>),
+    );
     const replaces = changed.filter((f) => (BUCKET_REPLACES as readonly string[]).includes(f));
     return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
   },
@@ -407,7 +488,11 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async read(id, props?: Partial<BucketOutputs>) {
-    const carry = { forceDestroy: props?.forceDestroy ?? false, account: props?.account ?? 'primary', adoptBucketId: props?.adoptBucketId };
+    const carry = {
+      forceDestroy: props?.forceDestroy ?? false,
+      account: props?.account ?? 'primary',
+      adoptBucketId: props?.adoptBucketId,
+    };
     const client = clientFor(carry.account);
     const live = await findBucketById(client, id);
     if (!live) return { id: '', props: {} };
@@ -424,7 +509,12 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
     const live = await findBucketById(client, id);
     if (!live) return; // already gone
     if (props.forceDestroy) {
-      await deleteAllVersions(client, id, live.fileLockConfiguration?.value?.isFileLockEnabled === true, (done) => log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`));
+      await deleteAllVersions(
+        client,
+        id,
+        live.fileLockConfiguration?.value?.isFileLockEnabled === true,
+        (done) => log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`),
+      );
     } else {
       const { count, capped } = await countVersions(client, id);
       if (count > 0) {

@@ -32,7 +32,11 @@ export const ACCOUNT_SETTINGS: Record<AccountRole, AccountSettings> = {
   },
   replica: {
     configKeys: { keyId: 'replicaApplicationKeyId', key: 'replicaApplicationKey', realm: 'replicaRealmUrl' },
-    envKeys: { keyId: 'B2_REPLICA_APPLICATION_KEY_ID', key: 'B2_REPLICA_APPLICATION_KEY', realm: 'B2_REPLICA_REALM_URL' },
+    envKeys: {
+      keyId: 'B2_REPLICA_APPLICATION_KEY_ID',
+      key: 'B2_REPLICA_APPLICATION_KEY',
+      realm: 'B2_REPLICA_REALM_URL',
+    },
   },
 };
 
@@ -64,7 +68,8 @@ interface ResolvedAccount {
 
 function resolve(role: AccountRole, env: NodeJS.ProcessEnv): ResolvedAccount {
   const s = ACCOUNT_SETTINGS[role];
-  const pick = (configKey: string, envKey: string) => stackConfig[`${CONFIG_NAMESPACE}:${configKey}`] || env[envKey] || undefined;
+  const pick = (configKey: string, envKey: string) =>
+    stackConfig[`${CONFIG_NAMESPACE}:${configKey}`] || env[envKey] || undefined;
   const applicationKeyId = pick(s.configKeys.keyId, s.envKeys.keyId);
   const applicationKey = pick(s.configKeys.key, s.envKeys.key);
   const realmUrl = pick(s.configKeys.realm, s.envKeys.realm);

@@ -45,7 +45,8 @@ function buildLoader(moduleName: ProviderModule, exportName: string): pulumi.dyn
     const nodePath = require('path');
     const fs = require('fs');
     const roots: string[] = [];
-    if (process.env.INFRAFABRIC_BACKUP_ROOT) roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'providers'));
+    if (process.env.INFRAFABRIC_BACKUP_ROOT)
+      roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'providers'));
     let dir: string = process.cwd();
     for (let i = 0; i < 6; i++) {
       roots.push(nodePath.join(dir, 'infra', 'providers'));

@@ -27,13 +27,16 @@ export function sameValue(a: unknown, b: unknown): boolean {
   return canonicalJson(a ?? null) === canonicalJson(b ?? null);
 }
 
-export function normalizeLifecycleRules(rules: readonly Partial<LifecycleRule>[] | null | undefined): LifecycleRule[] {
+export function normalizeLifecycleRules(
+  rules: readonly Partial<LifecycleRule>[] | null | undefined,
+): LifecycleRule[] {
   return (rules ?? [])
     .map((r) => ({
       fileNamePrefix: r.fileNamePrefix ?? '',
       daysFromUploadingToHiding: r.daysFromUploadingToHiding ?? null,
       daysFromHidingToDeleting: r.daysFromHidingToDeleting ?? null,
-      daysFromStartingToCancelingUnfinishedLargeFiles: r.daysFromStartingToCancelingUnfinishedLargeFiles ?? null,
+      daysFromStartingToCancelingUnfinishedLargeFiles:
+        r.daysFromStartingToCancelingUnfinishedLargeFiles ?? null,
     }))
     .sort((a, b) => (a.fileNamePrefix < b.fileNamePrefix ? -1 : a.fileNamePrefix > b.fileNamePrefix ? 1 : 0));
 }

@@ -61,8 +61,21 @@ export interface ReplicationInputs {
 
 export type ReplicationOutputs = ReplicationInputs;
 
-export const REPLICATION_REPLACES = ['sourceBucketId', 'destinationBucketId', 'ruleName', 'sourceAccount', 'destinationAccount'] as const;
-export const REPLICATION_UPDATABLE = ['sourceKeyId', 'destinationKeyId', 'fileNamePrefix', 'includeExistingFiles', 'isEnabled', 'priority'] as const;
+export const REPLICATION_REPLACES = [
+  'sourceBucketId',
+  'destinationBucketId',
+  'ruleName',
+  'sourceAccount',
+  'destinationAccount',
+] as const;
+export const REPLICATION_UPDATABLE = [
+  'sourceKeyId',
+  'destinationKeyId',
+  'fileNamePrefix',
+  'includeExistingFiles',
+  'isEnabled',
+  'priority',
+] as const;
 
 export function normalizeReplicationInputs(raw: Partial<ReplicationInputs>): ReplicationInputs {
   return {
@@ -97,7 +110,11 @@ export function checkReplication(news: Record<string, unknown>): Problem[] {
       problems.push({ property: f, reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
     }
   }
-  if (news.sourceBucketId && !isUnknown(news.sourceBucketId) && news.sourceBucketId === news.destinationBucketId) {
+  if (
+    news.sourceBucketId &&
+    !isUnknown(news.sourceBucketId) &&
+    news.sourceBucketId === news.destinationBucketId
+  ) {
     problems.push({ property: 'destinationBucketId', reason: 'must differ from sourceBucketId' });
   }
   return problems;
@@ -120,8 +137,14 @@ const log = (line: string) => process.stderr.write(`[b2:Replication] ${line}\n`)
 
 /** The bucket's replication configuration; fails closed when the key may not read it. */
 function replicationOf(bucket: LiveBucket): ReplicationConfiguration {
-  const guarded = (bucket as { replicationConfiguration?: { isClientAuthorizedToRead: boolean; value: ReplicationConfiguration | null } })
-    .replicationConfiguration;
+  const guarded = (
+    bucket as {
+      replicationConfiguration?: {
+        isClientAuthorizedToRead: boolean;
+        value: ReplicationConfiguration | null;
+      };
+    }
+  ).replicationConfiguration;
   if (guarded && guarded.isClientAuthorizedToRead === false) {
     throw new Error(
       `bucket ${bucket.bucketName} (${bucket.bucketId}): the B2 key in use may not read replicationConfiguration ` +
@@ -147,7 +170,12 @@ function ruleOf(i: ReplicationInputs): ReplicationRule {
 }
 
 /** Patch for the destination: our source key maps to our destination key (old mapping dropped). */
-function destinationPatch(live: LiveBucket, i: ReplicationInputs, previousSourceKeyId: string | null, remove: boolean) {
+function destinationPatch(
+  live: LiveBucket,
+  i: ReplicationInputs,
+  previousSourceKeyId: string | null,
+  remove: boolean,
+) {
   const cfg = replicationOf(live);
   const mapping = { ...(cfg.asReplicationDestination?.sourceToDestinationKeyMapping ?? {}) };
   if (previousSourceKeyId && previousSourceKeyId !== i.sourceKeyId) delete mapping[previousSourceKeyId];
@@ -163,11 +191,16 @@ function destinationPatch(live: LiveBucket, i: ReplicationInputs, previousSource
 /** Patch for the source: our rule (by name) and the source key; other rules kept. */
 function sourcePatch(live: LiveBucket, i: ReplicationInputs, remove: boolean) {
   const cfg = replicationOf(live);
-  const others = (cfg.asReplicationSource?.replicationRules ?? []).filter((r) => r.replicationRuleName !== i.ruleName);
+  const others = (cfg.asReplicationSource?.replicationRules ?? []).filter(
+    (r) => r.replicationRuleName !== i.ruleName,
+  );
   const rules = remove ? others : [...others, ruleOf(i)];
   const next: ReplicationConfiguration = {
     asReplicationSource: rules.length
-      ? { sourceApplicationKeyId: remove ? cfg.asReplicationSource!.sourceApplicationKeyId : i.sourceKeyId, replicationRules: rules }
+      ? {
+          sourceApplicationKeyId: remove ? cfg.asReplicationSource!.sourceApplicationKeyId : i.sourceKeyId,
+          replicationRules: rules,
+        }
       : null,
     asReplicationDestination: cfg.asReplicationDestination,
   };
@@ -178,7 +211,13 @@ async function apply(i: ReplicationInputs, previous: ReplicationInputs | null): 
   const src: B2Client = clientFor(i.sourceAccount);
   const dst: B2Client = clientFor(i.destinationAccount);
   const what = `replication ${i.ruleName}`;
-  await updateBucketWithRetry(dst, i.destinationBucketId, what, (b) => destinationPatch(b, i, previous?.sourceKeyId ?? null, false), log);
+  await updateBucketWithRetry(
+    dst,
+    i.destinationBucketId,
+    what,
+    (b) => destinationPatch(b, i, previous?.sourceKeyId ?? null, false),
+    log,
+  );
   await updateBucketWithRetry(src, i.sourceBucketId, what, (b) => sourcePatch(b, i, false), log);
   return i;
 }
@@ -216,7 +255,9 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider = {
     const rule = srcCfg?.replicationRules.find((r) => r.replicationRuleName === ruleName);
     if (!srcCfg || !rule) return { id: '', props: {} };
     const dest = await findBucketById(clientFor(i.destinationAccount), rule.destinationBucketId);
-    const mapping = dest ? replicationOf(dest).asReplicationDestination?.sourceToDestinationKeyMapping ?? {} : {};
+    const mapping = dest
+      ? (replicationOf(dest).asReplicationDestination?.sourceToDestinationKeyMapping ?? {})
+      : {};
     const live: ReplicationOutputs = {
       ...i,
       sourceBucketId,
@@ -240,10 +281,22 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider = {
     const i = normalizeReplicationInputs(props);
     const what = `replication ${i.ruleName}`;
     if (await findBucketById(clientFor(i.sourceAccount), i.sourceBucketId)) {
-      await updateBucketWithRetry(clientFor(i.sourceAccount), i.sourceBucketId, what, (b) => sourcePatch(b, i, true), log);
+      await updateBucketWithRetry(
+        clientFor(i.sourceAccount),
+        i.sourceBucketId,
+        what,
+        (b) => sourcePatch(b, i, true),
+        log,
+      );
     }
     if (await findBucketById(clientFor(i.destinationAccount), i.destinationBucketId)) {
-      await updateBucketWithRetry(clientFor(i.destinationAccount), i.destinationBucketId, what, (b) => destinationPatch(b, i, null, true), log);
+      await updateBucketWithRetry(
+        clientFor(i.destinationAccount),
+        i.destinationBucketId,
+        what,
+        (b) => destinationPatch(b, i, null, true),
+        log,
+      );
     }
   },
 };

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the gRPC stubs and protobuf messages from @pulumi/pulumi/proto are untyped JavaScript. */
 /**
  * Drives a dynamic provider exactly as the Pulumi engine does: spawns the dynamic-provider host
  * shipped in `@pulumi/pulumi` (`cmd/dynamic-provider`, the program behind
@@ -43,7 +44,12 @@ export interface ProviderHost {
   check(urn: string, olds: Props, news: Props): Promise<CheckResponse>;
   diff(urn: string, id: string, olds: Props, news: Props): Promise<DiffResponse>;
   create(urn: string, props: Props): Promise<{ id: string; properties: Props }>;
-  read(urn: string, id: string, props: Props, inputs?: Props): Promise<{ id: string; properties: Props; inputs?: Props }>;
+  read(
+    urn: string,
+    id: string,
+    props: Props,
+    inputs?: Props,
+  ): Promise<{ id: string; properties: Props; inputs?: Props }>;
   update(urn: string, id: string, olds: Props, news: Props): Promise<{ properties: Props }>;
   delete(urn: string, id: string, props: Props): Promise<void>;
   /** Everything the host wrote on stderr (provider progress lines, errors). */
@@ -65,7 +71,9 @@ export function urnOf(type: string, name: string): string {
 const toStruct = (o: Props) => structproto.Struct.fromJavaScript(o);
 const fromStruct = (s: any): Props => (s ? s.toJavaScript() : {});
 
-export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ProviderHost> {
+export async function startProviderHost(
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ProviderHost> {
   const proc: ChildProcess = spawn(process.execPath, [HOST, '127.0.0.1:1'], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, PULUMI_NODEJS_PROJECT: PROJECT, PULUMI_NODEJS_STACK: STACK, ...opts.env },
@@ -88,7 +96,9 @@ export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.Proce
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`dynamic provider host exited (${code}) before printing its port; stderr:\n${stderr}`));
+      reject(
+        new Error(`dynamic provider host exited (${code}) before printing its port; stderr:\n${stderr}`),
+      );
     });
   });
   const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -120,7 +130,9 @@ export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.Proce
       const res = await call<any>('check', req);
       return {
         inputs: fromStruct(res.getInputs()),
-        failures: res.getFailuresList().map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
+        failures: res
+          .getFailuresList()
+          .map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
       };
     },
     async diff(urn, id, olds, news) {
@@ -130,7 +142,8 @@ export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.Proce
       req.setNews(toStruct(news));
       const res = await call<any>('diff', req);
       const C = provproto.DiffResponse.DiffChanges;
-      const changes = res.getChanges() === C.DIFF_SOME ? 'some' : res.getChanges() === C.DIFF_NONE ? 'none' : 'unknown';
+      const changes =
+        res.getChanges() === C.DIFF_SOME ? 'some' : res.getChanges() === C.DIFF_NONE ? 'none' : 'unknown';
       return { changes, replaces: res.getReplacesList(), deleteBeforeReplace: res.getDeletebeforereplace() };
     },
     async create(urn, props) {
@@ -146,7 +159,11 @@ export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.Proce
       req.setProperties(toStruct(props));
       if (inputs) req.setInputs(toStruct(inputs));
       const res = await call<any>('read', req);
-      return { id: res.getId(), properties: fromStruct(res.getProperties()), inputs: res.getInputs() ? fromStruct(res.getInputs()) : undefined };
+      return {
+        id: res.getId(),
+        properties: fromStruct(res.getProperties()),
+        inputs: res.getInputs() ? fromStruct(res.getInputs()) : undefined,
+      };
     },
     async update(urn, id, olds, news) {
       const req = new provproto.UpdateRequest();
@@ -178,7 +195,11 @@ export async function startProviderHost(opts: { cwd?: string; env?: NodeJS.Proce
  * One resource's engine round trip: Check then Create, returning the state the engine would
  * store (properties include `__provider`).
  */
-export async function checkAndCreate(host: ProviderHost, urn: string, inputs: Props): Promise<{ id: string; state: Props; checked: Props }> {
+export async function checkAndCreate(
+  host: ProviderHost,
+  urn: string,
+  inputs: Props,
+): Promise<{ id: string; state: Props; checked: Props }> {
   const checked = await host.check(urn, {}, inputs);
   if (checked.failures.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
   const created = await host.create(urn, checked.inputs);

@@ -4,7 +4,12 @@ import { ValidationError } from '../../infra/providers/validation/problem';
 import { stackConfigFromFile } from './components/mocks';
 
 const ns = (o: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(o).map(([k, v]) => [`infrafabric-backup:${k}`, typeof v === 'string' ? v : JSON.stringify(v)]));
+  Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [
+      `infrafabric-backup:${k}`,
+      typeof v === 'string' ? v : JSON.stringify(v),
+    ]),
+  );
 
 function problemsOf(raw: Record<string, string>, stack = 'dev'): string[] {
   try {
@@ -19,10 +24,20 @@ function problemsOf(raw: Record<string, string>, stack = 'dev'): string[] {
 describe('stack files', () => {
   test('dev: aws only, short retention, no replication, forceDestroy', () => {
     const c = parseStackConfig(stackConfigFromFile('dev'), 'dev');
-    expect(c).toMatchObject({ env: 'dev', providers: ['aws'], retention: 'short', forceDestroy: true, replication: { enabled: false } });
+    expect(c).toMatchObject({
+      env: 'dev',
+      providers: ['aws'],
+      retention: 'short',
+      forceDestroy: true,
+      replication: { enabled: false },
+    });
   });
   test('staging: multi bucket, standard retention', () => {
-    expect(parseStackConfig(stackConfigFromFile('staging'), 'staging')).toMatchObject({ env: 'staging', providers: ['multi'], retention: 'standard' });
+    expect(parseStackConfig(stackConfigFromFile('staging'), 'staging')).toMatchObject({
+      env: 'staging',
+      providers: ['multi'],
+      retention: 'standard',
+    });
   });
   test('prod: three providers, replication, lock available but off, SSE-B2', () => {
     const c = parseStackConfig(stackConfigFromFile('prod'), 'prod');
@@ -39,26 +54,49 @@ describe('stack files', () => {
   });
   test("local: prod's topology with a name prefix", () => {
     const c = parseStackConfig(stackConfigFromFile('local'), 'local');
-    expect(c).toMatchObject({ env: 'prod', namePrefix: 'local-', providers: ['aws', 'azure', 'gcp'], replication: { enabled: true } });
+    expect(c).toMatchObject({
+      env: 'prod',
+      namePrefix: 'local-',
+      providers: ['aws', 'azure', 'gcp'],
+      replication: { enabled: true },
+    });
   });
 });
 
 describe('defaults and derivation', () => {
   test('env defaults to the stack name for dev/staging/prod; retention follows env', () => {
-    expect(parseStackConfig({}, 'prod')).toMatchObject({ env: 'prod', providers: ['aws'], retention: 'standard', replication: { enabled: false } });
+    expect(parseStackConfig({}, 'prod')).toMatchObject({
+      env: 'prod',
+      providers: ['aws'],
+      retention: 'standard',
+      replication: { enabled: false },
+    });
     expect(parseStackConfig({}, 'dev').retention).toBe('short');
   });
   test('any other stack must say its env', () => {
-    expect(problemsOf({}, 'sandbox')).toEqual([expect.stringMatching(/^infrafabric-backup:env: required for stack "sandbox": set it with `pulumi config set env/)]);
+    expect(problemsOf({}, 'sandbox')).toEqual([
+      expect.stringMatching(
+        /^infrafabric-backup:env: required for stack "sandbox": set it with `pulumi config set env/,
+      ),
+    ]);
   });
   test('provider credential keys are known keys', () => {
-    expect(() => parseStackConfig(ns({ b2ApplicationKeyId: 'k', b2ApplicationKey: 's', replicaRealmUrl: 'http://x' }), 'dev')).not.toThrow();
+    expect(() =>
+      parseStackConfig(
+        ns({ b2ApplicationKeyId: 'k', b2ApplicationKey: 's', replicaRealmUrl: 'http://x' }),
+        'dev',
+      ),
+    ).not.toThrow();
   });
 });
 
 describe('errors name the key and say what to do', () => {
   test('unknown key (typo)', () => {
-    expect(problemsOf(ns({ namePrefx: 'a-' }))).toEqual([expect.stringMatching(/^infrafabric-backup:namePrefx: unknown config key; known keys: env, providers, namePrefix/)]);
+    expect(problemsOf(ns({ namePrefx: 'a-' }))).toEqual([
+      expect.stringMatching(
+        /^infrafabric-backup:namePrefx: unknown config key; known keys: env, providers, namePrefix/,
+      ),
+    ]);
   });
   test('other namespaces are ignored', () => {
     expect(() => parseStackConfig({ 'aws:region': 'us-west-2' }, 'dev')).not.toThrow();
@@ -80,18 +118,30 @@ describe('errors name the key and say what to do', () => {
     const b2 = problemsOf(ns({ namePrefix: 'B2-' })).join('\n');
     expect(b2).toMatch(/must not start with "b2-"/);
     expect(b2).toMatch(/may only contain lower-case/);
-    expect(problemsOf(ns({ nameSuffix: '_x' })).join('\n')).toMatch(/may only contain lower-case letters, digits and "-"/);
-  });
-  test('replica names are checked too', () => {
-    expect(problemsOf(ns({ replication: { enabled: true, replicaSuffix: '-' + 'r'.repeat(40) } }), 'prod').join('\n')).toMatch(
-      /replication\.replicaSuffix.*characters; B2 needs 6-63/,
+    expect(problemsOf(ns({ nameSuffix: '_x' })).join('\n')).toMatch(
+      /may only contain lower-case letters, digits and "-"/,
     );
   });
+  test('replica names are checked too', () => {
+    expect(
+      problemsOf(ns({ replication: { enabled: true, replicaSuffix: '-' + 'r'.repeat(40) } }), 'prod').join(
+        '\n',
+      ),
+    ).toMatch(/replication\.replicaSuffix.*characters; B2 needs 6-63/);
+  });
   test('object lock: prod only, days bounded, unknown fields refused', () => {
-    expect(problemsOf(ns({ objectLock: { enabled: true } }), 'dev')).toEqual([expect.stringMatching(/objectLock.enabled: Object Lock is for prod only/)]);
-    expect(problemsOf(ns({ objectLock: { enabled: true, days: 0 } }), 'prod')).toEqual([expect.stringMatching(/objectLock.days: must be a whole number of days from 1 to 3000/)]);
-    expect(problemsOf(ns({ objectLock: { enabled: true, mode: 'compliance' } }), 'prod')).toEqual([expect.stringMatching(/objectLock.mode: must be one of governance/)]);
-    expect(problemsOf(ns({ replication: { enable: true } }), 'prod')).toEqual([expect.stringMatching(/replication.enable: unknown field; known fields: enabled, replicaSuffix/)]);
+    expect(problemsOf(ns({ objectLock: { enabled: true } }), 'dev')).toEqual([
+      expect.stringMatching(/objectLock.enabled: Object Lock is for prod only/),
+    ]);
+    expect(problemsOf(ns({ objectLock: { enabled: true, days: 0 } }), 'prod')).toEqual([
+      expect.stringMatching(/objectLock.days: must be a whole number of days from 1 to 3000/),
+    ]);
+    expect(problemsOf(ns({ objectLock: { enabled: true, mode: 'compliance' } }), 'prod')).toEqual([
+      expect.stringMatching(/objectLock.mode: must be one of governance/),
+    ]);
+    expect(problemsOf(ns({ replication: { enable: true } }), 'prod')).toEqual([
+      expect.stringMatching(/replication.enable: unknown field; known fields: enabled, replicaSuffix/),
+    ]);
   });
   test('wrong types', () => {
     const p = problemsOf(ns({ forceDestroy: 'yes', retention: 'forever', env: 'qa' }));
@@ -108,7 +158,9 @@ describe('errors name the key and say what to do', () => {
       parseStackConfig(ns({ providers: ['x'], forceDestroy: 1 }), 'dev');
       throw new Error('no error');
     } catch (e) {
-      expect((e as Error).message).toMatch(/invalid stack configuration for stack "dev":\n  - \[infrafabric-backup:providers\[0\]\][\s\S]*\n  - \[infrafabric-backup:forceDestroy\]/);
+      expect((e as Error).message).toMatch(
+        /invalid stack configuration for stack "dev":\n {2}- \[infrafabric-backup:providers\[0\]\][\s\S]*\n {2}- \[infrafabric-backup:forceDestroy\]/,
+      );
     }
   });
 });

@@ -14,7 +14,12 @@ export function validateEncryptionWithReplication(
   property = 'uploadEncryption',
 ): Problem[] {
   if (!(UPLOAD_ENCRYPTIONS as readonly unknown[]).includes(uploadEncryption)) {
-    return [{ property, reason: `must be one of ${UPLOAD_ENCRYPTIONS.join(', ')}, got ${JSON.stringify(uploadEncryption)}` }];
+    return [
+      {
+        property,
+        reason: `must be one of ${UPLOAD_ENCRYPTIONS.join(', ')}, got ${JSON.stringify(uploadEncryption)}`,
+      },
+    ];
   }
   if (uploadEncryption === 'SSE-C' && replicated) {
     return [

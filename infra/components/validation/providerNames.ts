@@ -5,9 +5,15 @@ import { Problem } from '../../providers/validation/problem';
  * Validates the list of cloud providers an environment backs up: non-empty, known names
  * (`aws`, `azure`, `gcp`, `multi`), no duplicates. Returns the typed list and the problems.
  */
-export function parseProviderNames(value: unknown, property = 'providers'): { providers: CloudProvider[]; problems: Problem[] } {
+export function parseProviderNames(
+  value: unknown,
+  property = 'providers',
+): { providers: CloudProvider[]; problems: Problem[] } {
   if (!Array.isArray(value) || value.length === 0) {
-    return { providers: [], problems: [{ property, reason: `must be a non-empty list of ${CLOUD_PROVIDERS.join(', ')}` }] };
+    return {
+      providers: [],
+      problems: [{ property, reason: `must be a non-empty list of ${CLOUD_PROVIDERS.join(', ')}` }],
+    };
   }
   const problems: Problem[] = [];
   const providers: CloudProvider[] = [];

@@ -30,7 +30,10 @@ export function validateBucketName(name: unknown, property = 'bucketName'): Prob
     });
   }
   if (name.toLowerCase().startsWith('b2-')) {
-    problems.push({ property, reason: `bucket name "${name}" must not start with "b2-" (reserved by Backblaze)` });
+    problems.push({
+      property,
+      reason: `bucket name "${name}" must not start with "b2-" (reserved by Backblaze)`,
+    });
   }
   return problems;
 }

@@ -5,32 +5,67 @@ import { Problem } from './problem';
  * ones. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities
  */
 export const ALL_CAPABILITIES = [
-  'listKeys', 'writeKeys', 'deleteKeys',
-  'listAllBucketNames', 'listBuckets', 'readBuckets', 'writeBuckets', 'deleteBuckets',
-  'readBucketEncryption', 'writeBucketEncryption',
-  'readBucketRetentions', 'writeBucketRetentions',
-  'readBucketReplications', 'writeBucketReplications',
-  'readBucketNotifications', 'writeBucketNotifications',
-  'readBucketLifecycleRules', 'writeBucketLifecycleRules',
-  'readBucketLogging', 'writeBucketLogging',
-  'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles',
-  'readFileLegalHolds', 'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions',
+  'listKeys',
+  'writeKeys',
+  'deleteKeys',
+  'listAllBucketNames',
+  'listBuckets',
+  'readBuckets',
+  'writeBuckets',
+  'deleteBuckets',
+  'readBucketEncryption',
+  'writeBucketEncryption',
+  'readBucketRetentions',
+  'writeBucketRetentions',
+  'readBucketReplications',
+  'writeBucketReplications',
+  'readBucketNotifications',
+  'writeBucketNotifications',
+  'readBucketLifecycleRules',
+  'writeBucketLifecycleRules',
+  'readBucketLogging',
+  'writeBucketLogging',
+  'listFiles',
+  'readFiles',
+  'shareFiles',
+  'writeFiles',
+  'deleteFiles',
+  'readFileLegalHolds',
+  'writeFileLegalHolds',
+  'readFileRetentions',
+  'writeFileRetentions',
   'bypassGovernance',
 ] as const;
 export type Capability = (typeof ALL_CAPABILITIES)[number];
 
 /** What a key restricted to one or more buckets may hold (b2-api.md §4, "bucket-restricted key"). */
 export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = [
-  'listAllBucketNames', 'listBuckets', 'readBuckets',
-  'readBucketEncryption', 'writeBucketEncryption',
-  'readBucketRetentions', 'writeBucketRetentions',
-  'readBucketNotifications', 'writeBucketNotifications',
-  'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles',
-  'readFileLegalHolds', 'writeFileLegalHolds', 'readFileRetentions', 'writeFileRetentions',
+  'listAllBucketNames',
+  'listBuckets',
+  'readBuckets',
+  'readBucketEncryption',
+  'writeBucketEncryption',
+  'readBucketRetentions',
+  'writeBucketRetentions',
+  'readBucketNotifications',
+  'writeBucketNotifications',
+  'listFiles',
+  'readFiles',
+  'shareFiles',
+  'writeFiles',
+  'deleteFiles',
+  'readFileLegalHolds',
+  'writeFileLegalHolds',
+  'readFileRetentions',
+  'writeFileRetentions',
   'bypassGovernance',
 ];
 
-export function validateCapabilities(capabilities: unknown, bucketScoped: boolean, property = 'capabilities'): Problem[] {
+export function validateCapabilities(
+  capabilities: unknown,
+  bucketScoped: boolean,
+  property = 'capabilities',
+): Problem[] {
   if (!Array.isArray(capabilities) || capabilities.length === 0) {
     return [{ property, reason: 'a key needs at least one capability' }];
   }
@@ -48,7 +83,8 @@ export function validateCapabilities(capabilities: unknown, bucketScoped: boolea
     }
   });
   const dupes = capabilities.filter((c, i) => capabilities.indexOf(c) !== i);
-  if (dupes.length) problems.push({ property, reason: `duplicate capabilities: ${[...new Set(dupes)].join(', ')}` });
+  if (dupes.length)
+    problems.push({ property, reason: `duplicate capabilities: ${[...new Set(dupes)].join(', ')}` });
   return problems;
 }
 

@@ -44,14 +44,22 @@ export function validateLifecycleRules(rules: unknown, property = 'lifecycleRule
       if (v === null || v === undefined) continue;
       anySet = true;
       if (!Number.isInteger(v) || (v as number) < 1) {
-        problems.push({ property: `${at}.${field}`, reason: `must be a positive whole number of days or null, got ${JSON.stringify(v)}` });
+        problems.push({
+          property: `${at}.${field}`,
+          reason: `must be a positive whole number of days or null, got ${JSON.stringify(v)}`,
+        });
       }
     }
     if (!anySet) {
-      problems.push({ property: at, reason: 'sets no day field; a rule needs at least one of ' + DAY_FIELDS.join(', ') });
+      problems.push({
+        property: at,
+        reason: 'sets no day field; a rule needs at least one of ' + DAY_FIELDS.join(', '),
+      });
     }
   });
-  const prefixes = rules.map((r: Partial<LifecycleRule>) => (typeof r?.fileNamePrefix === 'string' ? r.fileNamePrefix : null));
+  const prefixes = rules.map((r: Partial<LifecycleRule>) =>
+    typeof r?.fileNamePrefix === 'string' ? r.fileNamePrefix : null,
+  );
   const known = prefixes.flatMap((p, i) => (p === null ? [] : [{ p, i }]));
   for (const [a, b] of findOverlappingPrefixes(known.map((k) => k.p))) {
     const [i, j] = [known[a].i, known[b].i];

@@ -10,7 +10,9 @@ let h: Harness;
 let bucketId: string;
 beforeAll(async () => {
   h = await startHarness();
-  bucketId = (await h.primary.createBucket({ bucketName: `ifb-keys-${process.pid}`, bucketType: 'allPrivate' })).bucketId;
+  bucketId = (
+    await h.primary.createBucket({ bucketName: `ifb-keys-${process.pid}`, bucketType: 'allPrivate' })
+  ).bucketId;
 });
 afterAll(async () => {
   await h?.close();
@@ -22,7 +24,13 @@ afterEach(async () => {
 const WRITER = ['listBuckets', 'listFiles', 'readBuckets', 'readFiles', 'writeFiles'];
 
 function keyInputs(keyName: string, over: Record<string, unknown> = {}) {
-  return h.withProvider('applicationKey', { keyName, capabilities: WRITER, bucketIds: [bucketId], rotation: 'initial', ...over });
+  return h.withProvider('applicationKey', {
+    keyName,
+    capabilities: WRITER,
+    bucketIds: [bucketId],
+    rotation: 'initial',
+    ...over,
+  });
 }
 
 async function createKey(keyName: string, over: Record<string, unknown> = {}) {
@@ -41,7 +49,12 @@ const liveKeyIds = async (name: string) => {
 
 /** The key works: it authorizes and holds exactly the declared scope. */
 async function authorizeWith(id: string, secret: string) {
-  const c = new B2Client({ applicationKeyId: id, applicationKey: secret, realmUrl: h.emu.info.regions[0].url, retry: { maxAttempts: 1 } });
+  const c = new B2Client({
+    applicationKeyId: id,
+    applicationKey: secret,
+    realmUrl: h.emu.info.regions[0].url,
+    retry: { maxAttempts: 1 },
+  });
   return c.authorize();
 }
 
@@ -59,10 +72,21 @@ test('create: a bucket-scoped key that works; the secret is only in applicationK
 
 test('no-op diff; capability change or rotation replaces, create-before-delete', async () => {
   const { urn, id, state, checked } = await createKey('ifb-diff');
-  expect(await h.host.diff(urn, id, state, checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
-  const narrower = (await h.host.check(urn, checked, keyInputs('ifb-diff', { capabilities: ['listFiles', 'readFiles'] }))).inputs;
-  expect(await h.host.diff(urn, id, state, narrower)).toEqual({ changes: 'some', replaces: ['capabilities'], deleteBeforeReplace: false });
-  const wider = (await h.host.check(urn, checked, keyInputs('ifb-diff', { bucketIds: [bucketId, 'other'] }))).inputs;
+  expect(await h.host.diff(urn, id, state, checked)).toEqual({
+    changes: 'none',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
+  const narrower = (
+    await h.host.check(urn, checked, keyInputs('ifb-diff', { capabilities: ['listFiles', 'readFiles'] }))
+  ).inputs;
+  expect(await h.host.diff(urn, id, state, narrower)).toEqual({
+    changes: 'some',
+    replaces: ['capabilities'],
+    deleteBeforeReplace: false,
+  });
+  const wider = (await h.host.check(urn, checked, keyInputs('ifb-diff', { bucketIds: [bucketId, 'other'] })))
+    .inputs;
   expect((await h.host.diff(urn, id, state, wider)).replaces).toEqual(['bucketIds']);
 });
 
@@ -70,7 +94,11 @@ test('key rotation: the new key exists (and works) before the old one is deleted
   const name = 'ifb-rotate';
   const old = await createKey(name);
   const next = (await h.host.check(old.urn, old.checked, keyInputs(name, { rotation: '2026-12' }))).inputs;
-  expect(await h.host.diff(old.urn, old.id, old.state, next)).toEqual({ changes: 'some', replaces: ['rotation'], deleteBeforeReplace: false });
+  expect(await h.host.diff(old.urn, old.id, old.state, next)).toEqual({
+    changes: 'some',
+    replaces: ['rotation'],
+    deleteBeforeReplace: false,
+  });
   // Engine order for a create-before-delete replacement: Create(new) … then Delete(old).
   const created = await h.host.create(old.urn, next);
   expect(created.id).not.toBe(old.id);
@@ -82,7 +110,9 @@ test('key rotation: the new key exists (and works) before the old one is deleted
   expect(await liveKeyIds(name)).toEqual([created.id]);
   // A fresh authorize (not the client's process-wide cache) proves the old key is dead.
   const res = await fetch(`${h.emu.info.regions[0].url}/b2api/v3/b2_authorize_account`, {
-    headers: { authorization: 'Basic ' + Buffer.from(`${old.id}:${old.state.applicationKey}`).toString('base64') },
+    headers: {
+      authorization: 'Basic ' + Buffer.from(`${old.id}:${old.state.applicationKey}`).toString('base64'),
+    },
   });
   expect(res.status).toBe(401);
 });
@@ -91,7 +121,12 @@ test('read: live fields, secret carried from state; a key deleted out of band is
   const { urn, id, state } = await createKey('ifb-read');
   const read = await h.host.read(urn, id, state);
   expect(read.id).toBe(id);
-  expect(read.properties).toMatchObject({ keyName: 'ifb-read', capabilities: WRITER, bucketIds: [bucketId], applicationKey: state.applicationKey });
+  expect(read.properties).toMatchObject({
+    keyName: 'ifb-read',
+    capabilities: WRITER,
+    bucketIds: [bucketId],
+    applicationKey: state.applicationKey,
+  });
   await h.primary.deleteKey(id);
   expect((await h.host.read(urn, id, state)).id).toBe('');
   await h.host.delete(urn, id, state); // deleting an already-deleted key succeeds
@@ -106,13 +141,29 @@ test('a create retried after a crash reports the unrecorded key instead of hidin
 
 test('check refuses account-level capabilities on a bucket-scoped key, naming the field', async () => {
   const urn = h.urn('applicationKey', 'bad');
-  const res = await h.host.check(urn, {}, keyInputs('ifb-bad', { capabilities: ['writeFiles', 'writeKeys'] }));
-  expect(res.failures).toEqual([{ property: 'capabilities[1]', reason: expect.stringMatching(/"writeKeys" is not allowed on a bucket-scoped key/) }]);
+  const res = await h.host.check(
+    urn,
+    {},
+    keyInputs('ifb-bad', { capabilities: ['writeFiles', 'writeKeys'] }),
+  );
+  expect(res.failures).toEqual([
+    {
+      property: 'capabilities[1]',
+      reason: expect.stringMatching(/"writeKeys" is not allowed on a bucket-scoped key/),
+    },
+  ]);
 });
 
 test('adoption by id: the key is taken over; its secret cannot be recovered', async () => {
-  const existing = await h.primary.createKey({ keyName: 'ifb-legacy', capabilities: ['listFiles'], bucketIds: [bucketId] });
-  const { id, state } = await createKey('ifb-legacy', { capabilities: ['listFiles'], adoptKeyId: existing.applicationKeyId });
+  const existing = await h.primary.createKey({
+    keyName: 'ifb-legacy',
+    capabilities: ['listFiles'],
+    bucketIds: [bucketId],
+  });
+  const { id, state } = await createKey('ifb-legacy', {
+    capabilities: ['listFiles'],
+    adoptKeyId: existing.applicationKeyId,
+  });
   expect(id).toBe(existing.applicationKeyId);
   expect(state.applicationKey).toBe('');
   expect(await liveKeyIds('ifb-legacy')).toEqual([existing.applicationKeyId]);

@@ -44,7 +44,12 @@ test('create: the bucket exists in B2 with the declared settings; outputs carry 
   const live = (await h.primary.getBucketById(id))!;
   expect(live.bucketName).toBe(name);
   expect(live.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
-  expect(live.lifecycleRules.map((r) => r.fileNamePrefix).sort()).toEqual(['audit-logs/', 'configs/', 'db/', 'terraform-state/']);
+  expect(live.lifecycleRules.map((r) => r.fileNamePrefix).sort()).toEqual([
+    'audit-logs/',
+    'configs/',
+    'db/',
+    'terraform-state/',
+  ]);
   expect(live.defaultServerSideEncryption?.value?.mode).toBe('SSE-B2');
   expect(state).toMatchObject({
     bucketId: id,
@@ -60,19 +65,38 @@ test('create: the bucket exists in B2 with the declared settings; outputs carry 
 test('no-op diff after create; lifecycle change updates in place; rename replaces', async () => {
   const name = uniqueName('diff');
   const { urn, id, state, checked } = await createBucket(name);
-  expect(await h.host.diff(urn, id, state, checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+  expect(await h.host.diff(urn, id, state, checked)).toEqual({
+    changes: 'none',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
 
-  const next = (await h.host.check(urn, checked, inputs(name, { lifecycleRules: lifecycleRulesFor('standard') }))).inputs;
-  expect(await h.host.diff(urn, id, state, next)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  const next = (
+    await h.host.check(urn, checked, inputs(name, { lifecycleRules: lifecycleRulesFor('standard') }))
+  ).inputs;
+  expect(await h.host.diff(urn, id, state, next)).toEqual({
+    changes: 'some',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
   const updated = await h.host.update(urn, id, state, next);
   const live = (await h.primary.getBucketById(id))!;
-  expect(live.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')).toMatchObject({ daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365 });
+  expect(live.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')).toMatchObject({
+    daysFromUploadingToHiding: 90,
+    daysFromHidingToDeleting: 365,
+  });
   expect(updated.properties.revision).toBe(live.revision);
   expect(live.revision).toBeGreaterThan(state.revision);
   expect(await h.host.diff(urn, id, updated.properties, next)).toMatchObject({ changes: 'none' });
 
-  const renamed = (await h.host.check(urn, next, inputs(`${name}-x`, { lifecycleRules: lifecycleRulesFor('standard') }))).inputs;
-  expect(await h.host.diff(urn, id, updated.properties, renamed)).toEqual({ changes: 'some', replaces: ['bucketName'], deleteBeforeReplace: false });
+  const renamed = (
+    await h.host.check(urn, next, inputs(`${name}-x`, { lifecycleRules: lifecycleRulesFor('standard') }))
+  ).inputs;
+  expect(await h.host.diff(urn, id, updated.properties, renamed)).toEqual({
+    changes: 'some',
+    replaces: ['bucketName'],
+    deleteBeforeReplace: false,
+  });
 });
 
 test('read returns live state: an out-of-band change shows up and diffs as an update', async () => {
@@ -83,7 +107,11 @@ test('read returns live state: an out-of-band change shows up and diffs as an up
   expect(read.id).toBe(id);
   expect(read.properties.bucketInfo).toEqual({ env: 'tampered' });
   expect(read.properties.lifecycleRules).toEqual([]);
-  expect(await h.host.diff(urn, id, read.properties, checked)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  expect(await h.host.diff(urn, id, read.properties, checked)).toEqual({
+    changes: 'some',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
   const fixed = await h.host.update(urn, id, read.properties, checked);
   expect(fixed.properties.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
   expect((await h.primary.getBucketById(id))!.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
@@ -100,24 +128,40 @@ test('read of a bucket deleted out of band reports it gone (empty id)', async ()
 // `__provider` ("code must be a string"). Adoption therefore goes through `adoptBucketId`.
 test('adoption by id: Create with adoptBucketId; a read by id with only inputs (a `get`) returns live state', async () => {
   const name = uniqueName('adopt');
-  const existing = await h.primary.createBucket({ bucketName: name, bucketType: 'allPrivate', bucketInfo: { legacy: 'yes' } });
+  const existing = await h.primary.createBucket({
+    bucketName: name,
+    bucketType: 'allPrivate',
+    bucketInfo: { legacy: 'yes' },
+  });
   const urn = h.urn('bucket', name);
   // A user-driven read by id: the engine passes only the inputs (which carry `__provider`).
   const imported = await h.host.read(urn, existing.bucketId, {}, inputs(name));
   expect(imported.id).toBe(existing.bucketId);
-  expect(imported.properties).toMatchObject({ bucketName: name, bucketInfo: { legacy: 'yes' }, bucketId: existing.bucketId });
+  expect(imported.properties).toMatchObject({
+    bucketName: name,
+    bucketInfo: { legacy: 'yes' },
+    bucketId: existing.bucketId,
+  });
   // Explicit adopt input: the bucket is taken over and brought to the declared settings.
   const checked = (await h.host.check(urn, {}, inputs(name, { adoptBucketId: existing.bucketId }))).inputs;
   const created = await h.host.create(urn, checked);
   expect(created.id).toBe(existing.bucketId);
-  expect((await h.primary.getBucketById(existing.bucketId))!.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
-  await expect(h.host.create(urn, { ...checked, adoptBucketId: 'no-such-bucket-id' })).rejects.toThrow(/adoptBucketId: no bucket no-such-bucket-id/);
+  expect((await h.primary.getBucketById(existing.bucketId))!.bucketInfo).toEqual(
+    defaultBucketInfo('dev', 'aws'),
+  );
+  await expect(h.host.create(urn, { ...checked, adoptBucketId: 'no-such-bucket-id' })).rejects.toThrow(
+    /adoptBucketId: no bucket no-such-bucket-id/,
+  );
 });
 
 test('a key that may not read encryption/lock settings makes read fail closed, not plan a removal', async () => {
   const name = uniqueName('filtered');
   const { urn, id, state } = await createBucket(name);
-  const key = await h.primary.createKey({ keyName: 'filtered-reader', capabilities: ['listBuckets', 'readBuckets'], bucketIds: [id] });
+  const key = await h.primary.createKey({
+    keyName: 'filtered-reader',
+    capabilities: ['listBuckets', 'readBuckets'],
+    bucketIds: [id],
+  });
   const { startProviderHost } = await import('../../helpers/dynamicProviderHost');
   const limited = await startProviderHost({ env: { B2_APPLICATION_KEY_ID: '', B2_APPLICATION_KEY: '' } });
   try {
@@ -126,7 +170,9 @@ test('a key that may not read encryption/lock settings makes read fail closed, n
       'infrafabric-backup:b2ApplicationKey': key.applicationKey.reveal(),
       'infrafabric-backup:b2RealmUrl': h.emu.info.regions[0].url,
     });
-    await expect(limited.read(urn, id, state)).rejects.toThrow(/may not read defaultServerSideEncryption[\s\S]*refusing to report it as unset/);
+    await expect(limited.read(urn, id, state)).rejects.toThrow(
+      /may not read defaultServerSideEncryption[\s\S]*refusing to report it as unset/,
+    );
     expectNoSecrets(h, limited.stderr(), [key.applicationKey.reveal()]);
   } finally {
     await limited.stop();
@@ -140,7 +186,9 @@ test('delete of a non-empty bucket is refused without forceDestroy, with the cou
   await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{}' });
   await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{"v":2}' });
   await h.primary.hideFile(id, 'configs/a.json');
-  await expect(h.host.delete(urn, id, state)).rejects.toThrow(/still holds 3 file version\(s\)[\s\S]*forceDestroy: true/);
+  await expect(h.host.delete(urn, id, state)).rejects.toThrow(
+    /still holds 3 file version\(s\)[\s\S]*forceDestroy: true/,
+  );
   expect(await h.primary.getBucketById(id)).toBeDefined();
 
   await h.host.delete(urn, id, { ...state, forceDestroy: true });
@@ -154,19 +202,35 @@ test('create retried after a crash adopts the bucket it made, no duplicate; a na
   // The engine never recorded `first` (crash): the next `up` creates again.
   const again = await createBucket(name);
   expect(again.id).toBe(first.id);
-  expect((await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name)).toHaveLength(1);
+  expect(
+    (await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name),
+  ).toHaveLength(1);
   expect(h.host.stderr()).toMatch(new RegExp(`bucket ${name} already exists in this account`));
 
   const foreign = uniqueName('foreign');
   await h.replica.createBucket({ bucketName: foreign, bucketType: 'allPrivate' });
-  await expect(createBucket(foreign)).rejects.toThrow(/already used by another B2 account[\s\S]*namePrefix\/nameSuffix/);
+  await expect(createBucket(foreign)).rejects.toThrow(
+    /already used by another B2 account[\s\S]*namePrefix\/nameSuffix/,
+  );
 });
 
 test('a revision conflict (409) during update is retried by re-reading', async () => {
   const name = uniqueName('conflict');
   const { urn, id, state, checked } = await createBucket(name);
-  const next = (await h.host.check(urn, checked, inputs(name, { bucketInfo: { ...defaultBucketInfo('dev', 'aws'), extra: '1' } }))).inputs;
-  await h.emu.admin('POST', '/__admin/faults', { operation: 'b2_update_bucket', status: 409, code: 'conflict', message: 'simultaneous updates to bucket', count: 2 });
+  const next = (
+    await h.host.check(
+      urn,
+      checked,
+      inputs(name, { bucketInfo: { ...defaultBucketInfo('dev', 'aws'), extra: '1' } }),
+    )
+  ).inputs;
+  await h.emu.admin('POST', '/__admin/faults', {
+    operation: 'b2_update_bucket',
+    status: 409,
+    code: 'conflict',
+    message: 'simultaneous updates to bucket',
+    count: 2,
+  });
   const updated = await h.host.update(urn, id, state, next);
   expect(updated.properties.bucketInfo.extra).toBe('1');
   expect(h.host.stderr()).toMatch(/changed meanwhile \(409\); re-reading and re-applying/);

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- stack outputs are parsed JSON. */
 /**
  * The `local` stack through the REAL Pulumi engine (the pinned CLI, file:// backend) against the
  * emulator's two regions: up, the outputs the backup CLI reads, secrets only encrypted in the
@@ -24,10 +25,15 @@ let exe: string;
 
 function pulumi(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(exe, [...args, '--non-interactive', '--stack', 'local'], { cwd: path.join(dir, 'proj'), env, timeout: 5 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`pulumi ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
+    execFile(
+      exe,
+      [...args, '--non-interactive', '--stack', 'local'],
+      { cwd: path.join(dir, 'proj'), env, timeout: 5 * 60_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`pulumi ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`));
+        else resolve({ stdout, stderr });
+      },
+    );
   });
 }
 
@@ -41,7 +47,12 @@ async function rawAuthorizeStatus(region: { url: string }, keyId: string, key: s
 
 const stateText = () => {
   const stacks = path.join(dir, 'state', '.pulumi', 'stacks');
-  return fs.readdirSync(stacks, { recursive: true }).map((f) => path.join(stacks, String(f))).filter((f) => f.endsWith('local.json')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  return fs
+    .readdirSync(stacks, { recursive: true })
+    .map((f) => path.join(stacks, String(f)))
+    .filter((f) => f.endsWith('local.json'))
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
 };
 
 beforeAll(async () => {
@@ -53,7 +64,8 @@ beforeAll(async () => {
   const proj = path.join(dir, 'proj');
   fs.mkdirSync(proj);
   fs.mkdirSync(path.join(dir, 'state'));
-  for (const f of ['Pulumi.yaml', 'Pulumi.local.yaml', 'package.json', 'tsconfig.json']) fs.copyFileSync(path.join(ROOT, f), path.join(proj, f));
+  for (const f of ['Pulumi.yaml', 'Pulumi.local.yaml', 'package.json', 'tsconfig.json'])
+    fs.copyFileSync(path.join(ROOT, f), path.join(proj, f));
   for (const d of ['node_modules', 'infra', 'stacks']) fs.symlinkSync(path.join(ROOT, d), path.join(proj, d));
   env = {
     ...pulumiEnv(cli.binDir),
@@ -80,24 +92,53 @@ test('up creates prod topology in both accounts; outputs feed the backup CLI; wo
   await pulumi('up', '--yes', '--skip-preview');
   outputs = JSON.parse((await pulumi('stack', 'output', '--json', '--show-secrets')).stdout);
   expect(Object.keys(outputs.buckets).sort()).toEqual(['aws', 'azure', 'gcp']);
-  expect(outputs.buckets.aws).toMatchObject({ name: 'local-infrafabric-backup-prod-aws', s3Endpoint: emu.info.regions[0].url });
-  expect(outputs.buckets.aws.replica).toMatchObject({ name: 'local-infrafabric-backup-prod-aws-replica', s3Endpoint: emu.info.regions[1].url });
+  expect(outputs.buckets.aws).toMatchObject({
+    name: 'local-infrafabric-backup-prod-aws',
+    s3Endpoint: emu.info.regions[0].url,
+  });
+  expect(outputs.buckets.aws.replica).toMatchObject({
+    name: 'local-infrafabric-backup-prod-aws-replica',
+    s3Endpoint: emu.info.regions[1].url,
+  });
   expect(outputs.keyIds.writer.aws).toBe(outputs.keys.writer.aws.keyId);
-  const writer = new B2Client({ applicationKeyId: outputs.keys.writer.aws.keyId, applicationKey: outputs.keys.writer.aws.applicationKey, realmUrl: emu.info.regions[0].url });
-  const up = await writer.uploadFile({ bucketId: outputs.buckets.aws.id, fileName: 'configs/2026-11-28.json', body: '{}' });
+  const writer = new B2Client({
+    applicationKeyId: outputs.keys.writer.aws.keyId,
+    applicationKey: outputs.keys.writer.aws.applicationKey,
+    realmUrl: emu.info.regions[0].url,
+  });
+  const up = await writer.uploadFile({
+    bucketId: outputs.buckets.aws.id,
+    fileName: 'configs/2026-11-28.json',
+    body: '{}',
+  });
   expect(up.fileName).toBe('configs/2026-11-28.json');
-  const eu = new B2Client({ applicationKeyId: emu.info.regions[1].keyId, applicationKey: emu.info.regions[1].applicationKey, realmUrl: emu.info.regions[1].url });
-  expect((await eu.getBucketById(outputs.buckets.aws.replica.id))?.replicationConfiguration?.value?.asReplicationDestination).not.toBeNull();
+  const eu = new B2Client({
+    applicationKeyId: emu.info.regions[1].keyId,
+    applicationKey: emu.info.regions[1].applicationKey,
+    realmUrl: emu.info.regions[1].url,
+  });
+  expect(
+    (await eu.getBucketById(outputs.buckets.aws.replica.id))?.replicationConfiguration?.value
+      ?.asReplicationDestination,
+  ).not.toBeNull();
 });
 
 test('the state holds no plaintext secret; plain outputs show none', async () => {
   const state = stateText();
-  for (const s of [emu.info.regions[0].applicationKey, emu.info.regions[1].applicationKey, outputs.keys.writer.aws.applicationKey, outputs.keys.reader.gcp.applicationKey]) {
+  for (const s of [
+    emu.info.regions[0].applicationKey,
+    emu.info.regions[1].applicationKey,
+    outputs.keys.writer.aws.applicationKey,
+    outputs.keys.reader.gcp.applicationKey,
+  ]) {
     expect(state.includes(s)).toBe(false);
   }
   const plain = (await pulumi('stack', 'output', '--json')).stdout;
   expect(plain).not.toContain(outputs.keys.writer.aws.applicationKey);
-  expect(JSON.parse(plain).keys.writer.aws).toEqual({ keyId: outputs.keys.writer.aws.keyId, applicationKey: '[secret]' });
+  expect(JSON.parse(plain).keys.writer.aws).toEqual({
+    keyId: outputs.keys.writer.aws.keyId,
+    applicationKey: '[secret]',
+  });
 });
 
 test('an unchanged stack previews and refreshes with no changes', async () => {
@@ -110,8 +151,20 @@ test('keyRotation replaces every key, new before old; replication follows; old k
   await pulumi('up', '--yes', '--skip-preview');
   const next = JSON.parse((await pulumi('stack', 'output', '--json', '--show-secrets')).stdout);
   expect(next.keys.writer.aws.keyId).not.toBe(outputs.keys.writer.aws.keyId);
-  expect(await rawAuthorizeStatus(emu.info.regions[0], outputs.keys.writer.aws.keyId, outputs.keys.writer.aws.applicationKey)).toBe(401);
-  expect(await rawAuthorizeStatus(emu.info.regions[0], next.keys.writer.aws.keyId, next.keys.writer.aws.applicationKey)).toBe(200);
+  expect(
+    await rawAuthorizeStatus(
+      emu.info.regions[0],
+      outputs.keys.writer.aws.keyId,
+      outputs.keys.writer.aws.applicationKey,
+    ),
+  ).toBe(401);
+  expect(
+    await rawAuthorizeStatus(
+      emu.info.regions[0],
+      next.keys.writer.aws.keyId,
+      next.keys.writer.aws.applicationKey,
+    ),
+  ).toBe(200);
   await pulumi('preview', '--expect-no-changes');
 });
 
@@ -120,7 +173,9 @@ test('destroy empties (forceDestroy) and removes everything in both accounts', a
   expect(stdout).toMatch(/forceDestroy local-infrafabric-backup-prod-aws: deleted 1 file versions/);
   for (const r of emu.info.regions) {
     const c = new B2Client({ applicationKeyId: r.keyId, applicationKey: r.applicationKey, realmUrl: r.url });
-    expect((await c.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName.startsWith('local-'))).toEqual([]);
+    expect(
+      (await c.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName.startsWith('local-')),
+    ).toEqual([]);
     const keys: string[] = [];
     for await (const k of c.listKeys()) keys.push(k.keyName);
     expect(keys.filter((k) => k.startsWith('local-'))).toEqual([]);

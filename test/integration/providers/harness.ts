@@ -68,13 +68,22 @@ export async function startHarness(): Promise<Harness> {
     throw e;
   }
   const providers = {} as Record<ProviderModule, string>;
-  for (const m of Object.keys(EXPORTS) as ProviderModule[]) providers[m] = await serializeProvider(thinLoader(m, EXPORTS[m]));
+  for (const m of Object.keys(EXPORTS) as ProviderModule[])
+    providers[m] = await serializeProvider(thinLoader(m, EXPORTS[m]));
   const h: Harness = {
     emu,
     host,
     providers,
-    primary: new B2Client({ applicationKeyId: us.keyId, applicationKey: us.applicationKey, realmUrl: us.url }),
-    replica: new B2Client({ applicationKeyId: eu.keyId, applicationKey: eu.applicationKey, realmUrl: eu.url }),
+    primary: new B2Client({
+      applicationKeyId: us.keyId,
+      applicationKey: us.applicationKey,
+      realmUrl: us.url,
+    }),
+    replica: new B2Client({
+      applicationKeyId: eu.keyId,
+      applicationKey: eu.applicationKey,
+      realmUrl: eu.url,
+    }),
     secrets: [us.applicationKey, eu.applicationKey],
     urn: (m, name) => urnOf(TYPES[m], name),
     withProvider: (m, inputs) => ({ ...inputs, __provider: providers[m] }),

@@ -35,8 +35,15 @@ const replicationOf = async (which: 'primary' | 'replica', bucketId: string) => 
 
 async function estate(tag: string, rotation = 'initial') {
   const base = `ifb-rep-${tag}-${process.pid}`;
-  const source = await up('bucket', `${tag}-src`, { bucketName: base, lifecycleRules: lifecycleRulesFor('standard') });
-  const replica = await up('bucket', `${tag}-dst`, { bucketName: `${base}-replica`, account: 'replica', lifecycleRules: lifecycleRulesFor('standard') });
+  const source = await up('bucket', `${tag}-src`, {
+    bucketName: base,
+    lifecycleRules: lifecycleRulesFor('standard'),
+  });
+  const replica = await up('bucket', `${tag}-dst`, {
+    bucketName: `${base}-replica`,
+    account: 'replica',
+    lifecycleRules: lifecycleRulesFor('standard'),
+  });
   const keys = async (rot: string) => ({
     src: await up('applicationKey', `${tag}-ks-${rot}`, {
       keyName: `${base}-replication-source`,
@@ -72,7 +79,14 @@ test('set up on both sides, a file replicates, read and no-op diff, key rotation
   expect(srcCfg.asReplicationSource).toEqual({
     sourceApplicationKeyId: e.keys.src.id,
     replicationRules: [
-      { replicationRuleName: 'to-eu', destinationBucketId: e.replica.id, fileNamePrefix: '', includeExistingFiles: false, isEnabled: true, priority: 128 },
+      {
+        replicationRuleName: 'to-eu',
+        destinationBucketId: e.replica.id,
+        fileNamePrefix: '',
+        includeExistingFiles: false,
+        isEnabled: true,
+        priority: 128,
+      },
     ],
   });
   expect((await replicationOf('replica', e.replica.id)).asReplicationDestination).toEqual({
@@ -80,7 +94,11 @@ test('set up on both sides, a file replicates, read and no-op diff, key rotation
   });
 
   // The keys the component creates are the ones replication needs: a file actually arrives.
-  await h.primary.uploadFile({ bucketId: e.source.id, fileName: 'configs/2026-11-28.json', body: '{"ok":true}' });
+  await h.primary.uploadFile({
+    bucketId: e.source.id,
+    fileName: 'configs/2026-11-28.json',
+    body: '{"ok":true}',
+  });
   const run = (await h.emu.admin('POST', '/__admin/replication/run')) as { result: unknown };
   const names: string[] = [];
   for await (const f of h.replica.listFileNames({ bucketId: e.replica.id })) names.push(f.fileName);
@@ -88,14 +106,26 @@ test('set up on both sides, a file replicates, read and no-op diff, key rotation
 
   const read = await h.host.read(rep.urn, rep.id, rep.state);
   expect(read.properties).toMatchObject(replicationInputs(e));
-  expect(await h.host.diff(rep.urn, rep.id, read.properties, rep.checked)).toEqual({ changes: 'none', replaces: [], deleteBeforeReplace: false });
+  expect(await h.host.diff(rep.urn, rep.id, read.properties, rep.checked)).toEqual({
+    changes: 'none',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
 
   // Rotation: new keys first, replication updated in place to them, then old keys deleted.
   const rotated = await e.newKeys('2027-01');
-  const next = (await h.host.check(rep.urn, rep.checked, h.withProvider('replication', replicationInputs(e, rotated)))).inputs;
-  expect(await h.host.diff(rep.urn, rep.id, rep.state, next)).toEqual({ changes: 'some', replaces: [], deleteBeforeReplace: false });
+  const next = (
+    await h.host.check(rep.urn, rep.checked, h.withProvider('replication', replicationInputs(e, rotated)))
+  ).inputs;
+  expect(await h.host.diff(rep.urn, rep.id, rep.state, next)).toEqual({
+    changes: 'some',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
   const updated = await h.host.update(rep.urn, rep.id, rep.state, next);
-  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.sourceApplicationKeyId).toBe(rotated.src.id);
+  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.sourceApplicationKeyId).toBe(
+    rotated.src.id,
+  );
   expect((await replicationOf('replica', e.replica.id)).asReplicationDestination).toEqual({
     sourceToDestinationKeyMapping: { [rotated.src.id]: rotated.dst.id },
   });
@@ -103,30 +133,50 @@ test('set up on both sides, a file replicates, read and no-op diff, key rotation
   await h.host.delete(e.keys.dst.urn, e.keys.dst.id, e.keys.dst.state);
 
   await h.host.delete(rep.urn, rep.id, updated.properties);
-  expect(await replicationOf('primary', e.source.id)).toEqual({ asReplicationSource: null, asReplicationDestination: null });
-  expect(await replicationOf('replica', e.replica.id)).toEqual({ asReplicationSource: null, asReplicationDestination: null });
+  expect(await replicationOf('primary', e.source.id)).toEqual({
+    asReplicationSource: null,
+    asReplicationDestination: null,
+  });
+  expect(await replicationOf('replica', e.replica.id)).toEqual({
+    asReplicationSource: null,
+    asReplicationDestination: null,
+  });
   expect((await h.host.read(rep.urn, rep.id, updated.properties)).id).toBe('');
 
   for (const text of [JSON.stringify(updated.properties), h.providers.replication, h.host.stderr()]) {
-    expectNoSecrets(h, text, [rotated.src.state.applicationKey, rotated.dst.state.applicationKey, e.keys.src.state.applicationKey]);
+    expectNoSecrets(h, text, [
+      rotated.src.state.applicationKey,
+      rotated.dst.state.applicationKey,
+      e.keys.src.state.applicationKey,
+    ]);
   }
 });
 
 test('rules and mappings that are not ours are preserved', async () => {
   const e = await estate('keep');
-  const other = await h.primary.createBucket({ bucketName: `ifb-rep-other-${process.pid}`, bucketType: 'allPrivate' });
+  const other = await h.primary.createBucket({
+    bucketName: `ifb-rep-other-${process.pid}`,
+    bucketType: 'allPrivate',
+  });
   // Someone else's mapping on the destination.
   await h.replica.updateBucket({
     bucketId: e.replica.id,
-    replicationConfiguration: { asReplicationSource: null, asReplicationDestination: { sourceToDestinationKeyMapping: { 'foreign-src': e.keys.dst.id } } },
+    replicationConfiguration: {
+      asReplicationSource: null,
+      asReplicationDestination: { sourceToDestinationKeyMapping: { 'foreign-src': e.keys.dst.id } },
+    },
   });
   const rep = await up('replication', 'keep', replicationInputs(e));
-  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping).toEqual({
+  expect(
+    (await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping,
+  ).toEqual({
     'foreign-src': e.keys.dst.id,
     [e.keys.src.id]: e.keys.dst.id,
   });
   await h.host.delete(rep.urn, rep.id, rep.state);
-  expect((await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping).toEqual({ 'foreign-src': e.keys.dst.id });
+  expect(
+    (await replicationOf('replica', e.replica.id)).asReplicationDestination!.sourceToDestinationKeyMapping,
+  ).toEqual({ 'foreign-src': e.keys.dst.id });
   expect(other.bucketId).toBeTruthy();
 });
 
@@ -134,12 +184,21 @@ test('a revision conflict and a 503 while writing replication are survived', asy
   const e = await estate('faults');
   await h.emu.admin('POST', '/__admin/faults', {
     rules: [
-      { operation: 'b2_update_bucket', status: 409, code: 'conflict', message: 'simultaneous updates to bucket', count: 1 },
+      {
+        operation: 'b2_update_bucket',
+        status: 409,
+        code: 'conflict',
+        message: 'simultaneous updates to bucket',
+        count: 1,
+      },
       { operation: 'b2_list_buckets', status: 503, code: 'service_unavailable', count: 1, retryAfter: 1 },
     ],
   });
   const rep = await up('replication', 'faults', replicationInputs(e));
-  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.replicationRules[0].replicationRuleName).toBe('to-eu');
+  expect(
+    (await replicationOf('primary', e.source.id)).asReplicationSource!.replicationRules[0]
+      .replicationRuleName,
+  ).toBe('to-eu');
   expect(h.host.stderr()).toMatch(/replication to-eu: bucket .* changed meanwhile/);
   expect(rep.id).toBe(`${e.source.id}/to-eu`);
 });

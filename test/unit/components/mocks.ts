@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- mock inputs/outputs are arbitrary property bags. */
 /**
  * Pulumi engine mocks for component tests (the only place mocks are used: no B2 here). Records
  * every registered resource; dynamic resources get plausible computed outputs derived from their
@@ -38,10 +39,17 @@ export function installMocks(stack = 'dev', project = 'infrafabric-backup'): Reg
             bucketId: `bucket-id-${args.name}`,
             revision: 2,
             accountId: args.inputs.account === 'replica' ? 'acct-eu' : 'acct-us',
-            s3Endpoint: args.inputs.account === 'replica' ? 'https://s3.eu-central-003.backblazeb2.com' : 'https://s3.us-west-004.backblazeb2.com',
+            s3Endpoint:
+              args.inputs.account === 'replica'
+                ? 'https://s3.eu-central-003.backblazeb2.com'
+                : 'https://s3.us-west-004.backblazeb2.com',
           });
         } else if (args.type === KEY_TYPE) {
-          Object.assign(state, { applicationKeyId: `key-id-${args.name}`, applicationKey: fakeSecret(args.name), sameNameKeyIds: [] });
+          Object.assign(state, {
+            applicationKeyId: `key-id-${args.name}`,
+            applicationKey: fakeSecret(args.name),
+            sameNameKeyIds: [],
+          });
         }
         for (const p of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
           if (p in state) state[p] = pulumi.secret(state[p]);
@@ -76,6 +84,7 @@ export function stackConfigFromFile(stack: string): Record<string, string> {
   const file = path.join(__dirname, '..', '..', '..', `Pulumi.${stack}.yaml`);
   const doc = parse(fs.readFileSync(file, 'utf8')) as { config: Record<string, unknown> };
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(doc.config ?? {})) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(doc.config ?? {}))
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return out;
 }

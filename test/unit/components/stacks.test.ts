@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- registered inputs and stack exports are arbitrary property bags. */
 /**
  * The stack program under Pulumi mocks, once per stack file: which buckets, keys and replication
  * rules each environment declares (prod must match design.md §1 exactly), with which inputs, and
@@ -35,10 +36,30 @@ const REPL = 'pulumi-nodejs:dynamic/b2:Replication';
 const ofType = (reg: Registered[], t: string) => reg.filter((r) => r.type === t);
 
 const STANDARD_RULES = [
-  { fileNamePrefix: 'audit-logs/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 150, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
-  { fileNamePrefix: 'configs/', daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
-  { fileNamePrefix: 'db/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 1, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
-  { fileNamePrefix: 'terraform-state/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 90, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+  {
+    fileNamePrefix: 'audit-logs/',
+    daysFromUploadingToHiding: 30,
+    daysFromHidingToDeleting: 150,
+    daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+  },
+  {
+    fileNamePrefix: 'configs/',
+    daysFromUploadingToHiding: 90,
+    daysFromHidingToDeleting: 365,
+    daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+  },
+  {
+    fileNamePrefix: 'db/',
+    daysFromUploadingToHiding: 30,
+    daysFromHidingToDeleting: 1,
+    daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+  },
+  {
+    fileNamePrefix: 'terraform-state/',
+    daysFromUploadingToHiding: null,
+    daysFromHidingToDeleting: 90,
+    daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+  },
 ];
 
 describe('prod stack (design.md §1)', () => {
@@ -48,7 +69,9 @@ describe('prod stack (design.md §1)', () => {
   });
 
   test('declares exactly one source and one EU twin bucket per provider', () => {
-    const buckets = ofType(s.reg, BUCKET).map((b) => `${b.inputs.account}:${b.inputs.bucketName}`).sort();
+    const buckets = ofType(s.reg, BUCKET)
+      .map((b) => `${b.inputs.account}:${b.inputs.bucketName}`)
+      .sort();
     expect(buckets).toEqual([
       'primary:infrafabric-backup-prod-aws',
       'primary:infrafabric-backup-prod-azure',
@@ -67,12 +90,19 @@ describe('prod stack (design.md §1)', () => {
       expect(b.inputs.fileLockEnabled).toBe(false);
       expect(b.inputs.forceDestroy).toBe(false);
       const provider = /prod-(aws|azure|gcp)/.exec(b.inputs.bucketName)![1];
-      expect(b.inputs.bucketInfo).toEqual({ 'cost-center': 'platform', env: 'prod', 'managed-by': 'pulumi/infrafabric-backup', provider });
+      expect(b.inputs.bucketInfo).toEqual({
+        'cost-center': 'platform',
+        env: 'prod',
+        'managed-by': 'pulumi/infrafabric-backup',
+        provider,
+      });
     }
   });
 
   test('keys: writer, reader, replication source and destination per provider, each scoped to the right bucket', () => {
-    const keys = ofType(s.reg, KEY).map((k) => `${k.inputs.account}:${k.inputs.keyName}`).sort();
+    const keys = ofType(s.reg, KEY)
+      .map((k) => `${k.inputs.account}:${k.inputs.keyName}`)
+      .sort();
     const expected: string[] = [];
     for (const p of ['aws', 'azure', 'gcp']) {
       expected.push(
@@ -88,9 +118,20 @@ describe('prod stack (design.md §1)', () => {
     expect(w.bucketIds).toEqual(['bucket-id-prod-aws-source-bucket']);
     expect(w.capabilities).not.toContain('deleteFiles');
     expect(w.capabilities).toContain('writeFiles');
-    expect(byName['infrafabric-backup-prod-aws-restore-reader'].capabilities).toEqual(['listBuckets', 'listFiles', 'readBuckets', 'readFiles']);
-    expect(byName['infrafabric-backup-prod-aws-replication-source'].capabilities).toEqual(['readFileLegalHolds', 'readFileRetentions', 'readFiles']);
-    expect(byName['infrafabric-backup-prod-aws-replication-destination'].bucketIds).toEqual(['bucket-id-prod-aws-replica-bucket']);
+    expect(byName['infrafabric-backup-prod-aws-restore-reader'].capabilities).toEqual([
+      'listBuckets',
+      'listFiles',
+      'readBuckets',
+      'readFiles',
+    ]);
+    expect(byName['infrafabric-backup-prod-aws-replication-source'].capabilities).toEqual([
+      'readFileLegalHolds',
+      'readFileRetentions',
+      'readFiles',
+    ]);
+    expect(byName['infrafabric-backup-prod-aws-replication-destination'].bucketIds).toEqual([
+      'bucket-id-prod-aws-replica-bucket',
+    ]);
     for (const k of ofType(s.reg, KEY)) expect(k.inputs.rotation).toBe('initial');
   });
 
@@ -119,13 +160,23 @@ describe('prod stack (design.md §1)', () => {
       name: 'infrafabric-backup-prod-aws',
       id: 'bucket-id-prod-aws-source-bucket',
       s3Endpoint: 'https://s3.us-west-004.backblazeb2.com',
-      replica: { name: 'infrafabric-backup-prod-aws-replica', id: 'bucket-id-prod-aws-replica-bucket', s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com' },
+      replica: {
+        name: 'infrafabric-backup-prod-aws-replica',
+        id: 'bucket-id-prod-aws-replica-bucket',
+        s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com',
+      },
     });
     expect(await pulumi.isSecret(exports.keys.writer.aws.applicationKey)).toBe(true);
     expect(await pulumi.isSecret(exports.keys.reader.gcp.applicationKey)).toBe(true);
     expect(await pulumi.isSecret(exports.keys.writer.aws.keyId)).toBe(false);
-    expect(await s.valueOf(exports.keys.writer.aws.applicationKey)).toBe('K005-fake-secret-for-prod-aws-source-backup-writer');
-    const plain = JSON.stringify([buckets, await s.valueOf(pulumi.output(exports.keyIds)), await s.valueOf(pulumi.output(exports.replication))]);
+    expect(await s.valueOf(exports.keys.writer.aws.applicationKey)).toBe(
+      'K005-fake-secret-for-prod-aws-source-backup-writer',
+    );
+    const plain = JSON.stringify([
+      buckets,
+      await s.valueOf(pulumi.output(exports.keyIds)),
+      await s.valueOf(pulumi.output(exports.replication)),
+    ]);
     expect(plain).toContain('key-id-prod-aws-source-backup-writer');
     expect(plain).not.toContain('fake-secret');
     for (const out of [exports.buckets, exports.keyIds, exports.replication]) {
@@ -154,11 +205,17 @@ describe('dev stack', () => {
     expect(buckets.map((b) => b.inputs.bucketName)).toEqual(['infrafabric-backup-dev-aws']);
     expect(buckets[0].inputs.forceDestroy).toBe(true);
     const tf = buckets[0].inputs.lifecycleRules.find((r: any) => r.fileNamePrefix === 'terraform-state/');
-    expect(tf).toEqual({ fileNamePrefix: 'terraform-state/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 7, daysFromStartingToCancelingUnfinishedLargeFiles: 7 });
-    expect(ofType(s.reg, KEY).map((k) => k.inputs.keyName).sort()).toEqual([
-      'infrafabric-backup-dev-aws-backup-writer',
-      'infrafabric-backup-dev-aws-restore-reader',
-    ]);
+    expect(tf).toEqual({
+      fileNamePrefix: 'terraform-state/',
+      daysFromUploadingToHiding: null,
+      daysFromHidingToDeleting: 7,
+      daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+    });
+    expect(
+      ofType(s.reg, KEY)
+        .map((k) => k.inputs.keyName)
+        .sort(),
+    ).toEqual(['infrafabric-backup-dev-aws-backup-writer', 'infrafabric-backup-dev-aws-restore-reader']);
     expect(ofType(s.reg, REPL)).toHaveLength(0);
   });
 });
@@ -177,7 +234,11 @@ describe('staging stack', () => {
 describe('local stack', () => {
   test("prod's topology with local- names", async () => {
     const s = await loadStack('local');
-    expect(ofType(s.reg, BUCKET).map((b) => b.inputs.bucketName).sort()).toEqual([
+    expect(
+      ofType(s.reg, BUCKET)
+        .map((b) => b.inputs.bucketName)
+        .sort(),
+    ).toEqual([
       'local-infrafabric-backup-prod-aws',
       'local-infrafabric-backup-prod-aws-replica',
       'local-infrafabric-backup-prod-azure',

@@ -2,8 +2,15 @@
 import { parseProviderNames } from '../../../infra/components/validation/providerNames';
 import { validateEncryptionWithReplication } from '../../../infra/components/validation/encryption';
 import { validateBucketName } from '../../../infra/providers/validation/bucketName';
-import { BUCKET_SCOPED_CAPABILITIES, validateCapabilities, validateKeyName } from '../../../infra/providers/validation/keyCapabilities';
-import { findOverlappingPrefixes, validateLifecycleRules } from '../../../infra/providers/validation/lifecycleRules';
+import {
+  BUCKET_SCOPED_CAPABILITIES,
+  validateCapabilities,
+  validateKeyName,
+} from '../../../infra/providers/validation/keyCapabilities';
+import {
+  findOverlappingPrefixes,
+  validateLifecycleRules,
+} from '../../../infra/providers/validation/lifecycleRules';
 
 const rule = (fileNamePrefix: string, hide: number | null = null, del: number | null = 1) => ({
   fileNamePrefix,
@@ -13,9 +20,12 @@ const rule = (fileNamePrefix: string, hide: number | null = null, del: number | 
 });
 
 describe('validateBucketName', () => {
-  test.each(['abcdef', 'a'.repeat(63), 'infrafabric-backup-prod-aws', '123456', 'b2x-ok'])('accepts %s', (n) => {
-    expect(validateBucketName(n)).toEqual([]);
-  });
+  test.each(['abcdef', 'a'.repeat(63), 'infrafabric-backup-prod-aws', '123456', 'b2x-ok'])(
+    'accepts %s',
+    (n) => {
+      expect(validateBucketName(n)).toEqual([]);
+    },
+  );
   test.each([
     ['abcde', /5 characters; B2 needs 6-63/],
     ['a'.repeat(64), /64 characters/],
@@ -34,17 +44,35 @@ describe('validateBucketName', () => {
 describe('lifecycle rules', () => {
   test('overlap detection: one prefix starting another, and "" with anything', () => {
     expect(findOverlappingPrefixes(['photos/', 'photos/kittens/', 'docs/'])).toEqual([[0, 1]]);
-    expect(findOverlappingPrefixes(['', 'a/', 'b/'])).toEqual([[0, 1], [0, 2]]);
+    expect(findOverlappingPrefixes(['', 'a/', 'b/'])).toEqual([
+      [0, 1],
+      [0, 2],
+    ]);
     expect(findOverlappingPrefixes(['a/', 'ab/', 'b/'])).toEqual([]);
   });
   test('overlapping rules are refused, naming the later rule and the earlier one', () => {
     const p = validateLifecycleRules([rule('db/'), rule('db/postgres/')]);
-    expect(p).toEqual([{ property: 'lifecycleRules[1].fileNamePrefix', reason: expect.stringMatching(/overlaps rule 0 \("db\/"\)/) }]);
+    expect(p).toEqual([
+      {
+        property: 'lifecycleRules[1].fileNamePrefix',
+        reason: expect.stringMatching(/overlaps rule 0 \("db\/"\)/),
+      },
+    ]);
   });
   test('a rule without any day field, non-positive days and a missing prefix are refused', () => {
     const p = validateLifecycleRules([
-      { fileNamePrefix: 'a/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: null, daysFromStartingToCancelingUnfinishedLargeFiles: null },
-      { fileNamePrefix: 'b/', daysFromUploadingToHiding: 0, daysFromHidingToDeleting: 1.5, daysFromStartingToCancelingUnfinishedLargeFiles: null },
+      {
+        fileNamePrefix: 'a/',
+        daysFromUploadingToHiding: null,
+        daysFromHidingToDeleting: null,
+        daysFromStartingToCancelingUnfinishedLargeFiles: null,
+      },
+      {
+        fileNamePrefix: 'b/',
+        daysFromUploadingToHiding: 0,
+        daysFromHidingToDeleting: 1.5,
+        daysFromStartingToCancelingUnfinishedLargeFiles: null,
+      },
       { daysFromHidingToDeleting: 3 },
     ]);
     expect(p.map((x) => x.property)).toEqual([
@@ -56,20 +84,29 @@ describe('lifecycle rules', () => {
   });
   test('more than 100 rules', () => {
     const rules = Array.from({ length: 101 }, (_, i) => rule(`p${String(i).padStart(3, '0')}/`));
-    expect(validateLifecycleRules(rules)).toEqual([{ property: 'lifecycleRules', reason: '101 rules; B2 allows at most 100' }]);
+    expect(validateLifecycleRules(rules)).toEqual([
+      { property: 'lifecycleRules', reason: '101 rules; B2 allows at most 100' },
+    ]);
   });
 });
 
 describe('key capabilities', () => {
   test('bucket-scoped keys may not hold account-level capabilities', () => {
-    const p = validateCapabilities(['listFiles', 'writeKeys', 'writeBuckets', 'writeBucketReplications'], true);
+    const p = validateCapabilities(
+      ['listFiles', 'writeKeys', 'writeBuckets', 'writeBucketReplications'],
+      true,
+    );
     expect(p.map((x) => x.property)).toEqual(['capabilities[1]', 'capabilities[2]', 'capabilities[3]']);
     expect(p[0].reason).toMatch(/"writeKeys" is not allowed on a bucket-scoped key/);
   });
   test('account-wide keys may; unknown and duplicate capabilities are refused; empty is refused', () => {
     expect(validateCapabilities(['writeKeys', 'writeBuckets'], false)).toEqual([]);
-    expect(validateCapabilities(['readEverything'], false)[0].reason).toMatch(/unknown capability "readEverything"/);
-    expect(validateCapabilities(['listFiles', 'listFiles'], true)[0].reason).toMatch(/duplicate capabilities: listFiles/);
+    expect(validateCapabilities(['readEverything'], false)[0].reason).toMatch(
+      /unknown capability "readEverything"/,
+    );
+    expect(validateCapabilities(['listFiles', 'listFiles'], true)[0].reason).toMatch(
+      /duplicate capabilities: listFiles/,
+    );
     expect(validateCapabilities([], true)[0].reason).toMatch(/at least one capability/);
   });
   test('every bucket-scoped capability is accepted on a bucket-scoped key', () => {
@@ -85,14 +122,21 @@ describe('key capabilities', () => {
 describe('provider names and encryption', () => {
   test('known, unique provider names', () => {
     expect(parseProviderNames(['aws', 'gcp'])).toEqual({ providers: ['aws', 'gcp'], problems: [] });
-    expect(parseProviderNames(['aws', 'aws']).problems[0]).toEqual({ property: 'providers[1]', reason: 'provider "aws" is listed twice' });
+    expect(parseProviderNames(['aws', 'aws']).problems[0]).toEqual({
+      property: 'providers[1]',
+      reason: 'provider "aws" is listed twice',
+    });
     expect(parseProviderNames(['ibm']).problems[0].reason).toMatch(/unknown provider "ibm"/);
     expect(parseProviderNames([]).problems[0].reason).toMatch(/non-empty list/);
   });
   test('SSE-C only without replication', () => {
     expect(validateEncryptionWithReplication('SSE-C', false)).toEqual([]);
     expect(validateEncryptionWithReplication('SSE-B2', true)).toEqual([]);
-    expect(validateEncryptionWithReplication('SSE-C', true)[0].reason).toMatch(/B2 does not replicate SSE-C files/);
-    expect(validateEncryptionWithReplication('none', false)[0].reason).toMatch(/must be one of SSE-B2, SSE-C/);
+    expect(validateEncryptionWithReplication('SSE-C', true)[0].reason).toMatch(
+      /B2 does not replicate SSE-C files/,
+    );
+    expect(validateEncryptionWithReplication('none', false)[0].reason).toMatch(
+      /must be one of SSE-B2, SSE-C/,
+    );
   });
 });
