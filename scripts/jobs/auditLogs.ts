@@ -20,7 +20,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import { createGzip } from 'zlib';
+import { createGzip, gzipSync } from 'zlib';
 import { UsageError } from '../lib/errors';
 import { objectMetadataFor } from './common';
 import { headObject, isNotFound } from '../lib/objects';
@@ -179,16 +179,58 @@ async function plan(dir: string, state: AuditState, day: string): Promise<{ segm
   return { segments, files };
 }
 
-async function uploadSegment(ctx: JobContext, dir: string, seg: Segment): Promise<{ size: number; sha256: string; versionId?: string; adopted: boolean }> {
-  const head = await headObject(ctx.s3, ctx.conn.bucket, seg.key);
-  if (head && head.Metadata?.['source-sha256'] === seg.sourceSha256) {
-    return { size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, adopted: true };
+/** Segments up to this size are read, gzipped and sent from memory in one PutObject. */
+const SMALL_SEGMENT = 8 * 1024 * 1024;
+
+/**
+ * Uploads one segment. `mayExist` (segments left pending by an interrupted run) first HEADs the
+ * key and adopts an object with the same source hash instead of uploading it again.
+ */
+async function uploadSegment(ctx: JobContext, dir: string, seg: Segment, mayExist: boolean): Promise<{ size: number; sha256: string; versionId?: string; adopted: boolean }> {
+  if (mayExist) {
+    const head = await headObject(ctx.s3, ctx.conn.bucket, seg.key);
+    if (head && head.Metadata?.['source-sha256'] === seg.sourceSha256) {
+      return { size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, adopted: true };
+    }
   }
   const abs = path.join(dir, seg.rel);
-  // The bytes must still be the ones planned (a pending segment of a rotated file is gone).
-  if (!fs.existsSync(abs) || fs.statSync(abs).size < seg.end || (await hashRange(abs, seg.start, seg.end)) !== seg.sourceSha256) {
-    throw new Error(`${seg.rel} bytes ${seg.start}-${seg.end} changed before they were uploaded (file rotated or rewritten)`);
+  const changed = (): Error => new Error(`${seg.rel} bytes ${seg.start}-${seg.end} changed before they were uploaded (file rotated or rewritten)`);
+  if (!fs.existsSync(abs) || fs.statSync(abs).size < seg.end) throw changed();
+  const metadata = objectMetadataFor(ctx, 'audit-log', undefined, {
+    'source-sha256': seg.sourceSha256,
+    'source-path': seg.rel,
+    'source-range': `${seg.start}-${seg.end}`,
+  });
+
+  if (seg.end - seg.start <= SMALL_SEGMENT) {
+    const raw = Buffer.alloc(seg.end - seg.start);
+    const fd = fs.openSync(abs, 'r');
+    try {
+      fs.readSync(fd, raw, 0, raw.length, seg.start);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // The bytes must still be the ones planned (a pending segment of a rotated file is gone).
+    if (createHash('sha256').update(raw).digest('hex') !== seg.sourceSha256) throw changed();
+    const body = gzipSync(raw, { level: 6 });
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const out = await ctx.policy.run(() =>
+      ctx.s3.send(
+        new PutObjectCommand({
+          Bucket: ctx.conn.bucket,
+          Key: seg.key,
+          Body: body,
+          ContentType: 'application/gzip',
+          ContentMD5: createHash('md5').update(body).digest('base64'),
+          ServerSideEncryption: 'AES256',
+          Metadata: { ...metadata, sha256 },
+        }),
+      ),
+    );
+    return { size: body.length, sha256, versionId: out.VersionId, adopted: false };
   }
+
+  if ((await hashRange(abs, seg.start, seg.end)) !== seg.sourceSha256) throw changed();
   const gzip = createGzip({ level: 6 });
   const src = fs.createReadStream(abs, { start: seg.start, end: seg.end - 1 });
   const feeding = pipeline(src, gzip).catch((err: unknown) => gzip.destroy(err as Error));
@@ -198,11 +240,7 @@ async function uploadSegment(ctx: JobContext, dir: string, seg: Segment): Promis
     key: seg.key,
     body: gzip,
     contentType: 'application/gzip',
-    metadata: objectMetadataFor(ctx, 'audit-log', undefined, {
-      'source-sha256': seg.sourceSha256,
-      'source-path': seg.rel,
-      'source-range': `${seg.start}-${seg.end}`,
-    }),
+    metadata,
     partSize: choosePartSize(seg.end - seg.start),
     policy: ctx.policy,
   });
@@ -230,13 +268,14 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     };
   }
   const all = [...recovered, ...segments];
+  const recoveredKeys = new Set(recovered.map((r) => r.key));
   // Write-ahead: record the intent before the first byte leaves.
   await store.save({ ...state, pending: all });
   let bytes = 0;
   let adopted = 0;
   let done = 0;
   await mapLimit(all, opts.concurrency, async (seg) => {
-    const r = await uploadSegment(ctx, dir, seg);
+    const r = await uploadSegment(ctx, dir, seg, recoveredKeys.has(seg.key));
     ctx.manifest.objects.push({ key: seg.key, size: r.size, sha256: r.sha256, versionId: r.versionId, status: r.adopted ? 'skipped' : 'uploaded', note: r.adopted ? 'already uploaded by an interrupted run' : undefined });
     if (r.adopted) adopted += 1;
     else bytes += r.size;

@@ -10,8 +10,9 @@
  *   budget is not taken and the last error surfaces.
  *
  * Two drivers use this policy and nothing else retries: `B2RetryStrategy` (the SDK's retry
- * middleware, for calls with re-sendable bodies) and `RetryPolicy.run` (for streamed multipart
- * parts, whose body must be re-opened per attempt — the SDK refuses to retry streaming bodies).
+ * middleware, for calls with re-sendable bodies) and `RetryPolicy.run` (for streamed parts, whose
+ * body must be re-opened per attempt — the SDK refuses to retry streaming bodies — and for
+ * failures while reading a response body). `run` never retries an error the SDK already retried.
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { Clock, systemClock } from './clock';
@@ -167,6 +168,9 @@ export class RetryPolicy {
         return await attempt(state.retries + 1);
       } catch (err) {
         if (signal?.aborted) throw err;
+        // The SDK's middleware (B2RetryStrategy, same policy) already retried this request and
+        // gave up: retrying again here would nest loops and double the budget.
+        if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1) throw toJobError(err);
         const d = this.decide(state, err);
         if (!d.retry) throw toJobError(err, d.classified);
         this.stats.record(d.classified.kind);

@@ -111,6 +111,20 @@ describe('RetryPolicy', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
+  it('does not retry again what the SDK middleware already retried', async () => {
+    const clock = new FakeClock();
+    const p = fixed(clock);
+    let calls = 0;
+    const sdkGaveUp = Object.assign(s3Error(503, 'SlowDown'), { $metadata: { httpStatusCode: 503, attempts: 12 } });
+    await expect(
+      p.run(async () => {
+        calls += 1;
+        throw sdkGaveUp;
+      }),
+    ).rejects.toBe(sdkGaveUp);
+    expect(calls).toBe(1);
+  });
+
   it('does not retry ordinary client errors', async () => {
     const clock = new FakeClock();
     const p = fixed(clock);
