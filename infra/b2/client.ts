@@ -288,10 +288,18 @@ export class B2Client {
     );
   }
 
+  /**
+   * Buckets of the account, by name. A key restricted to one bucket must name it (B2 answers
+   * 401 otherwise), so without a filter such a key lists its own bucket.
+   */
   async listBuckets(filter: ListBucketsFilter = {}): Promise<Bucket[]> {
-    const res = await this.session.withAuth((a) =>
-      this.raw.listBuckets(a.apiUrl, tok(a), { accountId: a.accountId, ...filter }),
-    );
+    const res = await this.session.withAuth((a) => {
+      const scoped =
+        filter.bucketId === undefined && filter.bucketName === undefined && a.allowed.bucketId !== null
+          ? { bucketId: a.allowed.bucketId }
+          : {};
+      return this.raw.listBuckets(a.apiUrl, tok(a), { accountId: a.accountId, ...filter, ...scoped });
+    });
     return res.buckets;
   }
 

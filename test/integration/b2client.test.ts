@@ -180,7 +180,7 @@ describe('keys', () => {
       made.push(
         await c.createKey({
           keyName: `itest-key-${i}`,
-          capabilities: ['listFiles', 'readFiles'],
+          capabilities: ['listBuckets', 'listFiles', 'readFiles'],
           bucketId: b1.bucketId,
         }),
       );
@@ -204,6 +204,7 @@ describe('keys', () => {
     });
     const rAuth = await restricted.authorize();
     expect(rAuth.allowed.bucketId).toBe(b1.bucketId);
+    expect((await restricted.listBuckets()).map((b) => b.bucketId)).toEqual([b1.bucketId]);
     await expect(all(restricted.listFileNames({ bucketId: b1.bucketId }))).resolves.toEqual([]);
     const denied = (await all(restricted.listFileNames({ bucketId: b2.bucketId })).catch(
       (e: unknown) => e,
