@@ -47,8 +47,9 @@ describe('b2 CLI against the emulator', () => {
   let readerKey: { id: string; key: string } | undefined;
 
   /** Runs `b2 ...` with a given account-info file (one per identity). */
-  function b2(args: string[], accountInfo = 'master', input?: string): Promise<ProcessResult> {
+  function b2(args: string[], accountInfo = 'master', stdoutFile?: string): Promise<ProcessResult> {
     return runProcess(B2, args, {
+      stdoutFile,
       env: cleanEnv({
         B2_ACCOUNT_INFO: path.join(work.dir, `${accountInfo}.sqlite`),
         XDG_CONFIG_HOME: work.dir,
@@ -56,7 +57,6 @@ describe('b2 CLI against the emulator', () => {
         HOME: work.dir,
       }),
       timeoutMs: 5 * 60_000,
-      input,
     });
   }
   async function b2ok(args: string[], accountInfo = 'master'): Promise<string> {
@@ -206,6 +206,63 @@ describe('b2 CLI against the emulator', () => {
       local('nope'),
     ]);
     expect(hidden.code).not.toBe(0);
+  });
+
+  it('copies server-side and streams the copy with `b2 file cat`', async () => {
+    await b2ok([
+      'file',
+      'server-side-copy',
+      `b2://${bucket}/big/large30.bin`,
+      `b2://${bucket}/copies/large30.bin`,
+    ]);
+    const res = expectSuccess(
+      'b2 file cat',
+      await b2(['file', 'cat', `b2://${bucket}/copies/large30.bin`], 'master', local('cat.out')),
+    );
+    expect(res.stdoutBytes.length).toBe(30 * MiB);
+    expect(sha1Hex(res.stdoutBytes)).toBe(hashFile(local('large30.bin'), 'sha1'));
+  });
+
+  it('unhides a file: the newest upload is current again', async () => {
+    await b2ok(['file', 'unhide', `b2://${bucket}/docs/hello.txt`]);
+    const res = expectSuccess(
+      'b2 file cat',
+      await b2(['file', 'cat', `b2://${bucket}/docs/hello.txt`], 'master', local('cat.out')),
+    );
+    expect(res.stdoutBytes).toEqual(fs.readFileSync(local('small2.txt')));
+  });
+
+  it('updates lifecycle rules and bucket type in place (revision + 1)', async () => {
+    const before = JSON.parse(await b2ok(['bucket', 'get', bucket])) as { revision: number };
+    const rules = [
+      { fileNamePrefix: 'logs/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: 1 },
+      { fileNamePrefix: 'tmp/', daysFromUploadingToHiding: 1, daysFromHidingToDeleting: 1 },
+    ];
+    await b2ok(['bucket', 'update', '--lifecycle-rules', JSON.stringify(rules), bucket, 'allPrivate']);
+    const after = JSON.parse(await b2ok(['bucket', 'get', bucket])) as {
+      revision: number;
+      lifecycleRules: unknown[];
+      bucketType: string;
+    };
+    expect(after.lifecycleRules).toEqual(rules);
+    expect(after.bucketType).toBe('allPrivate');
+    expect(after.revision).toBe(before.revision + 1);
+  });
+
+  it('hands out a prefix-scoped download authorization and the file URL', async () => {
+    const token = (
+      await b2ok(['bucket', 'get-download-auth', '--prefix', 'docs/', '--duration', '60', bucket])
+    ).trim();
+    const url = (await b2ok(['file', 'url', `b2://${bucket}/docs/hello.txt`])).trim();
+    expect(url).toBe(`${emu.url}/file/${bucket}/docs/hello.txt`);
+    const ok = await fetch(`${url}?Authorization=${encodeURIComponent(token)}`);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer())).toEqual(fs.readFileSync(local('small2.txt')));
+    const outside = await fetch(
+      `${emu.url}/file/${bucket}/big/large30.bin?Authorization=${encodeURIComponent(token)}`,
+    );
+    expect(outside.status).toBe(401);
+    expect((await fetch(url)).status).toBe(401); // private bucket, no token
   });
 
   it('a restricted key reads inside its prefix and is denied writes and reads outside it', async () => {

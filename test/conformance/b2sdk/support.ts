@@ -61,17 +61,29 @@ export interface ProcessResult {
 export function runProcess(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number; input?: string },
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    timeoutMs: number;
+    input?: string;
+    /**
+     * Send stdout to this file instead of a pipe. Node's pipes are sockets, and some clients
+     * (`b2 file cat` opens /dev/stdout) cannot write to a socket; a file works like a shell redirect.
+     */
+    stdoutFile?: string;
+  },
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
+    const outFd = opts.stdoutFile ? fs.openSync(opts.stdoutFile, 'w') : undefined;
     const child = spawn(cmd, args, {
       env: opts.env ?? cleanEnv(),
       cwd: opts.cwd,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe'],
     });
+    if (outFd !== undefined) fs.closeSync(outFd); // the child holds its own copy
     const out: Buffer[] = [];
     let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (stderr.length > 400_000) stderr = stderr.slice(-200_000);
@@ -87,7 +99,7 @@ export function runProcess(
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      const stdoutBytes = Buffer.concat(out);
+      const stdoutBytes = opts.stdoutFile ? fs.readFileSync(opts.stdoutFile) : Buffer.concat(out);
       resolve({ code, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr });
     });
   });
