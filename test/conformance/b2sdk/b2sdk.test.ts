@@ -31,6 +31,7 @@ const STEPS = [
   'update_bucket',
   'download_auth_and_public',
   'unfinished_large_file',
+  'names_and_info_encoding',
   'restricted_key',
   'bulk',
   'cleanup',

@@ -280,6 +280,30 @@ def main():
     check("unfinished/x.bin" not in [fv.file_name for fv, _ in bucket.ls(recursive=True, latest_only=False)], "cancelled file visible")
     emit("unfinished_large_file")
 
+    step("names_and_info_encoding")
+    # Names and info values that need percent-encoding on the wire (X-Bz-File-Name, X-Bz-Info-*,
+    # /file/<bucket>/<name> URLs): they must round-trip exactly through upload, list and download.
+    tricky = [
+        "names/space name.txt",
+        "names/plus+sign.txt",
+        "names/percent%20literal.txt",
+        "names/query?hash#amp&eq=.txt",
+        "names/ünïcödé-日本語.txt",
+        "names/emoji-\U0001F600.txt",
+        "names/deep/a/b/c/d.txt",
+    ]
+    info = {"author": "Jürgen Ü", "note": "a b+c/d?e=f&g", "empty": ""}
+    for i, fname in enumerate(tricky):
+        data = det_bytes("name-%d" % i, 100 + i)
+        up = bucket.upload_bytes(data, fname, file_info=info)
+        check(up.file_name == fname, "uploaded name %r != %r" % (up.file_name, fname))
+        check(download_bytes(bucket.download_file_by_name(fname)) == data, "download by name %r: bytes differ" % fname)
+        got = api.get_file_info(up.id_)
+        check(got.file_name == fname and got.file_info == info, "file info for %r: %r %r" % (fname, got.file_name, got.file_info))
+    listed = sorted(fv.file_name for fv, _ in bucket.ls("names", recursive=True))
+    check(listed == sorted(tricky), "listed names %r" % listed)
+    emit("names_and_info_encoding", names=len(tricky))
+
     step("restricted_key")
     key = api.create_key(["listBuckets", "listFiles", "readFiles"], "cf-reader-%s" % run_id, bucket_id=bucket.id_, name_prefix="docs/")
     api_r, info_r = authorize(key.id_, key.application_key)
