@@ -207,3 +207,76 @@ it('a deleted destination key makes replication FAILED, visibly', async () => {
   const get = await s3raw(env, 'HEAD', `/${SRC}/backup/after-key-loss.txt`);
   expect(get.headers.get('x-amz-replication-status')).toBe('FAILED');
 });
+
+it('replicates by itself on the timer (no admin call)', async () => {
+  const timed = await startS3Env({ regions: ['us-west-004', 'eu-central-003'] });
+  try {
+    const a0 = timed.emu.info.regions[0].accountId;
+    const a1 = timed.emu.info.regions[1].accountId;
+    const src = (
+      (await timed.native(
+        'b2_create_bucket',
+        { accountId: a0, bucketName: 'timer-src-us', bucketType: 'allPrivate' },
+        0,
+      )) as { bucketId: string }
+    ).bucketId;
+    const dst = (
+      (await timed.native(
+        'b2_create_bucket',
+        { accountId: a1, bucketName: 'timer-dst-eu', bucketType: 'allPrivate' },
+        1,
+      )) as { bucketId: string }
+    ).bucketId;
+    const sk = (await timed.createKey({ bucketId: src, capabilities: ['readFiles', 'listFiles'] }, 0)).keyId;
+    const dk = (await timed.createKey({ bucketId: dst, capabilities: ['writeFiles'] }, 1)).keyId;
+    await timed.native(
+      'b2_update_bucket',
+      {
+        accountId: a1,
+        bucketId: dst,
+        replicationConfiguration: {
+          asReplicationSource: null,
+          asReplicationDestination: { sourceToDestinationKeyMapping: { [sk]: dk } },
+        },
+      },
+      1,
+    );
+    await timed.native(
+      'b2_update_bucket',
+      {
+        accountId: a0,
+        bucketId: src,
+        replicationConfiguration: {
+          asReplicationSource: {
+            sourceApplicationKeyId: sk,
+            replicationRules: [
+              {
+                replicationRuleName: 'all',
+                destinationBucketId: dst,
+                fileNamePrefix: '',
+                includeExistingFiles: false,
+                isEnabled: true,
+                priority: 1,
+              },
+            ],
+          },
+          asReplicationDestination: null,
+        },
+      },
+      0,
+    );
+    await s3raw(timed, 'PUT', '/timer-src-us/t.txt', { body: 'timer' });
+    let names: string[] = [];
+    for (let i = 0; i < 50 && names.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      names = (
+        (await timed.native('b2_list_file_names', { bucketId: dst }, 1)) as {
+          files: Array<{ fileName: string }>;
+        }
+      ).files.map((f) => f.fileName);
+    }
+    expect(names).toEqual(['t.txt']);
+  } finally {
+    await timed.stop();
+  }
+});

@@ -56,3 +56,35 @@ describe('checksum policy "reject" (B2 2024–25)', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('fault injection on S3 operations', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env();
+    expect((await s3raw(env, 'PUT', '/faults-bucket')).status).toBe(200);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('an error rule answers S3 XML with the given status/code and Retry-After, for N calls only', async () => {
+    await env.emu.admin('POST', '/__admin/faults', {
+      operation: 's3:PutObject',
+      action: 'error',
+      status: 503,
+      code: 'SlowDown',
+      message: 'injected',
+      retryAfter: 2,
+      count: 1,
+    });
+    const hit = await s3raw(env, 'PUT', '/faults-bucket/f.txt', { body: 'x' });
+    expect([hit.status, hit.code, hit.headers.get('retry-after')]).toEqual([503, 'SlowDown', '2']);
+    expect((await s3raw(env, 'PUT', '/faults-bucket/f.txt', { body: 'x' })).status).toBe(200);
+  });
+
+  it('a reset rule drops the connection', async () => {
+    await env.emu.admin('POST', '/__admin/faults', { operation: 's3:GetObject', action: 'reset', count: 1 });
+    await expect(s3raw(env, 'GET', '/faults-bucket/f.txt')).rejects.toThrow();
+    expect((await s3raw(env, 'GET', '/faults-bucket/f.txt')).text).toBe('x');
+  });
+});
