@@ -10,6 +10,7 @@ import { Readable } from 'stream';
 import type { Store } from '../store/types';
 import { compareUtf8 } from '../store/types';
 import type { Clock } from './clock';
+import { md5Stream } from './hasher';
 import { B2Error, errors } from './errors';
 import {
   FILE_ID_RE,
@@ -771,7 +772,7 @@ export class Engine {
     trailer: string | null;
   }> {
     const sha = createHash('sha1');
-    const md5 = createHash('md5');
+    const md5 = md5Stream();
     const atEnd = sha1Mode === 'hex_digits_at_end';
     let received = 0;
     let tail = Buffer.alloc(0);
@@ -797,20 +798,28 @@ export class Engine {
         }
         if (out.length) {
           sha.update(out);
-          md5.update(out);
+          const wait = md5.update(out);
+          if (wait) await wait;
           yield out;
         }
       }
     }
-    const blob = await this.store.writeBlob(hashed());
+    let blob: import('../store/types').PendingBlob;
+    try {
+      blob = await this.store.writeBlob(hashed());
+    } catch (e) {
+      md5.abort();
+      throw e;
+    }
     if (declaredLength !== undefined && received !== declaredLength) {
+      md5.abort();
       await blob.abort();
       throw errors.badRequest(`Content-Length is ${declaredLength} but ${received} bytes were received`);
     }
     return {
       blob,
       sha1: sha.digest('hex'),
-      md5: md5.digest('hex'),
+      md5: await md5.digest(),
       trailer: atEnd ? tail.toString('latin1') : null,
     };
   }
