@@ -22,7 +22,7 @@
 const path = require('path');
 const fs = require('fs');
 const { spawn } = require('child_process');
-const { setTimeout } = require('timers');
+const { setInterval, setTimeout } = require('timers');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -360,6 +360,15 @@ function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // If the engine dies without closing us (kill -9 of `pulumi up`), we are re-parented: stop the
+  // program we started and exit instead of lingering (the Go host health-checks the engine instead).
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      for (const child of host.children) child.kill('SIGKILL');
+      process.exit(1);
+    }
+  }, 1000).unref();
 }
 
 if (require.main === module) main();
