@@ -12,7 +12,14 @@
  *   success, so every retry after a failure uses a fresh URL (b2-api.md §12).
  */
 import { createHash } from 'crypto';
-import { AuthTokenLimit, B2Error, BadAuthToken, ExpiredAuthToken, UnsupportedByApiVersion } from './errors';
+import {
+  AuthTokenLimit,
+  B2Error,
+  BadAuthToken,
+  BadRequest,
+  ExpiredAuthToken,
+  UnsupportedByApiVersion,
+} from './errors';
 import { RawApi, UploadFileArgs, UploadPartArgs } from './raw';
 import { RetryPolicy } from './retry';
 import { SecretString } from './secret';
@@ -165,8 +172,9 @@ export class Session {
       );
       return fromV3(v3, generation);
     } catch (err) {
-      // Multi-bucket keys authorize only on v4 (b2-api.md §1.1).
-      if (!(err instanceof UnsupportedByApiVersion)) throw err;
+      // Multi-bucket keys authorize only on v4 (b2-api.md §1.1). The docs say older versions
+      // answer 401 `unsupported`; rclone saw a 400 on v1 (PR #8978), so both fall through to v4.
+      if (!(err instanceof UnsupportedByApiVersion) && !(err instanceof BadRequest)) throw err;
       const v4 = await this.raw.authorizeAccount(
         this.realmUrl,
         this.applicationKeyId,
