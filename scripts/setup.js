@@ -11,7 +11,8 @@
  * Any failure exits non-zero with what failed and how to fix it.
  */
 const path = require('path');
-const { ROOT, log, fail } = require('./lib/proc');
+const { ROOT, CACHE_DIR, log, fail } = require('./lib/proc');
+const { withLock } = require('./lib/lock');
 const { STAMP_FILE, writeStep } = require('./lib/stamp');
 
 const STEPS = ['apt', 'python', 'pulumi'];
@@ -69,6 +70,15 @@ function usageError(msg) {
 function main() {
   const started = Date.now();
   const { steps, force } = parseArgs(process.argv.slice(2));
+  // Concurrent `npm test` runs in one checkout take turns; the fast path holds it for milliseconds.
+  withLock(path.join(CACHE_DIR, 'setup.lock'), () => runSteps(steps, force), {
+    what: 'node scripts/setup.js',
+  });
+  log('done', `${steps.join(', ') || 'nothing to do'} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+}
+
+/** @param {string[]} steps @param {boolean} force */
+function runSteps(steps, force) {
   for (const step of steps) {
     if (step === 'apt') {
       const { ensureDebianPackages } = require('./lib/apt');
@@ -86,7 +96,6 @@ function main() {
       require('./lib/pulumi-cli').ensurePulumi({ force });
     }
   }
-  log('done', `${steps.join(', ') || 'nothing to do'} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
 try {

@@ -20,11 +20,13 @@ const fs = require('fs');
 const path = require('path');
 const { ROOT, CACHE_DIR, SetupError, log, which, run, probe, isExecutable } = require('./proc');
 const { readStamp, writeStep } = require('./stamp');
+const { withLock } = require('./lock');
 
 /** Pinned CLI version. Must be >= the @pulumi/pulumi SDK in package-lock (checked below). */
 const PINNED_VERSION = '3.274.1';
 /** Bump when the build recipe changes so cached builds are redone. */
 const RECIPE_REVISION = 1;
+const STAMP_KEY = `${PINNED_VERSION}#${RECIPE_REVISION}`;
 
 const PULUMI_CACHE = path.join(CACHE_DIR, 'pulumi');
 const BIN_DIR = path.join(PULUMI_CACHE, PINNED_VERSION, 'bin');
@@ -322,22 +324,42 @@ function ensurePulumi(opts = {}) {
       `raise PINNED_VERSION in scripts/lib/pulumi-cli.js to at least ${sdk}`,
     );
   }
-  const key = `${PINNED_VERSION}#${RECIPE_REVISION}`;
+  const cached = opts.force ? null : fromCache();
+  if (cached) {
+    if (!opts.quiet) log('pulumi', `pulumi v${PINNED_VERSION} cached in ${path.relative(ROOT, BIN_DIR)}`);
+    return cached;
+  }
+  // One build at a time per checkout; a run that waited finds the other's result in the cache.
+  return withLock(
+    path.join(CACHE_DIR, 'setup.lock'),
+    () => (!opts.force && fromCache()) || findOrBuild(!!opts.force),
+    { what: 'the Pulumi CLI build' },
+  );
+}
+
+/** The cached build, if the stamp matches and its files are in place. @returns {PulumiCli | null} */
+function fromCache() {
   const exe = path.join(BIN_DIR, 'pulumi');
   const prev = readStamp().steps.pulumi;
-  if (
-    !opts.force &&
+  const ready =
     prev &&
-    prev.key === key &&
+    prev.key === STAMP_KEY &&
     isExecutable(exe) &&
-    isExecutable(path.join(BIN_DIR, 'pulumi-language-nodejs'))
-  ) {
-    installPlugins(!prev.goHost);
-    if (!opts.quiet) log('pulumi', `pulumi v${PINNED_VERSION} cached in ${path.relative(ROOT, BIN_DIR)}`);
-    return { exe, binDir: BIN_DIR, version: PINNED_VERSION, source: 'cache', goHost: !!prev.goHost };
-  }
+    isExecutable(path.join(BIN_DIR, 'pulumi-language-nodejs'));
+  if (!ready) return null;
+  installPlugins(!prev.goHost);
+  return { exe, binDir: BIN_DIR, version: PINNED_VERSION, source: 'cache', goHost: !!prev.goHost };
+}
 
-  const onPath = opts.force ? null : pulumiOnPath();
+/**
+ * A new-enough CLI on PATH, else a Go build. Called with the setup lock held.
+ * @param {boolean} force
+ * @returns {PulumiCli}
+ */
+function findOrBuild(force) {
+  const key = STAMP_KEY;
+  const exe = path.join(BIN_DIR, 'pulumi');
+  const onPath = force ? null : pulumiOnPath();
   if (onPath) {
     // The official install ships its language hosts beside the CLI; we only add the dynamic provider.
     const hasHost = isExecutable(path.join(path.dirname(onPath.exe), 'pulumi-language-nodejs'));
