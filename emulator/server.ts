@@ -14,7 +14,6 @@ import { Engine } from './core/engine';
 import { FaultInjector, StatsCollector, TokenBucketLimiter } from './core/runtime';
 import { createNativeHandler } from './native';
 import { createS3Handler } from './s3';
-import { FsStore } from './store/fs';
 import { MemoryStore } from './store/memory';
 import type { Store } from './store/types';
 
@@ -50,6 +49,12 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
+/** The fs store (and its native SQLite module) loads only when --data is used: faster --memory start. */
+function openFsStore(dir: string): Store {
+  const { FsStore } = require('./store/fs') as typeof import('./store/fs');
+  return new FsStore(dir);
+}
+
 export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmulator> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[b2-local] ${l}\n`));
   const clock = new Clock();
@@ -65,7 +70,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const admin = createAdminHandler({ adminToken, clock, faults, stats, jobs, regions: () => runtimes });
 
   for (const [i, region] of opts.regions.entries()) {
-    const store: Store = opts.dataDir ? new FsStore(path.join(opts.dataDir, region)) : new MemoryStore();
+    const store: Store = opts.dataDir ? openFsStore(path.join(opts.dataDir, region)) : new MemoryStore();
     stores.push(store);
     const engine = new Engine({
       region,
