@@ -76,6 +76,14 @@ export const S3_ERRORS = {
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
+  NoSuchObjectLockConfiguration: {
+    status: 404,
+    message: 'The specified object does not have a ObjectLock configuration',
+  },
+  ObjectLockConfigurationNotFoundError: {
+    status: 404,
+    message: 'Object Lock configuration does not exist for this bucket',
+  },
   NoSuchUpload: {
     status: 404,
     message:
@@ -174,6 +182,8 @@ const FROM_B2: Record<string, S3ErrorCode> = {
   invalid_bucket_name: 'InvalidBucketName',
   method_not_allowed: 'MethodNotAllowed',
   bad_digest: 'BadDigest',
+  bucket_missing_file_lock: 'InvalidRequest',
+  file_lock_conflict: 'InvalidRequest',
 };
 
 /** Maps an engine error (`{status, code, message}`) to an S3Error keeping B2's message. */

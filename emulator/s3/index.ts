@@ -17,6 +17,7 @@ import type { S3Call, S3Reply } from './call';
 import { fromB2Error, S3Error } from './errors';
 import * as buckets from './ops/buckets';
 import * as listing from './ops/listing';
+import * as lock from './ops/lock';
 import * as multipart from './ops/multipart';
 import * as objects from './ops/objects';
 import { refineForCopy, route, Route, S3Operation } from './router';
@@ -59,6 +60,12 @@ const HANDLERS: Record<S3Operation, OpHandler> = {
   CompleteMultipartUpload: multipart.completeMultipartUpload,
   AbortMultipartUpload: multipart.abortMultipartUpload,
   ListParts: multipart.listParts,
+  GetObjectRetention: lock.getObjectRetention,
+  PutObjectRetention: lock.putObjectRetention,
+  GetObjectLegalHold: lock.getObjectLegalHold,
+  PutObjectLegalHold: lock.putObjectLegalHold,
+  GetObjectLockConfiguration: lock.getObjectLockConfiguration,
+  PutObjectLockConfiguration: lock.putObjectLockConfiguration,
 };
 
 /** Operations an anonymous caller may attempt (reads of `allPublic` buckets; the engine decides). */

@@ -39,7 +39,13 @@ export type S3Operation =
   | 'UploadPartCopy'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
-  | 'ListParts';
+  | 'ListParts'
+  | 'GetObjectRetention'
+  | 'PutObjectRetention'
+  | 'GetObjectLegalHold'
+  | 'PutObjectLegalHold'
+  | 'GetObjectLockConfiguration'
+  | 'PutObjectLockConfiguration';
 
 export interface Route {
   operation: S3Operation;
@@ -88,6 +94,9 @@ const ROUTED = new Set([
   'acl',
   'cors',
   'delete',
+  'retention',
+  'legal-hold',
+  'object-lock',
 ]);
 
 function notImplemented(what: string): S3Error {
@@ -144,6 +153,7 @@ export function route(
         if (has('lifecycle')) return r('GetBucketLifecycleConfiguration');
         if (has('acl')) return r('GetBucketAcl');
         if (has('cors')) return r('GetBucketCors');
+        if (has('object-lock')) return r('GetObjectLockConfiguration');
         if (has('versions')) return r('ListObjectVersions');
         if (has('uploads')) return r('ListMultipartUploads');
         if (query.get('list-type') === '2') return r('ListObjectsV2');
@@ -153,6 +163,7 @@ export function route(
       case 'PUT':
         if (has('encryption')) return r('PutBucketEncryption');
         if (has('lifecycle')) return r('PutBucketLifecycleConfiguration');
+        if (has('object-lock')) return r('PutObjectLockConfiguration');
         if (has('versioning')) throw notImplemented('PutBucketVersioning (B2 versioning is always enabled)');
         if (has('acl')) throw notImplemented('PutBucketAcl');
         if (has('cors')) throw notImplemented('PutBucketCors');
@@ -173,11 +184,15 @@ export function route(
     case 'GET':
       if (has('uploadId')) return r('ListParts');
       if (has('acl')) return r('GetObjectAcl');
+      if (has('retention')) return r('GetObjectRetention');
+      if (has('legal-hold')) return r('GetObjectLegalHold');
       return r('GetObject');
     case 'HEAD':
       return r('HeadObject');
     case 'PUT':
       if (has('acl')) throw notImplemented('PutObjectAcl');
+      if (has('retention')) return r('PutObjectRetention');
+      if (has('legal-hold')) return r('PutObjectLegalHold');
       if (has('uploadId') || has('partNumber')) return r('UploadPart');
       return r('PutObject');
     case 'POST':
