@@ -29,6 +29,7 @@ Installs what the tests need (idempotent; fast when already done):
   --only STEP     run just this step (repeatable)
   --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
   --force         redo the python and pulumi steps even if the stamp says they are current
+Environment: SETUP_SKIP_PULUMI=1 is the same as --skip-pulumi.
 Records results in ${path.relative(ROOT, STAMP_FILE)}.
 `;
 
