@@ -1,0 +1,220 @@
+/**
+ * Backup CLI benchmarks against the emulator (issue 6 §4), all tools on the same emulator in the
+ * same run:
+ *   (a) 2 GiB stream upload: our db-dump-path uploader vs `rclone rcat` vs `aws s3 cp -`
+ *       (each tool's default transfer settings; the same generator feeds all three);
+ *   (b) peak RSS of our uploader while streaming 5 GiB (target ≤ 256 MiB);
+ *   (c) `restore` of a 100 MB snapshot end to end through the CLI bin (target < 30 s);
+ *   (d) 10,000 small files: `audit-logs` vs `rclone copy` vs `aws s3 sync`;
+ *   (e) S3 requests per GiB for (a), from the emulator's call counters.
+ *
+ *   node bin/run-ts.js bench/cli/run.ts [--stream-mib 2048] [--rss-mib 5120] [--small-files 10000]
+ *
+ * Writes bench/results/cli.json. MB/s = 10^6 bytes per second. Not part of `npm test`.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createBucketAndKey } from '../../test/integration/cli/fixture';
+import { startEmulator, RunningEmulator } from '../../test/helpers/emulator';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const AWS = '/usr/bin/aws';
+const MiB = 1024 * 1024;
+
+interface Args {
+  streamMiB: number;
+  rssMiB: number;
+  smallFiles: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { streamMiB: 2048, rssMiB: 5120, smallFiles: 10_000, out: path.join(ROOT, 'bench', 'results', 'cli.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const v = Number(argv[i + 1]);
+    if (argv[i] === '--stream-mib') a.streamMiB = v;
+    else if (argv[i] === '--rss-mib') a.rssMiB = v;
+    else if (argv[i] === '--small-files') a.smallFiles = v;
+    else if (argv[i] === '--out') a.out = path.resolve(argv[i + 1]);
+    else throw new Error(`unknown flag ${argv[i]}`);
+    i++;
+  }
+  return a;
+}
+
+interface Measured {
+  seconds: number;
+  maxRssKiB?: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd` (optionally fed by `gen.js <bytes>`) under GNU time; returns wall time and peak RSS. */
+function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?: number): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    let gen: ChildProcess | undefined;
+    if (feedBytes !== undefined) gen = spawn(process.execPath, [path.join(__dirname, 'gen.js'), String(feedBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('/usr/bin/time', ['-f', '__RSS__ %M', cmd, ...args], { env, stdio: [gen ? gen.stdout! : 'ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const m = /__RSS__ (\d+)/.exec(err);
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
+      resolve({ seconds, maxRssKiB: m ? Number(m[1]) : undefined, stdout: out, stderr: err.replace(/__RSS__ \d+\n?/, '') });
+    });
+  });
+}
+
+async function stats(emu: RunningEmulator): Promise<{ total: number; operations: Record<string, number> }> {
+  return (await emu.admin('GET', '/__admin/stats')) as { total: number; operations: Record<string, number> };
+}
+
+async function resetStats(emu: RunningEmulator): Promise<void> {
+  await fetch(`${emu.url}/__admin/stats`, { method: 'DELETE', headers: { authorization: `Bearer ${emu.info.adminToken}` } });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-bench-cli-'));
+  const emu = await startEmulator({ readyTimeoutMs: 30_000 });
+  const bucket = `ifb-bench-cli-${process.pid}`;
+  try {
+    const { keyId, applicationKey } = await createBucketAndKey(emu, bucket);
+    const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tmp };
+    const ours: NodeJS.ProcessEnv = { ...base, B2_S3_ENDPOINT: emu.url, B2_BUCKET: bucket, B2_KEY_ID: keyId, B2_APPLICATION_KEY: applicationKey };
+    fs.writeFileSync(path.join(tmp, 'rclone.conf'), '');
+    const rclone: NodeJS.ProcessEnv = {
+      ...base,
+      RCLONE_CONFIG: path.join(tmp, 'rclone.conf'),
+      RCLONE_CONFIG_EMU_TYPE: 's3',
+      RCLONE_CONFIG_EMU_PROVIDER: 'Other',
+      RCLONE_CONFIG_EMU_ACCESS_KEY_ID: keyId,
+      RCLONE_CONFIG_EMU_SECRET_ACCESS_KEY: applicationKey,
+      RCLONE_CONFIG_EMU_ENDPOINT: emu.url,
+      RCLONE_CONFIG_EMU_REGION: 'us-west-004',
+      RCLONE_CONFIG_EMU_FORCE_PATH_STYLE: 'true',
+    };
+    const aws: NodeJS.ProcessEnv = {
+      ...base,
+      AWS_ACCESS_KEY_ID: keyId,
+      AWS_SECRET_ACCESS_KEY: applicationKey,
+      AWS_DEFAULT_REGION: 'us-west-004',
+      AWS_CONFIG_FILE: path.join(tmp, 'aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, 'aws-creds'),
+    };
+    const { S3Client, ListObjectVersionsCommand, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const s3 = new S3Client({ endpoint: emu.url, region: 'us-west-004', forcePathStyle: true, credentials: { accessKeyId: keyId, secretAccessKey: applicationKey } });
+    const purge = async (prefix: string): Promise<void> => {
+      for (;;) {
+        const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
+        const all = [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])];
+        if (all.length === 0) return;
+        for (const v of all) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
+      }
+    };
+    const sizeOf = async (key: string): Promise<number> => {
+      const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+      return res.Versions?.find((v) => v.Key === key)?.Size ?? -1;
+    };
+    const results: Record<string, unknown> = {
+      date: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version },
+      tools: { rclone: 'Debian rclone v1.60.1 (s3 backend, defaults: 5 MiB chunks, 4 concurrent)', aws: 'Debian aws-cli 2.9.19 (defaults: 8 MiB parts, 10 concurrent)', ours: 'uploadStream: 100 MB parts spooled to /tmp, 2 in flight, Content-MD5 per part' },
+    };
+
+    // (a) + (e): 2 GiB stream upload, three tools.
+    const streamBytes = args.streamMiB * MiB;
+    const streamRuns: Record<string, unknown> = {};
+    const runs: [string, string, string[], NodeJS.ProcessEnv][] = [
+      ['ours', process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/ours.bin'], ours],
+      ['rclone', 'rclone', ['rcat', `emu:${bucket}/stream/rclone.bin`], rclone],
+      ['aws', AWS, ['s3', 'cp', '-', `s3://${bucket}/stream/aws.bin`, '--endpoint-url', emu.url, '--only-show-errors'], aws],
+    ];
+    for (const [name, cmd, a, env] of runs) {
+      await resetStats(emu);
+      const m = await measure(cmd, a, env, streamBytes);
+      const st = await stats(emu);
+      const stored = await sizeOf(`stream/${name}.bin`);
+      if (stored !== streamBytes) throw new Error(`${name}: stored ${stored} bytes, expected ${streamBytes}`);
+      streamRuns[name] = {
+        seconds: Number(m.seconds.toFixed(2)),
+        MBps: Number((streamBytes / 1e6 / m.seconds).toFixed(1)),
+        maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined,
+        requests: st.total,
+        requestsPerGiB: Number((st.total / (streamBytes / 1024 ** 3)).toFixed(1)),
+        operations: st.operations,
+      };
+      process.stderr.write(`(a) ${name}: ${JSON.stringify(streamRuns[name])}\n`);
+      await purge('stream/');
+    }
+    const mbps = (n: string): number => (streamRuns[n] as { MBps: number }).MBps;
+    results.streamUpload = { bytes: streamBytes, runs: streamRuns, ratioVsRclone: Number((mbps('ours') / mbps('rclone')).toFixed(2)), ratioVsAws: Number((mbps('ours') / mbps('aws')).toFixed(2)) };
+
+    // (b) peak RSS streaming 5 GiB.
+    const rssBytes = args.rssMiB * MiB;
+    const big = await measure(process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/rss.bin'], ours, rssBytes);
+    const bigOut = JSON.parse(big.stdout.trim().split('\n').pop()!) as { size: number; parts: number; maxRssKiB: number };
+    if (bigOut.size !== rssBytes) throw new Error(`rss run uploaded ${bigOut.size}`);
+    results.peakRss = { bytes: rssBytes, parts: bigOut.parts, seconds: Number(big.seconds.toFixed(2)), MBps: Number((rssBytes / 1e6 / big.seconds).toFixed(1)), maxRssMiB: Number(((big.maxRssKiB ?? bigOut.maxRssKiB) / 1024).toFixed(1)), targetMiB: 256 };
+    process.stderr.write(`(b) ${JSON.stringify(results.peakRss)}\n`);
+    await purge('stream/');
+
+    // (c) restore of a 100 MB snapshot, end to end through the CLI bin.
+    const snapDir = path.join(tmp, 'snapshot');
+    fs.mkdirSync(snapDir);
+    const { randomBytes } = await import('crypto');
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(snapDir, `part-${i}.bin`), randomBytes(10_000_000));
+    const bin = path.join(ROOT, 'bin', 'infrafabric-backup.js');
+    const up = await measure(process.execPath, [bin, 'snapshot-config', '--provider', 'aws', '--from', snapDir, '--json'], ours);
+    const snapKey = (JSON.parse(up.stdout) as { key: string }).key;
+    const restoreTo = path.join(tmp, 'restored.tar.gz');
+    const rs = await measure(process.execPath, [bin, 'restore', '--key', snapKey, '--to', restoreTo, '--json'], ours);
+    const size = fs.statSync(restoreTo).size;
+    results.restore100MB = { key: snapKey, bytes: size, seconds: Number(rs.seconds.toFixed(2)), maxRssMiB: rs.maxRssKiB ? Number((rs.maxRssKiB / 1024).toFixed(1)) : undefined, targetSeconds: 30, uploadSeconds: Number(up.seconds.toFixed(2)) };
+    process.stderr.write(`(c) ${JSON.stringify(results.restore100MB)}\n`);
+
+    // (d) 10,000 small files.
+    const small = path.join(tmp, 'small');
+    fs.mkdirSync(small);
+    for (let i = 0; i < args.smallFiles; i++) {
+      const d = path.join(small, `host-${i % 20}`);
+      if (i < 20) fs.mkdirSync(d);
+      fs.writeFileSync(path.join(d, `audit-${i}.log`), `{"ts":"2026-01-01T00:00:00Z","i":${i},"actor":"svc","verb":"get"}\n`.repeat(12));
+    }
+    const smallRuns: Record<string, unknown> = {};
+    const smallCmds: [string, string, string[], NodeJS.ProcessEnv][] = [
+      ['ours', process.execPath, [bin, 'audit-logs', '--dir', small, '--name', 'bench', '--state-file', path.join(tmp, 'audit-state.json'), '--json'], ours],
+      ['rclone', 'rclone', ['copy', small, `emu:${bucket}/rclone-small/`], rclone],
+      ['aws', AWS, ['s3', 'sync', small, `s3://${bucket}/aws-small/`, '--endpoint-url', emu.url, '--only-show-errors'], aws],
+    ];
+    for (const [name, cmd, a, env] of smallCmds) {
+      await resetStats(emu);
+      const m = await measure(cmd, a, env);
+      const st = await stats(emu);
+      smallRuns[name] = { seconds: Number(m.seconds.toFixed(2)), filesPerSecond: Number((args.smallFiles / m.seconds).toFixed(1)), requests: st.total, maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined };
+      process.stderr.write(`(d) ${name}: ${JSON.stringify(smallRuns[name])}\n`);
+    }
+    const sec = (n: string): number => (smallRuns[n] as { seconds: number }).seconds;
+    results.smallFiles = { files: args.smallFiles, runs: smallRuns, ratioVsRclone: Number((sec('rclone') / sec('ours')).toFixed(2)), ratioVsAws: Number((sec('aws') / sec('ours')).toFixed(2)) };
+    results.loadavgAtEnd = os.loadavg();
+
+    fs.mkdirSync(path.dirname(args.out), { recursive: true });
+    fs.writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  } finally {
+    await emu.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+/**
+ * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (spooled parts, Content-MD5,
+ * B2 retry policy) exactly as `db-dump` uses it, minus pg_dump and gzip. Prints one JSON line.
+ *
+ *   gen | node bin/run-ts.js bench/cli/streamUpload.ts <key>     (B2_* env as for the CLI)
+ */
+import { RetryPolicy } from '../../scripts/lib/retry';
+import { createS3Client, regionFromEndpoint } from '../../scripts/lib/s3client';
+import { Secret } from '../../scripts/lib/secret';
+import { uploadStream } from '../../scripts/lib/uploader';
+import { choosePartSize, parseSize } from '../../scripts/lib/partSize';
+
+async function main(): Promise<void> {
+  const key = process.argv[2];
+  const env = process.env;
+  const policy = new RetryPolicy();
+  const s3 = createS3Client(
+    { endpoint: env.B2_S3_ENDPOINT!, region: regionFromEndpoint(env.B2_S3_ENDPOINT!), keyId: env.B2_KEY_ID!, applicationKey: new Secret(env.B2_APPLICATION_KEY!) },
+    { policy },
+  );
+  const t0 = Date.now();
+  const res = await uploadStream({
+    s3,
+    bucket: env.B2_BUCKET!,
+    key,
+    body: process.stdin,
+    metadata: { type: 'db-dump', env: 'bench' },
+    partSize: choosePartSize(undefined, env.BENCH_PART_SIZE ? parseSize(env.BENCH_PART_SIZE) : undefined),
+    concurrency: env.BENCH_CONCURRENCY ? Number(env.BENCH_CONCURRENCY) : undefined,
+    policy,
+  });
+  process.stdout.write(JSON.stringify({ ...res, seconds: (Date.now() - t0) / 1000, maxRssKiB: process.resourceUsage().maxRSS, retries: policy.stats.retries }) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
