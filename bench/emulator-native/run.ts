@@ -225,6 +225,9 @@ async function main(): Promise<void> {
     const clientSecs: number[] = [];
     const rawSecs: number[] = [];
     const emuSecs: number[] = [];
+    // CPU seconds this (client) process spent in the client upload: load-independent cost of
+    // the client itself (SHA-1 of every part + HTTP), next to the emulator process's share.
+    const clientCpuSecs: number[] = [];
     for (let run = 1; run <= args.runs; run++) {
       // Raw baseline first, then the client, back to back in the same run.
       rawSecs.push(await rawCopy(sink.url, data, partSize, args.concurrency));
@@ -240,6 +243,7 @@ async function main(): Promise<void> {
         ),
       );
       const t0 = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
       const file = await client.uploadLargeFile({
         bucketId: bucket.bucketId,
         fileName: `bench/run-${run}.bin`,
@@ -249,6 +253,8 @@ async function main(): Promise<void> {
         concurrency: args.concurrency,
       });
       clientSecs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      const cpu = process.cpuUsage(cpu0);
+      clientCpuSecs.push((cpu.user + cpu.system) / 1e6);
       if (file.contentLength !== size)
         throw new Error(`uploaded ${file.contentLength} bytes, expected ${size}`);
       // Verify the stored bytes once (outside the timed section).
@@ -273,6 +279,7 @@ async function main(): Promise<void> {
       rawLoopbackMBps: mbps(rawSecs[i]),
       ratioToRaw: +(rawSecs[i] / c).toFixed(3),
       ratioToEmulatorOnly: +(emuSecs[i] / c).toFixed(3),
+      clientCpuSeconds: +clientCpuSecs[i].toFixed(3),
     }));
     const order = clientSecs.map((c, i) => [c, i] as const).sort((a, b) => a[0] - b[0]);
     const headline = runs[order[Math.floor((order.length - 1) / 2)][1]];
