@@ -49,6 +49,12 @@ export interface VerifiedBody {
   length: number | null;
   /** After the source is fully consumed: the checksum the client asked for, as `{algorithm, value}`. */
   checksum(): { algorithm: ChecksumAlgorithm; value: string } | null;
+  /**
+   * Filled in when the last byte has passed, before the engine stores the record: pass it as the
+   * upload's `extra` and the version carries `s3Checksum` — the client's checksum if it sent one,
+   * else a CRC32 computed here — for GetObject under `x-amz-checksum-mode: ENABLED`.
+   */
+  extra: Record<string, unknown>;
 }
 
 function declaredLength(headers: IncomingMessage['headers'], chunked: boolean): number | null {
@@ -122,7 +128,10 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
   const sha256: Hash | null = mode === 'signed' && auth?.payloadSha256 ? createHash('sha256') : null;
   const md5: Hash | null = md5Expected ? createHash('md5') : null;
   const summer: Checksummer | null = wanted ? createChecksummer(wanted.algorithm) : null;
+  // CRC32 is native (zlib) and cheap; it gives every single-part object a full-object checksum.
+  const fallback: Checksummer | null = wanted ? null : createChecksummer('crc32');
   let computed: { algorithm: ChecksumAlgorithm; value: string } | null = null;
+  const extra: Record<string, unknown> = {};
 
   async function* source(): AsyncGenerator<Buffer> {
     let received = 0;
@@ -134,6 +143,7 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
       sha256?.update(chunk);
       md5?.update(chunk);
       summer?.update(chunk);
+      fallback?.update(chunk);
       yield chunk;
     }
     if (length !== null && received !== length)
@@ -161,9 +171,10 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
       }
       computed = { algorithm: wanted.algorithm, value };
     }
+    extra.s3Checksum = computed ?? { algorithm: 'crc32', value: fallback!.digest() };
   }
 
-  return { source: source(), length, checksum: () => computed };
+  return { source: source(), length, checksum: () => computed, extra };
 }
 
 /** Reads a small request body (XML documents) through the same checks. */

@@ -141,6 +141,7 @@ function readHeaders(c: S3Call, plan: DownloadPlan): { status: number; headers: 
   const checksum = f.extra?.s3Checksum as { algorithm: string; value: string } | undefined;
   if (checksum && !plan.range && c.headers['x-amz-checksum-mode'] === 'ENABLED') {
     headers[`x-amz-checksum-${checksum.algorithm}`] = checksum.value;
+    headers['x-amz-checksum-type'] = 'FULL_OBJECT';
   }
   for (const [q, h] of Object.entries(RESPONSE_OVERRIDES)) {
     const v = c.query.get(q);
@@ -211,15 +212,11 @@ export async function putObject(c: S3Call): Promise<S3Reply> {
       sse: sseFrom(c.headers),
       fileRetention: lock.fileRetention,
       legalHold: lock.legalHold,
+      // Gains the object's checksum as the body ends, before the engine stores the record.
+      extra: c.body.extra,
     }),
   );
-  const checksum = c.body.checksum();
-  if (checksum) {
-    // Kept so GetObject can return it under x-amz-checksum-mode: ENABLED.
-    f.extra = { ...(f.extra ?? {}), s3Checksum: checksum };
-    c.engine.putSystemVersion(f);
-  }
-  return { headers: writeReplyHeaders(f, checksum) };
+  return { headers: writeReplyHeaders(f, c.body.checksum()) };
 }
 
 /** `x-amz-copy-source: /bucket/key[?versionId=…]` (URL-encoded) → the source version. */

@@ -681,3 +681,20 @@ describe('Object Lock over S3', () => {
     expect((await s3raw(env, 'GET', `/${BUCKET}/read/r.txt`, { query: { retention: '' } })).status).toBe(400);
   });
 });
+
+describe('response checksums', () => {
+  it('GetObject with x-amz-checksum-mode: ENABLED returns the full-object CRC32 of a plain PUT', async () => {
+    const body = Buffer.from('checksum me on the way out');
+    await s3raw(env, 'PUT', `/${BUCKET}/ck/plain.txt`, { body });
+    const { crc32 } = await import('zlib');
+    const want = Buffer.alloc(4);
+    want.writeUInt32BE(crc32(body));
+    const got = await s3raw(env, 'GET', `/${BUCKET}/ck/plain.txt`, {
+      headers: { 'x-amz-checksum-mode': 'ENABLED' },
+    });
+    expect(got.headers.get('x-amz-checksum-crc32')).toBe(want.toString('base64'));
+    expect(
+      (await s3raw(env, 'GET', `/${BUCKET}/ck/plain.txt`)).headers.get('x-amz-checksum-crc32'),
+    ).toBeNull();
+  });
+});
