@@ -698,3 +698,49 @@ describe('response checksums', () => {
     ).toBeNull();
   });
 });
+
+describe('encryption', () => {
+  it('PutBucketEncryption makes SSE-B2 the default, echoed on PUT and GET; SSE-C needs its key to read', async () => {
+    const ENC = 'wire-s3-encrypted';
+    await s3raw(env, 'PUT', `/${ENC}`);
+    expect((await s3raw(env, 'GET', `/${ENC}`, { query: { encryption: '' } })).code).toBe(
+      'ServerSideEncryptionConfigurationNotFoundError',
+    );
+    const cfg =
+      '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+    expect((await s3raw(env, 'PUT', `/${ENC}`, { query: { encryption: '' }, body: cfg })).status).toBe(200);
+    expect((await s3raw(env, 'GET', `/${ENC}`, { query: { encryption: '' } })).text).toContain(
+      '<SSEAlgorithm>AES256</SSEAlgorithm>',
+    );
+    const put = await s3raw(env, 'PUT', `/${ENC}/default.txt`, { body: 'sse-b2 by default' });
+    expect(put.headers.get('x-amz-server-side-encryption')).toBe('AES256');
+    expect(
+      (await s3raw(env, 'HEAD', `/${ENC}/default.txt`)).headers.get('x-amz-server-side-encryption'),
+    ).toBe('AES256');
+
+    const key = Buffer.alloc(32, 9);
+    const sseC = {
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+      'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(key).digest('base64'),
+    };
+    expect((await s3raw(env, 'PUT', `/${ENC}/customer.txt`, { body: 'sse-c', headers: sseC })).status).toBe(
+      200,
+    );
+    expect((await s3raw(env, 'GET', `/${ENC}/customer.txt`)).status).toBe(403);
+    const got = await s3raw(env, 'GET', `/${ENC}/customer.txt`, { headers: sseC });
+    expect([
+      got.status,
+      got.text,
+      got.headers.get('x-amz-server-side-encryption-customer-algorithm'),
+    ]).toEqual([200, 'sse-c', 'AES256']);
+    expect(
+      (
+        await s3raw(env, 'PUT', `/${ENC}/kms.txt`, {
+          body: 'x',
+          headers: { 'x-amz-server-side-encryption': 'aws:kms' },
+        })
+      ).code,
+    ).toBe('InvalidArgument');
+  });
+});
