@@ -42,13 +42,28 @@ function int(name: string) {
 function addCommon(cmd: Command): Command {
   return cmd
     .option('--bucket <name>', 'bucket (env B2_BUCKET)')
-    .option('--endpoint <url>', 'S3 endpoint, e.g. https://s3.us-west-004.backblazeb2.com (env B2_S3_ENDPOINT)')
+    .option(
+      '--endpoint <url>',
+      'S3 endpoint, e.g. https://s3.us-west-004.backblazeb2.com (env B2_S3_ENDPOINT)',
+    )
     .option('--key-id <id>', 'application key id (env B2_KEY_ID)')
     .option('--application-key-file <path>', 'file holding the application key (else env B2_APPLICATION_KEY)')
-    .option('--region <region>', 'S3 region (default: from the endpoint host, else env B2_REGION, else us-west-004)')
-    .option('--from-stack <env>', 'read bucket, endpoint and scoped key from `pulumi stack output` of this stack')
-    .option('--stack-outputs <file>', 'like --from-stack, from a saved `pulumi stack output --json --show-secrets` file')
-    .option('--env <name>', 'environment name for object metadata (default: env BACKUP_ENV, the stack, or dev)')
+    .option(
+      '--region <region>',
+      'S3 region (default: from the endpoint host, else env B2_REGION, else us-west-004)',
+    )
+    .option(
+      '--from-stack <env>',
+      'read bucket, endpoint and scoped key from `pulumi stack output` of this stack',
+    )
+    .option(
+      '--stack-outputs <file>',
+      'like --from-stack, from a saved `pulumi stack output --json --show-secrets` file',
+    )
+    .option(
+      '--env <name>',
+      'environment name for object metadata (default: env BACKUP_ENV, the stack, or dev)',
+    )
     .option('--json', 'print the result as one JSON document on stdout', false)
     .option('--dry-run', 'show what would happen; write nothing', false)
     .option('--metrics-file <path>', 'write Prometheus textfile metrics (success, bytes, duration, retries)')
@@ -80,49 +95,113 @@ function keyOptions(cmd: Command): Command {
 }
 
 /** Builds the program; `exec` receives each parsed command and returns its exit code. */
-export function buildProgram(exec: <O>(def: JobDefinition<O>, c: CommonOptions, o: O, redirectResultToStderr?: boolean) => Promise<number>, deps: CliDeps): Command {
+export function buildProgram(
+  exec: <O>(
+    def: JobDefinition<O>,
+    c: CommonOptions,
+    o: O,
+    redirectResultToStderr?: boolean,
+  ) => Promise<number>,
+  deps: CliDeps,
+): Command {
   const program = new Command(TOOL_NAME)
     .description("InfraFabric's backup jobs over Backblaze B2's S3-compatible API")
     .version(TOOL_VERSION)
     .showHelpAfterError()
     .exitOverride();
 
-  const sub = (name: string, description: string): Command => addCommon(program.command(name).description(description).exitOverride());
+  const sub = (name: string, description: string): Command =>
+    addCommon(program.command(name).description(description).exitOverride());
   let code = 0;
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (code = c));
 
-  sub('snapshot-config', 'upload a cloud configuration export (JSON/YAML file, stdin, or a directory as tar.gz) to configs/<provider>/<date>/')
-    .addOption(new Option('--provider <provider>', 'cloud the configuration belongs to').choices([...PROVIDERS]).makeOptionMandatory())
+  sub(
+    'snapshot-config',
+    'upload a cloud configuration export (JSON/YAML file, stdin, or a directory as tar.gz) to configs/<provider>/<date>/',
+  )
+    .addOption(
+      new Option('--provider <provider>', 'cloud the configuration belongs to')
+        .choices([...PROVIDERS])
+        .makeOptionMandatory(),
+    )
     .requiredOption('--from <file|dir|->', 'file, directory, or - for stdin')
     .option('--name <name>', 'object file name (default: the file name, <dir>.tar.gz, or config.<json|yaml>)')
     .option('--force', 'upload even if identical to the newest snapshot', false)
-    .action((raw: Raw) => set(exec(snapshotConfigJob, common(raw), { provider: raw.provider as never, from: raw.from as string, name: raw.name as string | undefined, force: !!raw.force, stdin: deps.stdin })));
+    .action((raw: Raw) =>
+      set(
+        exec(snapshotConfigJob, common(raw), {
+          provider: raw.provider as never,
+          from: raw.from as string,
+          name: raw.name as string | undefined,
+          force: !!raw.force,
+          stdin: deps.stdin,
+        }),
+      ),
+    );
 
   keyOptions(
-    sub('tf-state', 'encrypt (AES-256-GCM, client side) and upload Terraform state or a Pulumi export to terraform-state/')
+    sub(
+      'tf-state',
+      'encrypt (AES-256-GCM, client side) and upload Terraform state or a Pulumi export to terraform-state/',
+    )
       .option('--file <state>', 'a terraform.tfstate or a `pulumi stack export` file')
       .option('--workspace <dir>', 'a Terraform working directory (all workspaces)')
       .option('--name <name>', 'name under terraform-state/ (default: the directory name)'),
   ).action((raw: Raw) =>
-    set(exec(tfStateJob, common(raw), { file: raw.file as string | undefined, workspace: raw.workspace as string | undefined, name: raw.name as string | undefined, keyFile: raw.keyFile as string | undefined, keyEnv: raw.keyEnv as string })),
+    set(
+      exec(tfStateJob, common(raw), {
+        file: raw.file as string | undefined,
+        workspace: raw.workspace as string | undefined,
+        name: raw.name as string | undefined,
+        keyFile: raw.keyFile as string | undefined,
+        keyEnv: raw.keyEnv as string,
+      }),
+    ),
   );
 
   sub('audit-logs', 'incrementally upload new and grown log files, gzipped, to audit-logs/YYYY/MM/DD/')
     .requiredOption('--dir <dir>', 'log directory')
     .option('--name <name>', 'source name for the state object (default: the directory name)')
-    .option('--state-file <path>', 'keep the incremental state in a local file instead of state/audit-logs/<name>.json')
+    .option(
+      '--state-file <path>',
+      'keep the incremental state in a local file instead of state/audit-logs/<name>.json',
+    )
     .option('--concurrency <n>', 'uploads in parallel', int('--concurrency'), 8)
-    .action((raw: Raw) => set(exec(auditLogsJob, common(raw), { dir: raw.dir as string, name: raw.name as string | undefined, stateFile: raw.stateFile as string | undefined, concurrency: raw.concurrency as number })));
+    .action((raw: Raw) =>
+      set(
+        exec(auditLogsJob, common(raw), {
+          dir: raw.dir as string,
+          name: raw.name as string | undefined,
+          stateFile: raw.stateFile as string | undefined,
+          concurrency: raw.concurrency as number,
+        }),
+      ),
+    );
 
   sub('db-dump', 'stream pg_dump -Fc / mysqldump --single-transaction through gzip into a multipart upload')
     .addOption(new Option('--engine <engine>', 'database engine').choices([...ENGINES]).makeOptionMandatory())
-    .requiredOption('--url <url>', 'connection URL, e.g. postgres://user:pass@host:5432/db (password goes to the tool via env, never argv)')
+    .requiredOption(
+      '--url <url>',
+      'connection URL, e.g. postgres://user:pass@host:5432/db (password goes to the tool via env, never argv)',
+    )
     .option('--part-size <size>', 'multipart part size (default 100MB, min 5MiB)')
-    .option('--expected-size <size>', 'expected dump size, to grow parts so the upload stays under 10,000 parts')
+    .option(
+      '--expected-size <size>',
+      'expected dump size, to grow parts so the upload stays under 10,000 parts',
+    )
     .option('--concurrency <n>', 'parts uploading at once', int('--concurrency'), 2)
     .option('--compression-level <n>', 'gzip level 0-9', int('--compression-level'), 6)
     .action((raw: Raw) =>
-      set(exec(dbDumpJob, common(raw), { engine: raw.engine as never, url: raw.url as string, partSize: raw.partSize as string | undefined, expectedSize: raw.expectedSize as string | undefined, concurrency: raw.concurrency as number, compressionLevel: raw.compressionLevel as number })),
+      set(
+        exec(dbDumpJob, common(raw), {
+          engine: raw.engine as never,
+          url: raw.url as string,
+          partSize: raw.partSize as string | undefined,
+          expectedSize: raw.expectedSize as string | undefined,
+          concurrency: raw.concurrency as number,
+          compressionLevel: raw.compressionLevel as number,
+        }),
+      ),
     );
 
   sub('db-restore', 'restore a db-dump (newest, --key/--version-id, or --at a point in time) into a database')
@@ -133,20 +212,48 @@ export function buildProgram(exec: <O>(def: JobDefinition<O>, c: CommonOptions, 
     .option('--at <time>', 'newest version at or before this time (ISO 8601 or an age like 2d)')
     .option('--database <name>', 'source database name to pick the newest dump of (default: the target name)')
     .action((raw: Raw) =>
-      set(exec(dbRestoreJob, common(raw), { engine: raw.engine as never, url: raw.url as string, key: raw.key as string | undefined, versionId: raw.versionId as string | undefined, at: raw.at as string | undefined, database: raw.database as string | undefined })),
+      set(
+        exec(dbRestoreJob, common(raw), {
+          engine: raw.engine as never,
+          url: raw.url as string,
+          key: raw.key as string | undefined,
+          versionId: raw.versionId as string | undefined,
+          at: raw.at as string | undefined,
+          database: raw.database as string | undefined,
+        }),
+      ),
     );
 
-  sub('drill', 'restore the newest dump into a scratch database and check row counts and checksums; reports RTO')
+  sub(
+    'drill',
+    'restore the newest dump into a scratch database and check row counts and checksums; reports RTO',
+  )
     .addOption(new Option('--engine <engine>', 'database engine').choices([...ENGINES]).makeOptionMandatory())
     .requiredOption('--scratch-url <url>', 'admin URL of the server to create the scratch database on')
     .option('--database <name>', 'only dumps of this source database')
     .option('--keep', 'keep the scratch database', false)
-    .action((raw: Raw) => set(exec(drillJob, common(raw), { engine: raw.engine as never, scratchUrl: raw.scratchUrl as string, database: raw.database as string | undefined, keep: !!raw.keep })));
+    .action((raw: Raw) =>
+      set(
+        exec(drillJob, common(raw), {
+          engine: raw.engine as never,
+          scratchUrl: raw.scratchUrl as string,
+          database: raw.database as string | undefined,
+          keep: !!raw.keep,
+        }),
+      ),
+    );
 
   sub('list', 'list versions and hide markers')
     .option('--prefix <prefix>', 'key prefix')
     .option('--since <age>', 'only versions newer than this age, e.g. 30d')
-    .action((raw: Raw) => set(exec(listJob, common(raw), { prefix: raw.prefix as string | undefined, since: raw.since as string | undefined })));
+    .action((raw: Raw) =>
+      set(
+        exec(listJob, common(raw), {
+          prefix: raw.prefix as string | undefined,
+          since: raw.since as string | undefined,
+        }),
+      ),
+    );
 
   keyOptions(
     sub('restore', 'download one object version (by --version-id, --at time, or current) to a file or stdout')
@@ -160,7 +267,16 @@ export function buildProgram(exec: <O>(def: JobDefinition<O>, c: CommonOptions, 
       exec(
         restoreJob,
         common(raw),
-        { key: raw.key as string, versionId: raw.versionId as string | undefined, at: raw.at as string | undefined, to: raw.to as string, decrypt: !!raw.decrypt, keyFile: raw.keyFile as string | undefined, keyEnv: raw.keyEnv as string, stdout: deps.io?.stdout },
+        {
+          key: raw.key as string,
+          versionId: raw.versionId as string | undefined,
+          at: raw.at as string | undefined,
+          to: raw.to as string,
+          decrypt: !!raw.decrypt,
+          keyFile: raw.keyFile as string | undefined,
+          keyEnv: raw.keyEnv as string,
+          stdout: deps.io?.stdout,
+        },
         raw.to === '-',
       ),
     ),
@@ -170,20 +286,42 @@ export function buildProgram(exec: <O>(def: JobDefinition<O>, c: CommonOptions, 
     .option('--prefix <prefix>', 'key prefix')
     .option('--sample <n>', 'check a random sample of n objects', int('--sample'))
     .option('--strict', 'also fail on objects without a recorded checksum', false)
-    .action((raw: Raw) => set(exec(verifyJob, common(raw), { prefix: raw.prefix as string | undefined, sample: raw.sample as number | undefined, strict: !!raw.strict })));
+    .action((raw: Raw) =>
+      set(
+        exec(verifyJob, common(raw), {
+          prefix: raw.prefix as string | undefined,
+          sample: raw.sample as number | undefined,
+          strict: !!raw.strict,
+        }),
+      ),
+    );
 
   sub('prune', 'report what the lifecycle rules will hide and delete, and when (never deletes)')
     .option('--report', 'print the report (required: B2 lifecycle does the deleting)', false)
     .option('--prefix <prefix>', 'key prefix')
     .option('--within <age>', 'only actions due within this time, e.g. 30d')
     .option('--rules <file>', 'native lifecycle rules JSON, when the S3 lifecycle call is unavailable')
-    .action((raw: Raw) => set(exec(pruneJob, common(raw), { report: !!raw.report, prefix: raw.prefix as string | undefined, within: raw.within as string | undefined, rulesFile: raw.rules as string | undefined })));
+    .action((raw: Raw) =>
+      set(
+        exec(pruneJob, common(raw), {
+          report: !!raw.report,
+          prefix: raw.prefix as string | undefined,
+          within: raw.within as string | undefined,
+          rulesFile: raw.rules as string | undefined,
+        }),
+      ),
+    );
 
   sub('cost', 'storage by bucket/prefix, B2 vs S3 Standard monthly cost, egress vs the 3x free allowance')
-    .option('--buckets <names>', 'comma-separated buckets (default: --bucket)', (v: string) => v.split(',').filter(Boolean))
+    .option('--buckets <names>', 'comma-separated buckets (default: --bucket)', (v: string) =>
+      v.split(',').filter(Boolean),
+    )
     .option('--all-buckets', 'every bucket the key can list', false)
     .option('--egress-per-month <size>', 'expected monthly download, e.g. 500GB')
-    .option('--growth-per-month <size>', 'monthly growth for the projection (default: bytes uploaded in the last 30 days)')
+    .option(
+      '--growth-per-month <size>',
+      'monthly growth for the projection (default: bytes uploaded in the last 30 days)',
+    )
     .option('--months <n>', 'projection length', int('--months'), 12)
     .option('--prices <file>', 'JSON overriding the default price table')
     .option('--html <file>', 'write an HTML report with an inline SVG chart')
@@ -225,7 +363,8 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
   });
-  for (const c of program.commands) c.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const c of program.commands)
+    c.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   if (argv.length === 0) {
     program.outputHelp();
     return 2;
@@ -235,7 +374,12 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     return (program as unknown as { lastExitCode: number }).lastExitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
       return 2;
     }
     if (err instanceof UsageError) {

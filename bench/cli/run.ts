@@ -31,7 +31,12 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { streamMiB: 2048, rssMiB: 5120, smallFiles: 10_000, out: path.join(ROOT, 'bench', 'results', 'cli.json') };
+  const a: Args = {
+    streamMiB: 2048,
+    rssMiB: 5120,
+    smallFiles: 10_000,
+    out: path.join(ROOT, 'bench', 'results', 'cli.json'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--stream-mib') a.streamMiB = v;
@@ -56,8 +61,14 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     let gen: ChildProcess | undefined;
-    if (feedBytes !== undefined) gen = spawn(process.execPath, [path.join(__dirname, 'gen.js'), String(feedBytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const child = spawn('/usr/bin/time', ['-f', '__RSS__ %M', cmd, ...args], { env, stdio: [gen ? gen.stdout! : 'ignore', 'pipe', 'pipe'] });
+    if (feedBytes !== undefined)
+      gen = spawn(process.execPath, [path.join(__dirname, 'gen.js'), String(feedBytes)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+    const child = spawn('/usr/bin/time', ['-f', '__RSS__ %M', cmd, ...args], {
+      env,
+      stdio: [gen ? gen.stdout! : 'ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,8 +77,14 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
     child.once('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const m = /__RSS__ (\d+)/.exec(err);
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-      resolve({ seconds, maxRssKiB: m ? Number(m[1]) : undefined, stdout: out, stderr: err.replace(/__RSS__ \d+\n?/, '') });
+      if (code !== 0)
+        return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
+      resolve({
+        seconds,
+        maxRssKiB: m ? Number(m[1]) : undefined,
+        stdout: out,
+        stderr: err.replace(/__RSS__ \d+\n?/, ''),
+      });
     });
   });
 }
@@ -77,7 +94,10 @@ async function stats(emu: RunningEmulator): Promise<{ total: number; operations:
 }
 
 async function resetStats(emu: RunningEmulator): Promise<void> {
-  await fetch(`${emu.url}/__admin/stats`, { method: 'DELETE', headers: { authorization: `Bearer ${emu.info.adminToken}` } });
+  await fetch(`${emu.url}/__admin/stats`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${emu.info.adminToken}` },
+  });
 }
 
 async function main(): Promise<void> {
@@ -88,7 +108,13 @@ async function main(): Promise<void> {
   try {
     const { keyId, applicationKey } = await createBucketAndKey(emu, bucket);
     const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tmp };
-    const ours: NodeJS.ProcessEnv = { ...base, B2_S3_ENDPOINT: emu.url, B2_BUCKET: bucket, B2_KEY_ID: keyId, B2_APPLICATION_KEY: applicationKey };
+    const ours: NodeJS.ProcessEnv = {
+      ...base,
+      B2_S3_ENDPOINT: emu.url,
+      B2_BUCKET: bucket,
+      B2_KEY_ID: keyId,
+      B2_APPLICATION_KEY: applicationKey,
+    };
     fs.writeFileSync(path.join(tmp, 'rclone.conf'), '');
     const rclone: NodeJS.ProcessEnv = {
       ...base,
@@ -110,13 +136,19 @@ async function main(): Promise<void> {
       AWS_SHARED_CREDENTIALS_FILE: path.join(tmp, 'aws-creds'),
     };
     const { S3Client, ListObjectVersionsCommand, DeleteObjectCommand } = await import('@aws-sdk/client-s3');
-    const s3 = new S3Client({ endpoint: emu.url, region: 'us-west-004', forcePathStyle: true, credentials: { accessKeyId: keyId, secretAccessKey: applicationKey } });
+    const s3 = new S3Client({
+      endpoint: emu.url,
+      region: 'us-west-004',
+      forcePathStyle: true,
+      credentials: { accessKeyId: keyId, secretAccessKey: applicationKey },
+    });
     const purge = async (prefix: string): Promise<void> => {
       for (;;) {
         const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
         const all = [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])];
         if (all.length === 0) return;
-        for (const v of all) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
+        for (const v of all)
+          await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
       }
     };
     const sizeOf = async (key: string): Promise<number> => {
@@ -126,16 +158,30 @@ async function main(): Promise<void> {
     const results: Record<string, unknown> = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version },
-      tools: { rclone: 'Debian rclone v1.60.1 (s3 backend, defaults: 5 MiB chunks, 4 concurrent)', aws: 'Debian aws-cli 2.9.19 (defaults: 8 MiB parts, 10 concurrent)', ours: 'uploadStream: 100 MB parts spooled to /tmp, 2 in flight, Content-MD5 per part' },
+      tools: {
+        rclone: 'Debian rclone v1.60.1 (s3 backend, defaults: 5 MiB chunks, 4 concurrent)',
+        aws: 'Debian aws-cli 2.9.19 (defaults: 8 MiB parts, 10 concurrent)',
+        ours: 'uploadStream: 100 MB parts spooled to /tmp, 2 in flight, Content-MD5 per part',
+      },
     };
 
     // (a) + (e): 2 GiB stream upload, three tools.
     const streamBytes = args.streamMiB * MiB;
     const streamRuns: Record<string, unknown> = {};
     const runs: [string, string, string[], NodeJS.ProcessEnv][] = [
-      ['ours', process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/ours.bin'], ours],
+      [
+        'ours',
+        process.execPath,
+        [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/ours.bin'],
+        ours,
+      ],
       ['rclone', 'rclone', ['rcat', `emu:${bucket}/stream/rclone.bin`], rclone],
-      ['aws', AWS, ['s3', 'cp', '-', `s3://${bucket}/stream/aws.bin`, '--endpoint-url', emu.url, '--only-show-errors'], aws],
+      [
+        'aws',
+        AWS,
+        ['s3', 'cp', '-', `s3://${bucket}/stream/aws.bin`, '--endpoint-url', emu.url, '--only-show-errors'],
+        aws,
+      ],
     ];
     for (const [name, cmd, a, env] of runs) {
       await resetStats(emu);
@@ -155,14 +201,35 @@ async function main(): Promise<void> {
       await purge('stream/');
     }
     const mbps = (n: string): number => (streamRuns[n] as { MBps: number }).MBps;
-    results.streamUpload = { bytes: streamBytes, runs: streamRuns, ratioVsRclone: Number((mbps('ours') / mbps('rclone')).toFixed(2)), ratioVsAws: Number((mbps('ours') / mbps('aws')).toFixed(2)) };
+    results.streamUpload = {
+      bytes: streamBytes,
+      runs: streamRuns,
+      ratioVsRclone: Number((mbps('ours') / mbps('rclone')).toFixed(2)),
+      ratioVsAws: Number((mbps('ours') / mbps('aws')).toFixed(2)),
+    };
 
     // (b) peak RSS streaming 5 GiB.
     const rssBytes = args.rssMiB * MiB;
-    const big = await measure(process.execPath, [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/rss.bin'], ours, rssBytes);
-    const bigOut = JSON.parse(big.stdout.trim().split('\n').pop()!) as { size: number; parts: number; maxRssKiB: number };
+    const big = await measure(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/rss.bin'],
+      ours,
+      rssBytes,
+    );
+    const bigOut = JSON.parse(big.stdout.trim().split('\n').pop()!) as {
+      size: number;
+      parts: number;
+      maxRssKiB: number;
+    };
     if (bigOut.size !== rssBytes) throw new Error(`rss run uploaded ${bigOut.size}`);
-    results.peakRss = { bytes: rssBytes, parts: bigOut.parts, seconds: Number(big.seconds.toFixed(2)), MBps: Number((rssBytes / 1e6 / big.seconds).toFixed(1)), maxRssMiB: Number(((big.maxRssKiB ?? bigOut.maxRssKiB) / 1024).toFixed(1)), targetMiB: 256 };
+    results.peakRss = {
+      bytes: rssBytes,
+      parts: bigOut.parts,
+      seconds: Number(big.seconds.toFixed(2)),
+      MBps: Number((rssBytes / 1e6 / big.seconds).toFixed(1)),
+      maxRssMiB: Number(((big.maxRssKiB ?? bigOut.maxRssKiB) / 1024).toFixed(1)),
+      targetMiB: 256,
+    };
     process.stderr.write(`(b) ${JSON.stringify(results.peakRss)}\n`);
     await purge('stream/');
 
@@ -170,14 +237,30 @@ async function main(): Promise<void> {
     const snapDir = path.join(tmp, 'snapshot');
     fs.mkdirSync(snapDir);
     const { randomBytes } = await import('crypto');
-    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(snapDir, `part-${i}.bin`), randomBytes(10_000_000));
+    for (let i = 0; i < 10; i++)
+      fs.writeFileSync(path.join(snapDir, `part-${i}.bin`), randomBytes(10_000_000));
     const bin = path.join(ROOT, 'bin', 'infrafabric-backup.js');
-    const up = await measure(process.execPath, [bin, 'snapshot-config', '--provider', 'aws', '--from', snapDir, '--json'], ours);
+    const up = await measure(
+      process.execPath,
+      [bin, 'snapshot-config', '--provider', 'aws', '--from', snapDir, '--json'],
+      ours,
+    );
     const snapKey = (JSON.parse(up.stdout) as { key: string }).key;
     const restoreTo = path.join(tmp, 'restored.tar.gz');
-    const rs = await measure(process.execPath, [bin, 'restore', '--key', snapKey, '--to', restoreTo, '--json'], ours);
+    const rs = await measure(
+      process.execPath,
+      [bin, 'restore', '--key', snapKey, '--to', restoreTo, '--json'],
+      ours,
+    );
     const size = fs.statSync(restoreTo).size;
-    results.restore100MB = { key: snapKey, bytes: size, seconds: Number(rs.seconds.toFixed(2)), maxRssMiB: rs.maxRssKiB ? Number((rs.maxRssKiB / 1024).toFixed(1)) : undefined, targetSeconds: 30, uploadSeconds: Number(up.seconds.toFixed(2)) };
+    results.restore100MB = {
+      key: snapKey,
+      bytes: size,
+      seconds: Number(rs.seconds.toFixed(2)),
+      maxRssMiB: rs.maxRssKiB ? Number((rs.maxRssKiB / 1024).toFixed(1)) : undefined,
+      targetSeconds: 30,
+      uploadSeconds: Number(up.seconds.toFixed(2)),
+    };
     process.stderr.write(`(c) ${JSON.stringify(results.restore100MB)}\n`);
 
     // (d) 10,000 small files.
@@ -186,23 +269,56 @@ async function main(): Promise<void> {
     for (let i = 0; i < args.smallFiles; i++) {
       const d = path.join(small, `host-${i % 20}`);
       if (i < 20) fs.mkdirSync(d);
-      fs.writeFileSync(path.join(d, `audit-${i}.log`), `{"ts":"2026-01-01T00:00:00Z","i":${i},"actor":"svc","verb":"get"}\n`.repeat(12));
+      fs.writeFileSync(
+        path.join(d, `audit-${i}.log`),
+        `{"ts":"2026-01-01T00:00:00Z","i":${i},"actor":"svc","verb":"get"}\n`.repeat(12),
+      );
     }
     const smallRuns: Record<string, unknown> = {};
     const smallCmds: [string, string, string[], NodeJS.ProcessEnv][] = [
-      ['ours', process.execPath, [bin, 'audit-logs', '--dir', small, '--name', 'bench', '--state-file', path.join(tmp, 'audit-state.json'), '--json'], ours],
+      [
+        'ours',
+        process.execPath,
+        [
+          bin,
+          'audit-logs',
+          '--dir',
+          small,
+          '--name',
+          'bench',
+          '--state-file',
+          path.join(tmp, 'audit-state.json'),
+          '--json',
+        ],
+        ours,
+      ],
       ['rclone', 'rclone', ['copy', small, `emu:${bucket}/rclone-small/`], rclone],
-      ['aws', AWS, ['s3', 'sync', small, `s3://${bucket}/aws-small/`, '--endpoint-url', emu.url, '--only-show-errors'], aws],
+      [
+        'aws',
+        AWS,
+        ['s3', 'sync', small, `s3://${bucket}/aws-small/`, '--endpoint-url', emu.url, '--only-show-errors'],
+        aws,
+      ],
     ];
     for (const [name, cmd, a, env] of smallCmds) {
       await resetStats(emu);
       const m = await measure(cmd, a, env);
       const st = await stats(emu);
-      smallRuns[name] = { seconds: Number(m.seconds.toFixed(2)), filesPerSecond: Number((args.smallFiles / m.seconds).toFixed(1)), requests: st.total, maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined };
+      smallRuns[name] = {
+        seconds: Number(m.seconds.toFixed(2)),
+        filesPerSecond: Number((args.smallFiles / m.seconds).toFixed(1)),
+        requests: st.total,
+        maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined,
+      };
       process.stderr.write(`(d) ${name}: ${JSON.stringify(smallRuns[name])}\n`);
     }
     const sec = (n: string): number => (smallRuns[n] as { seconds: number }).seconds;
-    results.smallFiles = { files: args.smallFiles, runs: smallRuns, ratioVsRclone: Number((sec('rclone') / sec('ours')).toFixed(2)), ratioVsAws: Number((sec('aws') / sec('ours')).toFixed(2)) };
+    results.smallFiles = {
+      files: args.smallFiles,
+      runs: smallRuns,
+      ratioVsRclone: Number((sec('rclone') / sec('ours')).toFixed(2)),
+      ratioVsAws: Number((sec('aws') / sec('ours')).toFixed(2)),
+    };
     results.loadavgAtEnd = os.loadavg();
 
     fs.mkdirSync(path.dirname(args.out), { recursive: true });

@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const env = process.env;
   const policy = new RetryPolicy();
   const s3 = createS3Client(
-    { endpoint: env.B2_S3_ENDPOINT!, region: regionFromEndpoint(env.B2_S3_ENDPOINT!), keyId: env.B2_KEY_ID!, applicationKey: new Secret(env.B2_APPLICATION_KEY!) },
+    {
+      endpoint: env.B2_S3_ENDPOINT!,
+      region: regionFromEndpoint(env.B2_S3_ENDPOINT!),
+      keyId: env.B2_KEY_ID!,
+      applicationKey: new Secret(env.B2_APPLICATION_KEY!),
+    },
     { policy },
   );
   const t0 = Date.now();
@@ -29,7 +34,14 @@ async function main(): Promise<void> {
     concurrency: env.BENCH_CONCURRENCY ? Number(env.BENCH_CONCURRENCY) : undefined,
     policy,
   });
-  process.stdout.write(JSON.stringify({ ...res, seconds: (Date.now() - t0) / 1000, maxRssKiB: process.resourceUsage().maxRSS, retries: policy.stats.retries }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      ...res,
+      seconds: (Date.now() - t0) / 1000,
+      maxRssKiB: process.resourceUsage().maxRSS,
+      retries: policy.stats.retries,
+    }) + '\n',
+  );
 }
 
 main().catch((e: unknown) => {

@@ -150,7 +150,11 @@ function bucketStore(ctx: JobContext, key: string): StateStore {
 }
 
 /** Compares the directory with the state and returns the segments to upload. */
-async function plan(dir: string, state: AuditState, day: string): Promise<{ segments: Segment[]; files: Record<string, FileState> }> {
+async function plan(
+  dir: string,
+  state: AuditState,
+  day: string,
+): Promise<{ segments: Segment[]; files: Record<string, FileState> }> {
   // Segments left pending by a crashed run will be finished in this run: plan after them, so a
   // file that grew since is not uploaded twice from the same offset.
   const base: Record<string, FileState> = { ...state.files };
@@ -173,7 +177,15 @@ async function plan(dir: string, state: AuditState, day: string): Promise<{ segm
     }
     const sourceSha256 = await hashRange(abs, start, size);
     const after = { size, headSha256: await hashRange(abs, 0, Math.min(HEAD_BYTES, size)), generation };
-    segments.push({ rel, start, end: size, generation, key: segmentKey(day, rel, generation, start, size), sourceSha256, after });
+    segments.push({
+      rel,
+      start,
+      end: size,
+      generation,
+      key: segmentKey(day, rel, generation, start, size),
+      sourceSha256,
+      after,
+    });
     files[rel] = after;
   }
   return { segments, files };
@@ -186,15 +198,28 @@ const SMALL_SEGMENT = 8 * 1024 * 1024;
  * Uploads one segment. `mayExist` (segments left pending by an interrupted run) first HEADs the
  * key and adopts an object with the same source hash instead of uploading it again.
  */
-async function uploadSegment(ctx: JobContext, dir: string, seg: Segment, mayExist: boolean): Promise<{ size: number; sha256: string; versionId?: string; adopted: boolean }> {
+async function uploadSegment(
+  ctx: JobContext,
+  dir: string,
+  seg: Segment,
+  mayExist: boolean,
+): Promise<{ size: number; sha256: string; versionId?: string; adopted: boolean }> {
   if (mayExist) {
     const head = await headObject(ctx.s3, ctx.conn.bucket, seg.key);
     if (head && head.Metadata?.['source-sha256'] === seg.sourceSha256) {
-      return { size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, adopted: true };
+      return {
+        size: head.ContentLength ?? 0,
+        sha256: head.Metadata?.sha256 ?? '',
+        versionId: head.VersionId,
+        adopted: true,
+      };
     }
   }
   const abs = path.join(dir, seg.rel);
-  const changed = (): Error => new Error(`${seg.rel} bytes ${seg.start}-${seg.end} changed before they were uploaded (file rotated or rewritten)`);
+  const changed = (): Error =>
+    new Error(
+      `${seg.rel} bytes ${seg.start}-${seg.end} changed before they were uploaded (file rotated or rewritten)`,
+    );
   if (!fs.existsSync(abs) || fs.statSync(abs).size < seg.end) throw changed();
   const metadata = objectMetadataFor(ctx, 'audit-log', undefined, {
     'source-sha256': seg.sourceSha256,
@@ -251,7 +276,9 @@ async function uploadSegment(ctx: JobContext, dir: string, seg: Segment, mayExis
 async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome> {
   const dir = path.resolve(opts.dir);
   const name = opts.name ?? path.basename(dir);
-  const store = opts.stateFile ? localStore(opts.stateFile) : bucketStore(ctx, `state/audit-logs/${name}.json`);
+  const store = opts.stateFile
+    ? localStore(opts.stateFile)
+    : bucketStore(ctx, `state/audit-logs/${name}.json`);
   const state = await store.load();
   const day = ymd(ctx.startedAt, '/');
   const { segments, files } = await plan(dir, state, day);
@@ -259,10 +286,18 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
   ctx.manifest.details = { name, state: store.describe, recoveredPending: recovered.length };
 
   if (ctx.dryRun) {
-    for (const s of [...recovered, ...segments]) ctx.manifest.objects.push({ key: s.key, size: s.end - s.start, sha256: '', status: 'planned' });
+    for (const s of [...recovered, ...segments])
+      ctx.manifest.objects.push({ key: s.key, size: s.end - s.start, sha256: '', status: 'planned' });
     return {
-      summary: { name, planned: segments.length, pendingFromCrash: recovered.length, segments: [...recovered, ...segments].map((s) => s.key) },
-      human: [`would upload ${segments.length} segment(s)${recovered.length ? ` and finish ${recovered.length} left pending by an interrupted run` : ''}`],
+      summary: {
+        name,
+        planned: segments.length,
+        pendingFromCrash: recovered.length,
+        segments: [...recovered, ...segments].map((s) => s.key),
+      },
+      human: [
+        `would upload ${segments.length} segment(s)${recovered.length ? ` and finish ${recovered.length} left pending by an interrupted run` : ''}`,
+      ],
       bytes: 0,
       objects: 0,
     };
@@ -276,7 +311,14 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
   let done = 0;
   await mapLimit(all, opts.concurrency, async (seg) => {
     const r = await uploadSegment(ctx, dir, seg, recoveredKeys.has(seg.key));
-    ctx.manifest.objects.push({ key: seg.key, size: r.size, sha256: r.sha256, versionId: r.versionId, status: r.adopted ? 'skipped' : 'uploaded', note: r.adopted ? 'already uploaded by an interrupted run' : undefined });
+    ctx.manifest.objects.push({
+      key: seg.key,
+      size: r.size,
+      sha256: r.sha256,
+      versionId: r.versionId,
+      status: r.adopted ? 'skipped' : 'uploaded',
+      note: r.adopted ? 'already uploaded by an interrupted run' : undefined,
+    });
     if (r.adopted) adopted += 1;
     else bytes += r.size;
     done += 1;
@@ -284,8 +326,16 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
   });
   await store.save({ version: 1, files, pending: [] });
   return {
-    summary: { name, uploaded: all.length - adopted, adoptedAfterCrash: adopted, unchangedFiles: Object.keys(files).length - segments.length, bytes },
-    human: [`${all.length - adopted} segment(s) uploaded, ${adopted} adopted from an interrupted run, ${bytes} bytes`],
+    summary: {
+      name,
+      uploaded: all.length - adopted,
+      adoptedAfterCrash: adopted,
+      unchangedFiles: Object.keys(files).length - segments.length,
+      bytes,
+    },
+    human: [
+      `${all.length - adopted} segment(s) uploaded, ${adopted} adopted from an interrupted run, ${bytes} bytes`,
+    ],
     bytes,
     objects: all.length,
   };
@@ -297,10 +347,10 @@ export const auditLogsJob: JobDefinition<AuditLogsOptions> = {
   writesManifest: true,
   validate: (o) => {
     if (!o.dir) throw new UsageError('--dir <dir> is required');
-    if (!fs.existsSync(o.dir) || !fs.statSync(o.dir).isDirectory()) throw new UsageError(`--dir ${o.dir}: not a directory`);
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError('--concurrency must be 1..64');
+    if (!fs.existsSync(o.dir) || !fs.statSync(o.dir).isDirectory())
+      throw new UsageError(`--dir ${o.dir}: not a directory`);
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64)
+      throw new UsageError('--concurrency must be 1..64');
   },
   run,
 };
-
-

@@ -32,9 +32,12 @@ function topPrefix(key: string): string {
 }
 
 async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
-  const prices = opts.pricesFile ? mergePrices(DEFAULT_PRICES, JSON.parse(fs.readFileSync(opts.pricesFile, 'utf8'))) : DEFAULT_PRICES;
+  const prices = opts.pricesFile
+    ? mergePrices(DEFAULT_PRICES, JSON.parse(fs.readFileSync(opts.pricesFile, 'utf8')))
+    : DEFAULT_PRICES;
   let bucketNames = opts.buckets?.length ? opts.buckets : [ctx.conn.bucket];
-  if (opts.allBuckets) bucketNames = ((await ctx.s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!);
+  if (opts.allBuckets)
+    bucketNames = ((await ctx.s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!);
   const now = ctx.clock.now();
   let recent = 0;
   const buckets: CostReport['buckets'] = [];
@@ -49,7 +52,9 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
       byPrefix.set(topPrefix(v.key), p);
       if (v.lastModified >= now - MONTH) recent += v.size;
     }
-    const prefixes = [...byPrefix.entries()].map(([prefix, s]) => ({ prefix, ...s })).sort((a, b) => b.bytes - a.bytes);
+    const prefixes = [...byPrefix.entries()]
+      .map(([prefix, s]) => ({ prefix, ...s }))
+      .sort((a, b) => b.bytes - a.bytes);
     buckets.push({ bucket, bytes: prefixes.reduce((s, p) => s + p.bytes, 0), prefixes });
   }
   const totalBytes = buckets.reduce((s, b) => s + b.bytes, 0);
@@ -73,7 +78,12 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
   if (opts.html && !ctx.dryRun) fs.writeFileSync(opts.html, renderHtml(report));
   const money = (v: number): string => `$${v.toFixed(2)}`;
   const human = [
-    ...table(['bucket / prefix', 'versions', 'stored'], buckets.flatMap((b) => b.prefixes.map((p) => [`${b.bucket}/${p.prefix}`, p.objects, formatBytes(p.bytes)]))),
+    ...table(
+      ['bucket / prefix', 'versions', 'stored'],
+      buckets.flatMap((b) =>
+        b.prefixes.map((p) => [`${b.bucket}/${p.prefix}`, p.objects, formatBytes(p.bytes)]),
+      ),
+    ),
     '',
     ...table(
       ['per month', 'storage', 'egress', 'total'],
@@ -103,8 +113,10 @@ export const costJob: JobDefinition<CostOptions> = {
   validate: (o) => {
     if (o.egressPerMonth) parseSize(o.egressPerMonth, '--egress-per-month');
     if (o.growthPerMonth) parseSize(o.growthPerMonth, '--growth-per-month');
-    if (!Number.isInteger(o.months) || o.months < 1 || o.months > 120) throw new UsageError('--months must be 1..120');
-    if (o.pricesFile && !fs.existsSync(o.pricesFile)) throw new UsageError(`--prices ${o.pricesFile}: no such file`);
+    if (!Number.isInteger(o.months) || o.months < 1 || o.months > 120)
+      throw new UsageError('--months must be 1..120');
+    if (o.pricesFile && !fs.existsSync(o.pricesFile))
+      throw new UsageError(`--prices ${o.pricesFile}: no such file`);
   },
   run,
 };

@@ -14,7 +14,16 @@
  */
 import { spawn } from 'child_process';
 import { createGzip } from 'zlib';
-import { DbConn, dumpCommand, ENGINES, Engine, parseDbUrl, PgSnapshotSession, TableStat, tableStats } from '../lib/db';
+import {
+  DbConn,
+  dumpCommand,
+  ENGINES,
+  Engine,
+  parseDbUrl,
+  PgSnapshotSession,
+  TableStat,
+  tableStats,
+} from '../lib/db';
 import { JobError, UsageError } from '../lib/errors';
 import { choosePartSize, parseSize } from '../lib/partSize';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -59,9 +68,22 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
   }
 }
 
-async function dumpAndUpload(ctx: JobContext, opts: DbDumpOptions, conn: DbConn, cmd: ReturnType<typeof dumpCommand>, key: string, tables: TableStat[]): Promise<JobOutcome> {
+async function dumpAndUpload(
+  ctx: JobContext,
+  opts: DbDumpOptions,
+  conn: DbConn,
+  cmd: ReturnType<typeof dumpCommand>,
+  key: string,
+  tables: TableStat[],
+): Promise<JobOutcome> {
   ctx.manifest.details = {
-    database: { engine: opts.engine, name: conn.database, format: opts.engine === 'postgres' ? 'pg_dump-custom' : 'sql', compression: 'gzip', tables },
+    database: {
+      engine: opts.engine,
+      name: conn.database,
+      format: opts.engine === 'postgres' ? 'pg_dump-custom' : 'sql',
+      compression: 'gzip',
+      tables,
+    },
   };
   if (ctx.dryRun) {
     ctx.manifest.objects.push({ key, size: 0, sha256: '', status: 'planned' });
@@ -109,16 +131,36 @@ async function dumpAndUpload(ctx: JobContext, opts: DbDumpOptions, conn: DbConn,
         database: conn.database,
         manifest: `manifests/db-dump/${stamp(ctx.startedAt)}.json`,
       }),
-      partSize: choosePartSize(opts.expectedSize ? parseSize(opts.expectedSize, '--expected-size') : undefined, opts.partSize ? parseSize(opts.partSize, '--part-size') : undefined),
+      partSize: choosePartSize(
+        opts.expectedSize ? parseSize(opts.expectedSize, '--expected-size') : undefined,
+        opts.partSize ? parseSize(opts.partSize, '--part-size') : undefined,
+      ),
       concurrency: opts.concurrency,
       policy: ctx.policy,
       onProgress: (n) => ctx.reporter.progress(`db-dump ${conn.database}`, n),
       beforeComplete: dumpOk,
     });
-    ctx.manifest.objects.push({ key, size: res.size, sha256: res.sha256, versionId: res.versionId, status: 'uploaded', parts: res.parts });
+    ctx.manifest.objects.push({
+      key,
+      size: res.size,
+      sha256: res.sha256,
+      versionId: res.versionId,
+      status: 'uploaded',
+      parts: res.parts,
+    });
     return {
-      summary: { key, versionId: res.versionId, size: res.size, sha256: res.sha256, parts: res.parts, database: conn.database, tables },
-      human: [`dumped ${conn.database} (${tables.length} tables) to ${key}: ${res.size} bytes in ${res.parts} part(s)`],
+      summary: {
+        key,
+        versionId: res.versionId,
+        size: res.size,
+        sha256: res.sha256,
+        parts: res.parts,
+        database: conn.database,
+        tables,
+      },
+      human: [
+        `dumped ${conn.database} (${tables.length} tables) to ${key}: ${res.size} bytes in ${res.parts} part(s)`,
+      ],
       bytes: res.size,
       objects: 1,
     };
@@ -127,7 +169,10 @@ async function dumpAndUpload(ctx: JobContext, opts: DbDumpOptions, conn: DbConn,
     // Prefer the dump's own failure over the stream error it caused downstream.
     let timer: NodeJS.Timeout | undefined;
     const dumpFailure = await Promise.race([
-      dumpOk().then(() => undefined, (e: unknown) => e),
+      dumpOk().then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
       new Promise((r) => (timer = setTimeout(() => r(undefined), 2000))),
     ]);
     clearTimeout(timer);
@@ -141,11 +186,14 @@ export const dbDumpJob: JobDefinition<DbDumpOptions> = {
   purpose: 'backup-writer',
   writesManifest: true,
   validate: (o) => {
-    if (!ENGINES.includes(o.engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
+    if (!ENGINES.includes(o.engine))
+      throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
     if (!o.url) throw new UsageError('--url <connection URL> is required');
     parseDbUrl(o.url, o.engine);
-    if (!Number.isInteger(o.compressionLevel) || o.compressionLevel < 0 || o.compressionLevel > 9) throw new UsageError('--compression-level must be 0..9');
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 16) throw new UsageError('--concurrency must be 1..16');
+    if (!Number.isInteger(o.compressionLevel) || o.compressionLevel < 0 || o.compressionLevel > 9)
+      throw new UsageError('--compression-level must be 0..9');
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 16)
+      throw new UsageError('--concurrency must be 1..16');
   },
   run,
 };

@@ -22,27 +22,69 @@ interface DbDetails {
 }
 
 /** Newest successful db-dump of `engine` (and `database` when given); reads at most `limit` manifests. */
-export async function newestDump(ctx: JobContext, engine: Engine, database?: string, limit = 200): Promise<DumpRecord> {
-  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/db-dump/')).map((k) => k.key).sort().reverse();
+export async function newestDump(
+  ctx: JobContext,
+  engine: Engine,
+  database?: string,
+  limit = 200,
+): Promise<DumpRecord> {
+  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/db-dump/'))
+    .map((k) => k.key)
+    .sort()
+    .reverse();
   for (const mk of keys.slice(0, limit)) {
-    const m = JSON.parse((await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, mk)).body.toString('utf8')) as Manifest;
+    const m = JSON.parse(
+      (await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, mk)).body.toString('utf8'),
+    ) as Manifest;
     const d = (m.details as DbDetails).database;
     const obj = m.objects.find((o) => o.status === 'uploaded');
     if (m.status !== 'ok' || !d || d.engine !== engine || !obj) continue;
     if (database && d.name !== database) continue;
-    return { manifestKey: mk, manifest: m, key: obj.key, versionId: obj.versionId, sha256: obj.sha256, size: obj.size, engine, database: d.name ?? '', tables: d.tables ?? [] };
+    return {
+      manifestKey: mk,
+      manifest: m,
+      key: obj.key,
+      versionId: obj.versionId,
+      sha256: obj.sha256,
+      size: obj.size,
+      engine,
+      database: d.name ?? '',
+      tables: d.tables ?? [],
+    };
   }
-  throw new JobError(`no successful db-dump manifest for engine ${engine}${database ? ` and database ${database}` : ''} under manifests/db-dump/`);
+  throw new JobError(
+    `no successful db-dump manifest for engine ${engine}${database ? ` and database ${database}` : ''} under manifests/db-dump/`,
+  );
 }
 
 /** The manifest entry recorded for an exact object version, if any. */
-export async function dumpForVersion(ctx: JobContext, key: string, versionId: string): Promise<DumpRecord | undefined> {
-  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/db-dump/')).map((k) => k.key).sort().reverse();
+export async function dumpForVersion(
+  ctx: JobContext,
+  key: string,
+  versionId: string,
+): Promise<DumpRecord | undefined> {
+  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/db-dump/'))
+    .map((k) => k.key)
+    .sort()
+    .reverse();
   for (const mk of keys.slice(0, 500)) {
-    const m = JSON.parse((await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, mk)).body.toString('utf8')) as Manifest;
+    const m = JSON.parse(
+      (await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, mk)).body.toString('utf8'),
+    ) as Manifest;
     const obj = m.objects.find((o) => o.key === key && o.versionId === versionId && o.status === 'uploaded');
     const d = (m.details as DbDetails).database;
-    if (obj && d) return { manifestKey: mk, manifest: m, key, versionId, sha256: obj.sha256, size: obj.size, engine: d.engine!, database: d.name ?? '', tables: d.tables ?? [] };
+    if (obj && d)
+      return {
+        manifestKey: mk,
+        manifest: m,
+        key,
+        versionId,
+        sha256: obj.sha256,
+        size: obj.size,
+        engine: d.engine!,
+        database: d.name ?? '',
+        tables: d.tables ?? [],
+      };
   }
   return undefined;
 }

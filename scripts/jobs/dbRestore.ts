@@ -29,7 +29,11 @@ export interface RestoreTarget {
 }
 
 /** Streams the object through gunzip into the restore tool; fails if the tool or the hash does. */
-export async function restoreDump(ctx: JobContext, target: RestoreTarget, conn: DbConn): Promise<{ bytes: number; seconds: number; sha256: string }> {
+export async function restoreDump(
+  ctx: JobContext,
+  target: RestoreTarget,
+  conn: DbConn,
+): Promise<{ bytes: number; seconds: number; sha256: string }> {
   const started = Date.now();
   const cmd = restoreCommand(conn, ctx.env);
   const child = spawn(cmd.cmd, cmd.args, { env: cmd.env, stdio: ['pipe', 'ignore', 'pipe'] });
@@ -51,8 +55,14 @@ export async function restoreDump(ctx: JobContext, target: RestoreTarget, conn: 
   });
   let dl;
   try {
-    dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, target.key, target.versionId, gunzip as unknown as Writable, (n) =>
-      ctx.reporter.progress(`restore ${target.key}`, n),
+    dl = await downloadTo(
+      ctx.s3,
+      ctx.policy,
+      ctx.conn.bucket,
+      target.key,
+      target.versionId,
+      gunzip as unknown as Writable,
+      (n) => ctx.reporter.progress(`restore ${target.key}`, n),
     );
     gunzip.end();
     await gunzipDone;
@@ -66,34 +76,62 @@ export async function restoreDump(ctx: JobContext, target: RestoreTarget, conn: 
   if (code !== 0) throw new JobError(`${cmd.cmd} exited with code ${code}: ${stderr.trim().slice(-800)}`);
   const expected = target.expectedSha256 || dl.metadata.sha256;
   if (expected && expected !== dl.sha256) {
-    throw new IntegrityError(`${target.key}: downloaded SHA-256 ${dl.sha256} does not match the recorded ${expected}; the restored database is suspect`);
+    throw new IntegrityError(
+      `${target.key}: downloaded SHA-256 ${dl.sha256} does not match the recorded ${expected}; the restored database is suspect`,
+    );
   }
   return { bytes: dl.size, seconds: (Date.now() - started) / 1000, sha256: dl.sha256 };
 }
 
-async function resolveTarget(ctx: JobContext, opts: DbRestoreOptions, conn: DbConn): Promise<RestoreTarget & { source: string }> {
+async function resolveTarget(
+  ctx: JobContext,
+  opts: DbRestoreOptions,
+  conn: DbConn,
+): Promise<RestoreTarget & { source: string }> {
   if (!opts.key) {
     const rec = await newestDump(ctx, opts.engine, opts.database ?? conn.database);
     return { key: rec.key, versionId: rec.versionId, expectedSha256: rec.sha256, source: rec.manifestKey };
   }
   let versionId = opts.versionId;
   if (!versionId && opts.at) {
-    versionId = versionAt(await listVersions(ctx.s3, ctx.conn.bucket, opts.key), opts.key, parseInstant(opts.at, '--at', ctx.clock.now())).versionId;
+    versionId = versionAt(
+      await listVersions(ctx.s3, ctx.conn.bucket, opts.key),
+      opts.key,
+      parseInstant(opts.at, '--at', ctx.clock.now()),
+    ).versionId;
   }
   const rec = versionId ? await dumpForVersion(ctx, opts.key, versionId) : undefined;
-  return { key: opts.key, versionId, expectedSha256: rec?.sha256, source: rec?.manifestKey ?? 'object metadata' };
+  return {
+    key: opts.key,
+    versionId,
+    expectedSha256: rec?.sha256,
+    source: rec?.manifestKey ?? 'object metadata',
+  };
 }
 
 async function run(ctx: JobContext, opts: DbRestoreOptions): Promise<JobOutcome> {
   const conn = parseDbUrl(opts.url, opts.engine);
   const target = await resolveTarget(ctx, opts, conn);
   if (ctx.dryRun) {
-    return { summary: { ...target, database: conn.database }, human: [`would restore ${target.key} (${target.versionId ?? 'latest'}) into ${conn.database}`], bytes: 0, objects: 0 };
+    return {
+      summary: { ...target, database: conn.database },
+      human: [`would restore ${target.key} (${target.versionId ?? 'latest'}) into ${conn.database}`],
+      bytes: 0,
+      objects: 0,
+    };
   }
   const r = await restoreDump(ctx, target, conn);
   return {
-    summary: { ...target, database: conn.database, bytes: r.bytes, restoreSeconds: Number(r.seconds.toFixed(3)), sha256: r.sha256 },
-    human: [`restored ${target.key} into ${conn.database} in ${r.seconds.toFixed(1)} s (${r.bytes} bytes, sha256 verified)`],
+    summary: {
+      ...target,
+      database: conn.database,
+      bytes: r.bytes,
+      restoreSeconds: Number(r.seconds.toFixed(3)),
+      sha256: r.sha256,
+    },
+    human: [
+      `restored ${target.key} into ${conn.database} in ${r.seconds.toFixed(1)} s (${r.bytes} bytes, sha256 verified)`,
+    ],
     bytes: r.bytes,
     objects: 1,
   };
@@ -104,7 +142,8 @@ export const dbRestoreJob: JobDefinition<DbRestoreOptions> = {
   purpose: 'restore-reader',
   writesManifest: false,
   validate: (o) => {
-    if (!ENGINES.includes(o.engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
+    if (!ENGINES.includes(o.engine))
+      throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
     if (!o.url) throw new UsageError('--url <target database URL> is required');
     parseDbUrl(o.url, o.engine);
     if (o.versionId && o.at) throw new UsageError('give at most one of --version-id and --at');

@@ -3,7 +3,16 @@
  * server given by `--scratch-url`, compares per-table row counts and checksums with those the
  * dump recorded, reports the restore time (RTO), and drops the scratch database.
  */
-import { compareStats, createDatabase, dropDatabase, ENGINES, Engine, parseDbUrl, tableStats, withDatabase } from '../lib/db';
+import {
+  compareStats,
+  createDatabase,
+  dropDatabase,
+  ENGINES,
+  Engine,
+  parseDbUrl,
+  tableStats,
+  withDatabase,
+} from '../lib/db';
 import { messageOf, UsageError } from '../lib/errors';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { restoreDump } from './dbRestore';
@@ -22,8 +31,16 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
   const scratchName = `ifb_drill_${ctx.startedAt}`;
   if (ctx.dryRun) {
     return {
-      summary: { dump: rec.key, versionId: rec.versionId, manifest: rec.manifestKey, scratchDatabase: scratchName, tables: rec.tables.length },
-      human: [`would restore ${rec.key} into scratch database ${scratchName} and check ${rec.tables.length} tables`],
+      summary: {
+        dump: rec.key,
+        versionId: rec.versionId,
+        manifest: rec.manifestKey,
+        scratchDatabase: scratchName,
+        tables: rec.tables.length,
+      },
+      human: [
+        `would restore ${rec.key} into scratch database ${scratchName} and check ${rec.tables.length} tables`,
+      ],
       bytes: 0,
       objects: 0,
     };
@@ -31,25 +48,44 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
   await createDatabase(admin, scratchName, ctx.env);
   const scratch = withDatabase(admin, scratchName);
   try {
-    const r = await restoreDump(ctx, { key: rec.key, versionId: rec.versionId, expectedSha256: rec.sha256 }, scratch);
+    const r = await restoreDump(
+      ctx,
+      { key: rec.key, versionId: rec.versionId, expectedSha256: rec.sha256 },
+      scratch,
+    );
     const actual = await tableStats(scratch, ctx.env);
     const diffs = compareStats(rec.tables, actual);
     const ok = diffs.length === 0;
     const rto = Number(r.seconds.toFixed(3));
     return {
       ok,
-      failureMessage: ok ? undefined : `restored data differs from the dump manifest: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,
-      summary: { dump: rec.key, versionId: rec.versionId, manifest: rec.manifestKey, database: rec.database, scratchDatabase: scratchName, rtoSeconds: rto, tablesChecked: rec.tables.length, diffs },
+      failureMessage: ok
+        ? undefined
+        : `restored data differs from the dump manifest: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,
+      summary: {
+        dump: rec.key,
+        versionId: rec.versionId,
+        manifest: rec.manifestKey,
+        database: rec.database,
+        scratchDatabase: scratchName,
+        rtoSeconds: rto,
+        tablesChecked: rec.tables.length,
+        diffs,
+      },
       human: [
         `restored ${rec.key} into ${scratchName} in ${rto} s (RTO)`,
-        ok ? `all ${rec.tables.length} tables match their recorded row counts and checksums` : `MISMATCH: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,
+        ok
+          ? `all ${rec.tables.length} tables match their recorded row counts and checksums`
+          : `MISMATCH: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,
       ],
       bytes: r.bytes,
       objects: 1,
     };
   } finally {
     if (!opts.keep) {
-      await dropDatabase(admin, scratchName, ctx.env).catch((e: unknown) => ctx.reporter.note(`warning: could not drop ${scratchName}: ${messageOf(e)}`));
+      await dropDatabase(admin, scratchName, ctx.env).catch((e: unknown) =>
+        ctx.reporter.note(`warning: could not drop ${scratchName}: ${messageOf(e)}`),
+      );
     }
   }
 }
@@ -59,8 +95,10 @@ export const drillJob: JobDefinition<DrillOptions> = {
   purpose: 'restore-reader',
   writesManifest: false,
   validate: (o) => {
-    if (!ENGINES.includes(o.engine)) throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
-    if (!o.scratchUrl) throw new UsageError('--scratch-url <admin connection URL of the server to restore into> is required');
+    if (!ENGINES.includes(o.engine))
+      throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);
+    if (!o.scratchUrl)
+      throw new UsageError('--scratch-url <admin connection URL of the server to restore into> is required');
     parseDbUrl(o.scratchUrl, o.engine, '--scratch-url');
   },
   run,

@@ -12,7 +12,9 @@ export interface ListOptions {
 async function run(ctx: JobContext, opts: ListOptions): Promise<JobOutcome> {
   const cutoff = opts.since ? ctx.clock.now() - parseDuration(opts.since, '--since') : undefined;
   const all = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
-  const rows = newestFirst(all.filter((v) => cutoff === undefined || v.lastModified >= cutoff)).sort((a, b) => a.key.localeCompare(b.key));
+  const rows = newestFirst(all.filter((v) => cutoff === undefined || v.lastModified >= cutoff)).sort((a, b) =>
+    a.key.localeCompare(b.key),
+  );
   const entries = rows.map((v) => ({
     key: v.key,
     versionId: v.versionId,
@@ -23,9 +25,20 @@ async function run(ctx: JobContext, opts: ListOptions): Promise<JobOutcome> {
   }));
   const human = table(
     ['key', 'size', 'uploaded', 'state', 'version'],
-    rows.map((v) => [v.key, v.deleteMarker ? '-' : formatBytes(v.size), new Date(v.lastModified).toISOString(), v.deleteMarker ? 'hide marker' : v.isLatest ? 'current' : 'hidden', v.versionId]),
+    rows.map((v) => [
+      v.key,
+      v.deleteMarker ? '-' : formatBytes(v.size),
+      new Date(v.lastModified).toISOString(),
+      v.deleteMarker ? 'hide marker' : v.isLatest ? 'current' : 'hidden',
+      v.versionId,
+    ]),
   );
-  return { summary: { bucket: ctx.conn.bucket, prefix: opts.prefix ?? '', count: entries.length, versions: entries }, human, bytes: 0, objects: entries.length };
+  return {
+    summary: { bucket: ctx.conn.bucket, prefix: opts.prefix ?? '', count: entries.length, versions: entries },
+    human,
+    bytes: 0,
+    objects: entries.length,
+  };
 }
 
 export const listJob: JobDefinition<ListOptions> = {

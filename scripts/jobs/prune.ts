@@ -21,7 +21,8 @@ export interface PruneOptions {
 
 async function loadRules(ctx: JobContext, opts: PruneOptions): Promise<{ rules: B2Rule[]; source: string }> {
   if (opts.rulesFile) {
-    const doc = JSON.parse(fs.readFileSync(opts.rulesFile, 'utf8')) as B2Rule[] | { lifecycleRules: B2Rule[] };
+    const doc = JSON.parse(fs.readFileSync(opts.rulesFile, 'utf8')) as
+      B2Rule[] | { lifecycleRules: B2Rule[] };
     return { rules: Array.isArray(doc) ? doc : doc.lifecycleRules, source: opts.rulesFile };
   }
   try {
@@ -29,7 +30,8 @@ async function loadRules(ctx: JobContext, opts: PruneOptions): Promise<{ rules: 
     return { rules: fromS3Rules(out.Rules ?? []), source: 'GetBucketLifecycleConfiguration' };
   } catch (err) {
     const name = (err as { name?: string }).name;
-    if (name === 'NoSuchLifecycleConfiguration') return { rules: [], source: 'GetBucketLifecycleConfiguration (none set)' };
+    if (name === 'NoSuchLifecycleConfiguration')
+      return { rules: [], source: 'GetBucketLifecycleConfiguration (none set)' };
     throw new JobError(
       `could not read lifecycle rules over S3 (${name}); pass the bucket's native rules with --rules <file.json> (b2_list_buckets lifecycleRules)`,
       { cause: err },
@@ -39,8 +41,14 @@ async function loadRules(ctx: JobContext, opts: PruneOptions): Promise<{ rules: 
 
 async function unfinishedUploads(ctx: JobContext, prefix?: string): Promise<UnfinishedUpload[]> {
   try {
-    const out = await ctx.s3.send(new ListMultipartUploadsCommand({ Bucket: ctx.conn.bucket, Prefix: prefix || undefined }));
-    return (out.Uploads ?? []).map((u) => ({ key: u.Key!, uploadId: u.UploadId!, initiated: u.Initiated?.getTime() ?? 0 }));
+    const out = await ctx.s3.send(
+      new ListMultipartUploadsCommand({ Bucket: ctx.conn.bucket, Prefix: prefix || undefined }),
+    );
+    return (out.Uploads ?? []).map((u) => ({
+      key: u.Key!,
+      uploadId: u.UploadId!,
+      initiated: u.Initiated?.getTime() ?? 0,
+    }));
   } catch {
     return []; // a key without listFiles on uploads still gets the version report
   }
@@ -51,14 +59,31 @@ async function run(ctx: JobContext, opts: PruneOptions): Promise<JobOutcome> {
   const { rules, source } = await loadRules(ctx, opts);
   const versions = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
   const horizon = opts.within ? now + parseDuration(opts.within, '--within') : Infinity;
-  const actions = planLifecycle(rules, versions, await unfinishedUploads(ctx, opts.prefix)).filter((a) => a.dueAt <= horizon);
-  const sum = (kind: string): number => actions.filter((a) => a.action === kind).reduce((s, a) => s + a.size, 0);
-  const rows = actions.map((a) => ({ ...a, dueAt: new Date(a.dueAt).toISOString(), overdue: a.dueAt <= now, inDays: Number(((a.dueAt - now) / 86_400_000).toFixed(1)) }));
+  const actions = planLifecycle(rules, versions, await unfinishedUploads(ctx, opts.prefix)).filter(
+    (a) => a.dueAt <= horizon,
+  );
+  const sum = (kind: string): number =>
+    actions.filter((a) => a.action === kind).reduce((s, a) => s + a.size, 0);
+  const rows = actions.map((a) => ({
+    ...a,
+    dueAt: new Date(a.dueAt).toISOString(),
+    overdue: a.dueAt <= now,
+    inDays: Number(((a.dueAt - now) / 86_400_000).toFixed(1)),
+  }));
   return {
-    summary: { rulesSource: source, rules, actions: rows, bytesToHide: sum('hide'), bytesToDelete: sum('delete') },
+    summary: {
+      rulesSource: source,
+      rules,
+      actions: rows,
+      bytesToHide: sum('hide'),
+      bytesToDelete: sum('delete'),
+    },
     human: [
       `rules (${source}): ${rules.map((r) => `${r.fileNamePrefix || '*'} hide=${r.daysFromUploadingToHiding ?? '-'}d delete=${r.daysFromHidingToDeleting ?? '-'}d`).join('; ') || 'none'}`,
-      ...table(['key', 'action', 'due', 'in days', 'size'], rows.map((r) => [r.key, r.action, r.dueAt, r.inDays, formatBytes(r.size)])),
+      ...table(
+        ['key', 'action', 'due', 'in days', 'size'],
+        rows.map((r) => [r.key, r.action, r.dueAt, r.inDays, formatBytes(r.size)]),
+      ),
       `${actions.length} action(s); ${formatBytes(sum('delete'))} to be deleted, ${formatBytes(sum('hide'))} to be hidden`,
     ],
     bytes: 0,
@@ -71,9 +96,11 @@ export const pruneJob: JobDefinition<PruneOptions> = {
   purpose: 'restore-reader',
   writesManifest: false,
   validate: (o) => {
-    if (!o.report) throw new UsageError('prune only reports (B2 lifecycle rules do the deleting): run `prune --report`');
+    if (!o.report)
+      throw new UsageError('prune only reports (B2 lifecycle rules do the deleting): run `prune --report`');
     if (o.within) parseDuration(o.within, '--within');
-    if (o.rulesFile && !fs.existsSync(o.rulesFile)) throw new UsageError(`--rules ${o.rulesFile}: no such file`);
+    if (o.rulesFile && !fs.existsSync(o.rulesFile))
+      throw new UsageError(`--rules ${o.rulesFile}: no such file`);
   },
   run,
 };

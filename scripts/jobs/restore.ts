@@ -34,7 +34,12 @@ async function run(ctx: JobContext, opts: RestoreOptions): Promise<JobOutcome> {
   }
   const encKey = opts.decrypt ? loadKey(opts, ctx.env) : undefined;
   if (ctx.dryRun) {
-    return { summary: { key: opts.key, versionId: versionId ?? 'current', to: opts.to }, human: [`would restore ${opts.key} (${versionId ?? 'current'}) to ${opts.to}`], bytes: 0, objects: 0 };
+    return {
+      summary: { key: opts.key, versionId: versionId ?? 'current', to: opts.to },
+      human: [`would restore ${opts.key} (${versionId ?? 'current'}) to ${opts.to}`],
+      bytes: 0,
+      objects: 0,
+    };
   }
   const toStdout = opts.to === '-';
   const out = opts.stdout ?? process.stdout;
@@ -45,26 +50,44 @@ async function run(ctx: JobContext, opts: RestoreOptions): Promise<JobOutcome> {
   if (encKey) {
     const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId);
     sha256 = createHash('sha256').update(got.body).digest('hex');
-    if (got.metadata.sha256 && got.metadata.sha256 !== sha256) throw new IntegrityError(`${opts.key}: SHA-256 mismatch (stored ${got.metadata.sha256}, downloaded ${sha256})`);
+    if (got.metadata.sha256 && got.metadata.sha256 !== sha256)
+      throw new IntegrityError(
+        `${opts.key}: SHA-256 mismatch (stored ${got.metadata.sha256}, downloaded ${sha256})`,
+      );
     const plain = decrypt(got.body, encKey);
     size = plain.length;
     resolved = got.versionId;
     if (toStdout) out.write(plain);
     else writeAtomic(opts.to, plain);
   } else if (toStdout) {
-    const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, out, (n) => ctx.reporter.progress('restore', n));
+    const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, out, (n) =>
+      ctx.reporter.progress('restore', n),
+    );
     ({ size, sha256 } = dl);
     resolved = dl.versionId;
-    if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256) throw new IntegrityError(`${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256}); output is corrupt`);
+    if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256)
+      throw new IntegrityError(
+        `${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256}); output is corrupt`,
+      );
   } else {
-    const tmp = path.join(path.dirname(path.resolve(opts.to)), `.${path.basename(opts.to)}.${process.pid}.part`);
+    const tmp = path.join(
+      path.dirname(path.resolve(opts.to)),
+      `.${path.basename(opts.to)}.${process.pid}.part`,
+    );
     const file = fs.createWriteStream(tmp);
     try {
-      const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, file, (n) => ctx.reporter.progress('restore', n));
-      await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, file, (n) =>
+        ctx.reporter.progress('restore', n),
+      );
+      await new Promise<void>((resolve, reject) =>
+        file.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
       ({ size, sha256 } = dl);
       resolved = dl.versionId;
-      if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256) throw new IntegrityError(`${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256})`);
+      if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256)
+        throw new IntegrityError(
+          `${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256})`,
+        );
       fs.renameSync(tmp, opts.to);
     } catch (err) {
       file.destroy();
@@ -73,8 +96,17 @@ async function run(ctx: JobContext, opts: RestoreOptions): Promise<JobOutcome> {
     }
   }
   return {
-    summary: { key: opts.key, versionId: resolved ?? versionId, to: opts.to, size, sha256, decrypted: !!encKey },
-    human: toStdout ? [] : [`restored ${opts.key} (${resolved ?? versionId ?? 'current'}) to ${opts.to}: ${size} bytes`],
+    summary: {
+      key: opts.key,
+      versionId: resolved ?? versionId,
+      to: opts.to,
+      size,
+      sha256,
+      decrypted: !!encKey,
+    },
+    human: toStdout
+      ? []
+      : [`restored ${opts.key} (${resolved ?? versionId ?? 'current'}) to ${opts.to}: ${size} bytes`],
     bytes: size,
     objects: 1,
   };

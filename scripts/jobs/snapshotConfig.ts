@@ -65,7 +65,9 @@ function detectFormat(body: Buffer, what: string, ext: string): 'json' | 'yaml' 
 async function tarDir(dir: string): Promise<Buffer> {
   const entries: string[] = [];
   const walk = (rel: string): void => {
-    for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const d of fs
+      .readdirSync(path.join(dir, rel), { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(r);
       else if (d.isFile()) entries.push(r);
@@ -73,7 +75,10 @@ async function tarDir(dir: string): Promise<Buffer> {
   };
   walk('');
   if (entries.length === 0) throw new UsageError(`--from ${dir}: directory has no files`);
-  const stream = tar.c({ cwd: dir, gzip: true, portable: true, mtime: new Date(0), noDirRecurse: true }, entries);
+  const stream = tar.c(
+    { cwd: dir, gzip: true, portable: true, mtime: new Date(0), noDirRecurse: true },
+    entries,
+  );
   return readAll(stream as unknown as NodeJS.ReadableStream);
 }
 
@@ -93,18 +98,34 @@ export async function loadSnapshot(opts: SnapshotConfigOptions): Promise<Snapsho
   }
   if (st.isDirectory()) {
     const body = await tarDir(opts.from);
-    return { name: opts.name ?? `${path.basename(path.resolve(opts.from))}.tar.gz`, body, format: 'tar.gz', contentType: 'application/gzip' };
+    return {
+      name: opts.name ?? `${path.basename(path.resolve(opts.from))}.tar.gz`,
+      body,
+      format: 'tar.gz',
+      contentType: 'application/gzip',
+    };
   }
   const body = fs.readFileSync(opts.from);
   const ext = path.extname(opts.from).toLowerCase();
   const format = detectFormat(body, `--from ${opts.from}`, ext);
-  return { name: opts.name ?? path.basename(opts.from), body, format, contentType: format === 'json' ? 'application/json' : 'application/yaml' };
+  return {
+    name: opts.name ?? path.basename(opts.from),
+    body,
+    format,
+    contentType: format === 'json' ? 'application/json' : 'application/yaml',
+  };
 }
 
 /** The newest existing snapshot with the same file name, for the "same content" check. */
-async function previousSnapshot(ctx: JobContext, provider: string, name: string): Promise<{ key: string; sha256?: string } | undefined> {
+async function previousSnapshot(
+  ctx: JobContext,
+  provider: string,
+  name: string,
+): Promise<{ key: string; sha256?: string } | undefined> {
   const keys = await listKeys(ctx.s3, ctx.conn.bucket, `configs/${provider}/`);
-  const same = keys.filter((k) => path.posix.basename(k.key) === name).sort((a, b) => b.lastModified - a.lastModified || b.key.localeCompare(a.key));
+  const same = keys
+    .filter((k) => path.posix.basename(k.key) === name)
+    .sort((a, b) => b.lastModified - a.lastModified || b.key.localeCompare(a.key));
   if (!same[0]) return undefined;
   const head = await headObject(ctx.s3, ctx.conn.bucket, same[0].key);
   return head ? { key: same[0].key, sha256: head.Metadata?.sha256 } : undefined;
@@ -115,11 +136,20 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
   const sha256 = createHash('sha256').update(snap.body).digest('hex');
   const key = `configs/${opts.provider}/${ymd(ctx.startedAt)}/${snap.name}`;
   ctx.manifest.provider = opts.provider;
-  ctx.manifest.details = { format: snap.format, source: opts.from === '-' ? 'stdin' : path.resolve(opts.from) };
+  ctx.manifest.details = {
+    format: snap.format,
+    source: opts.from === '-' ? 'stdin' : path.resolve(opts.from),
+  };
 
   const prev = opts.force ? undefined : await previousSnapshot(ctx, opts.provider, snap.name);
   if (prev && prev.sha256 === sha256) {
-    ctx.manifest.objects.push({ key, size: snap.body.length, sha256, status: 'skipped', note: `same content as ${prev.key}` });
+    ctx.manifest.objects.push({
+      key,
+      size: snap.body.length,
+      sha256,
+      status: 'skipped',
+      note: `same content as ${prev.key}`,
+    });
     return {
       summary: { key, skipped: true, sameAs: prev.key, sha256, size: snap.body.length },
       human: [`unchanged since ${prev.key} — skipped (use --force to upload anyway)`],
@@ -129,7 +159,12 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
   }
   if (ctx.dryRun) {
     ctx.manifest.objects.push({ key, size: snap.body.length, sha256, status: 'planned' });
-    return { summary: { key, wouldUpload: true, sha256, size: snap.body.length }, human: [`would upload ${key} (${snap.body.length} bytes)`], bytes: 0, objects: 0 };
+    return {
+      summary: { key, wouldUpload: true, sha256, size: snap.body.length },
+      human: [`would upload ${key} (${snap.body.length} bytes)`],
+      bytes: 0,
+      objects: 0,
+    };
   }
   const md5 = createHash('md5').update(snap.body).digest('base64');
   const out = await ctx.policy.run(() =>
@@ -141,11 +176,23 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
         ContentType: snap.contentType,
         ContentMD5: md5,
         ServerSideEncryption: 'AES256',
-        Metadata: objectMetadata({ type: 'config-snapshot', provider: opts.provider, env: ctx.conn.env, sha256, extra: { format: snap.format } }),
+        Metadata: objectMetadata({
+          type: 'config-snapshot',
+          provider: opts.provider,
+          env: ctx.conn.env,
+          sha256,
+          extra: { format: snap.format },
+        }),
       }),
     ),
   );
-  ctx.manifest.objects.push({ key, size: snap.body.length, sha256, versionId: out.VersionId, status: 'uploaded' });
+  ctx.manifest.objects.push({
+    key,
+    size: snap.body.length,
+    sha256,
+    versionId: out.VersionId,
+    status: 'uploaded',
+  });
   return {
     summary: { key, versionId: out.VersionId, sha256, size: snap.body.length, skipped: false },
     human: [`uploaded ${key} (${snap.body.length} bytes, sha256 ${sha256.slice(0, 12)}…)`],
@@ -159,7 +206,8 @@ export const snapshotConfigJob: JobDefinition<SnapshotConfigOptions> = {
   purpose: 'backup-writer',
   writesManifest: true,
   validate: (o) => {
-    if (!PROVIDERS.includes(o.provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')} (got "${o.provider}")`);
+    if (!PROVIDERS.includes(o.provider))
+      throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')} (got "${o.provider}")`);
     if (!o.from) throw new UsageError('--from <file|dir|-> is required');
   },
   run,

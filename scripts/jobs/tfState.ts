@@ -38,8 +38,15 @@ function kindOf(abs: string): 'terraform' | 'pulumi' {
     throw new UsageError(`${abs}: not a JSON state file (${(e as Error).message})`);
   }
   if (doc && typeof doc === 'object' && 'deployment' in doc) return 'pulumi';
-  if (doc && typeof doc === 'object' && ('terraform_version' in doc || 'resources' in doc || 'modules' in doc)) return 'terraform';
-  throw new UsageError(`${abs}: neither Terraform state (terraform_version/resources) nor a Pulumi export (deployment)`);
+  if (
+    doc &&
+    typeof doc === 'object' &&
+    ('terraform_version' in doc || 'resources' in doc || 'modules' in doc)
+  )
+    return 'terraform';
+  throw new UsageError(
+    `${abs}: neither Terraform state (terraform_version/resources) nor a Pulumi export (deployment)`,
+  );
 }
 
 /** Finds `terraform.tfstate`, `terraform.tfstate.d/<ws>/terraform.tfstate` and `*.pulumi.json`. */
@@ -50,19 +57,25 @@ export function findStateFiles(opts: TfStateOptions): StateFile[] {
     return [{ abs, rel: path.basename(abs), kind: kindOf(abs) }];
   }
   const dir = path.resolve(opts.workspace!);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`--workspace ${opts.workspace}: not a directory`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new UsageError(`--workspace ${opts.workspace}: not a directory`);
   const found: StateFile[] = [];
   const add = (rel: string): void => {
     const abs = path.join(dir, rel);
-    if (fs.existsSync(abs) && fs.statSync(abs).isFile() && fs.statSync(abs).size > 0) found.push({ abs, rel, kind: kindOf(abs) });
+    if (fs.existsSync(abs) && fs.statSync(abs).isFile() && fs.statSync(abs).size > 0)
+      found.push({ abs, rel, kind: kindOf(abs) });
   };
   add('terraform.tfstate');
   const wsDir = path.join(dir, 'terraform.tfstate.d');
   if (fs.existsSync(wsDir)) {
-    for (const ws of fs.readdirSync(wsDir).sort()) add(path.posix.join('terraform.tfstate.d', ws, 'terraform.tfstate'));
+    for (const ws of fs.readdirSync(wsDir).sort())
+      add(path.posix.join('terraform.tfstate.d', ws, 'terraform.tfstate'));
   }
   for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.pulumi.json')) add(f);
-  if (found.length === 0) throw new UsageError(`--workspace ${opts.workspace}: no terraform.tfstate, terraform.tfstate.d/*/terraform.tfstate or *.pulumi.json found`);
+  if (found.length === 0)
+    throw new UsageError(
+      `--workspace ${opts.workspace}: no terraform.tfstate, terraform.tfstate.d/*/terraform.tfstate or *.pulumi.json found`,
+    );
   return found;
 }
 
@@ -85,7 +98,14 @@ async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
     const mac = contentMac(plain, key);
     const head = await headObject(ctx.s3, ctx.conn.bucket, objectKey);
     if (head?.Metadata?.['content-hmac'] === mac && head.Metadata?.['key-id'] === key.keyId) {
-      ctx.manifest.objects.push({ key: objectKey, size: head.ContentLength ?? 0, sha256: head.Metadata?.sha256 ?? '', versionId: head.VersionId, status: 'skipped', note: 'state unchanged' });
+      ctx.manifest.objects.push({
+        key: objectKey,
+        size: head.ContentLength ?? 0,
+        sha256: head.Metadata?.sha256 ?? '',
+        versionId: head.VersionId,
+        status: 'skipped',
+        note: 'state unchanged',
+      });
       human.push(`unchanged ${objectKey}`);
       continue;
     }
@@ -111,17 +131,34 @@ async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
             provider: ctx.manifest.provider,
             env: ctx.conn.env,
             sha256,
-            extra: { encryption: 'AES-256-GCM', 'key-id': key.keyId, 'content-hmac': mac, 'state-kind': f.kind },
+            extra: {
+              encryption: 'AES-256-GCM',
+              'key-id': key.keyId,
+              'content-hmac': mac,
+              'state-kind': f.kind,
+            },
           }),
         }),
       ),
     );
-    ctx.manifest.objects.push({ key: objectKey, size: sealed.length, sha256, versionId: out.VersionId, status: 'uploaded', keyId: key.keyId });
+    ctx.manifest.objects.push({
+      key: objectKey,
+      size: sealed.length,
+      sha256,
+      versionId: out.VersionId,
+      status: 'uploaded',
+      keyId: key.keyId,
+    });
     human.push(`uploaded ${objectKey} (${f.kind}, ${sealed.length} bytes, key id ${key.keyId})`);
     bytes += sealed.length;
     uploaded += 1;
   }
-  return { summary: { name, keyId: key.keyId, objects: ctx.manifest.objects }, human, bytes, objects: uploaded };
+  return {
+    summary: { name, keyId: key.keyId, objects: ctx.manifest.objects },
+    human,
+    bytes,
+    objects: uploaded,
+  };
 }
 
 export const tfStateJob: JobDefinition<TfStateOptions> = {
@@ -129,7 +166,8 @@ export const tfStateJob: JobDefinition<TfStateOptions> = {
   purpose: 'backup-writer',
   writesManifest: true,
   validate: (o, deps) => {
-    if (!!o.file === !!o.workspace) throw new UsageError('give exactly one of --file <state> or --workspace <dir>');
+    if (!!o.file === !!o.workspace)
+      throw new UsageError('give exactly one of --file <state> or --workspace <dir>');
     loadKey(o, deps.env); // fail on a missing/bad key before touching the network
   },
   run,

@@ -35,8 +35,11 @@ async function manifestIndex(ctx: JobContext): Promise<Map<string, string>> {
   const idx = new Map<string, string>();
   for (const m of await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/')) {
     try {
-      const doc = JSON.parse((await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, m.key)).body.toString('utf8')) as Manifest;
-      for (const o of doc.objects ?? []) if (o.versionId && o.sha256 && o.status === 'uploaded') idx.set(`${o.key}\0${o.versionId}`, o.sha256);
+      const doc = JSON.parse(
+        (await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, m.key)).body.toString('utf8'),
+      ) as Manifest;
+      for (const o of doc.objects ?? [])
+        if (o.versionId && o.sha256 && o.status === 'uploaded') idx.set(`${o.key}\0${o.versionId}`, o.sha256);
     } catch (err) {
       ctx.reporter.note(`warning: unreadable manifest ${m.key}: ${messageOf(err)}`);
     }
@@ -54,10 +57,17 @@ function sample<T>(items: T[], n: number): T[] {
 }
 
 async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
-  const versions = (await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '')).filter((v) => v.isLatest && !v.deleteMarker && !v.key.startsWith('manifests/'));
+  const versions = (await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '')).filter(
+    (v) => v.isLatest && !v.deleteMarker && !v.key.startsWith('manifests/'),
+  );
   const chosen = opts.sample !== undefined ? sample(versions, opts.sample) : versions;
   if (ctx.dryRun) {
-    return { summary: { wouldCheck: chosen.map((v) => v.key) }, human: [`would verify ${chosen.length} of ${versions.length} objects`], bytes: 0, objects: 0 };
+    return {
+      summary: { wouldCheck: chosen.map((v) => v.key) },
+      human: [`would verify ${chosen.length} of ${versions.length} objects`],
+      bytes: 0,
+      objects: 0,
+    };
   }
   let index: Map<string, string> | undefined;
   const checks: Check[] = [];
@@ -85,13 +95,28 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
     ctx.reporter.progress('verify', checks.length, chosen.length);
   }
   const count = (r: Check['result']): number => checks.filter((c) => c.result === r).length;
-  const bad = checks.filter((c) => c.result === 'mismatch' || c.result === 'error' || (opts.strict && c.result === 'no-checksum'));
+  const bad = checks.filter(
+    (c) => c.result === 'mismatch' || c.result === 'error' || (opts.strict && c.result === 'no-checksum'),
+  );
   return {
     ok: bad.length === 0,
-    failureMessage: bad.length ? `${bad.length} object(s) failed verification: ${bad.map((c) => `${c.key} (${c.result})`).join(', ')}` : undefined,
-    summary: { checked: checks.length, total: versions.length, verified: count('ok'), mismatch: count('mismatch'), noChecksum: count('no-checksum'), errors: count('error'), checks },
+    failureMessage: bad.length
+      ? `${bad.length} object(s) failed verification: ${bad.map((c) => `${c.key} (${c.result})`).join(', ')}`
+      : undefined,
+    summary: {
+      checked: checks.length,
+      total: versions.length,
+      verified: count('ok'),
+      mismatch: count('mismatch'),
+      noChecksum: count('no-checksum'),
+      errors: count('error'),
+      checks,
+    },
     human: [
-      ...table(['key', 'result', 'checked against'], checks.map((c) => [c.key, c.result, c.source ?? '-'])),
+      ...table(
+        ['key', 'result', 'checked against'],
+        checks.map((c) => [c.key, c.result, c.source ?? '-']),
+      ),
       `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum, ${count('error')} errors`,
     ],
     bytes,
@@ -104,7 +129,8 @@ export const verifyJob: JobDefinition<VerifyOptions> = {
   purpose: 'restore-reader',
   writesManifest: false,
   validate: (o) => {
-    if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1)) throw new UsageError('--sample must be a positive integer');
+    if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1))
+      throw new UsageError('--sample must be a positive integer');
   },
   run,
 };

@@ -45,7 +45,9 @@ export async function resolveConnection(
   const env = deps.env;
   let stack: ReturnType<typeof pickFromStack> | undefined;
   if (flags.fromStack || flags.stackOutputs) {
-    const outputs = flags.stackOutputs ? deps.readStackFile(flags.stackOutputs) : await deps.readStack(flags.fromStack!);
+    const outputs = flags.stackOutputs
+      ? deps.readStackFile(flags.stackOutputs)
+      : await deps.readStack(flags.fromStack!);
     stack = pickFromStack(outputs, { provider: flags.provider, purpose });
   }
   const fileKey = flags.applicationKeyFile ? readKeyFile(flags.applicationKeyFile) : undefined;
@@ -58,11 +60,16 @@ export async function resolveConnection(
   const stackHint = stack ? '' : ' or --from-stack <env>';
   if (!endpoint) missing.push(`S3 endpoint (--endpoint or B2_S3_ENDPOINT${stackHint})`);
   if (!bucket) {
-    const seen = stack?.bucketsSeen.length ? `; the stack has ${stack.bucketsSeen.join(', ')} — pick one with --provider` : '';
+    const seen = stack?.bucketsSeen.length
+      ? `; the stack has ${stack.bucketsSeen.join(', ')} — pick one with --provider`
+      : '';
     missing.push(`bucket (--bucket or B2_BUCKET${stackHint}${seen})`);
   }
   if (!keyId) missing.push(`key id (--key-id or B2_KEY_ID${stackHint}, ${purpose} key)`);
-  if (!appKey) missing.push(`application key (B2_APPLICATION_KEY or --application-key-file${stackHint}, ${purpose} key)`);
+  if (!appKey)
+    missing.push(
+      `application key (B2_APPLICATION_KEY or --application-key-file${stackHint}, ${purpose} key)`,
+    );
   if (missing.length) throw new UsageError(`missing configuration: ${missing.join('; ')}`);
 
   validateEndpoint(endpoint!);
@@ -81,7 +88,9 @@ function validateEndpoint(endpoint: string): void {
   try {
     u = new URL(endpoint);
   } catch {
-    throw new UsageError(`S3 endpoint "${endpoint}" is not a URL (expected e.g. https://s3.us-west-004.backblazeb2.com)`);
+    throw new UsageError(
+      `S3 endpoint "${endpoint}" is not a URL (expected e.g. https://s3.us-west-004.backblazeb2.com)`,
+    );
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') {
     throw new UsageError(`S3 endpoint "${endpoint}" must be http(s)`);

@@ -104,8 +104,16 @@ export function monthCost(storedBytes: number, egressBytes: number, p: Prices = 
 }
 
 /** Linear projection: stored grows by `growthBytesPerMonth` each month (lifecycle deletions ignored). */
-export function project(storedBytes: number, growthBytesPerMonth: number, egressBytesPerMonth: number, months: number, p: Prices = DEFAULT_PRICES): MonthCost[] {
-  return Array.from({ length: months }, (_, m) => monthCost(storedBytes + growthBytesPerMonth * (m + 1), egressBytesPerMonth, p));
+export function project(
+  storedBytes: number,
+  growthBytesPerMonth: number,
+  egressBytesPerMonth: number,
+  months: number,
+  p: Prices = DEFAULT_PRICES,
+): MonthCost[] {
+  return Array.from({ length: months }, (_, m) =>
+    monthCost(storedBytes + growthBytesPerMonth * (m + 1), egressBytesPerMonth, p),
+  );
 }
 
 export function mergePrices(base: Prices, override: unknown): Prices {
@@ -125,14 +133,19 @@ function esc(s: string): string {
 export function projectionSvg(months: MonthCost[], width = 640, height = 280): string {
   const pad = { l: 60, r: 20, t: 20, b: 40 };
   const maxY = Math.max(0.01, ...months.map((m) => Math.max(m.b2Total, m.s3Total)));
-  const x = (i: number): number => pad.l + (months.length <= 1 ? 0 : (i * (width - pad.l - pad.r)) / (months.length - 1));
+  const x = (i: number): number =>
+    pad.l + (months.length <= 1 ? 0 : (i * (width - pad.l - pad.r)) / (months.length - 1));
   const y = (v: number): number => height - pad.b - (v / maxY) * (height - pad.t - pad.b);
-  const line = (pick: (m: MonthCost) => number): string => months.map((m, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(pick(m)).toFixed(1)}`).join(' ');
+  const line = (pick: (m: MonthCost) => number): string =>
+    months.map((m, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(pick(m)).toFixed(1)}`).join(' ');
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
     const v = maxY * f;
     return `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end">$${v.toFixed(2)}</text>`;
   });
-  const labels = months.map((_, i) => `<text x="${x(i).toFixed(1)}" y="${height - pad.b + 16}" font-size="11" text-anchor="middle">${i + 1}</text>`);
+  const labels = months.map(
+    (_, i) =>
+      `<text x="${x(i).toFixed(1)}" y="${height - pad.b + 16}" font-size="11" text-anchor="middle">${i + 1}</text>`,
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Projected monthly cost, B2 vs S3 Standard">`,
     ...ticks,
@@ -148,7 +161,11 @@ export function projectionSvg(months: MonthCost[], width = 640, height = 280): s
 
 export interface CostReport {
   generatedAt: string;
-  buckets: { bucket: string; bytes: number; prefixes: { prefix: string; bytes: number; objects: number }[] }[];
+  buckets: {
+    bucket: string;
+    bytes: number;
+    prefixes: { prefix: string; bytes: number; objects: number }[];
+  }[];
   totalBytes: number;
   growthBytesPerMonth: number;
   current: MonthCost;
@@ -160,7 +177,12 @@ export interface CostReport {
 export function renderHtml(r: CostReport): string {
   const money = (v: number): string => `$${v.toFixed(2)}`;
   const rows = r.buckets
-    .flatMap((b) => b.prefixes.map((p) => `<tr><td>${esc(b.bucket)}</td><td>${esc(p.prefix)}</td><td>${p.objects}</td><td>${(p.bytes / GB).toFixed(3)}</td></tr>`))
+    .flatMap((b) =>
+      b.prefixes.map(
+        (p) =>
+          `<tr><td>${esc(b.bucket)}</td><td>${esc(p.prefix)}</td><td>${p.objects}</td><td>${(p.bytes / GB).toFixed(3)}</td></tr>`,
+      ),
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Backup storage cost</title>

@@ -25,7 +25,11 @@ export interface EncryptionKey {
 }
 
 export function keyIdOf(raw: Buffer): string {
-  return createHash('sha256').update('infrafabric-backup key id').update(raw).digest('hex').slice(0, KEY_ID_LEN);
+  return createHash('sha256')
+    .update('infrafabric-backup key id')
+    .update(raw)
+    .digest('hex')
+    .slice(0, KEY_ID_LEN);
 }
 
 /** Accepts 32 raw bytes as 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
@@ -35,7 +39,9 @@ export function parseKey(text: string, source: string): EncryptionKey {
   if (/^[0-9a-fA-F]{64}$/.test(t)) raw = Buffer.from(t, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) raw = Buffer.from(t, 'base64');
   if (!raw || raw.length !== 32) {
-    throw new UsageError(`${source}: an AES-256 key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`);
+    throw new UsageError(
+      `${source}: an AES-256 key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
+    );
   }
   return { key: new Secret(raw.toString('base64')), keyId: keyIdOf(raw) };
 }
@@ -54,7 +60,9 @@ export function loadKey(opts: { keyFile?: string; keyEnv?: string }, env: NodeJS
   const name = opts.keyEnv ?? DEFAULT_KEY_ENV;
   const v = env[name];
   if (!v) {
-    throw new UsageError(`no encryption key: set ${name} (32 bytes, base64 or hex) or pass --key-file <path>`);
+    throw new UsageError(
+      `no encryption key: set ${name} (32 bytes, base64 or hex) or pass --key-file <path>`,
+    );
   }
   return parseKey(v, `environment variable ${name}`);
 }
@@ -70,7 +78,8 @@ export function encrypt(plain: Buffer, k: EncryptionKey): Buffer {
 }
 
 export function envelopeKeyId(data: Buffer): string | undefined {
-  if (data.length < MAGIC.length + KEY_ID_LEN || !data.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  if (data.length < MAGIC.length + KEY_ID_LEN || !data.subarray(0, MAGIC.length).equals(MAGIC))
+    return undefined;
   return data.subarray(MAGIC.length, MAGIC.length + KEY_ID_LEN).toString('ascii');
 }
 
@@ -78,7 +87,9 @@ export function decrypt(data: Buffer, k: EncryptionKey): Buffer {
   const keyId = envelopeKeyId(data);
   if (!keyId) throw new JobError('not an infrafabric-backup encrypted object (bad header)');
   if (keyId !== k.keyId) {
-    throw new JobError(`object was encrypted with key id ${keyId}; the supplied key has id ${k.keyId} — use the matching key`);
+    throw new JobError(
+      `object was encrypted with key id ${keyId}; the supplied key has id ${k.keyId} — use the matching key`,
+    );
   }
   const headerLen = MAGIC.length + KEY_ID_LEN + IV_LEN;
   if (data.length < headerLen + TAG_LEN) throw new JobError('encrypted object is truncated');
@@ -88,8 +99,13 @@ export function decrypt(data: Buffer, k: EncryptionKey): Buffer {
   decipher.setAAD(data.subarray(0, headerLen));
   decipher.setAuthTag(tag);
   try {
-    return Buffer.concat([decipher.update(data.subarray(headerLen, data.length - TAG_LEN)), decipher.final()]);
+    return Buffer.concat([
+      decipher.update(data.subarray(headerLen, data.length - TAG_LEN)),
+      decipher.final(),
+    ]);
   } catch {
-    throw new JobError('decryption failed: the object was altered or the key is wrong (GCM authentication failed)');
+    throw new JobError(
+      'decryption failed: the object was altered or the key is wrong (GCM authentication failed)',
+    );
   }
 }

@@ -42,10 +42,13 @@ export function parseDbUrl(url: string, engine: Engine, field = '--url'): DbConn
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`${field}: not a URL (expected ${engine === 'postgres' ? 'postgres://user:pass@host:5432/db' : 'mysql://user:pass@host:3306/db'})`);
+    throw new UsageError(
+      `${field}: not a URL (expected ${engine === 'postgres' ? 'postgres://user:pass@host:5432/db' : 'mysql://user:pass@host:3306/db'})`,
+    );
   }
   const schemes = engine === 'postgres' ? ['postgres:', 'postgresql:'] : ['mysql:', 'mariadb:'];
-  if (!schemes.includes(u.protocol)) throw new UsageError(`${field}: scheme must be ${schemes.join(' or ')} for --engine ${engine}`);
+  if (!schemes.includes(u.protocol))
+    throw new UsageError(`${field}: scheme must be ${schemes.join(' or ')} for --engine ${engine}`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!database) throw new UsageError(`${field}: the URL names no database (…/<database>)`);
   const socket = u.searchParams.get(engine === 'postgres' ? 'host' : 'socket') ?? undefined;
@@ -99,11 +102,24 @@ function myEnv(c: DbConn, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export function dumpCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
   if (c.engine === 'postgres') {
     // -Z0: the stream is gzipped once on our side; compressing twice only burns CPU.
-    return { cmd: tool(env, 'BACKUP_PG_DUMP', ['pg_dump']), args: ['-Fc', '-Z', '0', '--no-password'], env: pgEnv(c, env) };
+    return {
+      cmd: tool(env, 'BACKUP_PG_DUMP', ['pg_dump']),
+      args: ['-Fc', '-Z', '0', '--no-password'],
+      env: pgEnv(c, env),
+    };
   }
   return {
     cmd: tool(env, 'BACKUP_MYSQLDUMP', ['mysqldump', 'mariadb-dump']),
-    args: [...myArgs(c), '--single-transaction', '--quick', '--routines', '--triggers', '--hex-blob', '--no-tablespaces', c.database],
+    args: [
+      ...myArgs(c),
+      '--single-transaction',
+      '--quick',
+      '--routines',
+      '--triggers',
+      '--hex-blob',
+      '--no-tablespaces',
+      c.database,
+    ],
     env: myEnv(c, env),
   };
 }
@@ -116,7 +132,11 @@ export function restoreCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
       env: pgEnv(c, env),
     };
   }
-  return { cmd: tool(env, 'BACKUP_MYSQL', ['mysql', 'mariadb']), args: [...myArgs(c), c.database], env: myEnv(c, env) };
+  return {
+    cmd: tool(env, 'BACKUP_MYSQL', ['mysql', 'mariadb']),
+    args: [...myArgs(c), c.database],
+    env: myEnv(c, env),
+  };
 }
 
 export type QueryFn = (sql: string) => Promise<string[][]>;
@@ -125,8 +145,16 @@ export type QueryFn = (sql: string) => Promise<string[][]>;
 export async function query(c: DbConn, sql: string, env: NodeJS.ProcessEnv): Promise<string[][]> {
   const cmd =
     c.engine === 'postgres'
-      ? { cmd: tool(env, 'BACKUP_PSQL', ['psql']), args: ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '--no-password', '-c', sql], env: pgEnv(c, env) }
-      : { cmd: tool(env, 'BACKUP_MYSQL', ['mysql', 'mariadb']), args: [...myArgs(c), '-N', '-B', '-e', sql, c.database], env: myEnv(c, env) };
+      ? {
+          cmd: tool(env, 'BACKUP_PSQL', ['psql']),
+          args: ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '--no-password', '-c', sql],
+          env: pgEnv(c, env),
+        }
+      : {
+          cmd: tool(env, 'BACKUP_MYSQL', ['mysql', 'mariadb']),
+          args: [...myArgs(c), '-N', '-B', '-e', sql, c.database],
+          env: myEnv(c, env),
+        };
   const out = await runCapture(cmd);
   return out
     .split('\n')
@@ -173,7 +201,11 @@ function myString(s: string): string {
  * decimal), so it is independent of row order, does not cancel duplicate rows (unlike XOR) and
  * cannot overflow (numeric/decimal sum).
  */
-export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv, run: QueryFn = (sql) => query(c, sql, env)): Promise<TableStat[]> {
+export async function tableStats(
+  c: DbConn,
+  env: NodeJS.ProcessEnv,
+  run: QueryFn = (sql) => query(c, sql, env),
+): Promise<TableStat[]> {
   if (c.engine === 'postgres') {
     const tables = await run(
       "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1, 2",
@@ -183,7 +215,11 @@ export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv, run: QueryFn
       const q = `${pgIdent(schema)}.${pgIdent(table)}`;
       return `SELECT ${pgString(`${schema}.${table}`)}, count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0)::text FROM ${q} t`;
     });
-    return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
+    return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({
+      table,
+      rows: Number(rows),
+      checksum,
+    }));
   }
   const cols = await run(
     "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name WHERE c.table_schema = DATABASE() AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position",
@@ -195,7 +231,11 @@ export async function tableStats(c: DbConn, env: NodeJS.ProcessEnv, run: QueryFn
     const row = `CONCAT_WS('|', ${columns.map((col) => `IFNULL(CAST(${myIdent(col)} AS BINARY), X'00')`).join(', ')})`;
     return `SELECT ${myString(t)}, COUNT(*), CAST(COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(${row}), 1, 15), 16, 10) AS UNSIGNED)), 0) AS CHAR) FROM ${myIdent(t)}`;
   });
-  return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({ table, rows: Number(rows), checksum }));
+  return (await run(parts.join(' UNION ALL ') + ' ORDER BY 1')).map(([table, rows, checksum]) => ({
+    table,
+    rows: Number(rows),
+    checksum,
+  }));
 }
 
 export async function createDatabase(admin: DbConn, name: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -221,11 +261,19 @@ export function compareStats(expected: TableStat[], actual: TableStat[]): StatDi
   for (const e of expected) {
     const a = act.get(e.table);
     if (!a) diffs.push({ table: e.table, expected: e, problem: 'table missing after restore' });
-    else if (a.rows !== e.rows) diffs.push({ table: e.table, expected: e, actual: a, problem: `row count ${a.rows}, expected ${e.rows}` });
-    else if (a.checksum !== e.checksum) diffs.push({ table: e.table, expected: e, actual: a, problem: 'checksum differs' });
+    else if (a.rows !== e.rows)
+      diffs.push({
+        table: e.table,
+        expected: e,
+        actual: a,
+        problem: `row count ${a.rows}, expected ${e.rows}`,
+      });
+    else if (a.checksum !== e.checksum)
+      diffs.push({ table: e.table, expected: e, actual: a, problem: 'checksum differs' });
     act.delete(e.table);
   }
-  for (const a of act.values()) diffs.push({ table: a.table, actual: a, problem: 'table not in the dump manifest' });
+  for (const a of act.values())
+    diffs.push({ table: a.table, actual: a, problem: 'table not in the dump manifest' });
   return diffs;
 }
 
@@ -249,16 +297,25 @@ export class PgSnapshotSession {
     child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     child.once('close', (code) => {
       this.exited = true;
-      const err = new JobError(`psql snapshot session ended (code ${code}): ${this.stderr.trim().slice(-800)}`);
+      const err = new JobError(
+        `psql snapshot session ended (code ${code}): ${this.stderr.trim().slice(-800)}`,
+      );
       for (const w of this.waiters.splice(0)) w.reject(err);
     });
     child.once('error', () => undefined);
     child.stdin.on('error', () => undefined);
   }
 
-  static async open(c: DbConn, env: NodeJS.ProcessEnv): Promise<{ session: PgSnapshotSession; snapshotId: string }> {
+  static async open(
+    c: DbConn,
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ session: PgSnapshotSession; snapshotId: string }> {
     const psql = tool(env, 'BACKUP_PSQL', ['psql']);
-    const child = spawn(psql, ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '--no-password'], { env: pgEnv(c, env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      psql,
+      ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '--no-password'],
+      { env: pgEnv(c, env), stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const session = new PgSnapshotSession(child);
     await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const [[snapshotId]] = await session.query('SELECT pg_export_snapshot()');
@@ -274,13 +331,19 @@ export class PgSnapshotSession {
       const body = this.out.slice(0, at);
       this.out = this.out.slice(at + w.marker.length + 1);
       this.waiters.shift();
-      w.resolve(body.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t')));
+      w.resolve(
+        body
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => l.split('\t')),
+      );
     }
   }
 
   query: QueryFn = (sql) =>
     new Promise((resolve, reject) => {
-      if (this.exited) return reject(new JobError(`psql snapshot session already ended: ${this.stderr.trim().slice(-800)}`));
+      if (this.exited)
+        return reject(new JobError(`psql snapshot session already ended: ${this.stderr.trim().slice(-800)}`));
       const marker = `__ifb_end_${++this.seq}__`;
       this.waiters.push({ marker, resolve, reject });
       this.child.stdin.write(`${sql.replace(/;\s*$/, '')};\n\\echo ${marker}\n`);

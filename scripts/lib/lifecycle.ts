@@ -40,9 +40,11 @@ export function fromS3Rules(rules: S3Rule[]): B2Rule[] {
     const prefix = r.Filter?.Prefix ?? r.Prefix ?? '';
     const b = byPrefix.get(prefix) ?? { fileNamePrefix: prefix };
     if (r.Expiration?.Days !== undefined) b.daysFromUploadingToHiding = r.Expiration.Days;
-    if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined) b.daysFromHidingToDeleting = r.NoncurrentVersionExpiration.NoncurrentDays;
+    if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined)
+      b.daysFromHidingToDeleting = r.NoncurrentVersionExpiration.NoncurrentDays;
     if (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined) {
-      b.daysFromStartingToCancelingUnfinishedLargeFiles = r.AbortIncompleteMultipartUpload.DaysAfterInitiation;
+      b.daysFromStartingToCancelingUnfinishedLargeFiles =
+        r.AbortIncompleteMultipartUpload.DaysAfterInitiation;
     }
     byPrefix.set(prefix, b);
   }
@@ -51,7 +53,9 @@ export function fromS3Rules(rules: S3Rule[]): B2Rule[] {
 
 /** The rule for a name: the longest matching prefix (native B2 forbids overlaps anyway). */
 export function ruleFor(rules: B2Rule[], key: string): B2Rule | undefined {
-  return rules.filter((r) => key.startsWith(r.fileNamePrefix)).sort((a, b) => b.fileNamePrefix.length - a.fileNamePrefix.length)[0];
+  return rules
+    .filter((r) => key.startsWith(r.fileNamePrefix))
+    .sort((a, b) => b.fileNamePrefix.length - a.fileNamePrefix.length)[0];
 }
 
 export type Action = 'hide' | 'delete' | 'remove-hide-marker' | 'cancel-upload';
@@ -72,7 +76,11 @@ export interface UnfinishedUpload {
 }
 
 /** All future (and overdue) lifecycle actions for the given versions. */
-export function planLifecycle(rules: B2Rule[], versions: VersionEntry[], uploads: UnfinishedUpload[] = []): PlannedAction[] {
+export function planLifecycle(
+  rules: B2Rule[],
+  versions: VersionEntry[],
+  uploads: UnfinishedUpload[] = [],
+): PlannedAction[] {
   const actions: PlannedAction[] = [];
   const byKey = new Map<string, VersionEntry[]>();
   for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
@@ -80,7 +88,10 @@ export function planLifecycle(rules: B2Rule[], versions: VersionEntry[], uploads
     const rule = ruleFor(rules, key);
     if (!rule) continue;
     const label = rule.fileNamePrefix || '(whole bucket)';
-    const sorted = list.map((v, i) => ({ v, i })).sort((a, b) => b.v.lastModified - a.v.lastModified || a.i - b.i).map((x) => x.v);
+    const sorted = list
+      .map((v, i) => ({ v, i }))
+      .sort((a, b) => b.v.lastModified - a.v.lastModified || a.i - b.i)
+      .map((x) => x.v);
     const hideDays = rule.daysFromUploadingToHiding ?? undefined;
     const deleteDays = rule.daysFromHidingToDeleting ?? undefined;
     sorted.forEach((v, idx) => {
@@ -88,24 +99,53 @@ export function planLifecycle(rules: B2Rule[], versions: VersionEntry[], uploads
       if (v.deleteMarker) {
         // A marker with nothing older left is removed; with older versions it stays until they go.
         if (idx === sorted.length - 1 && deleteDays !== undefined) {
-          actions.push({ key, versionId: v.versionId, size: 0, action: 'remove-hide-marker', dueAt: v.lastModified + deleteDays * DAY, rule: label });
+          actions.push({
+            key,
+            versionId: v.versionId,
+            size: 0,
+            action: 'remove-hide-marker',
+            dueAt: v.lastModified + deleteDays * DAY,
+            rule: label,
+          });
         }
         return;
       }
       let hiddenAt: number | undefined = newer?.lastModified;
       if (!newer && hideDays !== undefined && hideDays > 0) {
         hiddenAt = v.lastModified + hideDays * DAY;
-        actions.push({ key, versionId: v.versionId, size: v.size, action: 'hide', dueAt: hiddenAt, rule: label });
+        actions.push({
+          key,
+          versionId: v.versionId,
+          size: v.size,
+          action: 'hide',
+          dueAt: hiddenAt,
+          rule: label,
+        });
       }
       if (hiddenAt !== undefined && deleteDays !== undefined && deleteDays > 0) {
-        actions.push({ key, versionId: v.versionId, size: v.size, action: 'delete', dueAt: hiddenAt + deleteDays * DAY, rule: label });
+        actions.push({
+          key,
+          versionId: v.versionId,
+          size: v.size,
+          action: 'delete',
+          dueAt: hiddenAt + deleteDays * DAY,
+          rule: label,
+        });
       }
     });
   }
   for (const u of uploads) {
     const rule = ruleFor(rules, u.key);
     const days = rule?.daysFromStartingToCancelingUnfinishedLargeFiles;
-    if (rule && days) actions.push({ key: u.key, versionId: u.uploadId, size: 0, action: 'cancel-upload', dueAt: u.initiated + days * DAY, rule: rule.fileNamePrefix || '(whole bucket)' });
+    if (rule && days)
+      actions.push({
+        key: u.key,
+        versionId: u.uploadId,
+        size: 0,
+        action: 'cancel-upload',
+        dueAt: u.initiated + days * DAY,
+        rule: rule.fileNamePrefix || '(whole bucket)',
+      });
   }
   return actions.sort((a, b) => a.dueAt - b.dueAt || a.key.localeCompare(b.key));
 }

@@ -40,7 +40,13 @@ export interface Manifest {
   details: Record<string, unknown>;
 }
 
-export function newManifest(job: string, bucket: string, env: string, startedAtMs: number, provider?: string): Manifest {
+export function newManifest(
+  job: string,
+  bucket: string,
+  env: string,
+  startedAtMs: number,
+  provider?: string,
+): Manifest {
   return {
     job,
     tool: TOOL_NAME,
@@ -77,7 +83,13 @@ export async function writeManifest(
         ContentType: 'application/json',
         ContentMD5: md5,
         ServerSideEncryption: 'AES256',
-        Metadata: objectMetadata({ type: 'manifest', provider: m.provider, env: m.env, sha256, extra: { job: m.job, status: m.status } }),
+        Metadata: objectMetadata({
+          type: 'manifest',
+          provider: m.provider,
+          env: m.env,
+          sha256,
+          extra: { job: m.job, status: m.status },
+        }),
       }),
     ),
   );

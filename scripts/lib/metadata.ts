@@ -5,7 +5,8 @@
  */
 import { TOOL_VERSION } from './version';
 
-export type ObjectType = 'config-snapshot' | 'terraform-state' | 'audit-log' | 'db-dump' | 'manifest' | 'state';
+export type ObjectType =
+  'config-snapshot' | 'terraform-state' | 'audit-log' | 'db-dump' | 'manifest' | 'state';
 
 export interface MetadataInput {
   type: ObjectType;

@@ -27,13 +27,26 @@ export function renderMetrics(m: JobMetrics): string {
     ['backup_job_success', 'gauge', '1 if the last run succeeded, else 0', m.success ? 1 : 0],
     ['backup_job_bytes', 'gauge', 'bytes uploaded or read by the last run', m.bytes],
     ['backup_job_objects', 'gauge', 'objects written or checked by the last run', m.objects],
-    ['backup_job_duration_seconds', 'gauge', 'wall time of the last run', Number(m.durationSeconds.toFixed(3))],
+    [
+      'backup_job_duration_seconds',
+      'gauge',
+      'wall time of the last run',
+      Number(m.durationSeconds.toFixed(3)),
+    ],
     ['backup_job_retries', 'gauge', 'S3 requests retried during the last run', m.retries],
-    ['backup_job_last_run_timestamp_seconds', 'gauge', 'end of the last run, unix time', Math.floor(m.finishedAtMs / 1000)],
+    [
+      'backup_job_last_run_timestamp_seconds',
+      'gauge',
+      'end of the last run, unix time',
+      Math.floor(m.finishedAtMs / 1000),
+    ],
   ] as const;
   return (
     lines
-      .map(([name, type, help, value]) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${l}} ${value}`)
+      .map(
+        ([name, type, help, value]) =>
+          `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}{${l}} ${value}`,
+      )
       .join('\n') + '\n'
   );
 }

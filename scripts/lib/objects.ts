@@ -24,13 +24,24 @@ export interface VersionEntry {
 }
 
 /** Every version and hide marker under `prefix`, following key/version-id markers. */
-export async function listVersions(s3: S3Client, bucket: string, prefix = '', maxPages = 100_000): Promise<VersionEntry[]> {
+export async function listVersions(
+  s3: S3Client,
+  bucket: string,
+  prefix = '',
+  maxPages = 100_000,
+): Promise<VersionEntry[]> {
   const out: VersionEntry[] = [];
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   for (let page = 0; page < maxPages; page++) {
     const res = await s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix || undefined, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: 1000 }),
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+        MaxKeys: 1000,
+      }),
     );
     for (const v of res.Versions ?? []) {
       out.push({
@@ -44,7 +55,14 @@ export async function listVersions(s3: S3Client, bucket: string, prefix = '', ma
       });
     }
     for (const d of res.DeleteMarkers ?? []) {
-      out.push({ key: d.Key!, versionId: d.VersionId!, isLatest: !!d.IsLatest, deleteMarker: true, lastModified: d.LastModified?.getTime() ?? 0, size: 0 });
+      out.push({
+        key: d.Key!,
+        versionId: d.VersionId!,
+        isLatest: !!d.IsLatest,
+        deleteMarker: true,
+        lastModified: d.LastModified?.getTime() ?? 0,
+        size: 0,
+      });
     }
     if (!res.IsTruncated) return out;
     keyMarker = res.NextKeyMarker;
@@ -55,12 +73,24 @@ export async function listVersions(s3: S3Client, bucket: string, prefix = '', ma
 }
 
 /** Current objects only (no versions), for "what is there now" questions. */
-export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<{ key: string; size: number; lastModified: number }[]> {
+export async function listKeys(
+  s3: S3Client,
+  bucket: string,
+  prefix = '',
+): Promise<{ key: string; size: number; lastModified: number }[]> {
   const out: { key: string; size: number; lastModified: number }[] = [];
   let token: string | undefined;
   for (let page = 0; page < 100_000; page++) {
-    const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token, MaxKeys: 1000 }));
-    for (const o of res.Contents ?? []) out.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
+    const res = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix || undefined,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
+    );
+    for (const o of res.Contents ?? [])
+      out.push({ key: o.Key!, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
     if (!res.IsTruncated || !res.NextContinuationToken) return out;
     token = res.NextContinuationToken;
   }
@@ -69,7 +99,10 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
 
 /** Versions sorted newest first, ties broken by listing order (B2 lists newest first). */
 export function newestFirst(versions: VersionEntry[]): VersionEntry[] {
-  return versions.map((v, i) => ({ v, i })).sort((a, b) => b.v.lastModified - a.v.lastModified || a.i - b.i).map((x) => x.v);
+  return versions
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => b.v.lastModified - a.v.lastModified || a.i - b.i)
+    .map((x) => x.v);
 }
 
 /**
@@ -80,16 +113,25 @@ export function versionAt(versions: VersionEntry[], key: string, atMs: number): 
   const candidates = newestFirst(versions.filter((v) => v.key === key && v.lastModified <= atMs));
   const top = candidates[0];
   if (!top) throw new JobError(`no version of ${key} exists at or before ${new Date(atMs).toISOString()}`);
-  if (top.deleteMarker) throw new JobError(`${key} was hidden at ${new Date(top.lastModified).toISOString()} (hide marker); choose an earlier --at or a --version-id`);
+  if (top.deleteMarker)
+    throw new JobError(
+      `${key} was hidden at ${new Date(top.lastModified).toISOString()} (hide marker); choose an earlier --at or a --version-id`,
+    );
   return top;
 }
 
-export async function headObject(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<HeadObjectCommandOutput | undefined> {
+export async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<HeadObjectCommandOutput | undefined> {
   try {
     return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
+      return undefined;
     throw err;
   }
 }
@@ -146,7 +188,13 @@ export async function downloadTo(
 }
 
 /** Whole object in memory; for small things (manifests, state, encrypted Terraform state). */
-export async function getBuffer(s3: S3Client, policy: RetryPolicy, bucket: string, key: string, versionId?: string): Promise<{ body: Buffer; metadata: Record<string, string>; versionId?: string }> {
+export async function getBuffer(
+  s3: S3Client,
+  policy: RetryPolicy,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<{ body: Buffer; metadata: Record<string, string>; versionId?: string }> {
   return policy.run(async () => {
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
     const body = Buffer.from(await res.Body!.transformToByteArray());

@@ -34,7 +34,9 @@ export class Reporter {
     if (now - this.lastDraw < 200) return;
     this.lastDraw = now;
     const pct = total ? ` ${((100 * done) / total).toFixed(1)}%` : '';
-    this.io.stderr.write(`\r\x1b[K${label}: ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ''}${pct}`);
+    this.io.stderr.write(
+      `\r\x1b[K${label}: ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ''}${pct}`,
+    );
     this.drawn = true;
   }
 
@@ -67,6 +69,10 @@ export function formatBytes(n: number): string {
 export function table(headers: string[], rows: (string | number)[][]): string[] {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]): string => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
 }

@@ -57,12 +57,36 @@ export class RetryStats {
   }
 }
 
-export type Decision = { retry: true; delayMs: number; classified: Classified } | { retry: false; classified: Classified; reason: string };
+export type Decision =
+  | { retry: true; delayMs: number; classified: Classified }
+  | { retry: false; classified: Classified; reason: string };
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE']);
-const THROTTLE_CODES = new Set(['SlowDown', 'TooManyRequests', 'too_many_requests', 'TooManyRequestsException', 'Throttling', 'RequestLimitExceeded']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+const THROTTLE_CODES = new Set([
+  'SlowDown',
+  'TooManyRequests',
+  'too_many_requests',
+  'TooManyRequestsException',
+  'Throttling',
+  'RequestLimitExceeded',
+]);
 const TRANSIENT_STATUS = new Set([408, 500, 502, 504]);
-const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable']);
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+]);
 const CAP_EXCEEDED = /cap[_ ]?exceeded/i;
 
 interface ErrorLike {
@@ -104,12 +128,16 @@ export function classifyError(err: unknown, nowMs: number = Date.now(), depth = 
   if (status === 403 && (CAP_EXCEEDED.test(code ?? '') || CAP_EXCEEDED.test(e.message ?? ''))) {
     return { ...base, kind: 'cap-exceeded' };
   }
-  if (status === 429 || status === 503 || (code && THROTTLE_CODES.has(code))) return { ...base, kind: 'throttle' };
+  if (status === 429 || status === 503 || (code && THROTTLE_CODES.has(code)))
+    return { ...base, kind: 'throttle' };
   if ((status !== undefined && TRANSIENT_STATUS.has(status)) || (code && TRANSIENT_NAMES.has(code))) {
     return { ...base, kind: 'transient' };
   }
   if (e.code && NETWORK_CODES.has(e.code)) return { ...base, kind: 'transient' };
-  if (status === undefined && /socket hang up|ECONNRESET|EPIPE|premature close|aborted/i.test(e.message ?? '')) {
+  if (
+    status === undefined &&
+    /socket hang up|ECONNRESET|EPIPE|premature close|aborted/i.test(e.message ?? '')
+  ) {
     return { ...base, kind: 'transient' };
   }
   if (status === undefined && e.cause && depth < 5) {
@@ -152,7 +180,11 @@ export class RetryPolicy {
     const delayMs = classified.retryAfterMs ?? this.backoffMs(state.retries + 1);
     const elapsed = now - state.startedAt;
     if (elapsed + delayMs > this.opts.budgetMs) {
-      return { retry: false, classified, reason: `retry budget of ${Math.round(this.opts.budgetMs / 1000)} s exhausted` };
+      return {
+        retry: false,
+        classified,
+        reason: `retry budget of ${Math.round(this.opts.budgetMs / 1000)} s exhausted`,
+      };
     }
     return { retry: true, delayMs, classified };
   }
@@ -170,7 +202,8 @@ export class RetryPolicy {
         if (signal?.aborted) throw err;
         // The SDK's middleware (B2RetryStrategy, same policy) already retried this request and
         // gave up: retrying again here would nest loops and double the budget.
-        if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1) throw toJobError(err);
+        if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1)
+          throw toJobError(err);
         const d = this.decide(state, err);
         if (!d.retry) throw toJobError(err, d.classified);
         this.stats.record(d.classified.kind);

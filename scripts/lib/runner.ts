@@ -70,7 +70,8 @@ export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicyOptions
     const v = env[name];
     if (v === undefined || v === '') return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new UsageError(`${name} must be a non-negative number of milliseconds (got "${v}")`);
+    if (!Number.isFinite(n) || n < 0)
+      throw new UsageError(`${name} must be a non-negative number of milliseconds (got "${v}")`);
     return n;
   };
   const base = num('BACKUP_RETRY_BASE_MS');
@@ -82,7 +83,12 @@ export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicyOptions
   return out;
 }
 
-export async function runJob<O>(def: JobDefinition<O>, common: CommonOptions, opts: O, deps: RunnerDeps): Promise<number> {
+export async function runJob<O>(
+  def: JobDefinition<O>,
+  common: CommonOptions,
+  opts: O,
+  deps: RunnerDeps,
+): Promise<number> {
   const clock = deps.clock ?? systemClock;
   const reporter = new Reporter(deps.io, common.json, common.progress && deps.io.isTTY);
   const startedAt = clock.now();

@@ -29,7 +29,18 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Runs the pinned Pulumi CLI through `npm run pulumi` (design.md §3). */
 export async function readStackOutputs(stack: string, cwd: string = REPO_ROOT): Promise<StackOutputs> {
-  const args = ['run', '--silent', 'pulumi', '--', 'stack', 'output', '--json', '--show-secrets', '--stack', stack];
+  const args = [
+    'run',
+    '--silent',
+    'pulumi',
+    '--',
+    'stack',
+    'output',
+    '--json',
+    '--show-secrets',
+    '--stack',
+    stack,
+  ];
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const child = spawn('npm', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,7 +53,9 @@ export async function readStackOutputs(stack: string, cwd: string = REPO_ROOT): 
     },
   );
   if (code !== 0) {
-    throw new UsageError(`--from-stack ${stack}: \`npm run pulumi -- stack output\` failed (exit ${code}): ${stderr.trim().slice(-500)}`);
+    throw new UsageError(
+      `--from-stack ${stack}: \`npm run pulumi -- stack output\` failed (exit ${code}): ${stderr.trim().slice(-500)}`,
+    );
   }
   return parseOutputsJson(stdout, `--from-stack ${stack}`);
 }
@@ -95,7 +108,12 @@ function bucketsOf(out: StackOutputs): BucketEntry[] {
   const res: BucketEntry[] = [];
   const add = (provider: string | undefined, v: unknown): void => {
     const name = str(v) ?? first(obj(v), 'bucketName', 'name');
-    if (name) res.push({ provider: provider ?? first(obj(v), 'provider'), name, s3Endpoint: first(obj(v), 's3Endpoint', 's3ApiUrl') });
+    if (name)
+      res.push({
+        provider: provider ?? first(obj(v), 'provider'),
+        name,
+        s3Endpoint: first(obj(v), 's3Endpoint', 's3ApiUrl'),
+      });
   };
   for (const field of ['buckets', 'bucketNames', 'bucketsByProvider']) {
     const v = out[field];
@@ -113,7 +131,11 @@ function providerOfName(name: string): string | undefined {
 }
 
 /** Keys from `keys` (map purpose→{keyId,applicationKey}, possibly nested per provider) or flat fields. */
-function keyFor(out: StackOutputs, purpose: KeyPurpose, provider?: string): { keyId?: string; applicationKey?: string } {
+function keyFor(
+  out: StackOutputs,
+  purpose: KeyPurpose,
+  provider?: string,
+): { keyId?: string; applicationKey?: string } {
   const candidates: Record<string, unknown>[] = [];
   const keys = obj(out.keys) ?? obj(out.applicationKeys);
   if (keys) {
@@ -144,7 +166,10 @@ function keyFor(out: StackOutputs, purpose: KeyPurpose, provider?: string): { ke
 
 const PURPOSE_ALIAS: Record<KeyPurpose, string> = { 'backup-writer': 'writer', 'restore-reader': 'reader' };
 
-export function pickFromStack(out: StackOutputs, opts: { provider?: string; purpose: KeyPurpose }): StackPick {
+export function pickFromStack(
+  out: StackOutputs,
+  opts: { provider?: string; purpose: KeyPurpose },
+): StackPick {
   const buckets = bucketsOf(out);
   let provider = opts.provider;
   let bucket: BucketEntry | undefined;

@@ -13,7 +13,10 @@ export function parseDuration(text: string, field: string): number {
 export function parseInstant(text: string, field: string, nowMs: number): number {
   if (/^\s*\d+(?:\.\d+)?\s*[smhdw]\s*$/i.test(text)) return nowMs - parseDuration(text, field);
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`${field}: cannot parse time "${text}" (ISO 8601, e.g. 2026-05-01T12:00:00Z, or an age like 3d)`);
+  if (Number.isNaN(t))
+    throw new UsageError(
+      `${field}: cannot parse time "${text}" (ISO 8601, e.g. 2026-05-01T12:00:00Z, or an age like 3d)`,
+    );
   return t;
 }
 

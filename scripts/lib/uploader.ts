@@ -236,16 +236,36 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
           ),
         signal,
       );
-      return { key: req.key, versionId: out.VersionId, etag: out.ETag, size: total, sha256: digest, parts: 1, multipart: false, sha256InMetadata: true };
+      return {
+        key: req.key,
+        versionId: out.VersionId,
+        etag: out.ETag,
+        size: total,
+        sha256: digest,
+        parts: 1,
+        multipart: false,
+        sha256InMetadata: true,
+      };
     }
 
     if (last.size > 0) await enqueue(last);
     await Promise.all(inflight.values());
     if (firstFailure) throw firstFailure;
     await req.beforeComplete?.();
-    const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+    const parts = [...etags.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
     const out = await completeOrAdopt(req, uploadId, parts, runId, total, signal);
-    return { key: req.key, versionId: out.versionId, etag: out.etag, size: total, sha256: digest, parts: parts.length, multipart: true, sha256InMetadata: false };
+    return {
+      key: req.key,
+      versionId: out.versionId,
+      etag: out.etag,
+      size: total,
+      sha256: digest,
+      parts: parts.length,
+      multipart: true,
+      sha256InMetadata: false,
+    };
   } catch (err) {
     internal.abort(err);
     await spool?.discard();
@@ -273,7 +293,12 @@ async function completeOrAdopt(
 ): Promise<{ versionId?: string; etag?: string }> {
   try {
     const out = await req.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: req.bucket,
+        Key: req.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
       { abortSignal: signal },
     );
     return { versionId: out.VersionId, etag: out.ETag };
@@ -289,7 +314,9 @@ async function completeOrAdopt(
 
 async function abortQuietly(req: UploadRequest, uploadId: string): Promise<void> {
   try {
-    await req.s3.send(new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }));
+    await req.s3.send(
+      new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }),
+    );
   } catch {
     // The lifecycle rule cancels unfinished large files after 7 days (design.md §1); the
     // original error is the one worth reporting.

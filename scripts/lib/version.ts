@@ -1,5 +1,4 @@
 /** Tool name and version stamped into object metadata (`x-amz-meta-tool-version`) and User-Agent. */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const pkg = require('../../package.json') as { version: string };
 
 export const TOOL_NAME = 'infrafabric-backup';

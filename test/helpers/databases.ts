@@ -43,8 +43,12 @@ export async function freePort(): Promise<number> {
 
 function pgBinDir(): string {
   const root = '/usr/lib/postgresql';
-  if (!fs.existsSync(root)) throw new Error('PostgreSQL server not installed (apt-get install -y postgresql)');
-  const versions = fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  if (!fs.existsSync(root))
+    throw new Error('PostgreSQL server not installed (apt-get install -y postgresql)');
+  const versions = fs
+    .readdirSync(root)
+    .filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   if (!versions.length) throw new Error('no initdb under /usr/lib/postgresql/*/bin');
   return path.join(root, versions[0], 'bin');
 }
@@ -59,19 +63,32 @@ export function postgresAvailable(): boolean {
 }
 
 export function mariadbAvailable(): boolean {
-  return spawnSync('sh', ['-c', 'command -v mariadbd || test -x /usr/sbin/mariadbd']).status === 0 && spawnSync('sh', ['-c', 'command -v mariadb-install-db']).status === 0;
+  return (
+    spawnSync('sh', ['-c', 'command -v mariadbd || test -x /usr/sbin/mariadbd']).status === 0 &&
+    spawnSync('sh', ['-c', 'command -v mariadb-install-db']).status === 0
+  );
 }
 
 const isRoot = process.getuid?.() === 0;
 
 function idOf(user: string): { uid: number; gid: number } {
-  return { uid: Number(execFileSync('id', ['-u', user]).toString().trim()), gid: Number(execFileSync('id', ['-g', user]).toString().trim()) };
+  return {
+    uid: Number(execFileSync('id', ['-u', user]).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', user]).toString().trim()),
+  };
 }
 
-async function waitFor(check: () => boolean, what: string, proc: ChildProcess, logs: () => string, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  check: () => boolean,
+  what: string,
+  proc: ChildProcess,
+  logs: () => string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited before ready:\n${logs()}`);
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`${what} exited before ready:\n${logs()}`);
     if (check()) return;
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -101,22 +118,85 @@ export async function startPostgres(): Promise<RunningDatabase> {
     fs.chownSync(path.join(dir, 'pw'), owner.uid, owner.gid);
   }
   const asOwner = owner ? { uid: owner.uid, gid: owner.gid } : {};
-  execFileSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--pwfile', path.join(dir, 'pw'), '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync'], {
-    ...asOwner,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    path.join(bin, 'initdb'),
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--pwfile',
+      path.join(dir, 'pw'),
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ],
+    {
+      ...asOwner,
+      stdio: 'pipe',
+    },
+  );
   const port = await freePort();
   let logs = '';
-  const proc = spawn(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off'], {
-    ...asOwner,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    path.join(bin, 'postgres'),
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'synchronous_commit=off',
+    ],
+    {
+      ...asOwner,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   proc.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-20_000)));
   const env = { ...process.env, PGPASSWORD: password };
   const psql = (db: string, statement: string): string =>
-    execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db, '-c', statement], { env, encoding: 'utf8' });
-  await waitFor(() => spawnSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).status === 0, 'postgres', proc, () => logs);
+    execFileSync(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-F',
+        '\t',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+        '-c',
+        statement,
+      ],
+      { env, encoding: 'utf8' },
+    );
+  await waitFor(
+    () => spawnSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).status === 0,
+    'postgres',
+    proc,
+    () => logs,
+  );
   return {
     engine: 'postgres',
     port,
@@ -137,7 +217,17 @@ export async function startMariadb(): Promise<RunningDatabase> {
   const data = path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');
   const userArgs = isRoot ? ['--user=root'] : [];
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db', ...userArgs], { stdio: 'pipe' });
+  execFileSync(
+    'mariadb-install-db',
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+      ...userArgs,
+    ],
+    { stdio: 'pipe' },
+  );
   const port = await freePort();
   const daemon = fs.existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd';
   let logs = '';
@@ -159,16 +249,43 @@ export async function startMariadb(): Promise<RunningDatabase> {
   );
   proc.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-20_000)));
-  const rootSql = (statement: string): ReturnType<typeof spawnSync> => spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '-N', '-B', '-e', statement], { encoding: 'utf8' });
-  await waitFor(() => rootSql('SELECT 1').status === 0, 'mariadbd', proc, () => logs);
-  const password = 'maria-test-' + Math.random().toString(36).slice(2, 10);
-  const created = rootSql(`CREATE USER 'backup'@'%' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'backup'@'%' WITH GRANT OPTION;`);
-  if (created.status !== 0) throw new Error(`could not create the backup user: ${String(created.stderr)}`);
-  const sql = (db: string, statement: string): string =>
-    execFileSync('mariadb', ['--no-defaults', '--protocol=TCP', '-h', '127.0.0.1', `--port=${port}`, '-u', 'backup', '-N', '-B', '-e', statement, db], {
-      env: { ...process.env, MYSQL_PWD: password },
+  const rootSql = (statement: string): ReturnType<typeof spawnSync> =>
+    spawnSync('mariadb', ['--no-defaults', `--socket=${socket}`, '-u', 'root', '-N', '-B', '-e', statement], {
       encoding: 'utf8',
     });
+  await waitFor(
+    () => rootSql('SELECT 1').status === 0,
+    'mariadbd',
+    proc,
+    () => logs,
+  );
+  const password = 'maria-test-' + Math.random().toString(36).slice(2, 10);
+  const created = rootSql(
+    `CREATE USER 'backup'@'%' IDENTIFIED BY '${password}'; GRANT ALL PRIVILEGES ON *.* TO 'backup'@'%' WITH GRANT OPTION;`,
+  );
+  if (created.status !== 0) throw new Error(`could not create the backup user: ${String(created.stderr)}`);
+  const sql = (db: string, statement: string): string =>
+    execFileSync(
+      'mariadb',
+      [
+        '--no-defaults',
+        '--protocol=TCP',
+        '-h',
+        '127.0.0.1',
+        `--port=${port}`,
+        '-u',
+        'backup',
+        '-N',
+        '-B',
+        '-e',
+        statement,
+        db,
+      ],
+      {
+        env: { ...process.env, MYSQL_PWD: password },
+        encoding: 'utf8',
+      },
+    );
   return {
     engine: 'mysql',
     port,

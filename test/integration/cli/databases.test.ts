@@ -6,7 +6,13 @@ import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { mariadbAvailable, postgresAvailable, RunningDatabase, startMariadb, startPostgres } from '../../helpers/databases';
+import {
+  mariadbAvailable,
+  postgresAvailable,
+  RunningDatabase,
+  startMariadb,
+  startPostgres,
+} from '../../helpers/databases';
 import { cli, Estate, getObjectBytes, listVersionsJson, sdkClient, startEstate } from './fixture';
 
 let estate: Estate;
@@ -24,11 +30,28 @@ afterAll(async () => {
 
 /** Row count and an order-independent digest per table, computed here, not by the CLI. */
 function pgFingerprint(db: RunningDatabase, name: string, tables: string[]): Record<string, string> {
-  return Object.fromEntries(tables.map((t) => [t, db.sql(name, `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM ${t} x`).trim()]));
+  return Object.fromEntries(
+    tables.map((t) => [
+      t,
+      db
+        .sql(
+          name,
+          `SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM ${t} x`,
+        )
+        .trim(),
+    ]),
+  );
 }
 
 function myFingerprint(db: RunningDatabase, name: string, tables: string[]): Record<string, string> {
-  return Object.fromEntries(tables.map((t) => [t, db.sql(name, `SELECT COUNT(*) FROM ${t}`).trim() + ':' + db.sql(name, `CHECKSUM TABLE ${t} EXTENDED`).trim().split('\t')[1]]));
+  return Object.fromEntries(
+    tables.map((t) => [
+      t,
+      db.sql(name, `SELECT COUNT(*) FROM ${t}`).trim() +
+        ':' +
+        db.sql(name, `CHECKSUM TABLE ${t} EXTENDED`).trim().split('\t')[1],
+    ]),
+  );
 }
 
 function wrapper(name: string, body: string): string {
@@ -65,41 +88,103 @@ describePg('PostgreSQL', () => {
 
   it('dumps, restores into a fresh database, and the data is identical', async () => {
     const metrics = path.join(tmp, 'pg.prom');
-    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json', '--metrics-file', metrics]);
+    const dump = await cli(estate, [
+      'db-dump',
+      '--engine',
+      'postgres',
+      '--url',
+      pg.url('shop'),
+      '--json',
+      '--metrics-file',
+      metrics,
+    ]);
     expect(dump.code).toBe(0);
-    const d = dump.json<{ key: string; versionId: string; tables: { table: string; rows: number }[]; manifest: { key: string } }>();
+    const d = dump.json<{
+      key: string;
+      versionId: string;
+      tables: { table: string; rows: number }[];
+      manifest: { key: string };
+    }>();
     expect(d.key).toMatch(/^db\/postgres\/shop\/.*\.dump\.gz$/);
     expect(d.tables.find((t) => t.table === 'public.orders')?.rows).toBe(20000);
-    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as { status: string; details: { database: { tables: unknown[] } } };
+    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as {
+      status: string;
+      details: { database: { tables: unknown[] } };
+    };
     expect(m.status).toBe('ok');
     expect(m.details.database.tables).toHaveLength(3);
     expect(fs.readFileSync(metrics, 'utf8')).toMatch(/backup_job_success\{job="db-dump",env="dev"\} 1/);
 
     pg.createDatabase('shop_restored');
-    const restore = await cli(estate, ['db-restore', '--engine', 'postgres', '--url', pg.url('shop_restored'), '--key', d.key, '--version-id', d.versionId, '--json']);
+    const restore = await cli(estate, [
+      'db-restore',
+      '--engine',
+      'postgres',
+      '--url',
+      pg.url('shop_restored'),
+      '--key',
+      d.key,
+      '--version-id',
+      d.versionId,
+      '--json',
+    ]);
     expect(restore.code).toBe(0);
     expect(pgFingerprint(pg, 'shop_restored', tables)).toEqual(pgFingerprint(pg, 'shop', tables));
   });
 
   it('drill restores the newest dump into a scratch database and reports RTO', async () => {
-    const r = await cli(estate, ['drill', '--engine', 'postgres', '--scratch-url', pg.url('postgres'), '--database', 'shop', '--json']);
+    const r = await cli(estate, [
+      'drill',
+      '--engine',
+      'postgres',
+      '--scratch-url',
+      pg.url('postgres'),
+      '--database',
+      'shop',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const d = r.json<{ rtoSeconds: number; tablesChecked: number; diffs: unknown[]; scratchDatabase: string }>();
+    const d = r.json<{
+      rtoSeconds: number;
+      tablesChecked: number;
+      diffs: unknown[];
+      scratchDatabase: string;
+    }>();
     expect(d.tablesChecked).toBe(3);
     expect(d.diffs).toEqual([]);
     expect(d.rtoSeconds).toBeGreaterThan(0);
-    expect(pg.sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${d.scratchDatabase}'`).trim()).toBe('0');
+    expect(
+      pg.sql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${d.scratchDatabase}'`).trim(),
+    ).toBe('0');
   });
 
   it('records statistics of exactly the snapshot pg_dump dumps, even while the database is written', async () => {
     // Rows committed after the statistics were taken but before pg_dump starts: with a shared
     // exported snapshot they are in neither; without it the drill would see 500 extra rows.
-    const busy = wrapper('busy_pg_dump', `psql -X -q -c "INSERT INTO customers(name) SELECT 'late ' || g FROM generate_series(1, 500) g" >/dev/null || exit 3\nexec pg_dump "$@"`);
-    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json'], { BACKUP_PG_DUMP: busy });
+    const busy = wrapper(
+      'busy_pg_dump',
+      `psql -X -q -c "INSERT INTO customers(name) SELECT 'late ' || g FROM generate_series(1, 500) g" >/dev/null || exit 3\nexec pg_dump "$@"`,
+    );
+    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json'], {
+      BACKUP_PG_DUMP: busy,
+    });
     expect(dump.code).toBe(0);
-    expect(dump.json<{ tables: { table: string; rows: number }[] }>().tables.find((t) => t.table === 'public.customers')?.rows).toBe(3000);
+    expect(
+      dump
+        .json<{ tables: { table: string; rows: number }[] }>()
+        .tables.find((t) => t.table === 'public.customers')?.rows,
+    ).toBe(3000);
     expect(pg.sql('shop', 'SELECT count(*) FROM customers').trim()).toBe('3500');
-    const r = await cli(estate, ['drill', '--engine', 'postgres', '--scratch-url', pg.url('postgres'), '--database', 'shop', '--json']);
+    const r = await cli(estate, [
+      'drill',
+      '--engine',
+      'postgres',
+      '--scratch-url',
+      pg.url('postgres'),
+      '--database',
+      'shop',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ diffs: [] });
   });
@@ -107,28 +192,58 @@ describePg('PostgreSQL', () => {
   it('drill catches a dump whose restored row counts differ', async () => {
     // A misconfigured dump that silently leaves out a table's rows.
     const lossy = wrapper('lossy_pg_dump', `exec pg_dump --exclude-table-data=public.orders "$@"`);
-    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json'], { BACKUP_PG_DUMP: lossy });
+    const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json'], {
+      BACKUP_PG_DUMP: lossy,
+    });
     expect(dump.code).toBe(0);
-    const r = await cli(estate, ['drill', '--engine', 'postgres', '--scratch-url', pg.url('postgres'), '--database', 'shop', '--json']);
+    const r = await cli(estate, [
+      'drill',
+      '--engine',
+      'postgres',
+      '--scratch-url',
+      pg.url('postgres'),
+      '--database',
+      'shop',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     const d = r.json<{ ok: boolean; diffs: { table: string; problem: string }[]; error: string }>();
     expect(d.ok).toBe(false);
-    expect(d.diffs).toEqual([{ table: 'public.orders', expected: expect.objectContaining({ rows: 20000 }), actual: expect.objectContaining({ rows: 0 }), problem: 'row count 0, expected 20000' }]);
+    expect(d.diffs).toEqual([
+      {
+        table: 'public.orders',
+        expected: expect.objectContaining({ rows: 20000 }),
+        actual: expect.objectContaining({ rows: 0 }),
+        problem: 'row count 0, expected 20000',
+      },
+    ]);
     expect(d.error).toMatch(/public\.orders: row count 0, expected 20000/);
   });
 
   it('a dump killed midway aborts the multipart upload: no object, no unfinished upload', async () => {
     pg.createDatabase('big');
-    pg.sql('big', `CREATE TABLE events(id int, payload text); INSERT INTO events SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) FROM generate_series(1, 250000) g;`);
+    pg.sql(
+      'big',
+      `CREATE TABLE events(id int, payload text); INSERT INTO events SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) FROM generate_series(1, 250000) g;`,
+    );
     // Emits 16 MB of a real dump (≥ 2 parts of 5 MiB after gzip), then dies by SIGKILL.
     const dying = wrapper('dying_pg_dump', `pg_dump "$@" | head -c 16000000\nkill -9 $$`);
-    await fetch(`${estate.emu.url}/__admin/stats`, { method: 'DELETE', headers: { authorization: `Bearer ${estate.emu.info.adminToken}` } });
-    const r = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('big'), '--part-size', '5MiB', '--json'], { BACKUP_PG_DUMP: dying });
+    await fetch(`${estate.emu.url}/__admin/stats`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${estate.emu.info.adminToken}` },
+    });
+    const r = await cli(
+      estate,
+      ['db-dump', '--engine', 'postgres', '--url', pg.url('big'), '--part-size', '5MiB', '--json'],
+      { BACKUP_PG_DUMP: dying },
+    );
     expect(r.code).toBe(1);
     const d = r.json<{ error: string; manifest: { key: string } }>();
     expect(d.error).toMatch(/killed by SIGKILL; the upload was aborted/);
     expect((await listVersionsJson(estate, 'db/postgres/big/')).length).toBe(0);
-    const uploads = await sdkClient(estate).send(new ListMultipartUploadsCommand({ Bucket: estate.bucket, Prefix: 'db/postgres/big/' }));
+    const uploads = await sdkClient(estate).send(
+      new ListMultipartUploadsCommand({ Bucket: estate.bucket, Prefix: 'db/postgres/big/' }),
+    );
     expect(uploads.Uploads ?? []).toEqual([]);
     // It really was mid-multipart when it died, and the upload was aborted, not completed.
     const stats = (await estate.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> };
@@ -136,14 +251,24 @@ describePg('PostgreSQL', () => {
     expect(stats.operations['s3:UploadPart']).toBeGreaterThanOrEqual(1);
     expect(stats.operations['s3:AbortMultipartUpload']).toBe(1);
     expect(stats.operations['s3:CompleteMultipartUpload']).toBeUndefined();
-    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as { status: string; objects: { status: string }[] };
+    const m = JSON.parse((await getObjectBytes(estate, d.manifest.key)).toString()) as {
+      status: string;
+      objects: { status: string }[];
+    };
     expect(m.status).toBe('failed');
     expect(m.objects[0].status).toBe('aborted');
   });
 
   it('refuses a bad connection with exit 1 and no upload', async () => {
     const before = (await listVersionsJson(estate, 'db/')).length;
-    const r = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', `postgres://postgres:wrong@127.0.0.1:${pg.port}/shop`, '--json']);
+    const r = await cli(estate, [
+      'db-dump',
+      '--engine',
+      'postgres',
+      '--url',
+      `postgres://postgres:wrong@127.0.0.1:${pg.port}/shop`,
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     expect(r.json<{ error: string }>().error).toMatch(/password authentication failed/);
     expect((await listVersionsJson(estate, 'db/')).length).toBe(before);
@@ -175,9 +300,21 @@ describeMy('MariaDB', () => {
     expect(dump.code).toBe(0);
     const d = dump.json<{ key: string; tables: { table: string; rows: number }[] }>();
     expect(d.key).toMatch(/^db\/mysql\/bank\/.*\.sql\.gz$/);
-    expect(d.tables).toEqual([expect.objectContaining({ table: 'accounts', rows: 2000 }), expect.objectContaining({ table: 'ledger', rows: 10000 })]);
+    expect(d.tables).toEqual([
+      expect.objectContaining({ table: 'accounts', rows: 2000 }),
+      expect.objectContaining({ table: 'ledger', rows: 10000 }),
+    ]);
     my.createDatabase('bank_restored');
-    const restore = await cli(estate, ['db-restore', '--engine', 'mysql', '--url', my.url('bank_restored'), '--database', 'bank', '--json']);
+    const restore = await cli(estate, [
+      'db-restore',
+      '--engine',
+      'mysql',
+      '--url',
+      my.url('bank_restored'),
+      '--database',
+      'bank',
+      '--json',
+    ]);
     expect(restore.code).toBe(0);
     expect(myFingerprint(my, 'bank_restored', tables)).toEqual(myFingerprint(my, 'bank', tables));
   });

@@ -55,7 +55,16 @@ function kubernetesInvocations(): Invocation[] {
   const out: Invocation[] = [];
   for (const d of docs) {
     expect(d.errors).toEqual([]);
-    const doc = d.toJS() as { kind: string; metadata: { name: string }; spec: { schedule: string; jobTemplate: { spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } } } } };
+    const doc = d.toJS() as {
+      kind: string;
+      metadata: { name: string };
+      spec: {
+        schedule: string;
+        jobTemplate: {
+          spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } };
+        };
+      };
+    };
     if (doc.kind !== 'CronJob') continue;
     expect(doc.spec.schedule.split(' ')).toHaveLength(5);
     for (const c of doc.spec.jobTemplate.spec.template.spec.containers) {
@@ -67,11 +76,16 @@ function kubernetesInvocations(): Invocation[] {
 }
 
 function githubInvocations(): Invocation[] {
-  const wf = parse(fs.readFileSync(path.join(DEPLOY, 'github-actions', 'backup.yml'), 'utf8')) as { on: { schedule: { cron: string }[] }; jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+  const wf = parse(fs.readFileSync(path.join(DEPLOY, 'github-actions', 'backup.yml'), 'utf8')) as {
+    on: { schedule: { cron: string }[] };
+    jobs: Record<string, { steps: { name?: string; run?: string }[] }>;
+  };
   expect(wf.on.schedule[0].cron.split(' ')).toHaveLength(5);
   const out: Invocation[] = [];
   for (const job of Object.values(wf.jobs)) {
-    for (const step of job.steps) if (step.run?.includes(BIN)) out.push({ source: `github ${step.name}`, args: afterBin(shellWords(step.run)) });
+    for (const step of job.steps)
+      if (step.run?.includes(BIN))
+        out.push({ source: `github ${step.name}`, args: afterBin(shellWords(step.run)) });
   }
   return out;
 }
@@ -115,11 +129,14 @@ describe('deploy/ examples parse', () => {
     );
   });
 
-  it.each(all().map((i) => [i.source, i] as const))('%s: --help of the exact command exits 0', async (_s, inv) => {
-    const r = await cli(undefined, [...inv.args, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Usage: infrafabric-backup ${inv.args[0]}`);
-  });
+  it.each(all().map((i) => [i.source, i] as const))(
+    '%s: --help of the exact command exits 0',
+    async (_s, inv) => {
+      const r = await cli(undefined, [...inv.args, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: infrafabric-backup ${inv.args[0]}`);
+    },
+  );
 });
 
 (postgresAvailable() ? describe : describe.skip)('deploy/ command lines run with --dry-run', () => {
@@ -137,7 +154,10 @@ describe('deploy/ examples parse', () => {
     fs.mkdirSync(path.join(tmp, 'audit'));
     fs.writeFileSync(path.join(tmp, 'audit', 'a.log'), 'line\n');
     fs.mkdirSync(path.join(tmp, 'tf'));
-    fs.writeFileSync(path.join(tmp, 'tf', 'terraform.tfstate'), JSON.stringify({ version: 4, terraform_version: '1.9.0', resources: [] }));
+    fs.writeFileSync(
+      path.join(tmp, 'tf', 'terraform.tfstate'),
+      JSON.stringify({ version: 4, terraform_version: '1.9.0', resources: [] }),
+    );
     fs.writeFileSync(path.join(tmp, 'aws-config.json'), '{"ok":true}');
     // Every variable the examples reference, mapped to something real on this machine.
     vars = {
@@ -166,8 +186,16 @@ describe('deploy/ examples parse', () => {
     });
 
   it.each(all().map((i) => [i.source, i] as const))('%s', async (_s, inv) => {
-    const args = inv.args.map(expand).map((a) => (a.startsWith('/metrics/') || a.startsWith('/var/lib/node_exporter/') ? path.join(tmp, path.basename(a)) : a));
-    const r = await cli(estate, [...args, '--dry-run'], { BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
+    const args = inv.args
+      .map(expand)
+      .map((a) =>
+        a.startsWith('/metrics/') || a.startsWith('/var/lib/node_exporter/')
+          ? path.join(tmp, path.basename(a))
+          : a,
+      );
+    const r = await cli(estate, [...args, '--dry-run'], {
+      BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    });
     if (r.code !== 0) throw new Error(`${inv.source} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     expect(r.code).toBe(0);
   });

@@ -51,11 +51,24 @@ it('a 200 MB upload survives 503 SlowDown, 429 and connection resets, byte-exact
 
   await estate.emu.admin('POST', '/__admin/faults', {
     rules: [
-      { operation: 's3:CreateMultipartUpload', status: 503, code: 'SlowDown', message: 'injected', retryAfter: 1, count: 1 },
+      {
+        operation: 's3:CreateMultipartUpload',
+        status: 503,
+        code: 'SlowDown',
+        message: 'injected',
+        retryAfter: 1,
+        count: 1,
+      },
       { operation: 's3:UploadPart', status: 503, code: 'SlowDown', message: 'injected', count: 2 },
       { operation: 's3:UploadPart', status: 429, code: 'TooManyRequests', message: 'injected', count: 1 },
       { operation: 's3:UploadPart', action: 'reset', count: 2 },
-      { operation: 's3:CompleteMultipartUpload', status: 503, code: 'SlowDown', message: 'injected', count: 1 },
+      {
+        operation: 's3:CompleteMultipartUpload',
+        status: 503,
+        code: 'SlowDown',
+        message: 'injected',
+        count: 1,
+      },
     ],
   });
   const metrics = path.join(tmp, 'faults.prom');
@@ -64,12 +77,17 @@ it('a 200 MB upload survives 503 SlowDown, 429 and connection resets, byte-exact
   const d = r.json<{ retries: number; uploaded: number }>();
   expect(d.uploaded).toBe(1);
   expect(d.retries).toBeGreaterThanOrEqual(7);
-  expect(fs.readFileSync(metrics, 'utf8')).toContain(`backup_job_retries{job="audit-logs",env="dev"} ${d.retries}`);
-  const fired = (await estate.emu.admin('GET', '/__admin/faults')) as { rules?: { fired: number }[] } | { fired: number }[];
+  expect(fs.readFileSync(metrics, 'utf8')).toContain(
+    `backup_job_retries{job="audit-logs",env="dev"} ${d.retries}`,
+  );
+  const fired = (await estate.emu.admin('GET', '/__admin/faults')) as
+    { rules?: { fired: number }[] } | { fired: number }[];
   const rules = Array.isArray(fired) ? fired : (fired.rules ?? []);
   expect(rules.reduce((s, x) => s + x.fired, 0)).toBe(7);
 
-  const seg = (await listVersionsJson(estate, 'audit-logs/')).find((v) => v.key.includes('huge.log@0-200000000'))!;
+  const seg = (await listVersionsJson(estate, 'audit-logs/')).find((v) =>
+    v.key.includes('huge.log@0-200000000'),
+  )!;
   expect(seg).toBeDefined();
   const out = path.join(tmp, 'huge.log.gz');
   const restored = await cli(estate, ['restore', '--key', seg.key, '--to', out, '--json']);
@@ -80,10 +98,14 @@ it('a 200 MB upload survives 503 SlowDown, 429 and connection resets, byte-exact
 }, 180_000);
 
 it('a 10% fault rate over 150 small uploads loses nothing', async () => {
-  await fetch(`${estate.emu.url}/__admin/faults`, { method: 'DELETE', headers: { authorization: `Bearer ${estate.emu.info.adminToken}` } });
+  await fetch(`${estate.emu.url}/__admin/faults`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${estate.emu.info.adminToken}` },
+  });
   const dir = path.join(tmp, 'many');
   fs.mkdirSync(dir);
-  for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(dir, `svc-${i}.log`), `line ${i}\n`.repeat(20 + i));
+  for (let i = 0; i < 150; i++)
+    fs.writeFileSync(path.join(dir, `svc-${i}.log`), `line ${i}\n`.repeat(20 + i));
   await estate.emu.admin('POST', '/__admin/faults', {
     rules: [
       { operation: 's3:PutObject', status: 503, code: 'SlowDown', message: 'injected', fraction: 0.05 },
@@ -92,7 +114,10 @@ it('a 10% fault rate over 150 small uploads loses nothing', async () => {
     ],
   });
   const r = await cli(estate, ['audit-logs', '--dir', dir, '--name', 'many', '--json']);
-  await fetch(`${estate.emu.url}/__admin/faults`, { method: 'DELETE', headers: { authorization: `Bearer ${estate.emu.info.adminToken}` } });
+  await fetch(`${estate.emu.url}/__admin/faults`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${estate.emu.info.adminToken}` },
+  });
   expect(r.code).toBe(0);
   expect(r.json()).toMatchObject({ uploaded: 150 });
   expect(r.json<{ retries: number }>().retries).toBeGreaterThan(0);

@@ -3,6 +3,7 @@
  * through the native API (the emulator, like B2, refuses the master key on S3), and an
  * in-process runner for `main()` that captures stdout/stderr.
  */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PassThrough } from 'stream';
 import { main } from '../../../scripts/cli';
 import { startEmulator, RunningEmulator } from '../../helpers/emulator';
@@ -17,37 +18,81 @@ export interface Estate {
   stop(): Promise<void>;
 }
 
-async function native(url: string, call: string, auth: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}/b2api/v3/${call}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function native(
+  url: string,
+  call: string,
+  auth: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}/b2api/v3/${call}`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${call} -> ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
-export async function createBucketAndKey(emu: RunningEmulator, bucket: string, capabilities?: string[]): Promise<{ keyId: string; applicationKey: string; bucketId: string }> {
+export async function createBucketAndKey(
+  emu: RunningEmulator,
+  bucket: string,
+  capabilities?: string[],
+): Promise<{ keyId: string; applicationKey: string; bucketId: string }> {
   const basic = 'Basic ' + Buffer.from(`${emu.info.keyId}:${emu.info.applicationKey}`).toString('base64');
-  const authRes = await fetch(`${emu.url}/b2api/v3/b2_authorize_account`, { headers: { authorization: basic } });
-  const auth = (await authRes.json()) as { authorizationToken: string; accountId: string; apiInfo: { storageApi: { apiUrl: string } } };
+  const authRes = await fetch(`${emu.url}/b2api/v3/b2_authorize_account`, {
+    headers: { authorization: basic },
+  });
+  const auth = (await authRes.json()) as {
+    authorizationToken: string;
+    accountId: string;
+    apiInfo: { storageApi: { apiUrl: string } };
+  };
   if (!authRes.ok) throw new Error(`authorize failed: ${JSON.stringify(auth)}`);
   const token = auth.authorizationToken;
-  const b = await native(emu.url, 'b2_create_bucket', token, { accountId: auth.accountId, bucketName: bucket, bucketType: 'allPrivate' });
+  const b = await native(emu.url, 'b2_create_bucket', token, {
+    accountId: auth.accountId,
+    bucketName: bucket,
+    bucketType: 'allPrivate',
+  });
   const k = await native(emu.url, 'b2_create_key', token, {
     accountId: auth.accountId,
     keyName: `cli-${bucket}`.slice(0, 100),
     bucketId: b.bucketId,
-    capabilities: capabilities ?? ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles', 'readBucketLifecycleRules', 'readBuckets'],
+    capabilities: capabilities ?? [
+      'listBuckets',
+      'listFiles',
+      'readFiles',
+      'writeFiles',
+      'deleteFiles',
+      'readBucketLifecycleRules',
+      'readBuckets',
+    ],
   });
-  return { keyId: k.applicationKeyId as string, applicationKey: k.applicationKey as string, bucketId: b.bucketId as string };
+  return {
+    keyId: k.applicationKeyId as string,
+    applicationKey: k.applicationKey as string,
+    bucketId: b.bucketId as string,
+  };
 }
 
 /** Sets native lifecycle rules on a bucket with the master key (what the Pulumi stack does). */
 export async function setLifecycleRules(estate: Estate, rules: Record<string, unknown>[]): Promise<void> {
   const emu = estate.emu;
   const basic = 'Basic ' + Buffer.from(`${emu.info.keyId}:${emu.info.applicationKey}`).toString('base64');
-  const auth = (await (await fetch(`${emu.url}/b2api/v3/b2_authorize_account`, { headers: { authorization: basic } })).json()) as { authorizationToken: string; accountId: string };
-  const list = await native(emu.url, 'b2_list_buckets', auth.authorizationToken, { accountId: auth.accountId, bucketName: estate.bucket });
+  const auth = (await (
+    await fetch(`${emu.url}/b2api/v3/b2_authorize_account`, { headers: { authorization: basic } })
+  ).json()) as { authorizationToken: string; accountId: string };
+  const list = await native(emu.url, 'b2_list_buckets', auth.authorizationToken, {
+    accountId: auth.accountId,
+    bucketName: estate.bucket,
+  });
   const bucketId = (list.buckets as { bucketId: string }[])[0].bucketId;
-  await native(emu.url, 'b2_update_bucket', auth.authorizationToken, { accountId: auth.accountId, bucketId, lifecycleRules: rules });
+  await native(emu.url, 'b2_update_bucket', auth.authorizationToken, {
+    accountId: auth.accountId,
+    bucketId,
+    lifecycleRules: rules,
+  });
 }
 
 let counter = 0;
@@ -92,7 +137,12 @@ function collect(): { stream: PassThrough; text: () => string; buffer: () => Buf
 }
 
 /** Runs the CLI in-process (same code path as the bin) with the estate's environment. */
-export async function cli(estate: Estate | undefined, args: string[], extraEnv: NodeJS.ProcessEnv = {}, stdin?: NodeJS.ReadableStream): Promise<CliRun & { stdoutBuffer: Buffer }> {
+export async function cli(
+  estate: Estate | undefined,
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+  stdin?: NodeJS.ReadableStream,
+): Promise<CliRun & { stdoutBuffer: Buffer }> {
   const out = collect();
   const err = collect();
   const code = await main(args, {
@@ -118,9 +168,7 @@ export async function cli(estate: Estate | undefined, args: string[], extraEnv: 
 }
 
 /** A plain SDK client on the estate's key, for assertions independent of the CLI's code. */
-export function sdkClient(estate: Estate): import('@aws-sdk/client-s3').S3Client {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+export function sdkClient(estate: Estate): S3Client {
   return new S3Client({
     endpoint: estate.endpoint,
     region: 'us-west-004',
@@ -132,9 +180,9 @@ export function sdkClient(estate: Estate): import('@aws-sdk/client-s3').S3Client
 }
 
 export async function getObjectBytes(estate: Estate, key: string, versionId?: string): Promise<Buffer> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { GetObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
-  const res = await sdkClient(estate).send(new GetObjectCommand({ Bucket: estate.bucket, Key: key, VersionId: versionId }));
+  const res = await sdkClient(estate).send(
+    new GetObjectCommand({ Bucket: estate.bucket, Key: key, VersionId: versionId }),
+  );
   return Buffer.from(await res.Body!.transformToByteArray());
 }
 

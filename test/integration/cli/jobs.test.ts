@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await fetch(`${estate.emu.url}/__admin/faults`, { method: 'DELETE', headers: { authorization: `Bearer ${estate.emu.info.adminToken}` } });
+  await fetch(`${estate.emu.url}/__admin/faults`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${estate.emu.info.adminToken}` },
+  });
 });
 
 function file(name: string, content: string | Buffer): string {
@@ -47,18 +50,38 @@ async function manifest(key: string): Promise<ManifestDoc> {
 describe('snapshot-config', () => {
   it('uploads a JSON snapshot with metadata and a manifest, then skips identical content', async () => {
     const src = file('aws/config.json', JSON.stringify({ vpc: { cidr: '10.0.0.0/16' } }));
-    const r1 = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json', '--env', 'staging']);
+    const r1 = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      src,
+      '--json',
+      '--env',
+      'staging',
+    ]);
     expect(r1.code).toBe(0);
     const d1 = r1.json<{ key: string; versionId: string; sha256: string; manifest: { key: string } }>();
     expect(d1.key).toMatch(/^configs\/aws\/\d{4}-\d{2}-\d{2}\/config\.json$/);
     const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
     const { sdkClient } = await import('./fixture');
     const head = await sdkClient(estate).send(new HeadObjectCommand({ Bucket: estate.bucket, Key: d1.key }));
-    expect(head.Metadata).toMatchObject({ sha256: d1.sha256, type: 'config-snapshot', provider: 'aws', env: 'staging', 'tool-version': expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(head.Metadata).toMatchObject({
+      sha256: d1.sha256,
+      type: 'config-snapshot',
+      provider: 'aws',
+      env: 'staging',
+      'tool-version': expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
     expect(head.ServerSideEncryption).toBe('AES256');
     const m = await manifest(d1.manifest.key);
     expect(m).toMatchObject({ job: 'snapshot-config', status: 'ok' });
-    expect(m.objects[0]).toMatchObject({ key: d1.key, versionId: d1.versionId, sha256: d1.sha256, status: 'uploaded' });
+    expect(m.objects[0]).toMatchObject({
+      key: d1.key,
+      versionId: d1.versionId,
+      sha256: d1.sha256,
+      status: 'uploaded',
+    });
 
     const r2 = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json']);
     expect(r2.code).toBe(0);
@@ -66,7 +89,15 @@ describe('snapshot-config', () => {
     const versions = (await listVersionsJson(estate, 'configs/aws/')).filter((v) => v.key === d1.key);
     expect(versions).toHaveLength(1);
 
-    const r3 = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json', '--force']);
+    const r3 = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      src,
+      '--json',
+      '--force',
+    ]);
     expect(r3.json()).toMatchObject({ skipped: false });
     expect((await listVersionsJson(estate, 'configs/aws/')).filter((v) => v.key === d1.key)).toHaveLength(2);
   });
@@ -74,16 +105,38 @@ describe('snapshot-config', () => {
   it('tars a directory deterministically and reads YAML from stdin', async () => {
     file('gcp-export/project.yaml', 'project: infrafabric\nregion: europe-west1\n');
     file('gcp-export/iam/roles.json', '{"roles":["viewer"]}');
-    const r1 = await cli(estate, ['snapshot-config', '--provider', 'gcp', '--from', path.join(tmp, 'gcp-export'), '--json']);
+    const r1 = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'gcp',
+      '--from',
+      path.join(tmp, 'gcp-export'),
+      '--json',
+    ]);
     expect(r1.code).toBe(0);
-    expect(r1.json()).toMatchObject({ key: expect.stringMatching(/^configs\/gcp\/.*\/gcp-export\.tar\.gz$/), skipped: false });
+    expect(r1.json()).toMatchObject({
+      key: expect.stringMatching(/^configs\/gcp\/.*\/gcp-export\.tar\.gz$/),
+      skipped: false,
+    });
     // touching mtimes changes nothing: the archive is byte-identical, so it is skipped
     fs.utimesSync(path.join(tmp, 'gcp-export/project.yaml'), new Date(), new Date(2020, 1, 1));
-    const r2 = await cli(estate, ['snapshot-config', '--provider', 'gcp', '--from', path.join(tmp, 'gcp-export'), '--json']);
+    const r2 = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'gcp',
+      '--from',
+      path.join(tmp, 'gcp-export'),
+      '--json',
+    ]);
     expect(r2.json()).toMatchObject({ skipped: true });
 
     const yaml = Readable.from([Buffer.from('subscriptions:\n  - id: abc\n')]);
-    const r3 = await cli(estate, ['snapshot-config', '--provider', 'azure', '--from', '-', '--json'], {}, yaml);
+    const r3 = await cli(
+      estate,
+      ['snapshot-config', '--provider', 'azure', '--from', '-', '--json'],
+      {},
+      yaml,
+    );
     expect(r3.code).toBe(0);
     expect(r3.json()).toMatchObject({ key: expect.stringMatching(/^configs\/azure\/.*\/config\.yaml$/) });
   });
@@ -93,38 +146,84 @@ describe('snapshot-config', () => {
     const r = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', bad, '--json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid JSON/);
-    expect((await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', path.join(tmp, 'nope.json')])).code).toBe(2);
-    expect((await listVersionsJson(estate, 'configs/aws/')).some((v) => v.key.endsWith('broken.json'))).toBe(false);
+    expect(
+      (await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', path.join(tmp, 'nope.json')]))
+        .code,
+    ).toBe(2);
+    expect((await listVersionsJson(estate, 'configs/aws/')).some((v) => v.key.endsWith('broken.json'))).toBe(
+      false,
+    );
   });
 
   it('--dry-run writes neither the object nor a manifest', async () => {
     const before = (await listVersionsJson(estate)).length;
     const src = file('dry.json', '{"x":1}');
-    const r = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json', '--dry-run']);
+    const r = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      src,
+      '--json',
+      '--dry-run',
+    ]);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ dryRun: true, wouldUpload: true });
     expect((await listVersionsJson(estate)).length).toBe(before);
   });
 
   it('writes a failed manifest and metrics when the upload is refused', async () => {
-    await estate.emu.admin('POST', '/__admin/faults', { operation: 's3:PutObject', path: 'configs/aws/.*/refused\\.json', status: 403, code: 'AccessDenied', message: 'no', count: 5 });
+    await estate.emu.admin('POST', '/__admin/faults', {
+      operation: 's3:PutObject',
+      path: 'configs/aws/.*/refused\\.json',
+      status: 403,
+      code: 'AccessDenied',
+      message: 'no',
+      count: 5,
+    });
     const metrics = path.join(tmp, 'snap.prom');
-    const r = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', file('refused.json', '{"a":2}'), '--json', '--metrics-file', metrics]);
+    const r = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      file('refused.json', '{"a":2}'),
+      '--json',
+      '--metrics-file',
+      metrics,
+    ]);
     expect(r.code).toBe(1);
     const doc = r.json<{ ok: boolean; manifest: { key: string } }>();
     expect(doc.ok).toBe(false);
     const m = await manifest(doc.manifest.key);
     expect(m.status).toBe('failed');
     expect(m.error).toBeTruthy();
-    expect(fs.readFileSync(metrics, 'utf8')).toMatch(/backup_job_success\{job="snapshot-config",env="dev"\} 0/);
+    expect(fs.readFileSync(metrics, 'utf8')).toMatch(
+      /backup_job_success\{job="snapshot-config",env="dev"\} 0/,
+    );
   });
 
   it('stops at once on a 403 cap exceeded (no retries)', async () => {
-    await estate.emu.admin('POST', '/__admin/faults', { operation: 's3:PutObject', path: 'capped\\.json', status: 403, code: 'AccessDenied', message: 'storage_cap_exceeded: Cannot upload files, storage cap exceeded', count: 10 });
-    const r = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', file('capped.json', '{"a":3}'), '--json']);
+    await estate.emu.admin('POST', '/__admin/faults', {
+      operation: 's3:PutObject',
+      path: 'capped\\.json',
+      status: 403,
+      code: 'AccessDenied',
+      message: 'storage_cap_exceeded: Cannot upload files, storage cap exceeded',
+      count: 10,
+    });
+    const r = await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      file('capped.json', '{"a":3}'),
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ ok: false, retries: 0, error: expect.stringMatching(/cap/) });
-    const faults = (await estate.emu.admin('GET', '/__admin/faults')) as { rules: { fired: number }[] } | { fired: number }[];
+    const faults = (await estate.emu.admin('GET', '/__admin/faults')) as
+      { rules: { fired: number }[] } | { fired: number }[];
     const rules = Array.isArray(faults) ? faults : faults.rules;
     expect(rules[0].fired).toBe(1);
   });
@@ -132,7 +231,11 @@ describe('snapshot-config', () => {
 
 describe('tf-state', () => {
   const key = randomBytes(32).toString('base64');
-  const state = JSON.stringify({ version: 4, terraform_version: '1.9.5', resources: [{ type: 'aws_db_instance', instances: [{ attributes: { password: 'S3cr3t-db-password' } }] }] });
+  const state = JSON.stringify({
+    version: 4,
+    terraform_version: '1.9.5',
+    resources: [{ type: 'aws_db_instance', instances: [{ attributes: { password: 'S3cr3t-db-password' } }] }],
+  });
 
   it('encrypts client-side; the object is unreadable without the key and restores with it', async () => {
     const ws = path.join(tmp, 'network');
@@ -141,34 +244,74 @@ describe('tf-state', () => {
     const r = await cli(estate, ['tf-state', '--workspace', ws, '--json'], { BACKUP_ENCRYPTION_KEY: key });
     expect(r.code).toBe(0);
     const doc = r.json<{ keyId: string; objects: { key: string; status: string }[] }>();
-    expect(doc.objects.map((o) => o.key).sort()).toEqual(['terraform-state/network/terraform.tfstate.d/staging/terraform.tfstate.enc', 'terraform-state/network/terraform.tfstate.enc']);
+    expect(doc.objects.map((o) => o.key).sort()).toEqual([
+      'terraform-state/network/terraform.tfstate.d/staging/terraform.tfstate.enc',
+      'terraform-state/network/terraform.tfstate.enc',
+    ]);
     const raw = await getObjectBytes(estate, 'terraform-state/network/terraform.tfstate.enc');
     expect(raw.includes(Buffer.from('S3cr3t-db-password'))).toBe(false);
     expect(raw.includes(Buffer.from('terraform_version'))).toBe(false);
 
     // without the key: usage error naming the variable
-    const noKey = await cli(estate, ['restore', '--key', 'terraform-state/network/terraform.tfstate.enc', '--to', path.join(tmp, 'out.tfstate'), '--decrypt']);
+    const noKey = await cli(estate, [
+      'restore',
+      '--key',
+      'terraform-state/network/terraform.tfstate.enc',
+      '--to',
+      path.join(tmp, 'out.tfstate'),
+      '--decrypt',
+    ]);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/BACKUP_ENCRYPTION_KEY/);
     // with a wrong key: both key ids named, nothing written
-    const wrong = await cli(estate, ['restore', '--key', 'terraform-state/network/terraform.tfstate.enc', '--to', path.join(tmp, 'out.tfstate'), '--decrypt', '--json'], {
-      BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    });
+    const wrong = await cli(
+      estate,
+      [
+        'restore',
+        '--key',
+        'terraform-state/network/terraform.tfstate.enc',
+        '--to',
+        path.join(tmp, 'out.tfstate'),
+        '--decrypt',
+        '--json',
+      ],
+      {
+        BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      },
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.json<{ error: string }>().error).toMatch(new RegExp(`encrypted with key id ${doc.keyId}`));
     expect(fs.existsSync(path.join(tmp, 'out.tfstate'))).toBe(false);
     // with the key
-    const ok = await cli(estate, ['restore', '--key', 'terraform-state/network/terraform.tfstate.enc', '--to', path.join(tmp, 'out.tfstate'), '--decrypt'], { BACKUP_ENCRYPTION_KEY: key });
+    const ok = await cli(
+      estate,
+      [
+        'restore',
+        '--key',
+        'terraform-state/network/terraform.tfstate.enc',
+        '--to',
+        path.join(tmp, 'out.tfstate'),
+        '--decrypt',
+      ],
+      { BACKUP_ENCRYPTION_KEY: key },
+    );
     expect(ok.code).toBe(0);
     expect(fs.readFileSync(path.join(tmp, 'out.tfstate'), 'utf8')).toBe(state);
 
     // unchanged state is not uploaded again
-    const again = await cli(estate, ['tf-state', '--workspace', ws, '--json'], { BACKUP_ENCRYPTION_KEY: key });
-    expect(again.json<{ objects: { status: string }[] }>().objects.map((o) => o.status)).toEqual(['skipped', 'skipped']);
+    const again = await cli(estate, ['tf-state', '--workspace', ws, '--json'], {
+      BACKUP_ENCRYPTION_KEY: key,
+    });
+    expect(again.json<{ objects: { status: string }[] }>().objects.map((o) => o.status)).toEqual([
+      'skipped',
+      'skipped',
+    ]);
   });
 
   it('rejects a file that is not state', async () => {
-    const r = await cli(estate, ['tf-state', '--file', file('notstate.json', '{"hello":1}')], { BACKUP_ENCRYPTION_KEY: key });
+    const r = await cli(estate, ['tf-state', '--file', file('notstate.json', '{"hello":1}')], {
+      BACKUP_ENCRYPTION_KEY: key,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/neither Terraform state .* nor a Pulumi export/);
   });
@@ -179,13 +322,23 @@ describe('restore and list', () => {
     const contents = ['{"v":1}', '{"v":2}', '{"v":3}'];
     const keys: string[] = [];
     for (const c of contents) {
-      const r = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', file('pit.json', c), '--json', '--force']);
+      const r = await cli(estate, [
+        'snapshot-config',
+        '--provider',
+        'aws',
+        '--from',
+        file('pit.json', c),
+        '--json',
+        '--force',
+      ]);
       expect(r.code).toBe(0);
       keys.push(r.json<{ key: string }>().key);
       await estate.emu.admin('POST', '/__admin/clock', { advanceSeconds: 3600 });
     }
     const key = keys[0];
-    const versions = (await listVersionsJson(estate, key)).filter((v) => v.key === key).sort((a, b) => a.lastModified.localeCompare(b.lastModified));
+    const versions = (await listVersionsJson(estate, key))
+      .filter((v) => v.key === key)
+      .sort((a, b) => a.lastModified.localeCompare(b.lastModified));
     expect(versions).toHaveLength(3);
     const t2 = Date.parse(versions[1].lastModified);
     const between = new Date(t2 + 1800_000).toISOString(); // after v2, before v3
@@ -195,7 +348,15 @@ describe('restore and list', () => {
     expect(fs.readFileSync(out, 'utf8')).toBe(contents[1]);
     expect(r.json()).toMatchObject({ versionId: versions[1].versionId });
     // exact version to stdout
-    const s = await cli(estate, ['restore', '--key', key, '--version-id', versions[0].versionId, '--to', '-']);
+    const s = await cli(estate, [
+      'restore',
+      '--key',
+      key,
+      '--version-id',
+      versions[0].versionId,
+      '--to',
+      '-',
+    ]);
     expect(s.code).toBe(0);
     expect(s.stdout).toBe(contents[0]);
     // before the first version: nothing to restore
@@ -209,13 +370,29 @@ describe('restore and list', () => {
     await sdkClient(estate).send(new DeleteObjectCommand({ Bucket: estate.bucket, Key: key }));
     const after = (await listVersionsJson(estate, key)).filter((v) => v.key === key);
     expect(after.filter((v) => v.hideMarker)).toHaveLength(1);
-    const now = await cli(estate, ['restore', '--key', key, '--at', new Date(Date.parse(versions[2].lastModified) + 7200_000 * 10).toISOString(), '--to', out]);
+    const now = await cli(estate, [
+      'restore',
+      '--key',
+      key,
+      '--at',
+      new Date(Date.parse(versions[2].lastModified) + 7200_000 * 10).toISOString(),
+      '--to',
+      out,
+    ]);
     expect(now.code).toBe(1);
     expect(now.stderr).toMatch(/hide marker/);
   });
 
   it('--since filters by age', async () => {
-    await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', file('recent.json', '{"recent":true}'), '--json', '--force']);
+    await cli(estate, [
+      'snapshot-config',
+      '--provider',
+      'aws',
+      '--from',
+      file('recent.json', '{"recent":true}'),
+      '--json',
+      '--force',
+    ]);
     const r = await cli(estate, ['list', '--json', '--since', '1s']);
     expect(r.code).toBe(0);
     const all = await listVersionsJson(estate);
@@ -237,7 +414,14 @@ describe('verify', () => {
   it('fails on an object whose bytes do not match its recorded sha256', async () => {
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const { sdkClient } = await import('./fixture');
-    await sdkClient(estate).send(new PutObjectCommand({ Bucket: estate.bucket, Key: 'configs/aws/tampered.json', Body: 'tampered', Metadata: { sha256: '0'.repeat(64) } }));
+    await sdkClient(estate).send(
+      new PutObjectCommand({
+        Bucket: estate.bucket,
+        Key: 'configs/aws/tampered.json',
+        Body: 'tampered',
+        Metadata: { sha256: '0'.repeat(64) },
+      }),
+    );
     const r = await cli(estate, ['verify', '--json', '--prefix', 'configs/aws/tampered']);
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ ok: false, mismatch: 1 });
@@ -249,13 +433,26 @@ describe('cost', () => {
     const html = path.join(tmp, 'cost.html');
     const r = await cli(estate, ['cost', '--json', '--html', html]);
     expect(r.code).toBe(0);
-    const d = r.json<{ totalBytes: number; buckets: { prefixes: { prefix: string }[] }[]; current: { b2Total: number; s3Total: number }; projection: unknown[] }>();
+    const d = r.json<{
+      totalBytes: number;
+      buckets: { prefixes: { prefix: string }[] }[];
+      current: { b2Total: number; s3Total: number };
+      projection: unknown[];
+    }>();
     expect(d.totalBytes).toBeGreaterThan(0);
-    expect(d.buckets[0].prefixes.map((p) => p.prefix)).toEqual(expect.arrayContaining(['configs/', 'manifests/', 'terraform-state/']));
+    expect(d.buckets[0].prefixes.map((p) => p.prefix)).toEqual(
+      expect.arrayContaining(['configs/', 'manifests/', 'terraform-state/']),
+    );
     expect(d.projection).toHaveLength(12);
     expect(fs.readFileSync(html, 'utf8')).toMatch(/<svg[\s\S]*<path d="M/);
 
-    const alert = await cli(estate, ['cost', '--json', '--egress-per-month', String(d.totalBytes * 3), '--fail-on-alert']);
+    const alert = await cli(estate, [
+      'cost',
+      '--json',
+      '--egress-per-month',
+      String(d.totalBytes * 3),
+      '--fail-on-alert',
+    ]);
     expect(alert.code).toBe(1);
     expect(alert.json<{ alert: string }>().alert).toMatch(/3\.00x the stored/);
     const noFail = await cli(estate, ['cost', '--egress-per-month', String(d.totalBytes * 3)]);

@@ -7,16 +7,34 @@ import * as path from 'path';
 import { PassThrough } from 'stream';
 import { main } from '../../../scripts/cli';
 
-const COMMANDS = ['snapshot-config', 'tf-state', 'audit-logs', 'db-dump', 'db-restore', 'drill', 'list', 'restore', 'verify', 'prune', 'cost'];
+const COMMANDS = [
+  'snapshot-config',
+  'tf-state',
+  'audit-logs',
+  'db-dump',
+  'db-restore',
+  'drill',
+  'list',
+  'restore',
+  'verify',
+  'prune',
+  'cost',
+];
 
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   let o = '';
   let e = '';
   out.on('data', (d: Buffer) => (o += d.toString()));
   err.on('data', (d: Buffer) => (e += d.toString()));
-  const code = await main(args, { io: { stdout: out, stderr: err, isTTY: false }, env: { PATH: process.env.PATH, ...env } });
+  const code = await main(args, {
+    io: { stdout: out, stderr: err, isTTY: false },
+    env: { PATH: process.env.PATH, ...env },
+  });
   return { code, out: o, err: e };
 }
 
@@ -46,15 +64,21 @@ describe('infrafabric-backup CLI surface', () => {
     expect(url.code).toBe(2);
     expect(url.err).toMatch(/--url: scheme must be postgres: or postgresql:/);
     expect((await run(['prune'])).err).toMatch(/prune --report/);
-    expect((await run(['tf-state', '--file', 'a', '--workspace', 'b'])).err).toMatch(/exactly one of --file <state> or --workspace <dir>/);
+    expect((await run(['tf-state', '--file', 'a', '--workspace', 'b'])).err).toMatch(
+      /exactly one of --file <state> or --workspace <dir>/,
+    );
     expect((await run(['list', '--since', 'last week'])).err).toMatch(/--since: cannot parse duration/);
-    expect((await run(['restore', '--key', 'k', '--to', '-', '--version-id', 'v', '--at', '1d'])).err).toMatch(/at most one of --version-id and --at/);
+    expect(
+      (await run(['restore', '--key', 'k', '--to', '-', '--version-id', 'v', '--at', '1d'])).err,
+    ).toMatch(/at most one of --version-id and --at/);
   });
 
   it('names the missing configuration and exits 2', async () => {
     const r = await run(['list', '--json']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/missing configuration: S3 endpoint \(--endpoint or B2_S3_ENDPOINT or --from-stack <env>\); bucket \(--bucket or B2_BUCKET/);
+    expect(r.err).toMatch(
+      /missing configuration: S3 endpoint \(--endpoint or B2_S3_ENDPOINT or --from-stack <env>\); bucket \(--bucket or B2_BUCKET/,
+    );
     expect(JSON.parse(r.out)).toMatchObject({ job: 'list', ok: false });
   });
 
@@ -74,7 +98,10 @@ describe('infrafabric-backup CLI surface', () => {
     const bin = path.resolve(__dirname, '../../../bin/infrafabric-backup.js');
     const help = spawnSync(process.execPath, [bin, 'verify', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    const usage = spawnSync(process.execPath, [bin, 'list'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const usage = spawnSync(process.execPath, [bin, 'list'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/missing configuration/);
   });

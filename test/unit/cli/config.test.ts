@@ -39,19 +39,31 @@ describe('regionFromEndpoint', () => {
 describe('resolveConnection', () => {
   it('reads the environment and derives the region', async () => {
     const c = await resolveConnection({}, 'backup-writer', deps(fullEnv));
-    expect(c).toMatchObject({ endpoint: fullEnv.B2_S3_ENDPOINT, bucket: fullEnv.B2_BUCKET, keyId: '003abc', region: 'eu-central-003', env: 'dev' });
+    expect(c).toMatchObject({
+      endpoint: fullEnv.B2_S3_ENDPOINT,
+      bucket: fullEnv.B2_BUCKET,
+      keyId: '003abc',
+      region: 'eu-central-003',
+      env: 'dev',
+    });
     expect(c.applicationKey.reveal()).toBe('K003secretsecret');
     expect(JSON.stringify(c)).not.toContain('K003secretsecret');
   });
 
   it('lets flags win over the environment; B2_REGION applies to non-B2 hosts', async () => {
-    const c = await resolveConnection({ bucket: 'other', endpoint: 'http://127.0.0.1:1234' }, 'backup-writer', deps({ ...fullEnv, B2_REGION: 'us-east-005' }));
+    const c = await resolveConnection(
+      { bucket: 'other', endpoint: 'http://127.0.0.1:1234' },
+      'backup-writer',
+      deps({ ...fullEnv, B2_REGION: 'us-east-005' }),
+    );
     expect(c.bucket).toBe('other');
     expect(c.region).toBe('us-east-005');
   });
 
   it('names every missing field and where it comes from', async () => {
-    const err = await resolveConnection({}, 'restore-reader', deps({ B2_BUCKET: 'b' })).catch((e: unknown) => e);
+    const err = await resolveConnection({}, 'restore-reader', deps({ B2_BUCKET: 'b' })).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UsageError);
     const msg = (err as Error).message;
     expect(msg).toMatch(/S3 endpoint \(--endpoint or B2_S3_ENDPOINT or --from-stack <env>\)/);
@@ -61,7 +73,13 @@ describe('resolveConnection', () => {
   });
 
   it('rejects an endpoint that is not a URL', async () => {
-    await expect(resolveConnection({ endpoint: 's3.example' }, 'backup-writer', deps({ ...fullEnv, B2_S3_ENDPOINT: undefined }))).rejects.toThrow(/is not a URL/);
+    await expect(
+      resolveConnection(
+        { endpoint: 's3.example' },
+        'backup-writer',
+        deps({ ...fullEnv, B2_S3_ENDPOINT: undefined }),
+      ),
+    ).rejects.toThrow(/is not a URL/);
   });
 
   it('takes bucket, endpoint and the purpose key from stack outputs', async () => {
@@ -73,12 +91,29 @@ describe('resolveConnection', () => {
         'restore-reader': { keyId: '004reader', applicationKey: 'K004r' },
       },
     };
-    const w = await resolveConnection({ fromStack: 'prod', provider: 'gcp' }, 'backup-writer', deps({}, outputs));
-    expect(w).toMatchObject({ bucket: 'infrafabric-backup-prod-gcp', keyId: '004writer', env: 'prod', region: 'us-west-004' });
-    const r = await resolveConnection({ fromStack: 'prod', provider: 'aws' }, 'restore-reader', deps({}, outputs));
+    const w = await resolveConnection(
+      { fromStack: 'prod', provider: 'gcp' },
+      'backup-writer',
+      deps({}, outputs),
+    );
+    expect(w).toMatchObject({
+      bucket: 'infrafabric-backup-prod-gcp',
+      keyId: '004writer',
+      env: 'prod',
+      region: 'us-west-004',
+    });
+    const r = await resolveConnection(
+      { fromStack: 'prod', provider: 'aws' },
+      'restore-reader',
+      deps({}, outputs),
+    );
     expect(r.keyId).toBe('004reader');
-    const none = await resolveConnection({ fromStack: 'prod' }, 'restore-reader', deps({}, outputs)).catch((e: Error) => e.message);
-    expect(none).toMatch(/the stack has infrafabric-backup-prod-aws, infrafabric-backup-prod-gcp — pick one with --provider/);
+    const none = await resolveConnection({ fromStack: 'prod' }, 'restore-reader', deps({}, outputs)).catch(
+      (e: Error) => e.message,
+    );
+    expect(none).toMatch(
+      /the stack has infrafabric-backup-prod-aws, infrafabric-backup-prod-gcp — pick one with --provider/,
+    );
   });
 });
 
@@ -88,12 +123,27 @@ describe('pickFromStack', () => {
     env: 'staging',
     uploadEncryption: 'SSE-B2',
     buckets: {
-      aws: { name: 'infrafabric-backup-staging-aws', id: 'b1', s3Endpoint: 'https://s3.us-west-004.backblazeb2.com' },
-      gcp: { name: 'infrafabric-backup-staging-gcp', id: 'b2', s3Endpoint: 'https://s3.us-west-004.backblazeb2.com', replica: { name: 'x-replica', id: 'b3', s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com' } },
+      aws: {
+        name: 'infrafabric-backup-staging-aws',
+        id: 'b1',
+        s3Endpoint: 'https://s3.us-west-004.backblazeb2.com',
+      },
+      gcp: {
+        name: 'infrafabric-backup-staging-gcp',
+        id: 'b2',
+        s3Endpoint: 'https://s3.us-west-004.backblazeb2.com',
+        replica: { name: 'x-replica', id: 'b3', s3Endpoint: 'https://s3.eu-central-003.backblazeb2.com' },
+      },
     },
     keys: {
-      writer: { aws: { keyId: 'w-aws', applicationKey: 'sw-aws' }, gcp: { keyId: 'w-gcp', applicationKey: 'sw-gcp' } },
-      reader: { aws: { keyId: 'r-aws', applicationKey: 'sr-aws' }, gcp: { keyId: 'r-gcp', applicationKey: 'sr-gcp' } },
+      writer: {
+        aws: { keyId: 'w-aws', applicationKey: 'sw-aws' },
+        gcp: { keyId: 'w-gcp', applicationKey: 'sw-gcp' },
+      },
+      reader: {
+        aws: { keyId: 'r-aws', applicationKey: 'sr-aws' },
+        gcp: { keyId: 'r-gcp', applicationKey: 'sr-gcp' },
+      },
     },
     keyIds: { writer: { aws: 'w-aws' }, reader: { aws: 'r-aws' } },
   };
@@ -106,16 +156,27 @@ describe('pickFromStack', () => {
       applicationKey: 'sw-gcp',
       env: 'staging',
     });
-    expect(pickFromStack(stackIndexShape, { provider: 'aws', purpose: 'restore-reader' })).toMatchObject({ bucket: 'infrafabric-backup-staging-aws', keyId: 'r-aws', applicationKey: 'sr-aws' });
+    expect(pickFromStack(stackIndexShape, { provider: 'aws', purpose: 'restore-reader' })).toMatchObject({
+      bucket: 'infrafabric-backup-staging-aws',
+      keyId: 'r-aws',
+      applicationKey: 'sr-aws',
+    });
   });
 
   it('understands per-provider key maps and flat fields', () => {
     const p = pickFromStack(
-      { s3ApiUrl: 'https://s3.us-west-004.backblazeb2.com', bucketNames: ['infrafabric-backup-dev-azure'], keys: { 'backup-writer': { azure: { applicationKeyId: 'k1', applicationKey: 's1' } } } },
+      {
+        s3ApiUrl: 'https://s3.us-west-004.backblazeb2.com',
+        bucketNames: ['infrafabric-backup-dev-azure'],
+        keys: { 'backup-writer': { azure: { applicationKeyId: 'k1', applicationKey: 's1' } } },
+      },
       { provider: 'azure', purpose: 'backup-writer' },
     );
     expect(p).toMatchObject({ bucket: 'infrafabric-backup-dev-azure', keyId: 'k1', applicationKey: 's1' });
-    const flat = pickFromStack({ endpoint: 'http://x', bucketName: 'b1', restoreReaderKeyId: 'r1', restoreReaderApplicationKey: 'rs' }, { purpose: 'restore-reader' });
+    const flat = pickFromStack(
+      { endpoint: 'http://x', bucketName: 'b1', restoreReaderKeyId: 'r1', restoreReaderApplicationKey: 'rs' },
+      { purpose: 'restore-reader' },
+    );
     expect(flat).toMatchObject({ bucket: 'b1', keyId: 'r1', applicationKey: 'rs' });
   });
 });

@@ -1,4 +1,11 @@
-import { DEFAULT_PRICES, mergePrices, monthCost, project, projectionSvg, renderHtml } from '../../../scripts/lib/cost';
+import {
+  DEFAULT_PRICES,
+  mergePrices,
+  monthCost,
+  project,
+  projectionSvg,
+  renderHtml,
+} from '../../../scripts/lib/cost';
 
 const TB = 1e12;
 const GiB = 1024 ** 3;

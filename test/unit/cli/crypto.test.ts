@@ -9,7 +9,9 @@ const keyA = parseKey(randomBytes(32).toString('base64'), 'test');
 const keyB = parseKey(randomBytes(32).toString('hex'), 'test');
 
 describe('AES-256-GCM envelope', () => {
-  const plain = Buffer.from(JSON.stringify({ terraform_version: '1.9.0', resources: [{ secret: 'hunter2' }] }));
+  const plain = Buffer.from(
+    JSON.stringify({ terraform_version: '1.9.0', resources: [{ secret: 'hunter2' }] }),
+  );
 
   it('round-trips and never contains the plaintext', () => {
     const sealed = encrypt(plain, keyA);
@@ -24,7 +26,9 @@ describe('AES-256-GCM envelope', () => {
 
   it('names both key ids when the wrong key is supplied', () => {
     const sealed = encrypt(plain, keyA);
-    expect(() => decrypt(sealed, keyB)).toThrow(new RegExp(`encrypted with key id ${keyA.keyId}; the supplied key has id ${keyB.keyId}`));
+    expect(() => decrypt(sealed, keyB)).toThrow(
+      new RegExp(`encrypted with key id ${keyA.keyId}; the supplied key has id ${keyB.keyId}`),
+    );
   });
 
   it('detects tampering with the body or the header', () => {

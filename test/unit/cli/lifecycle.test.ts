@@ -5,20 +5,44 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
 function v(key: string, day: number, opts: Partial<VersionEntry> = {}): VersionEntry {
-  return { key, versionId: `${key}@${day}`, isLatest: false, deleteMarker: false, lastModified: T0 + day * DAY, size: 100, ...opts };
+  return {
+    key,
+    versionId: `${key}@${day}`,
+    isLatest: false,
+    deleteMarker: false,
+    lastModified: T0 + day * DAY,
+    size: 100,
+    ...opts,
+  };
 }
 
 describe('fromS3Rules', () => {
   it("folds B2's two S3 rules per hide rule back into one native rule", () => {
     const rules = fromS3Rules([
       { ID: 'a', Status: 'Enabled', Filter: { Prefix: 'configs/' }, Expiration: { Days: 90 } },
-      { ID: 'b', Status: 'Enabled', Filter: { Prefix: 'configs/' }, Expiration: { ExpiredObjectDeleteMarker: true }, NoncurrentVersionExpiration: { NoncurrentDays: 365 } },
-      { ID: 'c', Status: 'Enabled', Filter: { Prefix: 'db/' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+      {
+        ID: 'b',
+        Status: 'Enabled',
+        Filter: { Prefix: 'configs/' },
+        Expiration: { ExpiredObjectDeleteMarker: true },
+        NoncurrentVersionExpiration: { NoncurrentDays: 365 },
+      },
+      {
+        ID: 'c',
+        Status: 'Enabled',
+        Filter: { Prefix: 'db/' },
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+      },
       { ID: 'off', Status: 'Disabled', Filter: { Prefix: 'x/' }, Expiration: { Days: 1 } },
     ]);
     expect(rules).toEqual([
       { fileNamePrefix: 'configs/', daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365 },
-      { fileNamePrefix: 'db/', daysFromHidingToDeleting: 1, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+      {
+        fileNamePrefix: 'db/',
+        daysFromHidingToDeleting: 1,
+        daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+      },
     ]);
   });
 
@@ -32,7 +56,11 @@ describe('fromS3Rules', () => {
 describe('planLifecycle', () => {
   const rules = [
     { fileNamePrefix: 'configs/', daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365 },
-    { fileNamePrefix: 'terraform-state/', daysFromHidingToDeleting: 90, daysFromStartingToCancelingUnfinishedLargeFiles: 7 },
+    {
+      fileNamePrefix: 'terraform-state/',
+      daysFromHidingToDeleting: 90,
+      daysFromStartingToCancelingUnfinishedLargeFiles: 7,
+    },
   ];
 
   it('hides the current version N days after upload, then deletes it', () => {
@@ -44,21 +72,42 @@ describe('planLifecycle', () => {
   });
 
   it('deletes a superseded version N days after the newer upload; never hides current state', () => {
-    const acts = planLifecycle(rules, [v('terraform-state/n/s.enc', 10, { isLatest: true }), v('terraform-state/n/s.enc', 3)]);
+    const acts = planLifecycle(rules, [
+      v('terraform-state/n/s.enc', 10, { isLatest: true }),
+      v('terraform-state/n/s.enc', 3),
+    ]);
     expect(acts).toHaveLength(1);
     expect(acts[0]).toMatchObject({ action: 'delete', versionId: 'terraform-state/n/s.enc@3' });
     expect((acts[0].dueAt - T0) / DAY).toBe(100);
   });
 
   it('counts a hide marker as the moment older versions became hidden, and removes an orphan marker', () => {
-    const acts = planLifecycle(rules, [v('terraform-state/x', 20, { deleteMarker: true, isLatest: true, size: 0 }), v('terraform-state/x', 5)]);
+    const acts = planLifecycle(rules, [
+      v('terraform-state/x', 20, { deleteMarker: true, isLatest: true, size: 0 }),
+      v('terraform-state/x', 5),
+    ]);
     expect(acts.map((a) => [a.action, (a.dueAt - T0) / DAY])).toEqual([['delete', 110]]);
-    const orphan = planLifecycle(rules, [v('terraform-state/y', 20, { deleteMarker: true, isLatest: true, size: 0 })]);
+    const orphan = planLifecycle(rules, [
+      v('terraform-state/y', 20, { deleteMarker: true, isLatest: true, size: 0 }),
+    ]);
     expect(orphan.map((a) => a.action)).toEqual(['remove-hide-marker']);
   });
 
   it('cancels unfinished multipart uploads after the rule days; ignores names without a rule', () => {
-    const acts = planLifecycle(rules, [v('other/file', 0, { isLatest: true })], [{ key: 'terraform-state/big', uploadId: 'u1', initiated: T0 }]);
-    expect(acts).toEqual([{ key: 'terraform-state/big', versionId: 'u1', size: 0, action: 'cancel-upload', dueAt: T0 + 7 * DAY, rule: 'terraform-state/' }]);
+    const acts = planLifecycle(
+      rules,
+      [v('other/file', 0, { isLatest: true })],
+      [{ key: 'terraform-state/big', uploadId: 'u1', initiated: T0 }],
+    );
+    expect(acts).toEqual([
+      {
+        key: 'terraform-state/big',
+        versionId: 'u1',
+        size: 0,
+        action: 'cancel-upload',
+        dueAt: T0 + 7 * DAY,
+        rule: 'terraform-state/',
+      },
+    ]);
   });
 });

@@ -1,4 +1,12 @@
-import { choosePartSize, DEFAULT_PART_SIZE, GiB, MAX_PARTS, MiB, MIN_PART_SIZE, parseSize } from '../../../scripts/lib/partSize';
+import {
+  choosePartSize,
+  DEFAULT_PART_SIZE,
+  GiB,
+  MAX_PARTS,
+  MiB,
+  MIN_PART_SIZE,
+  parseSize,
+} from '../../../scripts/lib/partSize';
 
 describe('choosePartSize', () => {
   it("defaults to B2's recommended 100 MB", () => {

@@ -4,7 +4,11 @@ import { B2RetryStrategy, classifyError, parseRetryAfter, RetryPolicy } from '..
 
 /** Builds an error shaped like an aws-sdk-js-v3 service exception. */
 function s3Error(status: number, name: string, headers: Record<string, string> = {}, message = name): Error {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status }, $response: { statusCode: status, headers } });
+  return Object.assign(new Error(message), {
+    name,
+    $metadata: { httpStatusCode: status },
+    $response: { statusCode: status, headers },
+  });
 }
 
 function netError(code: string): Error {
@@ -18,14 +22,22 @@ describe('classifyError', () => {
   });
 
   it('treats 500/502/504/408 and socket resets as transient', () => {
-    for (const s of [500, 502, 504, 408]) expect(classifyError(s3Error(s, 'InternalError')).kind).toBe('transient');
-    for (const c of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT']) expect(classifyError(netError(c)).kind).toBe('transient');
+    for (const s of [500, 502, 504, 408])
+      expect(classifyError(s3Error(s, 'InternalError')).kind).toBe('transient');
+    for (const c of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+      expect(classifyError(netError(c)).kind).toBe('transient');
     expect(classifyError(new Error('socket hang up')).kind).toBe('transient');
-    expect(classifyError(Object.assign(new Error('wrapped'), { cause: netError('ECONNRESET') })).kind).toBe('transient');
+    expect(classifyError(Object.assign(new Error('wrapped'), { cause: netError('ECONNRESET') })).kind).toBe(
+      'transient',
+    );
   });
 
   it('stops at once on a 403 cap exceeded, and on other 4xx', () => {
-    expect(classifyError(s3Error(403, 'AccessDenied', {}, 'storage_cap_exceeded: Cannot upload files, storage cap exceeded')).kind).toBe('cap-exceeded');
+    expect(
+      classifyError(
+        s3Error(403, 'AccessDenied', {}, 'storage_cap_exceeded: Cannot upload files, storage cap exceeded'),
+      ).kind,
+    ).toBe('cap-exceeded');
     expect(classifyError(s3Error(403, 'transaction_cap_exceeded')).kind).toBe('cap-exceeded');
     expect(classifyError(s3Error(403, 'AccessDenied')).kind).toBe('fatal');
     expect(classifyError(s3Error(404, 'NoSuchKey')).kind).toBe('fatal');
@@ -46,7 +58,9 @@ describe('RetryPolicy', () => {
   it('backs off exponentially with equal jitter up to the 2-minute cap', () => {
     const p = new RetryPolicy({ random: () => 0 });
     // random 0 → exactly half the ceiling: 1 s, 2 s, 4 s … ceilings; capped at 120 s.
-    expect([1, 2, 3, 4, 8, 9, 12].map((n) => p.backoffMs(n))).toEqual([500, 1000, 2000, 4000, 60_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 8, 9, 12].map((n) => p.backoffMs(n))).toEqual([
+      500, 1000, 2000, 4000, 60_000, 60_000, 60_000,
+    ]);
     const q = new RetryPolicy({ random: () => 0.999999 });
     expect(q.backoffMs(1)).toBe(1000);
     expect(q.backoffMs(10)).toBe(120_000);
@@ -115,7 +129,9 @@ describe('RetryPolicy', () => {
     const clock = new FakeClock();
     const p = fixed(clock);
     let calls = 0;
-    const sdkGaveUp = Object.assign(s3Error(503, 'SlowDown'), { $metadata: { httpStatusCode: 503, attempts: 12 } });
+    const sdkGaveUp = Object.assign(s3Error(503, 'SlowDown'), {
+      $metadata: { httpStatusCode: 503, attempts: 12 },
+    });
     await expect(
       p.run(async () => {
         calls += 1;
@@ -128,7 +144,9 @@ describe('RetryPolicy', () => {
   it('does not retry ordinary client errors', async () => {
     const clock = new FakeClock();
     const p = fixed(clock);
-    await expect(p.run(async () => Promise.reject(s3Error(400, 'InvalidArgument')))).rejects.toMatchObject({ name: 'InvalidArgument' });
+    await expect(p.run(async () => Promise.reject(s3Error(400, 'InvalidArgument')))).rejects.toMatchObject({
+      name: 'InvalidArgument',
+    });
     expect(clock.sleeps).toEqual([]);
   });
 });
@@ -140,12 +158,23 @@ describe('B2RetryStrategy (SDK adapter)', () => {
     const s = new B2RetryStrategy(policy);
     const t0 = await s.acquireInitialRetryToken();
     expect(t0.getRetryCount()).toBe(0);
-    const t1 = await s.refreshRetryTokenForRetry(t0, { error: s3Error(503, 'SlowDown'), errorType: 'THROTTLING' } as never);
+    const t1 = await s.refreshRetryTokenForRetry(t0, {
+      error: s3Error(503, 'SlowDown'),
+      errorType: 'THROTTLING',
+    } as never);
     expect(t1.getRetryCount()).toBe(1);
     expect(t1.getRetryDelay()).toBe(500);
-    const t2 = await s.refreshRetryTokenForRetry(t1, { error: s3Error(503, 'SlowDown', { 'retry-after': '3' }), errorType: 'THROTTLING' } as never);
+    const t2 = await s.refreshRetryTokenForRetry(t1, {
+      error: s3Error(503, 'SlowDown', { 'retry-after': '3' }),
+      errorType: 'THROTTLING',
+    } as never);
     expect(t2.getRetryDelay()).toBe(3000);
-    await expect(s.refreshRetryTokenForRetry(t2, { error: s3Error(403, 'AccessDenied', {}, 'storage_cap_exceeded'), errorType: 'CLIENT_ERROR' } as never)).rejects.toBeTruthy();
+    await expect(
+      s.refreshRetryTokenForRetry(t2, {
+        error: s3Error(403, 'AccessDenied', {}, 'storage_cap_exceeded'),
+        errorType: 'CLIENT_ERROR',
+      } as never),
+    ).rejects.toBeTruthy();
     expect(policy.stats.retries).toBe(2);
   });
 });
