@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { ProtocolContext } from '../core/context';
 import { B2Error, errors, isB2Error } from '../core/errors';
 import { CALLS } from './calls';
+import { corsHeaders, handlePreflight } from './cors';
 import { b2Decode, callParams, Params, sendError, sendJson } from './http';
 import { renderAuthorize } from './render';
 import {
@@ -160,6 +161,12 @@ export function createNativeHandler(ctx: ProtocolContext): NativeHandler {
   return async (req, res, url) => {
     const head = req.method === 'HEAD';
     try {
+      if (req.method === 'OPTIONS') {
+        ctx.stats.record('cors_preflight', ctx.region);
+        return handlePreflight(engine, req, res, url);
+      }
+      if (req.headers.origin)
+        for (const [k, v] of Object.entries(corsHeaders(engine, req, url))) res.setHeader(k, v);
       const r = route(url);
       ctx.stats.record(r.op, ctx.region);
       const fault = ctx.faults.match(r.op, req);
