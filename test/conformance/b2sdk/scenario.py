@@ -182,6 +182,8 @@ def main():
     v2 = bucket.upload_bytes(small2, "docs/hello.txt", content_type="text/plain")
     versions = [fv.id_ for fv in bucket.list_file_versions("docs/hello.txt")]
     check(versions == [v2.id_, v1.id_], "versions %r, expected newest first %r" % (versions, [v2.id_, v1.id_]))
+    one_per_page = [fv.id_ for fv in bucket.list_file_versions("docs/hello.txt", fetch_count=1)]
+    check(one_per_page == versions, "versions one per page %r" % one_per_page)
     emit("list_versions", count=len(versions))
 
     step("hide")
@@ -342,6 +344,12 @@ def main():
         copy_up[rel] = fv.id_
     listed = {fv.file_name[len("bulk/"):]: fv for fv, _ in bucket.ls("bulk", recursive=True)}
     check(sorted(listed) == sorted(expected), "bulk listing has %d names, expected %d" % (len(listed), len(expected)))
+    # Small pages force B2's paging (nextFileName; nextFileName + nextFileId for versions): the
+    # client must see every name exactly once, in order.
+    paged = [fv.file_name for fv, _ in bucket.ls("bulk", recursive=True, fetch_count=7)]
+    check(paged == sorted("bulk/" + r for r in expected), "paged listing (7 per page) differs: %d names" % len(paged))
+    paged_versions = [fv.file_name for fv, _ in bucket.ls("bulk", recursive=True, latest_only=False, fetch_count=7)]
+    check(paged_versions == paged, "paged version listing differs: %d names" % len(paged_versions))
     dst = os.path.join(work, "bulk-dst")
     for rel, fv in listed.items():
         out = os.path.join(dst, rel)
