@@ -440,9 +440,13 @@ async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.Create
         bucketId = created.bucketId;
       } catch (e) {
         if (isDuplicateBucketName(e)) {
-          throw new Error(
-            `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
-              'Pick another name with the stack config namePrefix/nameSuffix.',
+          // Cause attached by assignment: the program's TypeScript (Pulumi's ts-node) may lack
+          // the ES2022 `Error(message, options)` signature.
+          throw Object.assign(
+            new Error(
+              `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
+                'Pick another name with the stack config namePrefix/nameSuffix.',
+            ),
             { cause: e },
           );
         }

@@ -48,13 +48,22 @@ export interface ConfigBag {
   get(key: string): string | undefined;
 }
 
+/** A missing or malformed config bag counts as "no config": the environment still applies. */
+function safeGet(config: ConfigBag, key: string): string | undefined {
+  try {
+    return config?.get(key);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Called from each provider's `configure`: remembers the provider-related config keys. */
 export function configureFromStack(config: ConfigBag): void {
   const next: Record<string, string | undefined> = {};
   for (const s of Object.values(ACCOUNT_SETTINGS)) {
     for (const k of Object.values(s.configKeys)) {
       const full = `${CONFIG_NAMESPACE}:${k}`;
-      next[full] = config.get(full);
+      next[full] = safeGet(config, full);
     }
   }
   stackConfig = next;

@@ -186,14 +186,19 @@ test('delete of a non-empty bucket is refused without forceDestroy, with the cou
   await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{}' });
   await h.primary.uploadFile({ bucketId: id, fileName: 'configs/a.json', body: '{"v":2}' });
   await h.primary.hideFile(id, 'configs/a.json');
+  await h.primary.startLargeFile({
+    bucketId: id,
+    fileName: 'db/dump.sql.gz',
+    contentType: 'application/gzip',
+  });
   await expect(h.host.delete(urn, id, state)).rejects.toThrow(
-    /still holds 3 file version\(s\)[\s\S]*forceDestroy: true/,
+    /still holds 4 file version\(s\)[\s\S]*forceDestroy: true/,
   );
   expect(await h.primary.getBucketById(id)).toBeDefined();
 
   await h.host.delete(urn, id, { ...state, forceDestroy: true });
   expect(await h.primary.getBucketById(id)).toBeUndefined();
-  expect(h.host.stderr()).toMatch(new RegExp(`forceDestroy ${name}: deleted 3 file versions`));
+  expect(h.host.stderr()).toMatch(new RegExp(`forceDestroy ${name}: deleted 4 file versions`));
 });
 
 test('create retried after a crash adopts the bucket it made, no duplicate; a name owned by another account fails clearly', async () => {
@@ -257,4 +262,52 @@ test('the serialised provider is a thin loader: no key material, no provider log
   expect(text).not.toMatch(/applyBucketSettings|B2Client|authorizationToken|@aws-sdk/);
   expect(text).toMatch(/require\(file\)\[exportName\]/);
   expectNoSecrets(h, h.host.stderr());
+});
+
+test('Object Lock: enabled later in place with a default retention; disabling it is refused at check', async () => {
+  const name = uniqueName('lock');
+  const { urn, id, state, checked } = await createBucket(name);
+  const retention = { mode: 'governance', period: { duration: 30, unit: 'days' } };
+  const locked = (
+    await h.host.check(urn, checked, inputs(name, { fileLockEnabled: true, defaultRetention: retention }))
+  ).inputs;
+  expect(await h.host.diff(urn, id, state, locked)).toEqual({
+    changes: 'some',
+    replaces: [],
+    deleteBeforeReplace: false,
+  });
+  const updated = await h.host.update(urn, id, state, locked);
+  expect(updated.properties).toMatchObject({ fileLockEnabled: true, defaultRetention: retention });
+  const live = (await h.primary.getBucketById(id))!;
+  expect(live.fileLockConfiguration?.value).toMatchObject({
+    isFileLockEnabled: true,
+    defaultRetention: retention,
+  });
+
+  const unlocked = await h.host.check(urn, locked, inputs(name, { fileLockEnabled: false }));
+  expect(unlocked.failures).toEqual([
+    { property: 'fileLockEnabled', reason: expect.stringMatching(/B2 can never disable it/) },
+  ]);
+
+  // Retention can be dropped while the lock stays on.
+  const noRetention = (
+    await h.host.check(urn, locked, inputs(name, { fileLockEnabled: true, defaultRetention: null }))
+  ).inputs;
+  const cleared = await h.host.update(urn, id, updated.properties, noRetention);
+  expect(cleared.properties).toMatchObject({ fileLockEnabled: true, defaultRetention: null });
+});
+
+test('the loader finds the provider module when the host runs outside the project (serialised fallback dir)', async () => {
+  const { startProviderHost } = await import('../../helpers/dynamicProviderHost');
+  const os = await import('os');
+  const outside = await startProviderHost({ cwd: os.tmpdir(), env: { INFRAFABRIC_BACKUP_ROOT: '' } });
+  try {
+    await outside.configure({});
+    const res = await outside.check(h.urn('bucket', 'outside'), {}, inputs('b2-not-allowed'));
+    expect(res.failures).toEqual([
+      { property: 'bucketName', reason: expect.stringMatching(/must not start with "b2-"/) },
+    ]);
+  } finally {
+    await outside.stop();
+  }
 });

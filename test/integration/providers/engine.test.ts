@@ -141,9 +141,31 @@ test('the state holds no plaintext secret; plain outputs show none', async () =>
   });
 });
 
-test('an unchanged stack previews and refreshes with no changes', async () => {
+async function resetStats(): Promise<void> {
+  await fetch(`${emu.url}/__admin/stats`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${emu.info.adminToken}` },
+  });
+}
+const operations = async () =>
+  ((await emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> }).operations;
+
+test('an unchanged stack previews with no B2 call and refreshes with one authorize per account, no file listing', async () => {
+  await resetStats();
   await pulumi('preview', '--expect-no-changes');
+  expect(await operations()).toEqual({});
   await pulumi('refresh', '--yes', '--expect-no-changes');
+  // One authorize per account per provider process (the client's process-wide auth cache). The
+  // pinned engine (3.274.1) starts the nodejs dynamic-provider plugin twice for a refresh, hence
+  // at most two per region.
+  const stats = (await emu.admin('GET', '/__admin/stats')) as {
+    operations: Record<string, number>;
+    regions: Record<string, Record<string, number>>;
+  };
+  const ops = stats.operations;
+  for (const r of emu.info.regions)
+    expect(stats.regions[r.region]?.b2_authorize_account ?? 0).toBeLessThanOrEqual(2);
+  expect(Object.keys(ops).filter((o) => /list_file|list_unfinished/.test(o))).toEqual([]);
 });
 
 test('keyRotation replaces every key, new before old; replication follows; old keys stop working', async () => {

@@ -202,3 +202,29 @@ test('a revision conflict and a 503 while writing replication are survived', asy
   expect(h.host.stderr()).toMatch(/replication to-eu: bucket .* changed meanwhile/);
   expect(rep.id).toBe(`${e.source.id}/to-eu`);
 });
+
+test('read fails closed when the key may not read replicationConfiguration', async () => {
+  const e = await estate('closed');
+  const rep = await up('replication', 'closed', replicationInputs(e));
+  // A bucket-scoped key can never hold readBucketReplications: B2 then answers
+  // {isClientAuthorizedToRead: false, value: null}, which must not read as "no replication".
+  const key = await h.primary.createKey({
+    keyName: 'ifb-no-repl-read',
+    capabilities: ['listBuckets', 'readBuckets'],
+    bucketIds: [e.source.id],
+  });
+  const { startProviderHost } = await import('../../helpers/dynamicProviderHost');
+  const limited = await startProviderHost({ env: { B2_APPLICATION_KEY_ID: '', B2_APPLICATION_KEY: '' } });
+  try {
+    await limited.configure({
+      'infrafabric-backup:b2ApplicationKeyId': key.applicationKeyId,
+      'infrafabric-backup:b2ApplicationKey': key.applicationKey.reveal(),
+      'infrafabric-backup:b2RealmUrl': h.emu.info.regions[0].url,
+    });
+    await expect(limited.read(rep.urn, rep.id, rep.state)).rejects.toThrow(
+      /may not read replicationConfiguration/,
+    );
+  } finally {
+    await limited.stop();
+  }
+});
