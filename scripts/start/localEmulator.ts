@@ -47,13 +47,9 @@ export interface LocalEmulator {
   pid: number;
   /** true when this run started it (false: reused from an earlier `--keep` run). */
   startedHere: boolean;
-  /** Whether the data directory held no emulator data before this run. */
-  freshData: boolean;
   admin<T = unknown>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<T>;
   /** SIGTERM, wait (SIGKILL after 10 s), forget the record. */
   stop(): Promise<void>;
-  /** Leave it running for the next run (`--keep`). */
-  detach(): void;
 }
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
@@ -134,19 +130,15 @@ async function terminate(pid: number): Promise<void> {
   }
 }
 
-function handle(ready: ReadyLine, pid: number, recordFile: string, startedHere: boolean, freshData: boolean): LocalEmulator {
+function handle(ready: ReadyLine, pid: number, recordFile: string, startedHere: boolean): LocalEmulator {
   return {
     ready,
     pid,
     startedHere,
-    freshData,
     admin: (method, p, body) => adminCall(ready, method, p, body),
     async stop() {
       await terminate(pid);
       fs.rmSync(recordFile, { force: true });
-    },
-    detach() {
-      /* the record stays; the process was started detached */
     },
   };
 }
@@ -168,7 +160,7 @@ async function reuse(recordFile: string, dataDir: string, regions: readonly stri
       try {
         await adminCall(rec.ready, 'GET', '/__admin/stats', undefined, 5_000);
         log(`reusing the emulator left running by an earlier --keep run (pid ${rec.pid}, ${rec.ready.url})`);
-        return handle(rec.ready, rec.pid, recordFile, false, false);
+        return handle(rec.ready, rec.pid, recordFile, false);
       } catch {
         log(`emulator pid ${rec.pid} from an earlier run does not answer; stopping it`);
       }
@@ -184,16 +176,17 @@ async function reuse(recordFile: string, dataDir: string, regions: readonly stri
 export interface StartLocalOptions {
   dataDir: string;
   regions?: readonly string[];
-  /** Start detached so it can outlive this process (`--keep`). */
-  detached: boolean;
 }
 
-/** Reuses a kept emulator or starts one on free ports and waits for its ready line. */
+/**
+ * Reuses a kept emulator or starts one on free ports and waits for its ready line. It is always
+ * started detached (own process group, stdout closed after the ready line) so it can outlive us
+ * with `--keep`; otherwise the caller stops it.
+ */
 export async function startLocalEmulator(opts: StartLocalOptions): Promise<LocalEmulator> {
   const dataDir = path.resolve(opts.dataDir);
   const regions = opts.regions ?? LOCAL_REGIONS;
   const recordFile = path.join(dataDir, 'emulator.json');
-  const freshData = !regions.some((r) => fs.existsSync(path.join(dataDir, r)));
   const creds = fixedCredentials(dataDir);
   const kept = await reuse(recordFile, dataDir, regions);
   if (kept) return kept;
@@ -240,8 +233,7 @@ export async function startLocalEmulator(opts: StartLocalOptions): Promise<Local
   const record: ProcessRecord = { pid: child.pid!, startedAt: new Date().toISOString(), dataDir, ready };
   writeSecretFile(recordFile, JSON.stringify(record, null, 2) + '\n');
   log(`emulator started (pid ${child.pid}): ${ready.regions.map((r) => `${r.region} ${r.url}`).join(', ')}; log ${path.relative(process.cwd(), logFile)}`);
-  if (!opts.detached) process.once('exit', () => isAlive(child.pid!) && child.kill('SIGTERM'));
-  return handle(ready, child.pid!, recordFile, true, freshData);
+  return handle(ready, child.pid!, recordFile, true);
 }
 
 /** Environment the dynamic providers read (infra/providers/credentials.ts), from the ready line. */

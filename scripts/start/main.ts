@@ -59,12 +59,17 @@ function passphraseFile(dataDir: string): { file: string; created: boolean } {
   return { file, created: true };
 }
 
-async function run(opts: StartOptions, emulatorRef: { current?: LocalEmulator }): Promise<void> {
+interface Running {
+  emulator?: LocalEmulator;
+  workspace?: PulumiWorkspace;
+}
+
+async function run(opts: StartOptions, running: Running): Promise<void> {
   const started = Date.now();
   const step = (msg: string) => log(`${msg} (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
-  const emu = await startLocalEmulator({ dataDir: opts.data, detached: true });
-  emulatorRef.current = emu;
+  const emu = await startLocalEmulator({ dataDir: opts.data });
+  running.emulator = emu;
   const pass = passphraseFile(opts.data);
   fs.mkdirSync(opts.state, { recursive: true });
   const projectDir = writeProjectDir({ dir: path.join(opts.state, 'project'), stack: opts.stack });
@@ -76,6 +81,7 @@ async function run(opts: StartOptions, emulatorRef: { current?: LocalEmulator })
     stack: opts.stack,
     env: { ...providerEnv(emu.ready), INFRAFABRIC_BACKUP_ROOT: REPO_ROOT },
   });
+  running.workspace = ws;
   step(`pulumi v${ws.version}, state ${backend}`);
 
   const existed = await ws.stackExists();
@@ -87,14 +93,12 @@ async function run(opts: StartOptions, emulatorRef: { current?: LocalEmulator })
   }
   await ws.selectOrCreateStack();
   step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
-  if (existed && emu.freshData) {
-    // The state describes buckets of an emulator whose data was deleted: forget them first.
-    step('emulator data is new but the stack has state: pulumi refresh to forget vanished resources');
-    await ws.run(['refresh', '--yes', '--skip-preview'], { echo: true });
-  }
-
-  step('pulumi up');
-  const up = await ws.run(['up', '--yes', '--skip-preview'], { echo: true });
+  const stale = await ws.cancelStaleLocks();
+  if (stale) step(`removed ${stale} stale stack lock(s) left by a pulumi process that no longer runs (pulumi cancel)`);
+  // On an existing stack, refresh first: the emulator's ports change between runs (the buckets'
+  // s3Endpoint outputs must follow), and state may describe data deleted from .b2-local.
+  step(existed ? 'pulumi up --refresh' : 'pulumi up');
+  const up = await ws.run(['up', '--yes', '--skip-preview', ...(existed ? ['--refresh'] : [])], { echo: true });
   const upCounts = resourceSummary(up.stdout);
   step('pulumi preview --expect-no-changes');
   const preview = await ws.run(['preview', '--expect-no-changes'], { allowFailure: true });
@@ -135,16 +139,20 @@ async function run(opts: StartOptions, emulatorRef: { current?: LocalEmulator })
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const emulatorRef: { current?: LocalEmulator } = {};
+  const running: Running = {};
   const cleanup = async () => {
-    if (emulatorRef.current && !opts.keep) await emulatorRef.current.stop();
+    if (running.emulator && !opts.keep) await running.emulator.stop();
   };
-  process.once('SIGINT', () => {
-    log('interrupted');
-    void cleanup().finally(() => process.exit(130));
-  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      // The engine cancels cleanly on SIGINT and releases the stack lock.
+      running.workspace?.signalRunning('SIGINT');
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
-    await run(opts, emulatorRef);
+    await run(opts, running);
     await cleanup();
   } catch (e) {
     process.stderr.write(`npm start: ${(e as Error).message}\n`);

@@ -10,6 +10,8 @@
  * command line or in a log.
  */
 import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 /** The typed surface of scripts/lib/pulumi-cli.js (plain CommonJS, shared with the setup scripts). */
@@ -74,12 +76,13 @@ export class PulumiCommandError extends Error {
 }
 
 /** Commands that take `--stack`. */
-const STACK_COMMANDS = new Set(['up', 'preview', 'refresh', 'destroy', 'config', 'stack', 'import', 'cancel', 'state']);
+const STACK_COMMANDS = new Set(['cancel', 'up', 'preview', 'refresh', 'destroy', 'config', 'stack', 'import', 'state']);
 
 export class PulumiWorkspace {
   readonly exe: string;
   readonly version: string;
   private readonly baseEnv: NodeJS.ProcessEnv;
+  private readonly running = new Set<ChildProcess>();
 
   constructor(readonly opts: WorkspaceOptions) {
     const cli = cliModule.ensurePulumi({ quiet: true });
@@ -116,6 +119,7 @@ export class PulumiWorkspace {
       env: { ...this.baseEnv, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.running.add(child);
     opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
@@ -139,6 +143,7 @@ export class PulumiWorkspace {
         reject(new Error(`cannot run ${this.exe}: ${e.message}`));
       });
       child.once('close', (code, signal) => {
+        this.running.delete(child);
         clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         const result: RunResult = { code, signal, stdout, stderr, ms: Date.now() - started };
@@ -146,6 +151,11 @@ export class PulumiWorkspace {
         else resolve(result);
       });
     });
+  }
+
+  /** Signals every CLI process still running (SIGINT lets the engine cancel and unlock cleanly). */
+  signalRunning(signal: NodeJS.Signals = 'SIGINT'): void {
+    for (const c of this.running) c.kill(signal);
   }
 
   /**
@@ -162,6 +172,26 @@ export class PulumiWorkspace {
     const ls = await this.run(['stack', 'ls', '--json']);
     const stacks = JSON.parse(ls.stdout || '[]') as { name: string }[];
     return stacks.some((s) => s.name === this.opts.stack || s.name.endsWith(`/${this.opts.stack}`));
+  }
+
+  /**
+   * A file backend's stack lock whose owner is gone (a CLI killed mid-update on this host) makes
+   * every later command fail with "the stack is currently locked". Removes such locks through
+   * `pulumi cancel`, but only when every lock of the stack belongs to a dead process here.
+   * Returns how many stale locks were found.
+   */
+  async cancelStaleLocks(): Promise<number> {
+    const url = this.opts.backendUrl;
+    if (!url.startsWith('file://')) return 0;
+    const root = path.join(url.slice('file://'.length).split('?')[0]!, '.pulumi', 'locks');
+    const locks = findFiles(root).filter((f) => path.basename(path.dirname(f)) === this.opts.stack && f.endsWith('.json'));
+    if (locks.length === 0) return 0;
+    for (const f of locks) {
+      const lock = JSON.parse(fs.readFileSync(f, 'utf8')) as { pid?: number; hostname?: string };
+      if (lock.hostname !== os.hostname() || !lock.pid || isAlive(lock.pid)) return 0;
+    }
+    await this.run(['cancel', '--yes']);
+    return locks.length;
   }
 
   /** `pulumi stack output --json [--show-secrets]` parsed. */
@@ -185,6 +215,20 @@ export interface StateResource {
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
   pending_replacement?: boolean;
+}
+
+function findFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? findFiles(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `stack init/select/ls/rm` name the stack themselves (or list all of them). */

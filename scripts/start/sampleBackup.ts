@@ -92,8 +92,19 @@ function backupCli(args: string[], t: SampleTarget, key: ScopedKey): Promise<Cli
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    // The CLI's retry budget is ~10 minutes (shaped for B2); locally anything over 2 minutes is a fault.
+    const timer = setTimeout(() => {
+      stderr += '\n(killed by npm start after 120 s: the emulator did not answer)';
+      child.kill('SIGKILL');
+    }, 120_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
