@@ -66,6 +66,10 @@ const HANDLERS: Record<S3Operation, OpHandler> = {
   PutObjectLegalHold: lock.putObjectLegalHold,
   GetObjectLockConfiguration: lock.getObjectLockConfiguration,
   PutObjectLockConfiguration: lock.putObjectLockConfiguration,
+  PutBucketCors: buckets.putBucketCors,
+  DeleteBucketCors: buckets.deleteBucketCors,
+  PutBucketAcl: buckets.putBucketAcl,
+  PutObjectAcl: objects.putObjectAcl,
 };
 
 /** Operations an anonymous caller may attempt (reads of `allPublic` buckets; the engine decides). */

@@ -45,7 +45,11 @@ export type S3Operation =
   | 'GetObjectLegalHold'
   | 'PutObjectLegalHold'
   | 'GetObjectLockConfiguration'
-  | 'PutObjectLockConfiguration';
+  | 'PutObjectLockConfiguration'
+  | 'PutBucketCors'
+  | 'DeleteBucketCors'
+  | 'PutBucketAcl'
+  | 'PutObjectAcl';
 
 export interface Route {
   operation: S3Operation;
@@ -165,13 +169,13 @@ export function route(
         if (has('lifecycle')) return r('PutBucketLifecycleConfiguration');
         if (has('object-lock')) return r('PutObjectLockConfiguration');
         if (has('versioning')) throw notImplemented('PutBucketVersioning (B2 versioning is always enabled)');
-        if (has('acl')) throw notImplemented('PutBucketAcl');
-        if (has('cors')) throw notImplemented('PutBucketCors');
+        if (has('acl')) return r('PutBucketAcl');
+        if (has('cors')) return r('PutBucketCors');
         return r('CreateBucket');
       case 'DELETE':
         if (has('encryption')) return r('DeleteBucketEncryption');
         if (has('lifecycle')) return r('DeleteBucketLifecycle');
-        if (has('cors')) throw notImplemented('DeleteBucketCors');
+        if (has('cors')) return r('DeleteBucketCors');
         return r('DeleteBucket');
       case 'POST':
         if (has('delete')) return r('DeleteObjects');
@@ -190,7 +194,7 @@ export function route(
     case 'HEAD':
       return r('HeadObject');
     case 'PUT':
-      if (has('acl')) throw notImplemented('PutObjectAcl');
+      if (has('acl')) return r('PutObjectAcl');
       if (has('retention')) return r('PutObjectRetention');
       if (has('legal-hold')) return r('PutObjectLegalHold');
       if (has('uploadId') || has('partNumber')) return r('UploadPart');

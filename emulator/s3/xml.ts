@@ -237,3 +237,40 @@ export function parseCreateBucketConfiguration(body: Buffer): string | null {
   const root = parseXml(body, 'CreateBucketConfiguration');
   return str(root.LocationConstraint) ?? null;
 }
+
+export interface S3CorsRule {
+  id: string | null;
+  origins: string[];
+  methods: string[];
+  headers: string[];
+  expose: string[];
+  maxAgeSeconds: number | null;
+}
+
+/** `<CORSConfiguration><CORSRule>…` */
+export function parseCorsConfiguration(body: Buffer): S3CorsRule[] {
+  const root = parseXml(body, 'CORSConfiguration');
+  const rules = list(root.CORSRule);
+  if (rules.length === 0) throw new S3Error('MalformedXML', 'CORSConfiguration lists no CORSRule.');
+  const strings = (v: unknown): string[] =>
+    (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => String(x));
+  return rules.map((r, i) => {
+    const origins = strings(r.AllowedOrigin);
+    const methods = strings(r.AllowedMethod);
+    if (origins.length === 0 || methods.length === 0) {
+      throw new S3Error(
+        'MalformedXML',
+        `CORSRule[${i}] needs at least one AllowedOrigin and one AllowedMethod.`,
+      );
+    }
+    const max = str(r.MaxAgeSeconds);
+    return {
+      id: str(r.ID) ?? null,
+      origins,
+      methods,
+      headers: strings(r.AllowedHeader),
+      expose: strings(r.ExposeHeader),
+      maxAgeSeconds: max === undefined ? null : Number(max),
+    };
+  });
+}

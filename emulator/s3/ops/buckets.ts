@@ -8,6 +8,7 @@ import { authOf, b2, bucketNamed, ownerOf, requireCapability, S3Call, S3Reply } 
 import { S3Error } from '../errors';
 import {
   isoTime,
+  parseCorsConfiguration,
   parseCreateBucketConfiguration,
   parseEncryptionConfiguration,
   parseLifecycleConfiguration,
@@ -130,7 +131,7 @@ export async function getBucketCors(c: S3Call): Promise<S3Reply> {
   const b = bucketNamed(c);
   const rules = b.corsRules.filter((r) => r.allowedOperations.some((o) => o in S3_METHOD_OF_OP));
   if (rules.length === 0) {
-    throw new S3Error('NoSuchKey', 'The CORS configuration does not exist', { BucketName: b.bucketName });
+    throw new S3Error('NoSuchCORSConfiguration', undefined, { BucketName: b.bucketName });
   }
   return {
     xml: renderXml('CORSConfiguration', {
@@ -265,4 +266,71 @@ export async function deleteBucketLifecycle(c: S3Call): Promise<S3Reply> {
   fresh.revision += 1;
   c.engine.store.putBucket(fresh);
   return { status: 204 };
+}
+
+const OP_OF_S3_METHOD: Record<string, string> = {
+  GET: 's3_get',
+  HEAD: 's3_head',
+  PUT: 's3_put',
+  POST: 's3_post',
+  DELETE: 's3_delete',
+};
+
+/** PutBucketCors: S3 rules become B2 CORS rules over the `s3_*` operations (b2-api.md §4 limits). */
+export async function putBucketCors(c: S3Call): Promise<S3Reply> {
+  const auth = authOf(c);
+  const b = bucketNamed(c);
+  const rules = parseCorsConfiguration(await readSmallBody(c.body, 100 * 1024)).map((r, i) => {
+    const ops = [...new Set(r.methods.map((m) => OP_OF_S3_METHOD[m.toUpperCase()]))];
+    if (ops.some((o) => o === undefined)) {
+      throw new S3Error(
+        'InvalidRequest',
+        `CORSRule[${i}]: AllowedMethod must be GET, HEAD, PUT, POST or DELETE.`,
+      );
+    }
+    const validName = r.id !== null && /^[A-Za-z0-9-]{6,50}$/.test(r.id) && !/^b2-/i.test(r.id);
+    return {
+      corsRuleName: validName ? r.id! : `s3-cors-rule-${i + 1}`,
+      allowedOrigins: r.origins,
+      allowedOperations: ops,
+      allowedHeaders: r.headers,
+      exposeHeaders: r.expose,
+      maxAgeSeconds: r.maxAgeSeconds ?? 0,
+    };
+  });
+  b2(() => c.engine.updateBucket(auth, { bucketId: b.bucketId, corsRules: rules }));
+  return {};
+}
+
+export async function deleteBucketCors(c: S3Call): Promise<S3Reply> {
+  const auth = authOf(c);
+  const b = bucketNamed(c);
+  b2(() => c.engine.updateBucket(auth, { bucketId: b.bucketId, corsRules: [] }));
+  return { status: 204 };
+}
+
+/** Canned ACLs only: `private` ↔ allPrivate, `public-read` ↔ allPublic; grant lists are not B2's. */
+export function cannedAcl(c: S3Call): 'allPrivate' | 'allPublic' {
+  const acl = c.headers['x-amz-acl'];
+  if (acl === undefined) {
+    throw new S3Error(
+      'NotImplemented',
+      'Only canned ACLs (x-amz-acl: private | public-read) are supported on B2.',
+    );
+  }
+  if (acl !== 'private' && acl !== 'public-read') {
+    throw new S3Error(
+      'InvalidArgument',
+      `x-amz-acl must be private or public-read on B2, got "${String(acl)}".`,
+    );
+  }
+  return acl === 'public-read' ? 'allPublic' : 'allPrivate';
+}
+
+export async function putBucketAcl(c: S3Call): Promise<S3Reply> {
+  const auth = authOf(c);
+  const b = bucketNamed(c);
+  const bucketType = cannedAcl(c);
+  b2(() => c.engine.updateBucket(auth, { bucketId: b.bucketId, bucketType }));
+  return {};
 }

@@ -27,7 +27,7 @@ import {
 import { fromB2Error, S3Error } from '../errors';
 import { safeDecode } from '../sigv4';
 import { isoTime, parseDeleteObjects, renderXml, XmlNode } from '../xml';
-import { aclXml } from './buckets';
+import { aclXml, cannedAcl } from './buckets';
 
 // ---------------------------------------------------------------------------------------------
 // Reads
@@ -373,3 +373,17 @@ export async function deleteObjects(c: S3Call): Promise<S3Reply> {
 }
 
 export { b2 };
+
+/** PutObjectAcl: B2 object ACLs are the bucket's; a canned ACL must match it (b2-api.md §11). */
+export async function putObjectAcl(c: S3Call): Promise<S3Reply> {
+  authOf(c);
+  const plan = openObject(c);
+  const wanted = cannedAcl(c);
+  if (wanted !== plan.bucket.bucketType) {
+    throw new S3Error(
+      'InvalidArgument',
+      `Object ACLs follow the bucket on B2: this bucket is ${plan.bucket.bucketType}, so x-amz-acl must be ${plan.bucket.bucketType === 'allPublic' ? 'public-read' : 'private'}.`,
+    );
+  }
+  return {};
+}

@@ -744,3 +744,58 @@ describe('encryption', () => {
     ).toBe('InvalidArgument');
   });
 });
+
+describe('CORS and canned ACLs', () => {
+  it('PutBucketCors becomes B2 CORS rules over s3_* operations; DeleteBucketCors clears them', async () => {
+    const C = 'wire-s3-cors';
+    await s3raw(env, 'PUT', `/${C}`);
+    expect((await s3raw(env, 'GET', `/${C}`, { query: { cors: '' } })).code).toBe('NoSuchCORSConfiguration');
+    const cfg =
+      '<CORSConfiguration><CORSRule><ID>web-uploads</ID><AllowedOrigin>https://app.example.com</AllowedOrigin>' +
+      '<AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>';
+    expect((await s3raw(env, 'PUT', `/${C}`, { query: { cors: '' }, body: cfg })).status).toBe(200);
+    const native = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: C })) as {
+      buckets: Array<{
+        corsRules: Array<{ corsRuleName: string; allowedOperations: string[]; maxAgeSeconds: number }>;
+      }>;
+    };
+    expect(native.buckets[0].corsRules).toEqual([
+      expect.objectContaining({
+        corsRuleName: 'web-uploads',
+        allowedOperations: ['s3_get', 's3_put'],
+        maxAgeSeconds: 600,
+      }),
+    ]);
+    expect((await s3raw(env, 'GET', `/${C}`, { query: { cors: '' } })).text).toContain(
+      '<AllowedMethod>PUT</AllowedMethod>',
+    );
+    expect((await s3raw(env, 'DELETE', `/${C}`, { query: { cors: '' } })).status).toBe(204);
+    expect((await s3raw(env, 'GET', `/${C}`, { query: { cors: '' } })).code).toBe('NoSuchCORSConfiguration');
+  });
+
+  it('PutBucketAcl public-read makes the bucket allPublic (anonymous GET works); object ACLs must match', async () => {
+    const P = 'wire-s3-public';
+    await s3raw(env, 'PUT', `/${P}`);
+    await s3raw(env, 'PUT', `/${P}/open.txt`, { body: 'for everyone' });
+    expect((await fetch(`${env.url}/${P}/open.txt`)).status).toBe(403);
+    expect(
+      (await s3raw(env, 'PUT', `/${P}`, { query: { acl: '' }, headers: { 'x-amz-acl': 'public-read' } }))
+        .status,
+    ).toBe(200);
+    const anon = await fetch(`${env.url}/${P}/open.txt`);
+    expect([anon.status, await anon.text()]).toEqual([200, 'for everyone']);
+    expect((await s3raw(env, 'GET', `/${P}`, { query: { acl: '' } })).text).toContain('AllUsers');
+    expect(
+      (
+        await s3raw(env, 'PUT', `/${P}/open.txt`, {
+          query: { acl: '' },
+          headers: { 'x-amz-acl': 'public-read' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await s3raw(env, 'PUT', `/${P}/open.txt`, { query: { acl: '' }, headers: { 'x-amz-acl': 'private' } }))
+        .code,
+    ).toBe('InvalidArgument');
+  });
+});
