@@ -34,6 +34,7 @@ const STEPS = [
   'names_and_info_encoding',
   'restricted_key',
   'bulk',
+  'resilience',
   'cleanup',
 ];
 
@@ -56,6 +57,7 @@ describe.each(GENERATIONS)('$label', ({ venv, heavy }) => {
       url: emu.url,
       keyId: emu.info.keyId,
       applicationKey: emu.info.applicationKey,
+      adminToken: emu.info.adminToken,
       workdir: work.dir,
       runId: runId(),
       heavy,
