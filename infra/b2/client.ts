@@ -139,6 +139,10 @@ export interface DownloadOptions {
 export interface Download {
   /** 200, or 206 for a Range. */
   status: number;
+  /**
+   * The live body. Consume it (or `destroy()` it): an unread body keeps its connection busy.
+   * A connection lost mid-body is an `error` event here, not retried; resume with `range`.
+   */
   stream: Readable;
   contentLength: number;
   contentType: string;
