@@ -102,7 +102,11 @@ function requestedChecksum(
  * Wraps the request into a verified payload stream. `auth` is null for anonymous requests (no
  * payload claims beyond Content-MD5).
  */
-export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): VerifiedBody {
+export function verifiedBody(
+  req: IncomingMessage,
+  auth: VerifiedAuth | null,
+  opts: { defaultChecksum?: boolean } = {},
+): VerifiedBody {
   const headers = req.headers;
   const mode = auth?.payloadMode ?? 'unsigned';
   const chunked = mode.startsWith('streaming-');
@@ -129,7 +133,7 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
   const md5: Hash | null = md5Expected ? createHash('md5') : null;
   const summer: Checksummer | null = wanted ? createChecksummer(wanted.algorithm) : null;
   // CRC32 is native (zlib) and cheap; it gives every single-part object a full-object checksum.
-  const fallback: Checksummer | null = wanted ? null : createChecksummer('crc32');
+  const fallback: Checksummer | null = wanted || !opts.defaultChecksum ? null : createChecksummer('crc32');
   let computed: { algorithm: ChecksumAlgorithm; value: string } | null = null;
   const extra: Record<string, unknown> = {};
 
@@ -171,7 +175,8 @@ export function verifiedBody(req: IncomingMessage, auth: VerifiedAuth | null): V
       }
       computed = { algorithm: wanted.algorithm, value };
     }
-    extra.s3Checksum = computed ?? { algorithm: 'crc32', value: fallback!.digest() };
+    const stored = computed ?? (fallback ? { algorithm: 'crc32', value: fallback.digest() } : null);
+    if (stored) extra.s3Checksum = stored;
   }
 
   return { source: source(), length, checksum: () => computed, extra };

@@ -128,7 +128,8 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
         req,
         headers: req.headers,
         query: r.query,
-        body: verifiedBody(req, verified?.sig ?? null),
+        // Only single PUTs keep a full-object checksum (multipart objects have composite ones).
+        body: verifiedBody(req, verified?.sig ?? null, { defaultChecksum: r.operation === 'PutObject' }),
         requestId,
       };
       const reply = await HANDLERS[r.operation](call);
