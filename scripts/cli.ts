@@ -17,7 +17,7 @@ import { tfStateJob } from './jobs/tfState';
 import { verifyJob } from './jobs/verify';
 import { DEFAULT_KEY_ENV } from './lib/crypto';
 import { ENGINES } from './lib/db';
-import { messageOf, UsageError } from './lib/errors';
+import { JobError, messageOf, UsageError } from './lib/errors';
 import { Io } from './lib/reporter';
 import { CommonOptions, JobDefinition, runJob, RunnerDeps } from './lib/runner';
 import { readStackOutputs, readStackOutputsFile } from './lib/stackOutputs';
@@ -355,6 +355,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
     clock: deps.clock,
     retry: deps.retry,
     makeS3: deps.makeS3,
+    signal: deps.signal,
     readStack: deps.readStack ?? ((s) => readStackOutputs(s)),
     readStackFile: deps.readStackFile ?? readStackOutputsFile,
   });
@@ -391,8 +392,25 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
   }
 }
 
+/**
+ * SIGTERM (Kubernetes activeDeadline, systemd stop) or Ctrl-C aborts the running job: an upload in
+ * progress aborts its multipart upload and the manifest records the run as failed. A second
+ * signal exits at once.
+ */
+function abortOnSignals(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`received ${sig}: aborting (again to exit at once)\n`);
+    controller.abort(new JobError(`interrupted by ${sig}`));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return controller.signal;
+}
+
 if (require.main === module || /infrafabric-backup(\.js)?$/.test(require.main?.filename ?? '')) {
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2), { signal: abortOnSignals() }).then(
     (code) => {
       process.exitCode = code;
     },

@@ -268,6 +268,7 @@ async function uploadSegment(
     metadata,
     partSize: choosePartSize(seg.end - seg.start),
     policy: ctx.policy,
+    signal: ctx.signal,
   });
   await feeding;
   return { size: res.size, sha256: res.sha256, versionId: res.versionId, adopted: false };
@@ -310,6 +311,7 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
   let adopted = 0;
   let done = 0;
   await mapLimit(all, opts.concurrency, async (seg) => {
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
     const r = await uploadSegment(ctx, dir, seg, recoveredKeys.has(seg.key));
     ctx.manifest.objects.push({
       key: seg.key,

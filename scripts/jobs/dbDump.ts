@@ -137,6 +137,7 @@ async function dumpAndUpload(
       ),
       concurrency: opts.concurrency,
       policy: ctx.policy,
+      signal: ctx.signal,
       onProgress: (n) => ctx.reporter.progress(`db-dump ${conn.database}`, n),
       beforeComplete: dumpOk,
     });
@@ -177,6 +178,7 @@ async function dumpAndUpload(
     ]);
     clearTimeout(timer);
     ctx.manifest.objects.push({ key, size: 0, sha256: '', status: 'aborted' });
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
     throw dumpFailure instanceof JobError && !(err instanceof JobError) ? dumpFailure : err;
   }
 }

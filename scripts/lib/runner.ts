@@ -31,6 +31,8 @@ export interface JobContext {
   env: NodeJS.ProcessEnv;
   manifest: Manifest;
   startedAt: number;
+  /** Aborted on SIGTERM/SIGINT: uploads abort their multipart upload, the job fails. */
+  signal?: AbortSignal;
 }
 
 export interface JobOutcome {
@@ -61,6 +63,7 @@ export interface RunnerDeps extends ConfigDeps {
   /** Overrides for tests (short budgets) or benchmarks. */
   retry?: Partial<RetryPolicyOptions>;
   makeS3?: (conn: ResolvedConnection, policy: RetryPolicy) => S3Client;
+  signal?: AbortSignal;
 }
 
 /** Retry knobs from the environment, so an operator can shorten waits without code changes. */
@@ -112,6 +115,7 @@ export async function runJob<O>(
       env: deps.env,
       manifest: newManifest(def.name, conn.bucket, conn.env, startedAt, common.provider),
       startedAt,
+      signal: deps.signal,
     };
     outcome = await def.run(ctx, opts);
   } catch (err) {

@@ -220,7 +220,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
 
     if (!uploadId) {
       // Whole object fits one part: a single PutObject with the SHA-256 in its metadata.
-      await req.beforeComplete?.();
+      await untilAborted(req.beforeComplete?.(), signal);
       const out = await req.policy.run(
         () =>
           req.s3.send(
@@ -251,7 +251,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     if (last.size > 0) await enqueue(last);
     await Promise.all(inflight.values());
     if (firstFailure) throw firstFailure;
-    await req.beforeComplete?.();
+    await untilAborted(req.beforeComplete?.(), signal);
     const parts = [...etags.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
@@ -272,11 +272,32 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     await Promise.allSettled(inflight.values());
     if (uploadId) await abortQuietly(req, uploadId);
     req.body.destroy();
-    throw firstFailure ?? err;
+    // An outside abort (SIGTERM) is the cause; the AbortErrors it provoked are not.
+    throw req.signal?.aborted ? req.signal.reason : (firstFailure ?? err);
   } finally {
     req.signal?.removeEventListener('abort', onOuterAbort);
     await fsp.rm(spoolRoot, { recursive: true, force: true });
   }
+}
+
+/** Waits for `p`, but rejects as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T> | undefined, signal: AbortSignal): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /**

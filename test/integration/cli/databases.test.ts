@@ -3,6 +3,7 @@
  * started in temp dirs on 127.0.0.1) against the emulator.
  */
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -257,6 +258,47 @@ describePg('PostgreSQL', () => {
     };
     expect(m.status).toBe('failed');
     expect(m.objects[0].status).toBe('aborted');
+  });
+
+  it('SIGTERM to the CLI mid-upload aborts the multipart upload and exits 1', async () => {
+    // The whole dump is produced, then the dump process lingers: the CLI is mid-upload, waiting.
+    const slow = wrapper('slow_pg_dump', `pg_dump "$@"\nexec sleep 60`);
+    await fetch(`${estate.emu.url}/__admin/stats`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${estate.emu.info.adminToken}` },
+    });
+    const bin = path.resolve(__dirname, '../../../bin/infrafabric-backup.js');
+    const child = spawn(
+      process.execPath,
+      [bin, 'db-dump', '--engine', 'postgres', '--url', pg.url('big'), '--part-size', '5MiB', '--json'],
+      {
+        env: { ...estate.env, BACKUP_PG_DUMP: slow },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const st = (await estate.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> };
+      if ((st.operations['s3:UploadPart'] ?? 0) >= 2) break;
+      if (Date.now() > deadline) throw new Error('the upload never started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/interrupted by SIGTERM/),
+    });
+    expect((await listVersionsJson(estate, 'db/postgres/big/')).length).toBe(0);
+    const uploads = await sdkClient(estate).send(
+      new ListMultipartUploadsCommand({ Bucket: estate.bucket, Prefix: 'db/postgres/big/' }),
+    );
+    expect(uploads.Uploads ?? []).toEqual([]);
+    const st = (await estate.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> };
+    expect(st.operations['s3:AbortMultipartUpload']).toBe(1);
   });
 
   it('refuses a bad connection with exit 1 and no upload', async () => {
