@@ -12,7 +12,7 @@ import { B2Error } from '../b2/errors';
 import { clientFor, configureFromStack } from './credentials';
 import { isNotFound } from './b2ops';
 import { thinLoader } from './loader';
-import { normalizeSet, sameValue } from './normalize';
+import { isUnknown, normalizeSet, sameValue } from './normalize';
 import { ACCOUNT_ROLES, AccountRole } from './types';
 import { validateCapabilities, validateKeyName } from './validation/keyCapabilities';
 import { Problem } from './validation/problem';
@@ -86,6 +86,9 @@ export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): Applicat
 export function checkKey(news: Record<string, unknown>): Problem[] {
   const problems: Problem[] = [...validateKeyName(news.keyName)];
   const bucketIds = news.bucketIds;
+  // A whole list not known yet at preview (the engine's unknown sentinel) is judged at update;
+  // the capabilities are still checked as for a scoped key.
+  if (isUnknown(bucketIds)) return [...problems, ...validateCapabilities(news.capabilities, true)];
   if (
     bucketIds !== undefined &&
     (!Array.isArray(bucketIds) || bucketIds.some((b) => typeof b !== 'string' || !b))

@@ -20,6 +20,7 @@ import {
   canonicalJson,
   normalizeCorsRules,
   normalizeLifecycleRules,
+  isUnknown,
   normalizeStringMap,
   sameValue,
 } from './normalize';
@@ -193,15 +194,16 @@ export function checkBucket(
   olds: Partial<BucketInputs> | undefined,
   news: Record<string, unknown>,
 ): Problem[] {
-  const problems: Problem[] = [...validateBucketName(news.bucketName)];
+  const problems: Problem[] = isUnknown(news.bucketName) ? [] : [...validateBucketName(news.bucketName)];
   if (news.bucketType !== undefined && !(BUCKET_TYPES as readonly unknown[]).includes(news.bucketType)) {
     problems.push({ property: 'bucketType', reason: `must be one of ${BUCKET_TYPES.join(', ')}` });
   }
   if (news.account !== undefined && !(ACCOUNT_ROLES as readonly unknown[]).includes(news.account)) {
     problems.push({ property: 'account', reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
   }
-  problems.push(...validateLifecycleRules(news.lifecycleRules));
-  problems.push(...validateCors(news.corsRules));
+  // Values not known yet at preview are judged when they are (check runs again at update).
+  if (!isUnknown(news.lifecycleRules)) problems.push(...validateLifecycleRules(news.lifecycleRules));
+  if (!isUnknown(news.corsRules)) problems.push(...validateCors(news.corsRules));
   const sse = news.defaultServerSideEncryption as { mode?: unknown; algorithm?: unknown } | undefined;
   if (sse !== undefined && (sse?.mode !== 'SSE-B2' || (sse.algorithm ?? 'AES256') !== 'AES256')) {
     problems.push({
@@ -211,7 +213,8 @@ export function checkBucket(
         'accepts "no encryption"',
     });
   }
-  const info = news.bucketInfo as Record<string, unknown> | undefined;
+  const info = (isUnknown(news.bucketInfo) ? undefined : news.bucketInfo) as
+    Record<string, unknown> | undefined;
   if (
     info !== undefined &&
     (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string'))

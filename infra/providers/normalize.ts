@@ -30,6 +30,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 export function normalizeLifecycleRules(
   rules: readonly Partial<LifecycleRule>[] | null | undefined,
 ): LifecycleRule[] {
+  if (isUnknown(rules)) return rules as never; // preview: not known yet, pass through
   return (rules ?? [])
     .map((r) => ({
       fileNamePrefix: r.fileNamePrefix ?? '',
@@ -42,6 +43,7 @@ export function normalizeLifecycleRules(
 }
 
 export function normalizeCorsRules(rules: readonly CorsRule[] | null | undefined): CorsRule[] {
+  if (isUnknown(rules)) return rules as never; // preview: not known yet, pass through
   return (rules ?? [])
     .map((r) => ({
       corsRuleName: r.corsRuleName,
@@ -55,6 +57,7 @@ export function normalizeCorsRules(rules: readonly CorsRule[] | null | undefined
 }
 
 export function normalizeStringMap(map: Record<string, string> | null | undefined): Record<string, string> {
+  if (isUnknown(map)) return map as never; // preview: not known yet, pass through
   const out: Record<string, string> = {};
   for (const k of Object.keys(map ?? {}).sort()) out[k] = String(map![k]);
   return out;
@@ -62,6 +65,7 @@ export function normalizeStringMap(map: Record<string, string> | null | undefine
 
 /** Sorted, de-duplicated list of strings. */
 export function normalizeSet(values: readonly string[] | null | undefined): string[] {
+  if (isUnknown(values)) return values as never; // preview: not known yet, pass through
   return [...new Set(values ?? [])].sort();
 }
 

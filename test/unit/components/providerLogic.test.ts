@@ -164,6 +164,30 @@ describe('ApplicationKey', () => {
   });
 });
 
+describe('values not known at preview are not judged', () => {
+  test('bucket name and key scope from outputs of resources still to be created', async () => {
+    const { UNKNOWN } = await import('../../../infra/providers/normalize');
+    expect((await bucketProvider.check!({}, { bucketName: UNKNOWN })).failures).toBeUndefined();
+    expect(
+      (
+        await applicationKeyProvider.check!(
+          {},
+          { keyName: 'k-writer', capabilities: ['writeFiles'], bucketIds: UNKNOWN },
+        )
+      ).failures,
+    ).toBeUndefined();
+    // …but what is known still is: a bucket-scoped key may not hold writeKeys.
+    expect(
+      (
+        await applicationKeyProvider.check!(
+          {},
+          { keyName: 'k', capabilities: ['writeKeys'], bucketIds: UNKNOWN },
+        )
+      ).failures,
+    ).toHaveLength(1);
+  });
+});
+
 describe('Replication diff', () => {
   const rep = {
     sourceBucketId: 's',
@@ -258,4 +282,13 @@ describe('components refuse bad arguments at preview, naming the field', () => {
       /\[providers\[1\]\] unknown provider "oracle"/,
     );
   });
+});
+
+test('unknown values pass through normalisation untouched (no list made of the sentinel characters)', async () => {
+  const { UNKNOWN } = await import('../../../infra/providers/normalize');
+  const k = await applicationKeyProvider.check!({}, { keyName: 'k-writer', capabilities: ['writeFiles'], bucketIds: UNKNOWN });
+  expect(k.inputs.bucketIds).toBe(UNKNOWN);
+  const b = await bucketProvider.check!({}, { bucketName: 'abcdefg', bucketInfo: UNKNOWN, lifecycleRules: UNKNOWN });
+  expect(b.failures).toBeUndefined();
+  expect(b.inputs).toMatchObject({ bucketInfo: UNKNOWN, lifecycleRules: UNKNOWN });
 });
