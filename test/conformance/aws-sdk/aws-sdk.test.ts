@@ -17,6 +17,7 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'crypto';
 import { S3Env, startS3Env } from '../wire/s3helpers';
 
@@ -95,6 +96,28 @@ describe('default emulator (checksums accepted and verified)', () => {
   it('default checksum settings: full round trip', async () => {
     const s3 = client(env, 'default');
     await roundTrip(s3, 'sdk-default');
+    s3.destroy();
+  });
+
+  it('presigned PUT and GET URLs from @aws-sdk/s3-request-presigner work with plain fetch', async () => {
+    const s3 = client(env, 'WHEN_REQUIRED');
+    await s3.send(new CreateBucketCommand({ Bucket: 'sdk-presign' }));
+    const putUrl = await getSignedUrl(
+      s3,
+      new PutObjectCommand({ Bucket: 'sdk-presign', Key: 'up/load.txt' }),
+      { expiresIn: 60 },
+    );
+    const put = await fetch(putUrl, { method: 'PUT', body: 'uploaded by URL' });
+    expect(put.status).toBe(200);
+    const getUrl = await getSignedUrl(
+      s3,
+      new GetObjectCommand({ Bucket: 'sdk-presign', Key: 'up/load.txt' }),
+      { expiresIn: 60 },
+    );
+    const got = await fetch(getUrl);
+    expect([got.status, await got.text()]).toEqual([200, 'uploaded by URL']);
+    const forged = await fetch(getUrl.replace('up/load.txt', 'up/other.txt'));
+    expect(forged.status).toBe(403);
     s3.destroy();
   });
 
