@@ -45,9 +45,29 @@ export interface S3ClientOptions {
   requestTimeoutMs?: number;
 }
 
+const CONTENT_SHA256 = 'x-amz-content-sha256';
+
+/**
+ * Uploads that carry Content-MD5 are signed with `UNSIGNED-PAYLOAD`: B2 checks the MD5 of every
+ * part and put, and B2 is HTTPS-only, so hashing each 100 MB part a second time for SigV4 (what
+ * the SDK does on a plain-http endpoint) would cost a full extra read of the spooled part.
+ */
+function addUnsignedPayloadForMd5Uploads(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers && Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-md5')) {
+        req.headers[CONTENT_SHA256] = 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'b2UnsignedPayloadWithContentMd5' },
+  );
+}
+
 export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Client {
   const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
-  return new S3Client({
+  const client = new S3Client({
     endpoint: conn.endpoint,
     region: conn.region,
     forcePathStyle: true,
@@ -66,4 +86,6 @@ export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Cli
       requestTimeout: opts.requestTimeoutMs ?? 300_000,
     }),
   });
+  addUnsignedPayloadForMd5Uploads(client);
+  return client;
 }
