@@ -304,6 +304,46 @@ describe('rclone b2 backend against the emulator', () => {
     fs.rmSync(dst, { recursive: true, force: true });
   });
 
+  it('survives token expiry and transient 503/reset faults (re-authorizes, retries)', async () => {
+    await emu.admin('POST', '/__admin/clock', { advanceSeconds: 24 * 3600 + 60 });
+    await emu.admin('POST', '/__admin/faults', {
+      rules: [
+        { operation: 'b2_upload_file', status: 503, code: 'service_unavailable', count: 2 },
+        { operation: 'b2_list_file_names', action: 'reset', count: 1 },
+      ],
+    });
+    const data = detBytes('rclone-resilience', 4096);
+    fs.writeFileSync(local('resilience.bin'), data);
+    let faults: { rules: Array<{ operation: string; fired: number }> };
+    try {
+      // rclone's default of 10 low-level retries (the suite otherwise fails fast with 2).
+      const retries = ['--low-level-retries', '10'];
+      await rcloneOk([
+        'copyto',
+        ...retries,
+        local('resilience.bin'),
+        `emu:${bulkBucket}/resilience/after.bin`,
+      ]);
+      const listed = JSON.parse(
+        await rcloneOk(['lsjson', ...retries, `emu:${bulkBucket}/resilience`]),
+      ) as Array<{
+        Name: string;
+      }>;
+      expect(listed.map((e) => e.Name)).toEqual(['after.bin']);
+      faults = (await emu.admin('GET', '/__admin/faults')) as typeof faults;
+    } finally {
+      await emu.admin('DELETE', '/__admin/faults');
+    }
+    const cat = expectSuccess('rclone cat', await rclone(['cat', `emu:${bulkBucket}/resilience/after.bin`]));
+    expect(cat.stdoutBytes).toEqual(data);
+    // Our own verification session expired with the clock move as well (B2 tokens last 24 h).
+    native = await nativeSession(emu.url, emu.info.keyId, emu.info.applicationKey);
+    expect(Object.fromEntries(faults.rules.map((r) => [r.operation, r.fired]))).toEqual({
+      b2_upload_file: 2,
+      b2_list_file_names: 1,
+    });
+  });
+
   it('purges a bucket (all versions, then the bucket)', async () => {
     await rcloneOk(['purge', `emu:${bulkBucket}`]);
     const res = await native.call<{ buckets: unknown[] }>('b2_list_buckets', {
