@@ -28,7 +28,7 @@ export interface RunningEmulator {
   /** stderr collected so far (for failure messages). */
   logs(): string;
   /** POST/GET an admin endpoint with the admin token. */
-  admin(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown>;
+  admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
