@@ -17,7 +17,6 @@ import type { B2Client } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
 import { thinLoader } from './loader';
 import {
-  canonicalJson,
   normalizeCorsRules,
   normalizeLifecycleRules,
   isUnknown,
@@ -30,9 +29,9 @@ import {
   describeError,
   findBucketById,
   findBucketByName,
-  isConflict,
   isDuplicateBucketName,
   s3EndpointOf,
+  updateBucketWithRetry,
 } from './b2ops';
 import {
   ACCOUNT_ROLES,
@@ -337,12 +336,32 @@ export function bucketStateFromLive(
 }
 
 const log = (line: string) => process.stderr.write(`[b2:Bucket] ${line}\n`);
-const MAX_UPDATE_ATTEMPTS = 5;
+
+/** The update request that brings `current` (live) to `desired`; null when nothing differs. */
+export function bucketPatch(current: BucketOutputs, desired: BucketInputs): Record<string, unknown> | null {
+  const req: Record<string, unknown> = {};
+  if (current.bucketType !== desired.bucketType) req.bucketType = desired.bucketType;
+  if (!sameValue(current.bucketInfo, desired.bucketInfo)) req.bucketInfo = desired.bucketInfo;
+  if (!sameValue(current.corsRules, desired.corsRules)) req.corsRules = desired.corsRules;
+  if (!sameValue(current.lifecycleRules, desired.lifecycleRules)) req.lifecycleRules = desired.lifecycleRules;
+  if (!sameValue(current.defaultServerSideEncryption, desired.defaultServerSideEncryption)) {
+    req.defaultServerSideEncryption = desired.defaultServerSideEncryption;
+  }
+  if (!desired.fileLockEnabled && current.fileLockEnabled) {
+    throw new Error(
+      `bucket ${desired.bucketName}: Object Lock is enabled in B2 and cannot be disabled; set fileLockEnabled: true`,
+    );
+  }
+  if (desired.fileLockEnabled && !current.fileLockEnabled) req.fileLockEnabled = true;
+  if (desired.fileLockEnabled && !sameValue(current.defaultRetention, desired.defaultRetention)) {
+    req.defaultRetention = desired.defaultRetention ?? { mode: null, period: null };
+  }
+  return Object.keys(req).length ? req : null;
+}
 
 /**
- * Brings live bucket `bucketId` to `desired`, sending only what differs, with `ifRevisionIs`. On a
- * 409 revision conflict (someone else updated the bucket meanwhile) it re-reads and re-applies, up
- * to MAX_UPDATE_ATTEMPTS times.
+ * Brings live bucket `bucketId` to `desired`, sending only what differs, with `ifRevisionIs`; on a
+ * 409 revision conflict it re-reads and re-applies (updateBucketWithRetry).
  */
 export async function applyBucketSettings(
   client: B2Client,
@@ -350,46 +369,14 @@ export async function applyBucketSettings(
   desired: BucketInputs,
 ): Promise<BucketOutputs> {
   const s3 = await s3EndpointOf(client);
-  for (let attempt = 1; ; attempt++) {
-    const live = await findBucketById(client, bucketId);
-    if (!live)
-      throw new Error(
-        `bucket ${desired.bucketName} (${bucketId}) no longer exists in B2; run \`pulumi refresh\``,
-      );
-    const current = bucketStateFromLive(live, desired, s3);
-    const req: Record<string, unknown> = {};
-    if (current.bucketType !== desired.bucketType) req.bucketType = desired.bucketType;
-    if (!sameValue(current.bucketInfo, desired.bucketInfo)) req.bucketInfo = desired.bucketInfo;
-    if (!sameValue(current.corsRules, desired.corsRules)) req.corsRules = desired.corsRules;
-    if (!sameValue(current.lifecycleRules, desired.lifecycleRules))
-      req.lifecycleRules = desired.lifecycleRules;
-    if (!sameValue(current.defaultServerSideEncryption, desired.defaultServerSideEncryption)) {
-      req.defaultServerSideEncryption = desired.defaultServerSideEncryption;
-    }
-    if (desired.fileLockEnabled && !current.fileLockEnabled) req.fileLockEnabled = true;
-    if (!desired.fileLockEnabled && current.fileLockEnabled) {
-      throw new Error(
-        `bucket ${desired.bucketName}: Object Lock is enabled in B2 and cannot be disabled; set fileLockEnabled: true`,
-      );
-    }
-    if (desired.fileLockEnabled && !sameValue(current.defaultRetention, desired.defaultRetention)) {
-      req.defaultRetention = desired.defaultRetention ?? { mode: null, period: null };
-    }
-    if (Object.keys(req).length === 0) return current;
-    try {
-      const updated = await client.updateBucket({
-        bucketId,
-        ifRevisionIs: live.revision,
-        ...req,
-      } as Parameters<B2Client['updateBucket']>[0]);
-      return bucketStateFromLive(updated as LiveBucket, desired, s3);
-    } catch (e) {
-      if (!isConflict(e) || attempt >= MAX_UPDATE_ATTEMPTS) throw e;
-      log(
-        `bucket ${desired.bucketName}: revision ${live.revision} changed meanwhile (409); re-reading and re-applying (attempt ${attempt + 1})`,
-      );
-    }
-  }
+  const after = await updateBucketWithRetry(
+    client,
+    bucketId,
+    `bucket ${desired.bucketName}`,
+    (live) => bucketPatch(bucketStateFromLive(live, desired, s3), desired),
+    log,
+  );
+  return bucketStateFromLive(after, desired, s3);
 }
 
 /** Thrown from create after the bucket exists, so the engine records the partial resource. */
@@ -406,7 +393,14 @@ class PartialCreateError extends Error {
   }
 }
 
-async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.CreateResult<BucketOutputs>> {
+/**
+ * `provider` is the serialised `__provider` of the request, recorded with a partially created
+ * bucket so that the engine can later refresh or delete it.
+ */
+async function createBucket(
+  inputs: BucketInputs,
+  provider: unknown,
+): Promise<pulumi.dynamic.CreateResult<BucketOutputs>> {
   const client = clientFor(inputs.account);
   let bucketId: string;
   if (inputs.adoptBucketId) {
@@ -464,7 +458,7 @@ async function createBucket(inputs: BucketInputs): Promise<pulumi.dynamic.Create
     throw new PartialCreateError(
       `bucket ${inputs.bucketName} (${bucketId}) exists but applying its settings failed: ${describeError(e)}`,
       bucketId,
-      { ...inputs, bucketId },
+      { ...inputs, bucketId, __provider: provider },
     );
   }
 }
@@ -491,7 +485,8 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(inputs: BucketInputs) {
-    return createBucket(normalizeBucketInputs(inputs as BucketInputs & Record<string, unknown>));
+    const raw = inputs as BucketInputs & Record<string, unknown>;
+    return createBucket(normalizeBucketInputs(raw), raw.__provider);
   },
 
   async read(id, props?: Partial<BucketOutputs>) {
@@ -565,6 +560,3 @@ export class Bucket extends pulumi.dynamic.Resource {
     );
   }
 }
-
-/** For tests: canonical text of a bucket's desired settings. */
-export const bucketSettingsText = (i: BucketInputs) => canonicalJson(i);

@@ -21,6 +21,34 @@ const HOST = path.join(PULUMI_DIR, 'cmd', 'dynamic-provider', 'index.js');
 const provproto = require(path.join(PULUMI_DIR, 'proto', 'provider_pb.js'));
 const provrpc = require(path.join(PULUMI_DIR, 'proto', 'provider_grpc_pb.js'));
 const structproto = require('google-protobuf/google/protobuf/struct_pb');
+const statusproto = require(path.join(PULUMI_DIR, 'proto', 'status_pb.js'));
+
+/** A resource created but not fully initialised (create threw with an `id`), as the engine sees it. */
+export interface InitFailure {
+  id: string;
+  properties: Props;
+  reasons: string[];
+}
+
+/** Decodes `ErrorResourceInitFailed` from the `grpc-status-details-bin` trailer, if present. */
+function initFailureOf(err: grpc.ServiceError): InitFailure | undefined {
+  const bin = err.metadata?.get('grpc-status-details-bin')?.[0];
+  if (!bin) return undefined;
+  const status = statusproto.Status.deserializeBinary(new Uint8Array(bin as Buffer));
+  for (const any of status.getDetailsList()) {
+    const detail = any.unpack(
+      provproto.ErrorResourceInitFailed.deserializeBinary,
+      'pulumirpc.ErrorResourceInitFailed',
+    );
+    if (detail)
+      return {
+        id: detail.getId(),
+        properties: fromStruct(detail.getProperties()),
+        reasons: detail.getReasonsList(),
+      };
+  }
+  return undefined;
+}
 
 export const PROJECT = 'infrafabric-backup';
 export const STACK = 'providertest';
@@ -106,7 +134,13 @@ export async function startProviderHost(
   const call = <T>(method: string, req: unknown): Promise<T> =>
     new Promise((resolve, reject) => {
       client[method](req, (err: grpc.ServiceError | null, res: T) => {
-        if (err) reject(Object.assign(new Error(err.details || err.message), { code: err.code }));
+        if (err)
+          reject(
+            Object.assign(new Error(err.details || err.message), {
+              code: err.code,
+              initFailure: initFailureOf(err),
+            }),
+          );
         else resolve(res);
       });
     });

@@ -238,7 +238,7 @@ test('a revision conflict (409) during update is retried by re-reading', async (
   });
   const updated = await h.host.update(urn, id, state, next);
   expect(updated.properties.bucketInfo.extra).toBe('1');
-  expect(h.host.stderr()).toMatch(/changed meanwhile \(409\); re-reading and re-applying/);
+  expect(h.host.stderr()).toMatch(/changed meanwhile \(revision \d+, 409\); re-reading and re-applying/);
 });
 
 test('injected 503 and 429 are survived', async () => {
@@ -310,4 +310,37 @@ test('the loader finds the provider module when the host runs outside the projec
   } finally {
     await outside.stop();
   }
+});
+
+test('a create that fails after the bucket exists reports it as a partial resource the engine can later refresh or delete', async () => {
+  const name = uniqueName('partial');
+  const retention = { mode: 'governance', period: { duration: 7, unit: 'days' } };
+  const urn = h.urn('bucket', name);
+  const checked = (
+    await h.host.check(urn, {}, inputs(name, { fileLockEnabled: true, defaultRetention: retention }))
+  ).inputs;
+  // The retention is set by an update after the create; make that update fail for good.
+  await h.emu.admin('POST', '/__admin/faults', {
+    operation: 'b2_update_bucket',
+    status: 400,
+    code: 'bad_request',
+    message: 'injected',
+    count: 1,
+  });
+  const err = await h.host.create(urn, checked).then(
+    () => null,
+    (e: Error & { initFailure?: { id: string; properties: Record<string, unknown> } }) => e,
+  );
+  expect(err?.message).toMatch(
+    new RegExp(`bucket ${name} \\(\\w+\\) exists but applying its settings failed`),
+  );
+  const live = (await h.primary.getBucketByName(name))!;
+  expect(err!.initFailure).toMatchObject({
+    id: live.bucketId,
+    properties: { bucketName: name, bucketId: live.bucketId },
+  });
+  // The recorded partial state carries the provider, so the next step (here: delete) works.
+  expect(err!.initFailure!.properties.__provider).toBe(h.providers.bucket);
+  await h.host.delete(urn, live.bucketId, err!.initFailure!.properties);
+  expect(await h.primary.getBucketById(live.bucketId)).toBeUndefined();
 });
