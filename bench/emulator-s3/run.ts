@@ -4,8 +4,10 @@
  * upload, then `s3 cp` download), next to the native path in the same run and on the same
  * emulator: the same bytes as a B2 large file with plain HTTP `b2_upload_part` calls (100 MB parts,
  * 4 in parallel, SHA-1s computed before the clock starts, as a client that hashes while reading
- * would overlap it) and a by-name download to a file. The ratios S3/native say what the S3 layer
- * (SigV4 payload hashing, XML, the CLI itself) costs relative to the native API.
+ * would overlap it) and a by-name download to a file. The ratios S3/native say what the S3 path
+ * (the CLI itself, SigV4 payload hashing, XML) costs relative to the native API. A third upload —
+ * the same 100 MB parts ×4 as an S3 multipart upload from node:http with signed payloads (SHA-256
+ * computed before the clock starts) — isolates the emulator's S3 layer from the CLI.
  *
  *   node bin/run-ts.js bench/emulator-s3/run.ts [--size-mib 1024] [--runs 1]
  *
@@ -17,7 +19,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { awsEnv, ok, run, S3Env, startS3Env } from '../../test/conformance/wire/s3helpers';
+import { awsEnv, ok, run, s3Encode, S3Env, signer, startS3Env } from '../../test/conformance/wire/s3helpers';
 
 const AWS = '/usr/bin/aws';
 const NATIVE_PART = 100_000_000;
@@ -100,6 +102,87 @@ function post(
   });
 }
 
+function partsOf(data: Buffer, size: number): Buffer[] {
+  // 100 MB parts for the real run; small trial sizes still get >= 2 parts (B2's minimum).
+  const partSize = Math.max(5_000_000, Math.min(NATIVE_PART, Math.ceil(size / NATIVE_CONCURRENCY)));
+  const out: Buffer[] = [];
+  for (let off = 0; off < size; off += partSize) out.push(data.subarray(off, Math.min(size, off + partSize)));
+  return out;
+}
+
+/** S3 multipart upload of the same parts from node:http, signed payloads; returns seconds. */
+async function s3NodeRun(env: S3Env, bucket: string, data: Buffer, size: number): Promise<number> {
+  const sig = signer(env.keyId, env.secret, env.region);
+  const url = new URL(env.url);
+  const call = async (
+    method: string,
+    key: string,
+    query: Record<string, string>,
+    body: Buffer,
+    hash: string,
+  ) => {
+    const path = `/${bucket}/${key}`;
+    const signed = await sig.sign({
+      method,
+      protocol: 'http:',
+      hostname: url.hostname,
+      port: Number(url.port),
+      path,
+      query,
+      headers: { host: url.host, 'x-amz-content-sha256': hash, 'content-length': String(body.length) },
+    });
+    const qs = Object.entries(query)
+      .map(([k, v]) => `${s3Encode(k)}=${s3Encode(v)}`)
+      .join('&');
+    return new Promise<{ etag: string; text: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: `${path}${qs ? '?' + qs : ''}`,
+          method,
+          headers: signed.headers,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200)
+              reject(new Error(`S3 ${method} ${path} -> ${res.statusCode} ${text}`));
+            else resolve({ etag: String(res.headers.etag ?? ''), text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  };
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  const parts = partsOf(data, size).map((buf, i) => ({ n: i + 1, buf, sha256: sha(buf), etag: '' }));
+  const empty = Buffer.alloc(0);
+  const t0 = process.hrtime.bigint();
+  const created = await call('POST', 'node/big.bin', { uploads: '' }, empty, sha(empty));
+  const uploadId = /<UploadId>([^<]+)/.exec(created.text)![1];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: NATIVE_CONCURRENCY }, async () => {
+      for (;;) {
+        const p = parts[next++];
+        if (!p) return;
+        p.etag = (
+          await call('PUT', 'node/big.bin', { partNumber: String(p.n), uploadId }, p.buf, p.sha256)
+        ).etag;
+      }
+    }),
+  );
+  const xml = Buffer.from(
+    `<CompleteMultipartUpload>${parts.map((p) => `<Part><PartNumber>${p.n}</PartNumber><ETag>${p.etag}</ETag></Part>`).join('')}</CompleteMultipartUpload>`,
+  );
+  await call('POST', 'node/big.bin', { uploadId }, xml, sha(xml));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
 async function nativeRun(
   env: S3Env,
   bucketId: string,
@@ -120,13 +203,11 @@ async function nativeRun(
     );
   // Parts read and hashed before timing.
   const data = fs.readFileSync(file);
-  const parts: Array<{ n: number; buf: Buffer; sha1: string }> = [];
-  // 100 MB parts for the real run; small trial sizes still get >= 2 parts (B2's minimum).
-  const partSize = Math.max(5_000_000, Math.min(NATIVE_PART, Math.ceil(size / NATIVE_CONCURRENCY)));
-  for (let off = 0, n = 1; off < size; off += partSize, n++) {
-    const buf = data.subarray(off, Math.min(size, off + partSize));
-    parts.push({ n, buf, sha1: createHash('sha1').update(buf).digest('hex') });
-  }
+  const parts = partsOf(data, size).map((buf, i) => ({
+    n: i + 1,
+    buf,
+    sha1: createHash('sha1').update(buf).digest('hex'),
+  }));
   const t0 = process.hrtime.bigint();
   const start = await api('b2_start_large_file', {
     bucketId,
@@ -233,6 +314,8 @@ async function main(): Promise<void> {
         process.stderr.write(`run ${r + 1}: native upload/download...\n`);
         const nativeBack = path.join(dir, 'back-native.bin');
         const n = await nativeRun(env, list.buckets[0].bucketId, bucket, src, size, nativeBack);
+        process.stderr.write(`run ${r + 1}: S3 multipart from node:http...\n`);
+        const s3Node = await s3NodeRun(env, bucket, fs.readFileSync(src), size);
         if (sha256File(nativeBack) !== srcSha)
           throw new Error('native download differs from the uploaded bytes');
         fs.rmSync(nativeBack);
@@ -247,6 +330,9 @@ async function main(): Promise<void> {
           nativeDownloadMBps: mbps(size, n.download),
           uploadRatioS3ToNative: Math.round((n.upload / s3Up) * 100) / 100,
           downloadRatioS3ToNative: Math.round((n.download / s3Down) * 100) / 100,
+          s3NodeUploadSeconds: Math.round(s3Node * 100) / 100,
+          s3NodeUploadMBps: mbps(size, s3Node),
+          uploadRatioS3NodeToNative: Math.round((n.upload / s3Node) * 100) / 100,
         });
         process.stderr.write(`run ${r + 1}: ${JSON.stringify(runs[runs.length - 1])}\n`);
       } finally {
@@ -266,6 +352,7 @@ async function main(): Promise<void> {
     clientSettings:
       'aws CLI defaults: multipart_threshold 8 MiB, multipart_chunksize 8 MiB, max_concurrent_requests 10; payload signed (SHA-256) over http',
     native: `plain node:http b2_upload_part, ${NATIVE_PART} B parts, ${NATIVE_CONCURRENCY} parallel; by-name download to a file`,
+    s3Node: `node:http S3 multipart (signed payloads), same parts and parallelism as native`,
     emulator: 'b2-local --memory, one process',
     machine: {
       cpus: os.cpus().length,
