@@ -54,6 +54,8 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
   /** Per-call extra environment, over the workspace's. */
   env?: NodeJS.ProcessEnv;
+  /** Own process group (tests signal the CLI and its plugins as a group with `-pid`). */
+  detached?: boolean;
 }
 
 export interface RunResult {
@@ -118,6 +120,7 @@ export class PulumiWorkspace {
       cwd: this.opts.projectDir,
       env: { ...this.baseEnv, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached ?? false,
     });
     this.running.add(child);
     opts.onSpawn?.(child);
