@@ -4,7 +4,8 @@
 /**
  * Installs everything the tests drive for real, idempotently (npm test's `pretest` runs it):
  *   apt     Debian packages: rclone restic s3cmd awscli postgresql mariadb-server
- *   python  .cache/venv (b2 CLI, newest b2sdk, boto3) and .cache/venv-b2sdk1 (b2sdk 1.x)
+ *   python  .cache/venv (b2 CLI, newest b2sdk, boto3), .cache/venv-b2sdk28 (b2sdk 2.8, API v3)
+ *           and .cache/venv-b2sdk1 (b2sdk 1.x, API v2)
  *   pulumi  the pinned Pulumi CLI (scripts/ensure-pulumi.js)
  * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
  * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
@@ -23,6 +24,7 @@ Installs what the tests need (idempotent; fast when already done):
   apt     Debian packages rclone restic s3cmd awscli postgresql mariadb-server
           (as root, or through passwordless sudo; apt-get update only when needed)
   python  .cache/venv with b2 (B2 CLI), b2sdk (newest), boto3;
+          .cache/venv-b2sdk28 with b2sdk==2.8.* (the API v3 generation);
           .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
   pulumi  the pinned Pulumi CLI (see scripts/ensure-pulumi.js and README "Pulumi CLI")
 

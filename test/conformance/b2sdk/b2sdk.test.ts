@@ -1,13 +1,13 @@
 /**
- * Conformance: the real b2sdk (Python) against the emulator, unchanged, in two generations —
- * the newest from PyPI (API v4) and 1.x (POST authorize, API v2), per b2-api.md §1.3. The
+ * Conformance: the real b2sdk (Python) against the emulator, unchanged, in three generations —
+ * the newest from PyPI (API v4), 2.8 (API v3) and 1.x (POST authorize, API v2), per b2-api.md §1.3. The
  * scenario (scenario.py) runs once per generation; each step below reports its own outcome.
  * The 300 MB file runs only with the newest b2sdk (the large-file path is the same code in 1.x,
  * already exercised by the 30 MiB case) to keep CPU and disk in bounds.
  */
 import * as path from 'path';
 import { startEmulator, RunningEmulator } from '../../helpers/emulator';
-import { cleanEnv, runId, runProcess, tempDir, venvExecutable } from './support';
+import { cleanEnv, runId, runProcess, tempDir, venvExecutable, Venv } from './support';
 
 interface StepResult {
   step: string;
@@ -38,8 +38,9 @@ const STEPS = [
   'cleanup',
 ];
 
-const GENERATIONS: Array<{ label: string; venv: 'venv' | 'venv-b2sdk1'; heavy: boolean }> = [
+const GENERATIONS: Array<{ label: string; venv: Venv; heavy: boolean }> = [
   { label: 'b2sdk newest (API v4)', venv: 'venv', heavy: true },
+  { label: 'b2sdk 2.8 (API v3)', venv: 'venv-b2sdk28', heavy: false },
   { label: 'b2sdk 1.x (POST authorize, API v2)', venv: 'venv-b2sdk1', heavy: false },
 ];
 

@@ -31,11 +31,9 @@ from b2sdk.v2 import (
     UploadSourceLocalFile,
     WriteIntent,
 )
-from b2sdk import version as b2sdk_version
 from b2sdk.v2 import exception as b2exc
 
 MiB = 1024 * 1024
-B2SDK_MAJOR = int(b2sdk_version.VERSION.split(".")[0])
 CFG = json.loads(os.environ["B2_CONFORMANCE"])
 CURRENT_STEP = "start"
 
@@ -91,6 +89,12 @@ def http_get(url):
             return res.status, res.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def retry_after_is_parsed():
+    """Whether this b2sdk turns a Retry-After header into a number (older ones keep the string)."""
+    err = b2exc.interpret_b2_error(429, "too_many_requests", "probe", {"retry-after": "1"})
+    return isinstance(err.retry_after_seconds, (int, float))
 
 
 def admin(method, path, body=None):
@@ -383,9 +387,9 @@ def main():
     # Transient faults are retried: 503 on uploads (new upload URL each time), 429 with Retry-After
     # on listing, a connection reset on get_file_info.
     throttle = {"operation": "b2_list_file_names", "status": 429, "code": "too_many_requests", "count": 1}
-    if B2SDK_MAJOR >= 2:
-        # b2sdk 1.x passes the Retry-After header string to time.sleep() and crashes (a client
-        # defect, also against B2), so only the newer generation gets a Retry-After.
+    if retry_after_is_parsed():
+        # b2sdk up to 2.8 passes the Retry-After header string to time.sleep() and crashes (a
+        # client defect, also against B2), so only generations that parse it get a Retry-After.
         throttle["retryAfter"] = 1
     admin("POST", "/__admin/faults", {"rules": [
         {"operation": "b2_upload_file", "status": 503, "code": "service_unavailable", "count": 2},

@@ -25,8 +25,10 @@ export function requireExecutable(p: string, what: string): string {
   }
 }
 
-/** An executable from one of the setup script's virtualenvs (.cache/venv, .cache/venv-b2sdk1). */
-export function venvExecutable(venv: 'venv' | 'venv-b2sdk1', exe: string): string {
+/** An executable from one of the setup script's virtualenvs (.cache/venv, venv-b2sdk28, venv-b2sdk1). */
+export type Venv = 'venv' | 'venv-b2sdk28' | 'venv-b2sdk1';
+
+export function venvExecutable(venv: Venv, exe: string): string {
   return requireExecutable(path.join(ROOT, '.cache', venv, 'bin', exe), `${exe} in .cache/${venv}`);
 }
 
