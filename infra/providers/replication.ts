@@ -191,9 +191,11 @@ function destinationPatch(
 /** Patch for the source: our rule (by name) and the source key; other rules kept. */
 function sourcePatch(live: LiveBucket, i: ReplicationInputs, remove: boolean) {
   const cfg = replicationOf(live);
-  const others = (cfg.asReplicationSource?.replicationRules ?? []).filter(
-    (r) => r.replicationRuleName !== i.ruleName,
-  );
+  // On removal only OUR rule goes: same name AND same destination, so deleting a replaced
+  // resource never removes the rule its replacement wrote.
+  const ours = (r: ReplicationRule) =>
+    r.replicationRuleName === i.ruleName && (!remove || r.destinationBucketId === i.destinationBucketId);
+  const others = (cfg.asReplicationSource?.replicationRules ?? []).filter((r) => !ours(r));
   const rules = remove ? others : [...others, ruleOf(i)];
   const next: ReplicationConfiguration = {
     asReplicationSource: rules.length
@@ -238,7 +240,9 @@ export const replicationProvider: pulumi.dynamic.ResourceProvider = {
     const n = normalizeReplicationInputs(news);
     const changed = [...REPLICATION_REPLACES, ...REPLICATION_UPDATABLE].filter((f) => !sameValue(o[f], n[f]));
     const replaces = changed.filter((f) => (REPLICATION_REPLACES as readonly string[]).includes(f));
-    return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
+    // A replacement removes the old rule first: B2 allows at most two rules per source bucket and
+    // the new rule may reuse the old name.
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   },
 
   async create(inputs: ReplicationInputs) {

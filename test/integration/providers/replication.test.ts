@@ -228,3 +228,28 @@ test('read fails closed when the key may not read replicationConfiguration', asy
     await limited.stop();
   }
 });
+
+test('a new destination replaces the rule (delete first); deleting the old resource never removes the new rule', async () => {
+  const e = await estate('move');
+  const rep = await up('replication', 'move', replicationInputs(e));
+  const other = await up('bucket', 'move-dst2', {
+    bucketName: `${e.base}-replica2`,
+    account: 'replica',
+  });
+  const moved = { ...replicationInputs(e), destinationBucketId: other.id };
+  const next = (await h.host.check(rep.urn, rep.checked, h.withProvider('replication', moved))).inputs;
+  expect(await h.host.diff(rep.urn, rep.id, rep.state, next)).toEqual({
+    changes: 'some',
+    replaces: ['destinationBucketId'],
+    deleteBeforeReplace: true,
+  });
+  // Even in create-before-delete order the old delete leaves the new rule alone.
+  const created = await h.host.create(rep.urn, next);
+  await h.host.delete(rep.urn, rep.id, rep.state);
+  const rules = (await replicationOf('primary', e.source.id)).asReplicationSource!.replicationRules;
+  expect(rules.map((r) => [r.replicationRuleName, r.destinationBucketId])).toEqual([['to-eu', other.id]]);
+  expect((await replicationOf('replica', other.id)).asReplicationDestination).toEqual({
+    sourceToDestinationKeyMapping: { [e.keys.src.id]: e.keys.dst.id },
+  });
+  expect(created.id).toBe(`${e.source.id}/to-eu`);
+});

@@ -204,9 +204,11 @@ describe('Replication diff', () => {
         destinationKeyId: 'kd2',
       }),
     ).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
-    expect(
-      (await replicationProvider.diff!('s/to-eu', rep, { ...rep, destinationBucketId: 'd2' })).replaces,
-    ).toEqual(['destinationBucketId']);
+    expect(await replicationProvider.diff!('s/to-eu', rep, { ...rep, destinationBucketId: 'd2' })).toEqual({
+      changes: true,
+      replaces: ['destinationBucketId'],
+      deleteBeforeReplace: true,
+    });
   });
   test('at preview, bucket ids not known yet (the engine sends the same unknown sentinel for both) are not judged', async () => {
     const { UNKNOWN } = await import('../../../infra/providers/normalize');
@@ -286,9 +288,15 @@ describe('components refuse bad arguments at preview, naming the field', () => {
 
 test('unknown values pass through normalisation untouched (no list made of the sentinel characters)', async () => {
   const { UNKNOWN } = await import('../../../infra/providers/normalize');
-  const k = await applicationKeyProvider.check!({}, { keyName: 'k-writer', capabilities: ['writeFiles'], bucketIds: UNKNOWN });
+  const k = await applicationKeyProvider.check!(
+    {},
+    { keyName: 'k-writer', capabilities: ['writeFiles'], bucketIds: UNKNOWN },
+  );
   expect(k.inputs.bucketIds).toBe(UNKNOWN);
-  const b = await bucketProvider.check!({}, { bucketName: 'abcdefg', bucketInfo: UNKNOWN, lifecycleRules: UNKNOWN });
+  const b = await bucketProvider.check!(
+    {},
+    { bucketName: 'abcdefg', bucketInfo: UNKNOWN, lifecycleRules: UNKNOWN },
+  );
   expect(b.failures).toBeUndefined();
   expect(b.inputs).toMatchObject({ bucketInfo: UNKNOWN, lifecycleRules: UNKNOWN });
 });

@@ -15,13 +15,13 @@ interface Loaded {
 }
 
 /** Runs stacks/index.ts for `stack` in a fresh module registry (fresh Pulumi runtime state). */
-async function loadStack(stack: string): Promise<Loaded> {
+async function loadStack(stack: string, overrides: Record<string, string> = {}): Promise<Loaded> {
   let loaded!: Loaded;
   jest.isolateModules(() => {
     const pulumi = require('@pulumi/pulumi') as typeof pulumiT;
     const mocks = require('./mocks') as typeof import('./mocks');
     const reg = mocks.installMocks(stack);
-    pulumi.runtime.setAllConfig(mocks.stackConfigFromFile(stack));
+    pulumi.runtime.setAllConfig({ ...mocks.stackConfigFromFile(stack), ...overrides });
     const exports = require('../../../stacks/index');
     loaded = { reg, exports, pulumi, valueOf: mocks.valueOf };
   });
@@ -248,5 +248,34 @@ describe('local stack', () => {
     ]);
     expect(ofType(s.reg, KEY)).toHaveLength(12);
     expect(ofType(s.reg, REPL)).toHaveLength(3);
+  });
+});
+
+describe('prod with governance Object Lock', () => {
+  test('the lock and its default retention go on the EU twins only (B2 refuses lock on a replication source)', async () => {
+    const s = await loadStack('prod', {
+      'infrafabric-backup:objectLock': JSON.stringify({ enabled: true, mode: 'governance', days: 45 }),
+    });
+    for (const b of ofType(s.reg, BUCKET)) {
+      if (b.inputs.account === 'replica') {
+        expect(b.inputs.fileLockEnabled).toBe(true);
+        expect(b.inputs.defaultRetention).toEqual({
+          mode: 'governance',
+          period: { duration: 45, unit: 'days' },
+        });
+      } else {
+        expect(b.inputs.fileLockEnabled).toBe(false);
+        expect(b.inputs.defaultRetention).toBeNull();
+      }
+    }
+  });
+});
+
+describe('key rotation from config', () => {
+  test('keyRotation reaches every key', async () => {
+    const s = await loadStack('staging', { 'infrafabric-backup:keyRotation': '2027-01' });
+    const keys = ofType(s.reg, KEY);
+    expect(keys).toHaveLength(2);
+    for (const k of keys) expect(k.inputs.rotation).toBe('2027-01');
   });
 });
