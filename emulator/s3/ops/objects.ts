@@ -9,7 +9,6 @@ import type { FileRecord } from '../../core/types';
 import { readSmallBody } from '../body';
 import {
   authOf,
-  b2,
   b2Async,
   bucketNamed,
   contentTypeFrom,
@@ -372,7 +371,6 @@ export async function deleteObjects(c: S3Call): Promise<S3Reply> {
   return { xml: renderXml('DeleteResult', { Deleted: deleted, Error: errorsOut }) };
 }
 
-export { b2 };
 
 /** PutObjectAcl: B2 object ACLs are the bucket's; a canned ACL must match it (b2-api.md §11). */
 export async function putObjectAcl(c: S3Call): Promise<S3Reply> {
