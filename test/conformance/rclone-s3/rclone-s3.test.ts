@@ -75,3 +75,23 @@ it('sync back down reproduces the tree', async () => {
   expect(fs.statSync(path.join(out, 'big.bin')).size).toBe(12 * 1024 * 1024);
   expect(fs.existsSync(path.join(out, 'a.txt'))).toBe(false);
 });
+
+it('keeps awkward names byte-exact across S3 and the native API', async () => {
+  const src = path.join(dir, 'names');
+  fs.mkdirSync(src, { recursive: true });
+  const names = ['a b+c.txt', 'ünïcødé €.txt', "quote'd (1) & more=ok.txt", 'percent%20literal.txt'];
+  for (const n of names) fs.writeFileSync(path.join(src, n), n);
+  await rc('copy', src, `e:${BUCKET}/names`);
+  const listed = (await rc('lsf', `e:${BUCKET}/names`)).trim().split('\n').sort();
+  expect(listed).toEqual([...names].sort());
+  const buckets = (await env.native('b2_list_buckets', { accountId: env.accountId, bucketName: BUCKET })) as {
+    buckets: Array<{ bucketId: string }>;
+  };
+  const native = (await env.native('b2_list_file_names', {
+    bucketId: buckets.buckets[0].bucketId,
+    prefix: 'names/',
+  })) as {
+    files: Array<{ fileName: string }>;
+  };
+  expect(native.files.map((f) => f.fileName).sort()).toEqual(names.map((n) => `names/${n}`).sort());
+});
