@@ -132,7 +132,9 @@ export class BackupBucket extends pulumi.ComponentResource {
     super('infrafabric:backup:BackupBucket', name, {}, opts);
     const built = createBackupBucket(this, name, args);
     this.bucket = built.bucket;
-    this.bucketId = built.bucket.bucketId;
+    // The resource id IS the bucket id, and unlike the `bucketId` output it stays known while an
+    // in-place update is previewed — so keys scoped with it are not planned for replacement.
+    this.bucketId = built.bucket.id;
     this.bucketName = built.bucket.bucketName;
     this.s3Endpoint = built.bucket.s3Endpoint;
     this.writerKey = built.writerKey;
@@ -181,7 +183,7 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
   const keyArgs = (purpose: 'backup-writer' | 'restore-reader', capabilities: readonly string[]) => ({
     keyName: keyNameFor(args.bucketName, purpose),
     capabilities: [...capabilities].sort(),
-    bucketIds: [bucket.bucketId],
+    bucketIds: [bucket.id],
     namePrefix: k.namePrefix ?? null,
     rotation: k.rotation ?? DEFAULT_ROTATION,
     account,

@@ -142,8 +142,9 @@ export function createReplicatedBackupBucket(
     {
       sourceBucketId: source.bucketId,
       destinationBucketId: replica.bucketId,
-      sourceKeyId: sourceKey.applicationKeyId,
-      destinationKeyId: destinationKey.applicationKeyId,
+      // Resource ids (= key ids) stay known across previews, unlike outputs.
+      sourceKeyId: sourceKey.id,
+      destinationKeyId: destinationKey.id,
       ruleName: args.ruleName ?? REPLICATION_RULE_NAME,
       fileNamePrefix: '',
       includeExistingFiles: args.includeExistingFiles ?? false,

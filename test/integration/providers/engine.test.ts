@@ -168,6 +168,29 @@ test('an unchanged stack previews with no B2 call and refreshes with one authori
   expect(Object.keys(ops).filter((o) => /list_file|list_unfinished/.test(o))).toEqual([]);
 });
 
+test('an in-place bucket change previews as bucket updates only: no key or replication replacement', async () => {
+  await pulumi('config', 'set', 'retention', 'short');
+  const plan = JSON.parse((await pulumi('preview', '--json')).stdout) as {
+    steps: Array<{ op: string; urn: string }>;
+  };
+  const ops = plan.steps.filter((st) => st.op !== 'same').map((st) => `${st.op} ${st.urn.split('::').pop()}`);
+  expect(ops.sort()).toEqual(
+    ['aws', 'azure', 'gcp']
+      .flatMap((p) => [`update prod-${p}-replica-bucket`, `update prod-${p}-source-bucket`])
+      .sort(),
+  );
+  await pulumi('up', '--yes', '--skip-preview');
+  const eu = new B2Client({
+    applicationKeyId: emu.info.regions[1].keyId,
+    applicationKey: emu.info.regions[1].applicationKey,
+    realmUrl: emu.info.regions[1].url,
+  });
+  const twin = (await eu.getBucketById(outputs.buckets.gcp.replica.id))!;
+  expect(
+    twin.lifecycleRules.find((r) => r.fileNamePrefix === 'terraform-state/')?.daysFromHidingToDeleting,
+  ).toBe(7);
+});
+
 test('keyRotation replaces every key, new before old; replication follows; old keys stop working', async () => {
   await pulumi('config', 'set', 'keyRotation', 'r2');
   await pulumi('up', '--yes', '--skip-preview');

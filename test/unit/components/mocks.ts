@@ -54,7 +54,9 @@ export function installMocks(stack = 'dev', project = 'infrafabric-backup'): Reg
         for (const p of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
           if (p in state) state[p] = pulumi.secret(state[p]);
         }
-        return { id: `${args.name}-id`, state };
+        // Like the real providers: a bucket's id is its bucketId, a key's id its applicationKeyId.
+        const id = (state.bucketId ?? state.applicationKeyId ?? `${args.name}-id`) as string;
+        return { id, state };
       },
       call: (args) => args.inputs,
     },
