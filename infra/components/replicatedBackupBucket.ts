@@ -27,15 +27,15 @@ import {
 import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
 
 export interface ReplicatedBackupBucketArgs extends Omit<BackupBucketArgs, 'account'> {
-  /** Name of the EU twin. Default: `bucketName` + `-replica`. */
+  /** Name of the EU twin (same rules as bucketName). Default: `bucketName` + `-replica`. https://www.backblaze.com/docs/cloud-storage-buckets */
   replicaBucketName?: string;
-  /** How the backup jobs encrypt uploads; SSE-C is refused (B2 does not replicate SSE-C files). Default `SSE-B2`. */
+  /** How the backup jobs encrypt uploads; SSE-C is refused (B2 does not replicate SSE-C files). Default `SSE-B2`. https://www.backblaze.com/docs/cloud-storage-server-side-encryption */
   uploadEncryption?: UploadEncryption;
   /** Replication rule name. Default `to-eu`. https://www.backblaze.com/docs/cloud-storage-cloud-replication */
   ruleName?: string;
-  /** Replicate files that existed before the rule. Default false. */
+  /** Replicate files that existed before the rule. Default false. https://www.backblaze.com/docs/cloud-storage-cloud-replication */
   includeExistingFiles?: boolean;
-  /** Rule priority (1–2147483647). Default 128. */
+  /** Rule priority (1–2147483647). Default 128. https://www.backblaze.com/docs/cloud-storage-cloud-replication */
   priority?: number;
 }
 
