@@ -189,7 +189,12 @@ export function buildProgram(
       '--expected-size <size>',
       'expected dump size, to grow parts so the upload stays under 10,000 parts',
     )
-    .option('--concurrency <n>', 'parts uploading at once', int('--concurrency'), 2)
+    .option(
+      '--concurrency <n>',
+      'parts uploading at once (disk spool holds n+1 parts)',
+      int('--concurrency'),
+      4,
+    )
     .option('--compression-level <n>', 'gzip level 0-9', int('--compression-level'), 6)
     .action((raw: Raw) =>
       set(
