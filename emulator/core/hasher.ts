@@ -51,7 +51,6 @@ class HashWorker {
   get(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
     w.on('message', (m: { t: string; id: number; n?: number; hex?: string; buf?: ArrayBuffer }) => {
       if (m.buf && freeBatches.length < MAX_FREE) freeBatches.push(m.buf);
       const s = this.streams.get(m.id);
@@ -69,6 +68,8 @@ class HashWorker {
     };
     w.on('error', fail);
     w.on('exit', (code) => code !== 0 && fail(new Error(`md5 worker exited with code ${code}`)));
+    // after the listeners: adding a 'message' listener refs the port again
+    w.unref();
     this.worker = w;
     return w;
   }
