@@ -31,8 +31,11 @@ const SCRUBBED_ENV = ['PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE
 export interface WorkspaceOptions {
   /** Directory holding Pulumi.yaml and Pulumi.<stack>.yaml (see project.ts). */
   projectDir: string;
-  /** `file:///abs/dir` or `s3://bucket?endpoint=…`. */
-  backendUrl: string;
+  /**
+   * `file:///abs/dir` or `s3://bucket?endpoint=…`, passed as PULUMI_BACKEND_URL. Omit it to use
+   * whatever `pulumi login` recorded in PULUMI_HOME (then give the workspace its own pulumiHome).
+   */
+  backendUrl?: string;
   /** File holding the stack's secrets passphrase. */
   passphraseFile: string;
   /** Stack every command targets (`--stack`). */
@@ -95,7 +98,7 @@ export class PulumiWorkspace {
     this.baseEnv = {
       ...cliModule.pulumiEnv(cli.binDir, base),
       ...(opts.pulumiHome ? { PULUMI_HOME: opts.pulumiHome } : {}),
-      PULUMI_BACKEND_URL: opts.backendUrl,
+      ...(opts.backendUrl ? { PULUMI_BACKEND_URL: opts.backendUrl } : {}),
       PULUMI_CONFIG_PASSPHRASE_FILE: opts.passphraseFile,
       // Plain, uncoloured output: it is logged and parsed, never shown as a live TTY view.
       NO_COLOR: '1',
@@ -184,7 +187,7 @@ export class PulumiWorkspace {
    * Returns how many stale locks were found.
    */
   async cancelStaleLocks(): Promise<number> {
-    const url = this.opts.backendUrl;
+    const url = this.opts.backendUrl ?? '';
     if (!url.startsWith('file://')) return 0;
     const root = path.join(url.slice('file://'.length).split('?')[0]!, '.pulumi', 'locks');
     const locks = findFiles(root).filter((f) => path.basename(path.dirname(f)) === this.opts.stack && f.endsWith('.json'));
