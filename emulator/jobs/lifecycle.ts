@@ -56,6 +56,7 @@ async function runBucket(
       engine.putSystemVersion(marker);
       report.hidden++;
     }
+    report.locked += plan.lockedIds.length;
     for (const id of plan.deleteIds) {
       if (await engine.systemDeleteVersion(id)) report.deleted++;
       else report.locked++;

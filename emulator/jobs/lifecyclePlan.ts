@@ -20,6 +20,8 @@ export interface NamePlan {
   hide: boolean;
   /** Version ids to delete, oldest last. */
   deleteIds: string[];
+  /** Version ids due for deletion that Object Lock keeps. */
+  lockedIds: string[];
 }
 
 /** Is this version protected from deletion by Object Lock at `now`? */
@@ -53,7 +55,7 @@ export function ruleFor(rules: LifecycleRule[], fileName: string): LifecycleRule
  * large files are handled separately by `dueUnfinished`).
  */
 export function planName(versions: FileRecord[], rule: LifecycleRule, now: number): NamePlan {
-  const plan: NamePlan = { hide: false, deleteIds: [] };
+  const plan: NamePlan = { hide: false, deleteIds: [], lockedIds: [] };
   if (versions.length === 0) return plan;
   const newest = versions[0];
   const hideDays = rule.daysFromUploadingToHiding;
@@ -67,7 +69,9 @@ export function planName(versions: FileRecord[], rule: LifecycleRule, now: numbe
     // Hidden the moment the next newer version landed.
     const hiddenAt = versions[i - 1].uploadTimestamp;
     const v = versions[i];
-    if (hiddenAt + deleteDays * DAY_MS <= now && !isLocked(v, now)) deleted.add(v.fileId);
+    if (hiddenAt + deleteDays * DAY_MS > now) continue;
+    if (isLocked(v, now)) plan.lockedIds.push(v.fileId);
+    else deleted.add(v.fileId);
   }
   // Orphaned hide markers: no upload left below them once the planned deletions happen.
   for (let i = 0; i < versions.length; i++) {

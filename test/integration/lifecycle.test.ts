@@ -181,3 +181,20 @@ it('runs by itself on the timer when the emulator day changes', async () => {
     await timed.stop();
   }
 });
+
+it('Object Lock keeps a hidden version past its delete day (legal hold), and lifecycle reports it', async () => {
+  const b = (await env.native('b2_create_bucket', {
+    accountId: env.accountId,
+    bucketName: 'lifecycle-locked',
+    bucketType: 'allPrivate',
+    fileLockEnabled: true,
+    lifecycleRules: [{ fileNamePrefix: '', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 1 }],
+  })) as { bucketId: string };
+  const held = await upload(b.bucketId, 'held.txt', 'v1');
+  await env.native('b2_update_file_legal_hold', { fileId: held, fileName: 'held.txt', legalHold: 'on' });
+  await upload(b.bucketId, 'held.txt', 'v2');
+  await advanceDays(2);
+  const r = (await env.emu.admin('POST', '/__admin/lifecycle/run')) as { result: { locked: number } };
+  expect(r.result.locked).toBeGreaterThanOrEqual(1);
+  expect((await versions(b.bucketId, 'held.txt')).map((v) => v.action)).toEqual(['upload', 'upload']);
+});

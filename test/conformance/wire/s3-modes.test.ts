@@ -88,3 +88,29 @@ describe('fault injection on S3 operations', () => {
     expect((await s3raw(env, 'GET', '/faults-bucket/f.txt')).text).toBe('x');
   });
 });
+
+describe('key expiry on the emulator clock', () => {
+  let env: S3Env;
+  beforeAll(async () => {
+    env = await startS3Env();
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('a key past validDurationInSeconds is refused on S3 even though signatures use wall time', async () => {
+    const k = await env.native('b2_create_key', {
+      accountId: env.accountId,
+      keyName: 'short-lived',
+      capabilities: ['listBuckets', 'listAllBucketNames'],
+      validDurationInSeconds: 3600,
+    });
+    const as = { keyId: k.applicationKeyId as string, secret: k.applicationKey as string };
+    expect((await s3raw(env, 'GET', '/', as)).status).toBe(200);
+    await env.emu.admin('POST', '/__admin/clock', { advanceSeconds: 7200 });
+    const r = await s3raw(env, 'GET', '/', as);
+    expect([r.status, r.code]).toEqual([403, 'InvalidAccessKeyId']);
+    // The long-lived key still works: advancing the emulator clock does not skew signatures.
+    expect((await s3raw(env, 'GET', '/')).status).toBe(200);
+  });
+});

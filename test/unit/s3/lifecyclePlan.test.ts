@@ -65,7 +65,9 @@ describe('lifecycle plan', () => {
     const retained = v('upload', 90, {
       fileRetention: { mode: 'governance', retainUntilTimestamp: T0 + DAY_MS },
     });
-    expect(planName([v('upload', 50), retained, old], rule(null, 1), T0).deleteIds).toEqual([]);
+    const plan = planName([v('upload', 50), retained, old], rule(null, 1), T0);
+    expect(plan.deleteIds).toEqual([]);
+    expect(plan.lockedIds).toEqual([retained.fileId, old.fileId]);
   });
 
   it('cancels unfinished large files after N days', () => {
