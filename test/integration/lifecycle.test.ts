@@ -168,7 +168,7 @@ it('runs by itself on the timer when the emulator day changes', async () => {
     await s3raw(timed, 'PUT', '/lifecycle-timer/x.txt', { body: 'x' });
     await timed.emu.admin('POST', '/__admin/clock', { advanceSeconds: 2 * DAY });
     let status = 0;
-    for (let i = 0; i < 50 && status !== 404; i++) {
+    for (let i = 0; i < 150 && status !== 404; i++) {
       await new Promise((r) => setTimeout(r, 100));
       status = (await s3raw(timed, 'HEAD', '/lifecycle-timer/x.txt')).status;
     }

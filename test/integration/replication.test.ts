@@ -267,7 +267,7 @@ it('replicates by itself on the timer (no admin call)', async () => {
     );
     await s3raw(timed, 'PUT', '/timer-src-us/t.txt', { body: 'timer' });
     let names: string[] = [];
-    for (let i = 0; i < 50 && names.length === 0; i++) {
+    for (let i = 0; i < 150 && names.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       names = (
         (await timed.native('b2_list_file_names', { bucketId: dst }, 1)) as {
