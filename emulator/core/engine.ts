@@ -42,6 +42,8 @@ import * as v from './validate';
 const DAY_MS = 86_400_000;
 /** Account authorization tokens and upload tokens live at most 24 h (b2-api.md §1.4). */
 export const TOKEN_TTL_MS = DAY_MS;
+/** Most live tokens of each kind kept in memory (see `prune`). */
+const MAX_TOKENS = 50_000;
 
 /** SSE requested for a write: SSE-C carries the customer key (checked, never stored). */
 export type SseInput = { mode: 'SSE-B2' } | { mode: 'SSE-C'; customerKey: string; customerKeyMd5: string };
@@ -335,6 +337,7 @@ export class Engine {
     let expiresAt = this.clock.now() + TOKEN_TTL_MS;
     if (key.expirationTimestamp !== null) expiresAt = Math.min(expiresAt, key.expirationTimestamp);
     this.tokens.set(token, { keyId: key.applicationKeyId, expiresAt });
+    this.prune(this.tokens);
     return { token, key, expiresAt };
   }
 
@@ -440,6 +443,20 @@ export class Engine {
       .filter((k) => auth.apiVersion >= 4 || !(k.bucketIds && k.bucketIds.length > 1));
     const keys = all.slice(0, max);
     return { keys, nextApplicationKeyId: all.length > max ? all[max]!.applicationKeyId : null };
+  }
+
+  /**
+   * Bound the in-memory token tables of a long-running emulator: past MAX_TOKENS, drop expired
+   * tokens, then the oldest idle ones (a dropped token answers 401 and clients re-authorize).
+   */
+  private prune<T extends { expiresAt: number; busy?: boolean }>(table: Map<string, T>): void {
+    if (table.size < MAX_TOKENS) return;
+    const now = this.clock.now();
+    for (const [t, rec] of table) if (rec.expiresAt <= now && !rec.busy) table.delete(t);
+    for (const [t, rec] of table) {
+      if (table.size < MAX_TOKENS * 0.9) break;
+      if (!rec.busy) table.delete(t);
+    }
   }
 
   // ---------------------------------------------------------------- buckets
@@ -860,6 +877,7 @@ export class Engine {
     requireCap(auth, 'writeFiles');
     this.bucketFor(auth, bucketId);
     const token = newToken('4', this.accountId) + '_upload';
+    this.prune(this.uploadTokens);
     this.uploadTokens.set(token, {
       keyId: auth.keyId,
       auth,
@@ -875,6 +893,7 @@ export class Engine {
     requireCap(auth, 'writeFiles');
     const f = this.startedFile(auth, fileId);
     const token = newToken('4', this.accountId) + '_part';
+    this.prune(this.uploadTokens);
     this.uploadTokens.set(token, {
       keyId: auth.keyId,
       auth,
@@ -1554,6 +1573,7 @@ export class Engine {
     if (auth.namePrefix && !input.fileNamePrefix.startsWith(auth.namePrefix))
       throw errors.unauthorized(`fileNamePrefix must start with the key's namePrefix "${auth.namePrefix}"`);
     const token = newToken('3', this.accountId) + '_dl';
+    this.prune(this.downloadTokens);
     this.downloadTokens.set(token, {
       accountId: this.accountId,
       bucketId: bucket.bucketId,
