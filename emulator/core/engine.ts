@@ -966,7 +966,9 @@ export class Engine {
       await got.blob.abort();
       throw errors.badBucketId(input.bucketId);
     }
-    await got.blob.commit();
+    // an empty file references no blob: drop the empty one instead of leaving it unreferenced
+    if (got.blob.size) await got.blob.commit();
+    else await got.blob.abort();
     const now = this.clock.now();
     const f = this.newVersion(bucket, input.fileName, 'upload', now);
     const sse = this.resolveSse(bucket, input.sse);

@@ -45,6 +45,20 @@ describe('b2_upload_file', () => {
     expect(f.size).toBeUndefined();
   });
 
+  test('an empty file uploads, lists with size 0 and downloads empty', async () => {
+    const b = await newBucket('empty');
+    const f = await s.uploadOk(b.bucketId, 'empty.txt', '');
+    expect(f).toMatchObject({ contentLength: 0, contentSha1: sha1('') });
+    const r = await wire(`${emu.url}/file/${b.bucketName}/empty.txt`, {
+      headers: { authorization: s.token },
+    });
+    expect([r.status, r.text, r.headers.get('content-length')]).toEqual([200, '', '0']);
+    const ranged = await wire(`${emu.url}/file/${b.bucketName}/empty.txt`, {
+      headers: { authorization: s.token, range: 'bytes=0-1' },
+    });
+    expect(ranged.status).toBe(416);
+  });
+
   test('+ in X-Bz-File-Name decodes as space; %2B is a literal plus', async () => {
     const b = await newBucket('plus');
     const f = await s.uploadOk(b.bucketId, 'ignored', 'x', { 'x-bz-file-name': 'a+b%2Bc' });
