@@ -181,6 +181,18 @@ describe('X-Bz-Test-Mode', () => {
     expect(r.json.code).toBe('transaction_cap_exceeded');
   });
 
+  test('fail_some_uploads fails one upload in three with 503', async () => {
+    const s = await Session.master(emu);
+    const b = await s.createBucket(bucketName('testmode'));
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await s.upload(b.bucketId, `t${i}`, 'x', { 'x-bz-test-mode': 'fail_some_uploads' })).status,
+      );
+    expect(statuses.filter((x) => x === 503)).toHaveLength(1);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(2);
+  });
+
   test('expire_some_account_authorization_tokens expires a token within three calls', async () => {
     const s = await Session.master(emu);
     const codes: number[] = [];
