@@ -18,11 +18,11 @@ export const sha1 = (b: Buffer | string): string => createHash('sha1').update(b)
 export async function wire(url: string, init: RequestInit = {}): Promise<WireResponse> {
   const res = await fetch(url, init);
   const text = await res.text();
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : null;
   } catch {
-    json = null;
+    json = null; // blank or non-JSON bodies (HEAD, downloads)
   }
   return { status: res.status, headers: res.headers, json, text };
 }
@@ -109,12 +109,12 @@ export class Session {
     });
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async uploadOk(
     bucketId: string,
     fileName: string,
     data: Buffer | string,
     headers: Record<string, string> = {},
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<any> {
     const r = await this.upload(bucketId, fileName, data, headers);
     if (r.status !== 200) throw new Error(`upload ${fileName} -> ${r.status} ${r.text}`);
