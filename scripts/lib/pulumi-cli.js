@@ -45,19 +45,47 @@ const OFFICIAL_INSTALL_HINT =
   `"curl -fsSL https://get.pulumi.com | sh -s -- --version ${PINNED_VERSION}") and put it on PATH, ` +
   'or install Go >= 1.26 (https://go.dev/dl/) so scripts/ensure-pulumi.js can build it from the Go module proxy';
 
-/** @param {string} v */
+/**
+ * `major.minor.patch` and the pre-release identifiers of a version string (a leading `v` and any
+ * trailing text after the version, such as build metadata, are ignored), or null.
+ * @param {string} v
+ * @returns {{ core: number[], pre: string[] } | null}
+ */
 function parseSemver(v) {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?/.exec(v.trim());
+  if (!m) return null;
+  return { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ? m[4].split('.') : [] };
 }
 
-/** a >= b for dotted versions. @param {string} a @param {string} b */
+/**
+ * Semver precedence of two pre-release identifier lists (both non-empty): numeric identifiers
+ * compare numerically and sort before alphanumeric ones; a shorter list that is a prefix is lower.
+ * @param {string[]} a @param {string[]} b @returns {number} <0, 0, >0
+ */
+function comparePre(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const an = /^\d+$/.test(a[i]);
+    const bn = /^\d+$/.test(b[i]);
+    if (an && bn && Number(a[i]) !== Number(b[i])) return Number(a[i]) - Number(b[i]);
+    if (an !== bn) return an ? -1 : 1;
+    if (!an && a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * a >= b in semver precedence. A pre-release is older than its release (3.274.1-alpha.1 <
+ * 3.274.1), so a development build of the pinned version does not count as the pinned version.
+ * Unparseable versions are never "at least" anything.
+ * @param {string} a @param {string} b
+ */
 function versionAtLeast(a, b) {
   const x = parseSemver(a);
   const y = parseSemver(b);
   if (!x || !y) return false;
-  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] > y[i];
-  return true;
+  for (let i = 0; i < 3; i++) if (x.core[i] !== y.core[i]) return x.core[i] > y.core[i];
+  if (!x.pre.length || !y.pre.length) return !x.pre.length; // release >= anything with its core
+  return comparePre(x.pre, y.pre) >= 0;
 }
 
 /** The installed @pulumi/pulumi SDK version (the CLI must not be older). */
