@@ -17,6 +17,7 @@ import {
   ENVIRONMENTS,
   Environment,
   RETENTION_PROFILES,
+  ROTATION_PATTERN,
   RetentionProfile,
   bucketNameFor,
 } from './components/defaults';
@@ -239,6 +240,12 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
   }
 
   const keyRotation = str(get('keyRotation'), 'keyRotation', problems, DEFAULT_ROTATION);
+  if (!ROTATION_PATTERN.test(keyRotation)) {
+    problems.push({
+      property: key('keyRotation'),
+      reason: `${JSON.stringify(keyRotation)} must be 1-24 letters, digits or "-" (it becomes part of key names), e.g. 2026-12`,
+    });
+  }
   const rawPrefix = get('keyNamePrefix');
   const keyNamePrefix =
     rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');

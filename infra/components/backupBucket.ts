@@ -7,7 +7,7 @@ import { ApplicationKey } from '../providers/applicationKey';
 import { Bucket } from '../providers/bucket';
 import { AccountRole, CorsRule, DefaultRetention, LifecycleRule } from '../providers/types';
 import { validateBucketName } from '../providers/validation/bucketName';
-import { validateCapabilities } from '../providers/validation/keyCapabilities';
+import { validateCapabilities, validateKeyName } from '../providers/validation/keyCapabilities';
 import { validateLifecycleRules } from '../providers/validation/lifecycleRules';
 import { Problem, throwIfProblems } from '../providers/validation/problem';
 import {
@@ -16,6 +16,7 @@ import {
   DEFAULT_ENCRYPTION,
   DEFAULT_ROTATION,
   KEY_CAPABILITIES,
+  ROTATION_PATTERN,
   RetentionProfile,
   defaultBucketInfo,
   keyNameFor,
@@ -95,6 +96,19 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
     }
   }
   const k = args.keys ?? {};
+  const rotation = k.rotation ?? DEFAULT_ROTATION;
+  if (!ROTATION_PATTERN.test(rotation)) {
+    problems.push({
+      property: 'keys.rotation',
+      reason: `${JSON.stringify(rotation)} must be 1-24 letters, digits or "-" (it becomes part of key names)`,
+    });
+  } else {
+    for (const purpose of ['backup-writer', 'restore-reader', 'replication-destination'] as const) {
+      problems.push(
+        ...validateKeyName(keyNameFor(args.bucketName, purpose, rotation), `keys (${purpose} key name)`),
+      );
+    }
+  }
   if (k.writer !== false)
     problems.push(
       ...validateCapabilities(
@@ -181,12 +195,13 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
   );
   const k = args.keys ?? {};
   const keyArgs = (purpose: 'backup-writer' | 'restore-reader', capabilities: readonly string[]) => ({
-    keyName: keyNameFor(args.bucketName, purpose),
+    keyName: keyNameFor(args.bucketName, purpose, k.rotation ?? DEFAULT_ROTATION),
     capabilities: [...capabilities].sort(),
     bucketIds: [bucket.id],
     namePrefix: k.namePrefix ?? null,
     rotation: k.rotation ?? DEFAULT_ROTATION,
     account,
+    deleteUnrecordedSameName: true,
   });
   const writerKey =
     k.writer === false

@@ -113,10 +113,24 @@ export const KEY_CAPABILITIES = {
 } as const satisfies Record<string, readonly Capability[]>;
 export type KeyPurpose = keyof typeof KEY_CAPABILITIES;
 
-/** Key names: `{bucket name}-{purpose}` — unique per bucket, ≤ 100 chars, `[a-z0-9-]`. */
-export function keyNameFor(bucketName: string, purpose: KeyPurpose): string {
-  return `${bucketName}-${purpose}`;
+/**
+ * Key names: `{bucket name}-{purpose}`, plus `-{rotation}` once rotated. Bucket names are global,
+ * so a name belongs to exactly one key resource and one rotation: a key found under it that the
+ * state does not hold can only be the leftover of an interrupted create (its secret died with that
+ * process), which the provider may then delete (`deleteUnrecordedSameName`). ≤ 100 chars,
+ * `[A-Za-z0-9-]` (checked).
+ */
+export function keyNameFor(
+  bucketName: string,
+  purpose: KeyPurpose,
+  rotation: string = DEFAULT_ROTATION,
+): string {
+  const base = `${bucketName}-${purpose}`;
+  return rotation === DEFAULT_ROTATION ? base : `${base}-${rotation}`;
 }
+
+/** Rotation values end up in key names: letters, digits, `-`. */
+export const ROTATION_PATTERN = /^[A-Za-z0-9-]{1,24}$/;
 
 /** The one replication rule per replicated bucket (b2-api.md §10). */
 export const REPLICATION_RULE_NAME = 'to-eu';

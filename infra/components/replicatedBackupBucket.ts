@@ -118,22 +118,24 @@ export function createReplicatedBackupBucket(
   const sourceKey = new ApplicationKey(
     `${name}-replication-source`,
     {
-      keyName: keyNameFor(args.bucketName, 'replication-source'),
+      keyName: keyNameFor(args.bucketName, 'replication-source', rotation),
       capabilities: [...KEY_CAPABILITIES['replication-source']],
       bucketIds: [source.bucketId],
       rotation,
       account: 'primary',
+      deleteUnrecordedSameName: true,
     },
     { parent },
   );
   const destinationKey = new ApplicationKey(
     `${name}-replication-destination`,
     {
-      keyName: keyNameFor(args.bucketName, 'replication-destination'),
+      keyName: keyNameFor(args.bucketName, 'replication-destination', rotation),
       capabilities: [...KEY_CAPABILITIES['replication-destination']],
       bucketIds: [replica.bucketId],
       rotation,
       account: 'replica',
+      deleteUnrecordedSameName: true,
     },
     { parent },
   );

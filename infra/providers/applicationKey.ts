@@ -34,6 +34,12 @@ export interface ApplicationKeyArgs {
   account?: pulumi.Input<AccountRole>;
   /** Adopt an existing key by id. B2 never shows a secret twice, so `applicationKey` is then empty. */
   adoptKeyId?: pulumi.Input<string>;
+  /**
+   * At create, delete other keys already named `keyName` instead of only reporting them. Safe only
+   * when the name is unique to this resource and rotation (as the components make it): such a key
+   * is the leftover of an interrupted create and its secret is lost. Default false (report only).
+   */
+  deleteUnrecordedSameName?: pulumi.Input<boolean>;
 }
 
 export interface ApplicationKeyInputs {
@@ -45,6 +51,7 @@ export interface ApplicationKeyInputs {
   rotation: string;
   account: AccountRole;
   adoptKeyId?: string;
+  deleteUnrecordedSameName: boolean;
 }
 
 export interface ApplicationKeyOutputs extends ApplicationKeyInputs {
@@ -78,6 +85,7 @@ export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): Applicat
     validDurationInSeconds: raw.validDurationInSeconds ?? null,
     rotation: raw.rotation ?? 'initial',
     account: raw.account ?? 'primary',
+    deleteUnrecordedSameName: raw.deleteUnrecordedSameName ?? false,
   };
   if (raw.adoptKeyId) out.adoptKeyId = raw.adoptKeyId;
   return out;
@@ -162,13 +170,20 @@ async function createKey(
     };
   }
   // A key created by a run that crashed before recording it cannot be adopted (B2 shows a secret
-  // once), so it is reported: listed here and in the `sameNameKeyIds` output. During a rotation the
-  // key being replaced legitimately shares the name.
+  // once). It is always reported (log line and the `sameNameKeyIds` output), and deleted when the
+  // caller vouches that the name is unique to this resource and rotation; otherwise a same-name key
+  // may legitimately be the one this create replaces.
   const sameNameKeyIds = all
     .filter((k) => k.keyName === inputs.keyName)
     .map((k) => k.applicationKeyId)
     .sort();
-  if (sameNameKeyIds.length) {
+  if (sameNameKeyIds.length && inputs.deleteUnrecordedSameName) {
+    for (const id of sameNameKeyIds) await deleteKeyIfPresent(client, id);
+    log(
+      `deleted ${sameNameKeyIds.length} unrecorded key(s) named ${inputs.keyName} (${sameNameKeyIds.join(', ')}): ` +
+        'left by an interrupted create; their secrets were never recorded',
+    );
+  } else if (sameNameKeyIds.length) {
     log(
       `note: ${sameNameKeyIds.length} existing key(s) named ${inputs.keyName}: ${sameNameKeyIds.join(', ')}. ` +
         'Unless one is being replaced by this run, it may be left over from an interrupted create; delete it if unused.',
@@ -191,6 +206,25 @@ async function createKey(
       sameNameKeyIds,
     },
   };
+}
+
+/**
+ * Deletes a key; a key that is already gone is fine. B2 answers an unknown key id with a generic
+ * 400 bad_request, so rather than parse its message we check whether the key is still listed.
+ */
+async function deleteKeyIfPresent(client: B2Client, id: string): Promise<void> {
+  try {
+    await client.deleteKey(id);
+  } catch (e) {
+    if (isNotFound(e)) return;
+    if (
+      e instanceof B2Error &&
+      e.status === 400 &&
+      !(await listAllKeys(client)).some((k) => k.applicationKeyId === id)
+    )
+      return;
+    throw e;
+  }
 }
 
 function liveKeyFields(k: LiveKey) {
@@ -248,21 +282,7 @@ export const applicationKeyProvider: pulumi.dynamic.ResourceProvider = {
   },
 
   async delete(id, props: ApplicationKeyOutputs) {
-    const client = clientFor(props.account ?? 'primary');
-    try {
-      await client.deleteKey(id);
-    } catch (e) {
-      // B2 answers an unknown key id with a generic 400 bad_request; rather than parse its
-      // message, check whether the key is still there: if not, the delete has nothing to do.
-      if (isNotFound(e)) return;
-      if (
-        e instanceof B2Error &&
-        e.status === 400 &&
-        !(await listAllKeys(client)).some((k) => k.applicationKeyId === id)
-      )
-        return;
-      throw e;
-    }
+    await deleteKeyIfPresent(clientFor(props.account ?? 'primary'), id);
   },
 };
 

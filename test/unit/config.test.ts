@@ -143,6 +143,12 @@ describe('errors name the key and say what to do', () => {
       expect.stringMatching(/replication.enable: unknown field; known fields: enabled, replicaSuffix/),
     ]);
   });
+  test('keyRotation must fit in key names', () => {
+    expect(problemsOf(ns({ keyRotation: '2026.12' }))).toEqual([
+      expect.stringMatching(/keyRotation: "2026.12" must be 1-24 letters, digits or "-"/),
+    ]);
+    expect(parseStackConfig(ns({ keyRotation: '2026-12' }), 'dev').keyRotation).toBe('2026-12');
+  });
   test('wrong types', () => {
     const p = problemsOf(ns({ forceDestroy: 'yes', retention: 'forever', env: 'qa' }));
     expect(p).toEqual(

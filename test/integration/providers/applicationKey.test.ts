@@ -139,6 +139,23 @@ test('a create retried after a crash reports the unrecorded key instead of hidin
   expect(h.host.stderr()).toMatch(new RegExp(`existing key\\(s\\) named ifb-crash: ${first.id}`));
 });
 
+test('with deleteUnrecordedSameName (as the components set it) a retried create removes the leftover: no orphaned key', async () => {
+  const first = await createKey('ifb-crash2', { deleteUnrecordedSameName: true });
+  // The engine never recorded `first`: the re-run creates again.
+  const again = await createKey('ifb-crash2', { deleteUnrecordedSameName: true });
+  expect(again.state.sameNameKeyIds).toEqual([first.id]);
+  expect(await liveKeyIds('ifb-crash2')).toEqual([again.id]);
+  expect(h.host.stderr()).toMatch(
+    new RegExp(`deleted 1 unrecorded key\\(s\\) named ifb-crash2 \\(${first.id}\\)`),
+  );
+  // Changing the flag alone is not a replacement.
+  const olds = again.state;
+  expect(
+    (await h.host.diff(again.urn, again.id, olds, { ...again.checked, deleteUnrecordedSameName: false }))
+      .changes,
+  ).toBe('none');
+});
+
 test('check refuses account-level capabilities on a bucket-scoped key, naming the field', async () => {
   const urn = h.urn('applicationKey', 'bad');
   const res = await h.host.check(

@@ -58,6 +58,9 @@ test('names: bucket and key names are valid for every env/provider, with prefix 
     for (const p of ['aws', 'azure', 'gcp', 'multi'] as const) {
       expect(validateBucketName(bucketNameFor(env, p) + '-replica')).toEqual([]);
       expect(keyNameFor(bucketNameFor(env, p), 'replication-destination')).toMatch(/^[a-z0-9-]{1,100}$/);
+      expect(keyNameFor(bucketNameFor(env, p), 'replication-destination', 'x'.repeat(24))).toMatch(
+        /^[a-z0-9-]{1,100}$/,
+      );
     }
   }
 });
@@ -76,4 +79,10 @@ test('key purposes use bucket-scoped capabilities only; the writer cannot delete
     for (const c of caps) expect(BUCKET_SCOPED_CAPABILITIES).toContain(c);
   expect(KEY_CAPABILITIES['backup-writer']).not.toContain('deleteFiles');
   expect(KEY_CAPABILITIES['restore-reader'].filter((c) => /^write|^delete/.test(c))).toEqual([]);
+});
+
+test('key names carry the rotation once rotated', () => {
+  expect(keyNameFor('abcdef', 'backup-writer')).toBe('abcdef-backup-writer');
+  expect(keyNameFor('abcdef', 'backup-writer', 'initial')).toBe('abcdef-backup-writer');
+  expect(keyNameFor('abcdef', 'backup-writer', '2026-12')).toBe('abcdef-backup-writer-2026-12');
 });

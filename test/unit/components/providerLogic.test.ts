@@ -266,6 +266,27 @@ describe('components refuse bad arguments at preview, naming the field', () => {
         }),
     ).toThrow(/\[keys.writerCapabilities\[1\]\] "writeKeys" is not allowed on a bucket-scoped key/);
   });
+  test('BackupBucket: a rotation that would break key names', async () => {
+    const { BackupBucket } = await import('../../../infra/components/backupBucket');
+    expect(
+      () =>
+        new BackupBucket('rot', {
+          bucketName: 'abcdefgh',
+          env: 'dev',
+          provider: 'aws',
+          keys: { rotation: 'v 2' },
+        }),
+    ).toThrow(/\[keys.rotation\] "v 2" must be 1-24 letters, digits or "-"/);
+    expect(
+      () =>
+        new BackupBucket('rot2', {
+          bucketName: 'a'.repeat(63),
+          env: 'dev',
+          provider: 'aws',
+          keys: { rotation: 'x'.repeat(24) },
+        }),
+    ).toThrow(/\[keys \(replication-destination key name\)\]/);
+  });
   test('ReplicatedBackupBucket: SSE-C refused', async () => {
     const { ReplicatedBackupBucket } = await import('../../../infra/components/replicatedBackupBucket');
     expect(

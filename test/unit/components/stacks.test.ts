@@ -277,5 +277,11 @@ describe('key rotation from config', () => {
     const keys = ofType(s.reg, KEY);
     expect(keys).toHaveLength(2);
     for (const k of keys) expect(k.inputs.rotation).toBe('2027-01');
+    // The rotation is part of the name, so a leftover of an interrupted create is unambiguous.
+    expect(keys.map((k) => k.inputs.keyName).sort()).toEqual([
+      'infrafabric-backup-staging-multi-backup-writer-2027-01',
+      'infrafabric-backup-staging-multi-restore-reader-2027-01',
+    ]);
+    for (const k of keys) expect(k.inputs.deleteUnrecordedSameName).toBe(true);
   });
 });
