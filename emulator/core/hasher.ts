@@ -5,17 +5,14 @@
  * Bodies are copied into 1 MiB batches and transferred (zero-copy) to the worker; at most
  * MAX_INFLIGHT bytes per stream wait in the worker before `update` applies backpressure.
  */
-import { createHash } from 'crypto';
+import { createHash, type Hash } from 'crypto';
 import * as os from 'os';
 import { Worker } from 'worker_threads';
 
 const BATCH = 4 << 20;
 const MAX_INFLIGHT = 32 << 20;
-/**
- * Bodies smaller than this are hashed inline: a worker round trip would cost more.
- * `B2_LOCAL_MD5_WORKER=0` hashes everything inline (for CPU-starved machines and comparisons).
- */
-const INLINE_BELOW = process.env.B2_LOCAL_MD5_WORKER === '0' ? Number.MAX_SAFE_INTEGER : 256 << 10;
+/** Bodies smaller than this are hashed inline: a worker round trip would cost more. */
+const INLINE_BELOW = 256 << 10;
 
 const WORKER_SOURCE = `
 const { parentPort } = require('worker_threads');
@@ -97,30 +94,58 @@ export interface Md5Stream {
   abort(): void;
 }
 
-/** An MD5 that starts inline and moves to a worker once the body proves large. */
+/**
+ * Whether another core is idle enough for the worker to help. On a saturated machine the
+ * copy + message passing only adds CPU per byte, so MD5 stays inline (checked once a second).
+ */
+let spare = { at: 0, value: true };
+function spareCore(): boolean {
+  // B2_LOCAL_MD5_WORKER=0: always inline; =1: always the worker; unset: adaptive
+  const forced = process.env.B2_LOCAL_MD5_WORKER;
+  if (forced === '0' || forced === '1') return forced === '1';
+  const now = Date.now();
+  if (now - spare.at > 1000) spare = { at: now, value: os.loadavg()[0]! < os.cpus().length - 0.5 };
+  return spare.value;
+}
+
+/**
+ * An MD5 that decides where to run once the body passes INLINE_BELOW: in a worker if a core is
+ * spare, else inline. Until then it keeps references to the (never mutated) chunks.
+ */
 export function md5Stream(): Md5Stream {
-  // small bodies: keep references to the chunks (never mutated) and hash inline at the end
-  let inline: Buffer[] | null = [];
-  let inlineBytes = 0;
+  let pending: Buffer[] | null = [];
+  let pendingBytes = 0;
+  let local: Hash | null = null;
   let remote: RemoteMd5 | null = null;
   return {
     update(buf) {
       if (remote) return remote.update(buf);
-      inline!.push(buf);
-      inlineBytes += buf.length;
-      if (inlineBytes < INLINE_BELOW) return undefined;
-      remote = new RemoteMd5();
-      const seen = inline!;
-      inline = null;
-      let wait: Promise<void> | undefined;
-      for (const b of seen) wait = remote.update(b) ?? wait;
-      return wait;
+      if (local) {
+        local.update(buf);
+        return undefined;
+      }
+      pending!.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes < INLINE_BELOW) return undefined;
+      const seen = pending!;
+      pending = null;
+      if (spareCore()) {
+        remote = new RemoteMd5();
+        let wait: Promise<void> | undefined;
+        for (const b of seen) wait = remote.update(b) ?? wait;
+        return wait;
+      }
+      local = createHash('md5');
+      for (const b of seen) local.update(b);
+      return undefined;
     },
     digest() {
       if (remote) return remote.digest();
-      const h = createHash('md5');
-      for (const b of inline!) h.update(b);
-      return Promise.resolve(h.digest('hex'));
+      if (!local) {
+        local = createHash('md5');
+        for (const b of pending!) local.update(b);
+      }
+      return Promise.resolve(local.digest('hex'));
     },
     abort() {
       remote?.abort();

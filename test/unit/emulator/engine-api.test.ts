@@ -9,6 +9,10 @@ import { Clock } from '../../../emulator/core/clock';
 import { Engine } from '../../../emulator/core/engine';
 import { MemoryStore } from '../../../emulator/store/memory';
 
+const restores: (() => void)[] = [];
+const afterTestRestore = (f: () => void) => restores.push(f);
+afterEach(() => restores.splice(0).forEach((f) => f()));
+
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 
@@ -61,7 +65,13 @@ test('unknown content length, md5 check and extra round-trip', async () => {
   ]);
 });
 
-test('parallel large bodies all hash correctly through the worker pool', async () => {
+test.each(['1', '0'])('parallel large bodies hash correctly (B2_LOCAL_MD5_WORKER=%s)', async (mode) => {
+  const before = process.env.B2_LOCAL_MD5_WORKER;
+  process.env.B2_LOCAL_MD5_WORKER = mode;
+  afterTestRestore(() => {
+    if (before === undefined) delete process.env.B2_LOCAL_MD5_WORKER;
+    else process.env.B2_LOCAL_MD5_WORKER = before;
+  });
   const { engine, sys, bucket } = setup();
   const datas = [0, 1, 2, 3, 4].map(() => randomBytes(2_000_000 + Math.floor(Math.random() * 1000)));
   const files = await Promise.all(
