@@ -312,3 +312,28 @@ describe('object lock and replication settings', () => {
     expect(f.replicationStatus).toBe('PENDING');
   });
 });
+
+describe('event notification rules', () => {
+  test('set/get round-trip; invalid event types refused', async () => {
+    const b = await s.createBucket(bucketName('notify'));
+    const rule = {
+      name: 'on-upload',
+      eventTypes: ['b2:ObjectCreated:*'],
+      isEnabled: true,
+      objectNamePrefix: 'logs/',
+      targetConfiguration: { targetType: 'webhook', url: 'https://hooks.example.com/b2' },
+    };
+    const set = await s.ok('b2_set_bucket_notification_rules', {
+      bucketId: b.bucketId,
+      eventNotificationRules: [rule],
+    });
+    expect(set.eventNotificationRules[0]).toMatchObject({ ...rule, isSuspended: false });
+    const got = await s.get('b2_get_bucket_notification_rules', { bucketId: b.bucketId });
+    expect(got.json.eventNotificationRules).toEqual(set.eventNotificationRules);
+    const bad = await s.call('b2_set_bucket_notification_rules', {
+      bucketId: b.bucketId,
+      eventNotificationRules: [{ ...rule, eventTypes: ['b2:Nope'] }],
+    });
+    expect([bad.status, bad.json.code]).toEqual([400, 'event_type_invalid']);
+  });
+});
