@@ -25,8 +25,20 @@ async function loadStack(stack: string, overrides: Record<string, string> = {}):
     const exports = require('../../../stacks/index');
     loaded = { reg, exports, pulumi, valueOf: mocks.valueOf };
   });
-  // Let every registration (including children created in apply callbacks) reach the mock.
-  await new Promise((r) => setTimeout(r, 200));
+  // Every resource is registered once the exported outputs (which depend on all of them) resolve;
+  // then wait until the count of registrations stops moving (bounded), so a loaded machine does
+  // not make this flaky.
+  const { exports, pulumi } = loaded;
+  await new Promise((resolve) =>
+    pulumi
+      .output({ b: exports.buckets, k: exports.keys, r: exports.replication })
+      .apply(() => resolve(undefined)),
+  );
+  for (let stable = 0, last = -1, i = 0; stable < 3 && i < 250; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    stable = loaded.reg.length === last ? stable + 1 : 0;
+    last = loaded.reg.length;
+  }
   return loaded;
 }
 
