@@ -96,13 +96,28 @@ export async function runKeySmokeTest(o: {
   // Scoped keys fail fast: a refusal is the expected answer, so no retries on 4xx (the client never
   // retries them) and a short deadline for the rest.
   const retry = { maxAttempts: 3, deadlineMs: 30_000 };
-  const writer = new Client({ applicationKeyId: o.writer.keyId, applicationKey: o.writer.key, realmUrl: o.realmUrl, retry });
-  const reader = new Client({ applicationKeyId: o.reader.keyId, applicationKey: o.reader.key, realmUrl: o.realmUrl, retry });
+  const writer = new Client({
+    applicationKeyId: o.writer.keyId,
+    applicationKey: o.writer.key,
+    realmUrl: o.realmUrl,
+    retry,
+  });
+  const reader = new Client({
+    applicationKeyId: o.reader.keyId,
+    applicationKey: o.reader.key,
+    realmUrl: o.realmUrl,
+    retry,
+  });
   const body = `infrafabric-backup key smoke test ${o.probeName}\n`;
   const checks: SmokeCheck[] = [];
   let uploaded: { fileId: string; fileName: string } | undefined;
   try {
-    const v = await writer.uploadFile({ bucketId: o.bucketId, fileName: o.probeName, body, contentType: 'text/plain' });
+    const v = await writer.uploadFile({
+      bucketId: o.bucketId,
+      fileName: o.probeName,
+      body,
+      contentType: 'text/plain',
+    });
     uploaded = { fileId: v.fileId!, fileName: v.fileName };
     checks.push({ name: 'writer can upload', ok: true, detail: `uploaded ${o.probeName}` });
   } catch (e) {
@@ -111,31 +126,56 @@ export async function runKeySmokeTest(o: {
   if (uploaded) {
     try {
       await writer.deleteFileVersion(uploaded.fileId, uploaded.fileName);
-      checks.push({ name: 'writer cannot delete', ok: false, detail: 'the writer key DELETED a file version (it must not hold deleteFiles)' });
+      checks.push({
+        name: 'writer cannot delete',
+        ok: false,
+        detail: 'the writer key DELETED a file version (it must not hold deleteFiles)',
+      });
       uploaded = undefined;
     } catch (e) {
-      checks.push({ name: 'writer cannot delete', ok: isRefusal(e), detail: isRefusal(e) ? `refused (${describe(e)})` : `unexpected error: ${describe(e)}` });
+      checks.push({
+        name: 'writer cannot delete',
+        ok: isRefusal(e),
+        detail: isRefusal(e) ? `refused (${describe(e)})` : `unexpected error: ${describe(e)}`,
+      });
     }
   }
   if (uploaded) {
     try {
       const dl = await reader.downloadFileById(uploaded.fileId);
       const got = (await dl.buffer()).toString('utf8');
-      checks.push({ name: 'reader can read', ok: got === body, detail: got === body ? 'read back byte-exact' : 'read back different bytes' });
+      checks.push({
+        name: 'reader can read',
+        ok: got === body,
+        detail: got === body ? 'read back byte-exact' : 'read back different bytes',
+      });
     } catch (e) {
       checks.push({ name: 'reader can read', ok: false, detail: `download refused: ${describe(e)}` });
     }
   } else {
-    checks.push({ name: 'reader can read', ok: false, detail: 'nothing to read: the writer upload did not succeed' });
+    checks.push({
+      name: 'reader can read',
+      ok: false,
+      detail: 'nothing to read: the writer upload did not succeed',
+    });
   }
   try {
     const v = await reader.uploadFile({ bucketId: o.bucketId, fileName: `${o.probeName}.reader`, body: 'x' });
-    checks.push({ name: 'reader cannot write', ok: false, detail: 'the reader key UPLOADED a file (it must not hold writeFiles)' });
+    checks.push({
+      name: 'reader cannot write',
+      ok: false,
+      detail: 'the reader key UPLOADED a file (it must not hold writeFiles)',
+    });
     if (o.admin) await o.admin.deleteFileVersion(v.fileId!, v.fileName).catch(() => undefined);
   } catch (e) {
-    checks.push({ name: 'reader cannot write', ok: isRefusal(e), detail: isRefusal(e) ? `refused (${describe(e)})` : `unexpected error: ${describe(e)}` });
+    checks.push({
+      name: 'reader cannot write',
+      ok: isRefusal(e),
+      detail: isRefusal(e) ? `refused (${describe(e)})` : `unexpected error: ${describe(e)}`,
+    });
   }
-  if (uploaded && o.admin) await o.admin.deleteFileVersion(uploaded.fileId, uploaded.fileName).catch(() => undefined);
+  if (uploaded && o.admin)
+    await o.admin.deleteFileVersion(uploaded.fileId, uploaded.fileName).catch(() => undefined);
   return checks;
 }
 
@@ -180,13 +220,17 @@ async function probe(inputs: SmokeInputs, urnName: string): Promise<SmokeOutputs
 /** The real provider, loaded at run time through `smokeTestLoader`. */
 export const keySmokeTestProvider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {
-    const { configureFromStack } = require('../providers/credentials') as typeof import('../providers/credentials');
+    const { configureFromStack } =
+      require('../providers/credentials') as typeof import('../providers/credentials');
     configureFromStack(req.config);
   },
   async check(_olds, news) {
-    const missing = ['bucketId', 'bucketName', 'writerKeyId', 'writerKey', 'readerKeyId', 'readerKey'].filter((k) => typeof news[k] !== 'string' || !news[k]);
+    const missing = ['bucketId', 'bucketName', 'writerKeyId', 'writerKey', 'readerKeyId', 'readerKey'].filter(
+      (k) => typeof news[k] !== 'string' || !news[k],
+    );
     // Unknown values (preview of a new estate) arrive as a sentinel string, so only plain absence fails.
-    if (missing.length) return { inputs: news, failures: missing.map((property) => ({ property, reason: 'is required' })) };
+    if (missing.length)
+      return { inputs: news, failures: missing.map((property) => ({ property, reason: 'is required' })) };
     return { inputs: normalize(news) };
   },
   async diff(_id, olds: SmokeOutputs, news: SmokeInputs) {
@@ -221,7 +265,8 @@ function smokeTestLoader(): pulumi.dynamic.ResourceProvider {
     const nodePath = require('path');
     const fs = require('fs');
     const roots: string[] = [];
-    if (process.env.INFRAFABRIC_BACKUP_ROOT) roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'components'));
+    if (process.env.INFRAFABRIC_BACKUP_ROOT)
+      roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'components'));
     let dir: string = process.cwd();
     for (let i = 0; i < 6; i++) {
       roots.push(nodePath.join(dir, 'infra', 'components'));
@@ -234,11 +279,14 @@ function smokeTestLoader(): pulumi.dynamic.ResourceProvider {
       for (const ext of ['.ts', '.js']) {
         const file = nodePath.join(root, 'smokeTest' + ext);
         if (!fs.existsSync(file)) continue;
-        if (ext === '.ts' && !require.extensions['.ts']) require(require.resolve('tsx/cjs', { paths: [root] }));
+        if (ext === '.ts' && !require.extensions['.ts'])
+          require(require.resolve('tsx/cjs', { paths: [root] }));
         return require(file).keySmokeTestProvider;
       }
     }
-    throw new Error(`key smoke test: cannot find infra/components/smokeTest.ts (looked in ${roots.join(', ')}); set INFRAFABRIC_BACKUP_ROOT`);
+    throw new Error(
+      `key smoke test: cannot find infra/components/smokeTest.ts (looked in ${roots.join(', ')}); set INFRAFABRIC_BACKUP_ROOT`,
+    );
   };
   return {
     configure: async (req) => {
@@ -266,7 +314,13 @@ export class KeySmokeTest extends pulumi.dynamic.Resource {
     super(
       loaderSingleton,
       name,
-      { ...args, writerKey: pulumi.secret(args.writerKey), readerKey: pulumi.secret(args.readerKey), checkedAt: undefined, checks: undefined },
+      {
+        ...args,
+        writerKey: pulumi.secret(args.writerKey),
+        readerKey: pulumi.secret(args.readerKey),
+        checkedAt: undefined,
+        checks: undefined,
+      },
       { ...opts, additionalSecretOutputs: ['writerKey', 'readerKey'] },
       'b2',
       'KeySmokeTest',
@@ -288,7 +342,11 @@ export interface SmokeTargets {
 export class EnvironmentSmokeTest extends pulumi.ComponentResource {
   readonly tests: Record<string, KeySmokeTest> = {};
 
-  constructor(name: string, args: { targets: SmokeTargets; trigger?: string }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: { targets: SmokeTargets; trigger?: string },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super('infrafabric:backup:EnvironmentSmokeTest', name, {}, opts);
     for (const [provider, t] of Object.entries(args.targets).sort(([a], [b]) => a.localeCompare(b))) {
       this.tests[provider] = new KeySmokeTest(
@@ -305,7 +363,9 @@ export class EnvironmentSmokeTest extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.registerOutputs({ checkedAt: Object.fromEntries(Object.entries(this.tests).map(([p, r]) => [p, r.checkedAt])) });
+    this.registerOutputs({
+      checkedAt: Object.fromEntries(Object.entries(this.tests).map(([p, r]) => [p, r.checkedAt])),
+    });
   }
 }
 

@@ -23,7 +23,14 @@ import { B2Client } from '../../infra/b2';
 import { REPO_ROOT } from './pulumi';
 
 /** Bucket-scoped capabilities Pulumi's S3 backend needs (gocloud blob over aws-sdk-go-v2). */
-export const STATE_KEY_CAPABILITIES = ['deleteFiles', 'listBuckets', 'listFiles', 'readBuckets', 'readFiles', 'writeFiles'];
+export const STATE_KEY_CAPABILITIES = [
+  'deleteFiles',
+  'listBuckets',
+  'listFiles',
+  'readBuckets',
+  'readFiles',
+  'writeFiles',
+];
 
 export const STATE_LIFECYCLE = [
   {
@@ -97,7 +104,10 @@ export async function bootstrapStateBackend(o: BootstrapOptions): Promise<Bootst
     });
     log(`created state bucket ${o.bucket} (${bucket.bucketId})`);
   } else {
-    if (bucket.bucketType !== 'allPrivate') throw new Error(`bucket ${o.bucket} exists but is ${bucket.bucketType}; a state bucket must be allPrivate`);
+    if (bucket.bucketType !== 'allPrivate')
+      throw new Error(
+        `bucket ${o.bucket} exists but is ${bucket.bucketType}; a state bucket must be allPrivate`,
+      );
     log(`state bucket ${o.bucket} already exists (${bucket.bucketId}); reusing it`);
   }
 
@@ -112,7 +122,11 @@ export async function bootstrapStateBackend(o: BootstrapOptions): Promise<Bootst
     keyId = savedId;
     log(`key ${o.keyName} (${keyId}) from ${o.envFile} is still valid; reusing it`);
   } else {
-    const created = await o.client.createKey({ keyName: o.keyName, capabilities: STATE_KEY_CAPABILITIES, bucketId: bucket.bucketId });
+    const created = await o.client.createKey({
+      keyName: o.keyName,
+      capabilities: STATE_KEY_CAPABILITIES,
+      bucketId: bucket.bucketId,
+    });
     keyId = created.applicationKeyId;
     keyCreated = true;
     writeEnvFile(o.envFile, keyId, created.applicationKey.reveal());
@@ -122,9 +136,12 @@ export async function bootstrapStateBackend(o: BootstrapOptions): Promise<Bootst
         await o.client.deleteKey(old);
         deletedKeyIds.push(old);
       }
-      if (deletedKeyIds.length) log(`deleted ${deletedKeyIds.length} older key(s) named ${o.keyName}: ${deletedKeyIds.join(', ')}`);
+      if (deletedKeyIds.length)
+        log(`deleted ${deletedKeyIds.length} older key(s) named ${o.keyName}: ${deletedKeyIds.join(', ')}`);
     } else if (sameName.length) {
-      log(`note: ${sameName.length} older key(s) named ${o.keyName} exist (${sameName.join(', ')}); --rotate deletes them`);
+      log(
+        `note: ${sameName.length} older key(s) named ${o.keyName} exist (${sameName.join(', ')}); --rotate deletes them`,
+      );
     }
   }
   return {
@@ -161,11 +178,17 @@ Then:
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('bootstrap-state')
-    .description('Provision a B2 bucket + dedicated key for the Pulumi state backend and print the `pulumi login` URL')
+    .description(
+      'Provision a B2 bucket + dedicated key for the Pulumi state backend and print the `pulumi login` URL',
+    )
     .option('--bucket <name>', 'state bucket name (globally unique on B2)', 'infrafabric-backup-pulumi-state')
     .option('--key-name <name>', 'name of the dedicated key', '')
     // Not --env-file: Node 20 consumes that flag even after the script name.
-    .option('--secret-file <path>', 'env file the key id + secret are written to (0600)', path.join(REPO_ROOT, '.cache', 'state-backend.env'))
+    .option(
+      '--secret-file <path>',
+      'env file the key id + secret are written to (0600)',
+      path.join(REPO_ROOT, '.cache', 'state-backend.env'),
+    )
     .option('--region <region>', 'SigV4 region (default: from the S3 endpoint, else us-west-004)')
     .option('--rotate', 'create a new key and delete older keys of the same name', false)
     .addOption(new Option('--json', 'print the result as JSON (no secret) on stdout').default(false))
@@ -177,7 +200,14 @@ async function main(argv: string[]): Promise<void> {
   } catch (e) {
     process.exit((e as CommanderError).exitCode === 0 ? 0 : 2);
   }
-  const o = program.opts<{ bucket: string; keyName: string; secretFile: string; region?: string; rotate: boolean; json: boolean }>();
+  const o = program.opts<{
+    bucket: string;
+    keyName: string;
+    secretFile: string;
+    region?: string;
+    rotate: boolean;
+    json: boolean;
+  }>();
   const client = B2Client.fromEnv();
   const result = await bootstrapStateBackend({
     bucket: o.bucket,

@@ -68,13 +68,21 @@ export function fixedCredentials(dataDir: string): FixedCredentials {
   if (fs.existsSync(file)) {
     const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<FixedCredentials>;
     if (c.keyId && c.applicationKey && c.adminToken) return c as FixedCredentials;
-    throw new Error(`${file} is incomplete (needs keyId, applicationKey, adminToken); delete it and run again`);
+    throw new Error(
+      `${file} is incomplete (needs keyId, applicationKey, adminToken); delete it and run again`,
+    );
   }
   fs.mkdirSync(dataDir, { recursive: true });
   // Shapes like B2's: a 12-hex account/key id and a 31-char key starting with K004.
   const creds: FixedCredentials = {
     keyId: randomBytes(6).toString('hex'),
-    applicationKey: 'K004' + randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 27).padEnd(27, 'x'),
+    applicationKey:
+      'K004' +
+      randomBytes(24)
+        .toString('base64')
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 27)
+        .padEnd(27, 'x'),
     adminToken: randomBytes(24).toString('hex'),
   };
   writeSecretFile(file, JSON.stringify(creds, null, 2) + '\n');
@@ -100,7 +108,13 @@ function isOurEmulator(pid: number): boolean {
   }
 }
 
-async function adminCall<T>(ready: ReadyLine, method: 'GET' | 'POST', p: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+async function adminCall<T>(
+  ready: ReadyLine,
+  method: 'GET' | 'POST',
+  p: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<T> {
   const res = await fetch(ready.url + p, {
     method,
     headers: { authorization: `Bearer ${ready.adminToken}`, 'content-type': 'application/json' },
@@ -144,7 +158,11 @@ function handle(ready: ReadyLine, pid: number, recordFile: string, startedHere: 
 }
 
 /** A live emulator from an earlier `--keep` run on the same data dir, or null (stale ones are stopped). */
-async function reuse(recordFile: string, dataDir: string, regions: readonly string[]): Promise<LocalEmulator | null> {
+async function reuse(
+  recordFile: string,
+  dataDir: string,
+  regions: readonly string[],
+): Promise<LocalEmulator | null> {
   if (!fs.existsSync(recordFile)) return null;
   let rec: ProcessRecord;
   try {
@@ -154,7 +172,8 @@ async function reuse(recordFile: string, dataDir: string, regions: readonly stri
     return null;
   }
   const sameShape =
-    path.resolve(rec.dataDir) === path.resolve(dataDir) && rec.ready.regions.map((r) => r.region).join() === regions.join();
+    path.resolve(rec.dataDir) === path.resolve(dataDir) &&
+    rec.ready.regions.map((r) => r.region).join() === regions.join();
   if (isAlive(rec.pid) && isOurEmulator(rec.pid)) {
     if (sameShape) {
       try {
@@ -193,7 +212,14 @@ export async function startLocalEmulator(opts: StartLocalOptions): Promise<Local
 
   const logFile = path.join(dataDir, 'emulator.log');
   const logFd = fs.openSync(logFile, 'a');
-  const args = [path.join(REPO_ROOT, 'bin', 'b2-local.js'), '--port', '0', '--data', dataDir, ...regions.flatMap((r) => ['--region', r])];
+  const args = [
+    path.join(REPO_ROOT, 'bin', 'b2-local.js'),
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    ...regions.flatMap((r) => ['--region', r]),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: {
@@ -232,7 +258,9 @@ export async function startLocalEmulator(opts: StartLocalOptions): Promise<Local
   child.unref();
   const record: ProcessRecord = { pid: child.pid!, startedAt: new Date().toISOString(), dataDir, ready };
   writeSecretFile(recordFile, JSON.stringify(record, null, 2) + '\n');
-  log(`emulator started (pid ${child.pid}): ${ready.regions.map((r) => `${r.region} ${r.url}`).join(', ')}; log ${path.relative(process.cwd(), logFile)}`);
+  log(
+    `emulator started (pid ${child.pid}): ${ready.regions.map((r) => `${r.region} ${r.url}`).join(', ')}; log ${path.relative(process.cwd(), logFile)}`,
+  );
   return handle(ready, child.pid!, recordFile, true);
 }
 

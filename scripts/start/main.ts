@@ -32,9 +32,15 @@ const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
 
 function parseArgs(argv: string[]): StartOptions {
   const program = new Command('npm start --')
-    .description('Provision the local backup estate (emulator + real Pulumi engine) and run a sample backup/restore')
+    .description(
+      'Provision the local backup estate (emulator + real Pulumi engine) and run a sample backup/restore',
+    )
     .option('--keep', 'leave the emulator running afterwards (the next run reuses it)', false)
-    .option('--data <dir>', 'emulator data directory (also holds credentials and the passphrase)', '.b2-local')
+    .option(
+      '--data <dir>',
+      'emulator data directory (also holds credentials and the passphrase)',
+      '.b2-local',
+    )
     .option('--state <dir>', 'Pulumi file state backend directory', '.pulumi-state')
     .option('--stack <name>', 'stack name (its config: Pulumi.<stack>.yaml in the repository)', 'local')
     .option('--no-sample', 'skip the sample backup/restore')
@@ -94,11 +100,14 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
   await ws.selectOrCreateStack();
   step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
   const stale = await ws.cancelStaleLocks();
-  if (stale) step(`removed ${stale} stale stack lock(s) left by a pulumi process that no longer runs (pulumi cancel)`);
+  if (stale)
+    step(`removed ${stale} stale stack lock(s) left by a pulumi process that no longer runs (pulumi cancel)`);
   // On an existing stack, refresh first: the emulator's ports change between runs (the buckets'
   // s3Endpoint outputs must follow), and state may describe data deleted from .b2-local.
   step(existed ? 'pulumi up --refresh' : 'pulumi up');
-  const up = await ws.run(['up', '--yes', '--skip-preview', ...(existed ? ['--refresh'] : [])], { echo: true });
+  const up = await ws.run(['up', '--yes', '--skip-preview', ...(existed ? ['--refresh'] : [])], {
+    echo: true,
+  });
   const upCounts = resourceSummary(up.stdout);
   step('pulumi preview --expect-no-changes');
   const preview = await ws.run(['preview', '--expect-no-changes'], { allowFailure: true });
@@ -111,10 +120,18 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
     step('sample backup (writer key) and restore + verify (reader key)');
     const target = sampleTarget(outputs, 'aws');
     const r = await runSampleBackup(target, path.join(opts.data, 'sample'), (l) => log(l));
-    sample = { key: r.key, uploaded: r.uploaded, verified: r.verified.ok, writerKeyId: target.writer.keyId, readerKeyId: target.reader.keyId };
+    sample = {
+      key: r.key,
+      uploaded: r.uploaded,
+      verified: r.verified.ok,
+      writerKeyId: target.writer.keyId,
+      readerKeyId: target.reader.keyId,
+    };
   }
   step('replication run (POST /__admin/replication/run)');
-  const replicationRun = ((await emu.admin<{ result: unknown }>('POST', '/__admin/replication/run')) ?? { result: null }).result;
+  const replicationRun = (
+    (await emu.admin<{ result: unknown }>('POST', '/__admin/replication/run')) ?? { result: null }
+  ).result;
 
   const estate = await collectEstate(emu.ready);
   process.stdout.write(
@@ -126,14 +143,23 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
       sample,
       replicationRun,
       wallSeconds: (Date.now() - started) / 1000,
-      emulator: { urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`), kept: opts.keep, reused: !emu.startedHere },
+      emulator: {
+        urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`),
+        kept: opts.keep,
+        reused: !emu.startedHere,
+      },
     }),
   );
-  if (!converged) throw new Error('the second look found pending changes: the estate did not converge (see the preview above)');
+  if (!converged)
+    throw new Error(
+      'the second look found pending changes: the estate did not converge (see the preview above)',
+    );
   if (opts.keep) {
     const envHint = `PULUMI_BACKEND_URL=${backend} PULUMI_CONFIG_PASSPHRASE_FILE=${pass.file}`;
     log(`emulator left running (pid ${emu.pid}); stop it with: kill ${emu.pid}`);
-    log(`inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`);
+    log(
+      `inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`,
+    );
   }
 }
 

@@ -49,16 +49,22 @@ export function writeProjectDir(opts: ProjectDirOptions): string {
   const programDir = opts.programDir ?? path.join(repoRoot, 'stacks');
   fs.mkdirSync(opts.dir, { recursive: true });
 
-  const project = parse(fs.readFileSync(path.join(repoRoot, 'Pulumi.yaml'), 'utf8')) as Record<string, unknown>;
+  const project = parse(fs.readFileSync(path.join(repoRoot, 'Pulumi.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   // Relative: Pulumi joins `main` onto the project directory.
   project.main = path.relative(opts.dir, programDir) + path.sep;
   writeIfChanged(path.join(opts.dir, 'Pulumi.yaml'), stringify(project));
 
   const stackFile = path.join(opts.dir, `Pulumi.${opts.stack}.yaml`);
-  const previous = fs.existsSync(stackFile) ? ((parse(fs.readFileSync(stackFile, 'utf8')) ?? {}) as Record<string, unknown>) : {};
+  const previous = fs.existsSync(stackFile)
+    ? ((parse(fs.readFileSync(stackFile, 'utf8')) ?? {}) as Record<string, unknown>)
+    : {};
   const config = opts.config ?? readStackConfig(path.join(repoRoot, `Pulumi.${opts.stack}.yaml`));
   const doc: Record<string, unknown> = { config };
-  for (const k of ['secretsprovider', 'encryptedkey', 'encryptionsalt']) if (previous[k] !== undefined) doc[k] = previous[k];
+  for (const k of ['secretsprovider', 'encryptedkey', 'encryptionsalt'])
+    if (previous[k] !== undefined) doc[k] = previous[k];
   writeIfChanged(stackFile, stringify(doc));
   return opts.dir;
 }

@@ -20,13 +20,17 @@ interface PulumiCliModule {
   ensurePulumi(opts?: { force?: boolean; quiet?: boolean }): { exe: string; binDir: string; version: string };
   pulumiEnv(binDir?: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const cliModule = require('../lib/pulumi-cli') as PulumiCliModule;
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Environment variables that must never leak from the caller into a workspace's CLI runs. */
-const SCRUBBED_ENV = ['PULUMI_CONFIG_PASSPHRASE', 'PULUMI_CONFIG_PASSPHRASE_FILE', 'PULUMI_BACKEND_URL', 'PULUMI_ACCESS_TOKEN'];
+const SCRUBBED_ENV = [
+  'PULUMI_CONFIG_PASSPHRASE',
+  'PULUMI_CONFIG_PASSPHRASE_FILE',
+  'PULUMI_BACKEND_URL',
+  'PULUMI_ACCESS_TOKEN',
+];
 
 export interface WorkspaceOptions {
   /** Directory holding Pulumi.yaml and Pulumi.<stack>.yaml (see project.ts). */
@@ -81,7 +85,17 @@ export class PulumiCommandError extends Error {
 }
 
 /** Commands that take `--stack`. */
-const STACK_COMMANDS = new Set(['cancel', 'up', 'preview', 'refresh', 'destroy', 'config', 'stack', 'import', 'state']);
+const STACK_COMMANDS = new Set([
+  'cancel',
+  'up',
+  'preview',
+  'refresh',
+  'destroy',
+  'config',
+  'stack',
+  'import',
+  'state',
+]);
 
 export class PulumiWorkspace {
   readonly exe: string;
@@ -190,7 +204,9 @@ export class PulumiWorkspace {
     const url = this.opts.backendUrl ?? '';
     if (!url.startsWith('file://')) return 0;
     const root = path.join(url.slice('file://'.length).split('?')[0]!, '.pulumi', 'locks');
-    const locks = findFiles(root).filter((f) => path.basename(path.dirname(f)) === this.opts.stack && f.endsWith('.json'));
+    const locks = findFiles(root).filter(
+      (f) => path.basename(path.dirname(f)) === this.opts.stack && f.endsWith('.json'),
+    );
     if (locks.length === 0) return 0;
     for (const f of locks) {
       const lock = JSON.parse(fs.readFileSync(f, 'utf8')) as { pid?: number; hostname?: string };
@@ -225,7 +241,9 @@ export interface StateResource {
 
 function findFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? findFiles(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) => (d.isDirectory() ? findFiles(path.join(dir, d.name)) : [path.join(dir, d.name)]));
 }
 
 function isAlive(pid: number): boolean {
@@ -247,7 +265,10 @@ export function resourceSummary(output: string): Record<string, number> {
   const counts: Record<string, number> = {};
   const block = output.split(/\nResources:\n/).pop() ?? '';
   for (const line of block.split('\n')) {
-    const m = /^\s+(?:[+~\-±]+\s+)?(\d+) (to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged)\b/.exec(line);
+    const m =
+      /^\s+(?:[+~\-±]+\s+)?(\d+) (to create|created|to update|updated|to delete|deleted|to replace|replaced|unchanged)\b/.exec(
+        line,
+      );
     if (m) counts[m[2]!] = Number(m[1]);
     else if (line.trim() && !/^\s/.test(line)) break;
   }

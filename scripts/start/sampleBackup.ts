@@ -45,9 +45,14 @@ export const SAMPLE_CONFIG = {
 
 /** Picks provider `provider`'s bucket and keys from the stack outputs (stacks/index.ts shape). */
 export function sampleTarget(outputs: Record<string, unknown>, provider: string): SampleTarget {
-  const get = (o: unknown, ...p: string[]): unknown => p.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+  const get = (o: unknown, ...p: string[]): unknown =>
+    p.reduce<unknown>(
+      (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+      o,
+    );
   const need = (v: unknown, what: string): string => {
-    if (typeof v !== 'string' || !v) throw new Error(`stack output ${what} is missing (stacks/index.ts changed?)`);
+    if (typeof v !== 'string' || !v)
+      throw new Error(`stack output ${what} is missing (stacks/index.ts changed?)`);
     return v;
   };
   return {
@@ -56,11 +61,17 @@ export function sampleTarget(outputs: Record<string, unknown>, provider: string)
     s3Endpoint: need(get(outputs, 'buckets', provider, 's3Endpoint'), `buckets.${provider}.s3Endpoint`),
     writer: {
       keyId: need(get(outputs, 'keys', 'writer', provider, 'keyId'), `keys.writer.${provider}.keyId`),
-      applicationKey: need(get(outputs, 'keys', 'writer', provider, 'applicationKey'), `keys.writer.${provider}.applicationKey`),
+      applicationKey: need(
+        get(outputs, 'keys', 'writer', provider, 'applicationKey'),
+        `keys.writer.${provider}.applicationKey`,
+      ),
     },
     reader: {
       keyId: need(get(outputs, 'keys', 'reader', provider, 'keyId'), `keys.reader.${provider}.keyId`),
-      applicationKey: need(get(outputs, 'keys', 'reader', provider, 'applicationKey'), `keys.reader.${provider}.applicationKey`),
+      applicationKey: need(
+        get(outputs, 'keys', 'reader', provider, 'applicationKey'),
+        `keys.reader.${provider}.applicationKey`,
+      ),
     },
   };
 }
@@ -83,11 +94,15 @@ function backupCli(args: string[], t: SampleTarget, key: ScopedKey): Promise<Cli
     BACKUP_ENV: 'local',
   });
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'infrafabric-backup.js'), ...args, '--json', '--no-progress'], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin', 'infrafabric-backup.js'), ...args, '--json', '--no-progress'],
+      {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -111,7 +126,9 @@ function backupCli(args: string[], t: SampleTarget, key: ScopedKey): Promise<Cli
 async function backupCliJson<T>(args: string[], t: SampleTarget, key: ScopedKey, what: string): Promise<T> {
   const r = await backupCli(args, t, key);
   if (r.code !== 0) {
-    throw new Error(`${what}: \`infrafabric-backup ${args[0]}\` exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-8).join('\n')}`);
+    throw new Error(
+      `${what}: \`infrafabric-backup ${args[0]}\` exited ${r.code}: ${(r.stderr.trim() || r.stdout.trim()).split('\n').slice(-8).join('\n')}`,
+    );
   }
   try {
     return JSON.parse(r.stdout) as T;
@@ -121,32 +138,65 @@ async function backupCliJson<T>(args: string[], t: SampleTarget, key: ScopedKey,
 }
 
 /** Backup with the writer key, restore + verify with the reader key; throws on any mismatch. */
-export async function runSampleBackup(t: SampleTarget, workDir: string, log: (l: string) => void): Promise<SampleResult> {
+export async function runSampleBackup(
+  t: SampleTarget,
+  workDir: string,
+  log: (l: string) => void,
+): Promise<SampleResult> {
   fs.mkdirSync(workDir, { recursive: true });
   const source = path.join(workDir, `${t.provider}-config.json`);
   const body = JSON.stringify(SAMPLE_CONFIG, null, 2) + '\n';
   fs.writeFileSync(source, body);
 
-  const snap = await backupCliJson<{ key: string; skipped: boolean; sameAs?: string; sha256: string; size: number }>(
+  const snap = await backupCliJson<{
+    key: string;
+    skipped: boolean;
+    sameAs?: string;
+    sha256: string;
+    size: number;
+  }>(
     ['snapshot-config', '--provider', t.provider, '--from', source],
     t,
     t.writer,
     'sample backup (writer key)',
   );
   const key = snap.skipped && snap.sameAs ? snap.sameAs : snap.key;
-  log(snap.skipped ? `sample backup unchanged since ${key} (skipped, as the CLI does for identical content)` : `sample backup uploaded ${key} with the writer key`);
+  log(
+    snap.skipped
+      ? `sample backup unchanged since ${key} (skipped, as the CLI does for identical content)`
+      : `sample backup uploaded ${key} with the writer key`,
+  );
 
   const restoreDir = fs.mkdtempSync(path.join(os.tmpdir(), 'infrafabric-start-restore-'));
   try {
     const restored = path.join(restoreDir, 'restored.json');
-    await backupCliJson(['restore', '--key', key, '--to', restored], t, t.reader, 'sample restore (reader key)');
+    await backupCliJson(
+      ['restore', '--key', key, '--to', restored],
+      t,
+      t.reader,
+      'sample restore (reader key)',
+    );
     const identical = fs.readFileSync(restored).equals(Buffer.from(body));
-    if (!identical) throw new Error(`sample restore: ${key} restored with the reader key differs from what was backed up`);
-    const verify = await backupCliJson<Record<string, unknown>>(['verify', '--prefix', `configs/${t.provider}/`], t, t.reader, 'sample verify (reader key)');
+    if (!identical)
+      throw new Error(`sample restore: ${key} restored with the reader key differs from what was backed up`);
+    const verify = await backupCliJson<Record<string, unknown>>(
+      ['verify', '--prefix', `configs/${t.provider}/`],
+      t,
+      t.reader,
+      'sample verify (reader key)',
+    );
     const verified = verifyCounts(verify);
-    if (verified.failed > 0 || verified.ok === 0) throw new Error(`sample verify: ${JSON.stringify(verified)} under configs/${t.provider}/`);
+    if (verified.failed > 0 || verified.ok === 0)
+      throw new Error(`sample verify: ${JSON.stringify(verified)} under configs/${t.provider}/`);
     log(`restored ${key} with the reader key (identical) and verified ${verified.ok} object(s)`);
-    return { key, uploaded: !snap.skipped, sha256: snap.sha256, size: snap.size, restoredIdentical: identical, verified };
+    return {
+      key,
+      uploaded: !snap.skipped,
+      sha256: snap.sha256,
+      size: snap.size,
+      restoredIdentical: identical,
+      verified,
+    };
   } finally {
     fs.rmSync(restoreDir, { recursive: true, force: true });
   }

@@ -30,9 +30,14 @@ export interface EstateSummary {
   keys: KeySummary[];
 }
 
-function describeRule(r: { fileNamePrefix: string; daysFromUploadingToHiding: number | null; daysFromHidingToDeleting: number | null }): string {
+function describeRule(r: {
+  fileNamePrefix: string;
+  daysFromUploadingToHiding: number | null;
+  daysFromHidingToDeleting: number | null;
+}): string {
   const hide = r.daysFromUploadingToHiding === null ? 'never hidden' : `hide ${r.daysFromUploadingToHiding}d`;
-  const del = r.daysFromHidingToDeleting === null ? 'kept' : `delete ${r.daysFromHidingToDeleting}d after hidden`;
+  const del =
+    r.daysFromHidingToDeleting === null ? 'kept' : `delete ${r.daysFromHidingToDeleting}d after hidden`;
   return `${r.fileNamePrefix || '(all)'}: ${hide}, ${del}`;
 }
 
@@ -42,7 +47,11 @@ export async function collectEstate(ready: ReadyLine): Promise<EstateSummary> {
   const keys: KeySummary[] = [];
   const names = new Map<string, string>();
   for (const region of ready.regions) {
-    const client = new B2Client({ applicationKeyId: region.keyId, applicationKey: region.applicationKey, realmUrl: region.url });
+    const client = new B2Client({
+      applicationKeyId: region.keyId,
+      applicationKey: region.applicationKey,
+      realmUrl: region.url,
+    });
     for (const b of await client.listBuckets()) {
       names.set(b.bucketId, b.bucketName);
       const rep = b.replicationConfiguration?.value;
@@ -59,15 +68,31 @@ export async function collectEstate(ready: ReadyLine): Promise<EstateSummary> {
         const s = (f.replicationStatus ?? 'none').toString().toUpperCase();
         replicationStatus[s] = (replicationStatus[s] ?? 0) + 1;
       }
-      buckets.push({ region: region.region, name: b.bucketName, id: b.bucketId, lifecycle: b.lifecycleRules.map(describeRule), replication, objects, replicationStatus });
+      buckets.push({
+        region: region.region,
+        name: b.bucketName,
+        id: b.bucketId,
+        lifecycle: b.lifecycleRules.map(describeRule),
+        replication,
+        objects,
+        replicationStatus,
+      });
     }
     for await (const k of client.listKeys()) {
       const ids = k.bucketIds ?? (k.bucketId ? [k.bucketId] : []);
-      keys.push({ region: region.region, keyId: k.applicationKeyId, keyName: k.keyName, capabilities: [...k.capabilities].sort(), buckets: ids });
+      keys.push({
+        region: region.region,
+        keyId: k.applicationKeyId,
+        keyName: k.keyName,
+        capabilities: [...k.capabilities].sort(),
+        buckets: ids,
+      });
     }
   }
   for (const k of keys) k.buckets = k.buckets.map((id) => names.get(id) ?? id);
-  for (const b of buckets) if (b.replication) b.replication = b.replication.replace(/→ (\w+)/g, (_m, id: string) => `→ ${names.get(id) ?? id}`);
+  for (const b of buckets)
+    if (b.replication)
+      b.replication = b.replication.replace(/→ (\w+)/g, (_m, id: string) => `→ ${names.get(id) ?? id}`);
   buckets.sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name));
   keys.sort((a, b) => a.region.localeCompare(b.region) || a.keyName.localeCompare(b.keyName));
   return { buckets, keys };
@@ -87,13 +112,22 @@ export interface RunFacts {
 /** Human summary (stdout). */
 export function formatSummary(estate: EstateSummary, facts: RunFacts): string {
   const out: string[] = [];
-  const counts = Object.entries(facts.pulumiUp).map(([k, v]) => `${v} ${k}`).join(', ') || 'no output';
+  const counts =
+    Object.entries(facts.pulumiUp)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ') || 'no output';
   out.push(`Local backup estate — stack "${facts.stack}" (state ${facts.backend})`);
-  out.push(`  pulumi up: ${counts}; second look (preview --expect-no-changes): ${facts.converged ? 'no changes' : 'CHANGES PENDING'}`);
+  out.push(
+    `  pulumi up: ${counts}; second look (preview --expect-no-changes): ${facts.converged ? 'no changes' : 'CHANGES PENDING'}`,
+  );
   out.push('  buckets:');
   for (const b of estate.buckets) {
-    const status = Object.entries(b.replicationStatus).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', ');
-    out.push(`    ${b.region.padEnd(15)} ${b.name} (${b.id}) — ${b.objects} object(s)${status ? ` [${status}]` : ''}`);
+    const status = Object.entries(b.replicationStatus)
+      .map(([s, n]) => `${n} ${s.toLowerCase()}`)
+      .join(', ');
+    out.push(
+      `    ${b.region.padEnd(15)} ${b.name} (${b.id}) — ${b.objects} object(s)${status ? ` [${status}]` : ''}`,
+    );
     if (b.replication) out.push(`    ${''.padEnd(15)}   replication: ${b.replication}`);
   }
   const lifecycleSets = new Map<string, string[]>();
@@ -117,7 +151,9 @@ export function formatSummary(estate: EstateSummary, facts: RunFacts): string {
     );
   }
   out.push(`  replication run: ${JSON.stringify(facts.replicationRun)}`);
-  out.push(`  emulator: ${facts.emulator.urls.join(', ')}${facts.emulator.reused ? ' (reused)' : ''} — ${facts.emulator.kept ? 'left running (--keep)' : 'stopped'}`);
+  out.push(
+    `  emulator: ${facts.emulator.urls.join(', ')}${facts.emulator.reused ? ' (reused)' : ''} — ${facts.emulator.kept ? 'left running (--keep)' : 'stopped'}`,
+  );
   out.push(`  wall time: ${facts.wallSeconds.toFixed(1)} s`);
   return out.join('\n') + '\n';
 }

@@ -29,7 +29,11 @@ describe('e2e: adopting an existing bucket', () => {
   it('up adopts the same-name bucket of the account (same id, files kept, settings applied)', async () => {
     const client = p.native();
     const existing = await client.createBucket({ bucketName: bucket, bucketType: 'allPrivate' });
-    await client.uploadFile({ bucketId: existing.bucketId, fileName: 'configs/old.json', body: '{"kept":true}' });
+    await client.uploadFile({
+      bucketId: existing.bucketId,
+      fileName: 'configs/old.json',
+      body: '{"kept":true}',
+    });
     await p.ws.selectOrCreateStack();
     const up = await p.ws.run(['up', '--yes', '--skip-preview']);
     expect(up.stderr + up.stdout).toMatch(/adopting it/);
@@ -78,7 +82,8 @@ export const bucketProvider = {
   it('refresh after the upgrade runs the new provider code on the old resource', async () => {
     await p.ws.selectOrCreateStack();
     await p.ws.run(['up', '--yes', '--skip-preview']);
-    const bucketState = async () => (await p.ws.exportState()).deployment.resources!.find((r) => r.type === BUCKET_TYPE)!;
+    const bucketState = async () =>
+      (await p.ws.exportState()).deployment.resources!.find((r) => r.type === BUCKET_TYPE)!;
     const before = await bucketState();
     expect((before.outputs!.bucketInfo as Record<string, string>)['read-by']).toBeUndefined();
     // The serialised provider in the state is the thin loader; it must not embed provider logic.

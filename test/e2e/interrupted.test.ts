@@ -72,7 +72,9 @@ describe('e2e: up killed midway, then re-run', () => {
 
     const expectedBuckets = ['infrafabric-backup-dev-aws', 'infrafabric-backup-dev-gcp'];
     expect(await bucketNames(p.native())).toEqual(expectedBuckets);
-    expect(await keyNames(p.native())).toEqual(expectedBuckets.flatMap((b) => [`${b}-backup-writer`, `${b}-restore-reader`]));
+    expect(await keyNames(p.native())).toEqual(
+      expectedBuckets.flatMap((b) => [`${b}-backup-writer`, `${b}-restore-reader`]),
+    );
     // Every key in B2 is the one the state knows (no orphan with the same name and another id).
     const out = (await p.ws.outputs()).keyIds as Record<string, Record<string, string>>;
     const stateIds = [...Object.values(out.writer!), ...Object.values(out.reader!)].sort();

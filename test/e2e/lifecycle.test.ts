@@ -31,9 +31,12 @@ async function previewSteps(p: E2EProject): Promise<PreviewStep[]> {
   return (JSON.parse(res.stdout) as { steps?: PreviewStep[] }).steps ?? [];
 }
 
-const byType = (steps: PreviewStep[], type: string) => steps.filter((s) => s.urn.endsWith(`::${type}`) || s.urn.includes(`$${type}::`) || s.urn.split('::')[2]?.endsWith(type));
+const byType = (steps: PreviewStep[], type: string) =>
+  steps.filter(
+    (s) =>
+      s.urn.endsWith(`::${type}`) || s.urn.includes(`$${type}::`) || s.urn.split('::')[2]?.endsWith(type),
+  );
 const BUCKET = 'pulumi-nodejs:dynamic/b2:Bucket';
-const KEY = 'pulumi-nodejs:dynamic/b2:ApplicationKey';
 
 describe('e2e: one stack through its life (real CLI, emulator)', () => {
   let p: E2EProject;
@@ -54,7 +57,9 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
     const out = await p.ws.outputs();
     expect(out.buckets).toMatchObject({ aws: { name: bucket } });
     const live = await p.native().getBucketByName(bucket);
-    expect(live?.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')?.daysFromUploadingToHiding).toBe(7);
+    expect(live?.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')?.daysFromUploadingToHiding).toBe(
+      7,
+    );
   });
 
   it('a second preview reports no changes', async () => {
@@ -77,7 +82,10 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
     await p.ws.run(['up', '--yes', '--skip-preview']);
     const after = await p.native().getBucketByName(bucket);
     expect(after?.bucketId).toBe(before?.bucketId);
-    expect(after?.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')).toMatchObject({ daysFromUploadingToHiding: 90, daysFromHidingToDeleting: 365 });
+    expect(after?.lifecycleRules.find((r) => r.fileNamePrefix === 'configs/')).toMatchObject({
+      daysFromUploadingToHiding: 90,
+      daysFromHidingToDeleting: 365,
+    });
     expect((await p.ws.outputs()).keyIds).toEqual(keyIdsBefore);
     expect(await keyNames(p.native())).toEqual([`${bucket}-backup-writer`, `${bucket}-restore-reader`]);
   });
@@ -99,7 +107,10 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
   it('an out-of-band change in the emulator is shown by pulumi refresh, and up reverts it', async () => {
     const client = p.native();
     const live = (await client.getBucketByName(`renamed-${bucket}`))!;
-    await client.updateBucket({ bucketId: live.bucketId, bucketInfo: { ...live.bucketInfo, 'changed-by': 'someone-else' } });
+    await client.updateBucket({
+      bucketId: live.bucketId,
+      bucketInfo: { ...live.bucketInfo, 'changed-by': 'someone-else' },
+    });
     const refresh = await p.ws.run(['refresh', '--yes', '--skip-preview']);
     expect(refresh.stdout).toMatch(/1 updated/);
     const state = await p.ws.exportState();
@@ -132,7 +143,12 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
   it('destroy removes the buckets (with their files, forceDestroy) and the keys', async () => {
     const client = p.native();
     const live = (await client.getBucketByName(`renamed-${bucket}`))!;
-    await client.uploadFile({ bucketId: live.bucketId, fileName: 'configs/x.json', body: Buffer.from('{}'), contentType: 'application/json' });
+    await client.uploadFile({
+      bucketId: live.bucketId,
+      fileName: 'configs/x.json',
+      body: Buffer.from('{}'),
+      contentType: 'application/json',
+    });
     await p.ws.run(['destroy', '--yes', '--skip-preview']);
     expect(await bucketNames(client)).toEqual([]);
     expect(await keyNames(client)).toEqual([]);

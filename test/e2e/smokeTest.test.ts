@@ -28,8 +28,13 @@ describe('key smoke test checks (emulator)', () => {
   };
   beforeAll(async () => {
     emu = await startEmulator();
-    master = new B2Client({ applicationKeyId: emu.info.keyId, applicationKey: emu.info.applicationKey, realmUrl: emu.url });
-    bucketId = (await master.createBucket({ bucketName: 'smoke-test-bucket', bucketType: 'allPrivate' })).bucketId;
+    master = new B2Client({
+      applicationKeyId: emu.info.keyId,
+      applicationKey: emu.info.applicationKey,
+      realmUrl: emu.url,
+    });
+    bucketId = (await master.createBucket({ bucketName: 'smoke-test-bucket', bucketType: 'allPrivate' }))
+      .bucketId;
   });
   afterAll(async () => {
     await emu?.stop();
@@ -76,7 +81,9 @@ describe('key smoke test checks (emulator)', () => {
   });
 });
 
-const PROGRAM = (root: string) => `import { EnvironmentBackup } from ${JSON.stringify(path.join(root, 'infra/components/environmentBackup'))};
+const PROGRAM = (
+  root: string,
+) => `import { EnvironmentBackup } from ${JSON.stringify(path.join(root, 'infra/components/environmentBackup'))};
 import { EnvironmentSmokeTest, smokeTargetsFrom } from ${JSON.stringify(path.join(root, 'infra/components/smokeTest'))};
 import { loadStackConfig } from ${JSON.stringify(path.join(root, 'infra/config'))};
 
@@ -95,8 +102,19 @@ describe('e2e: key smoke test under the real engine', () => {
     fs.mkdirSync(programDir);
     fs.writeFileSync(path.join(programDir, 'index.ts'), PROGRAM(REPO_ROOT));
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(p.tmp, 'node_modules'));
-    const config = (c: Record<string, unknown>) => Object.fromEntries(Object.entries({ env: 'dev', providers: ['aws'], retention: 'short', replication: { enabled: false }, forceDestroy: true, ...c }).map(([k, v]) => [`infrafabric-backup:${k}`, v]));
-    p.setConfig = (c) => writeProjectDir({ dir: p.projectDir, stack: p.stack, config: config(c), programDir });
+    const config = (c: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries({
+          env: 'dev',
+          providers: ['aws'],
+          retention: 'short',
+          replication: { enabled: false },
+          forceDestroy: true,
+          ...c,
+        }).map(([k, v]) => [`infrafabric-backup:${k}`, v]),
+      );
+    p.setConfig = (c) =>
+      writeProjectDir({ dir: p.projectDir, stack: p.stack, config: config(c), programDir });
     p.setConfig({});
   });
   afterAll(async () => {
@@ -122,10 +140,16 @@ describe('e2e: key smoke test under the real engine', () => {
     // The keys' secrets the smoke test takes as inputs stay encrypted: no plaintext in any state file.
     const stateText = p.stateText();
     const exported = await p.ws.exportState();
-    const smoke = exported.deployment.resources!.find((r) => r.type === 'pulumi-nodejs:dynamic/b2:KeySmokeTest')!;
+    const smoke = exported.deployment.resources!.find(
+      (r) => r.type === 'pulumi-nodejs:dynamic/b2:KeySmokeTest',
+    )!;
     expect(smoke.outputs!.writerKey).toBeUndefined();
-    const show = JSON.parse((await p.ws.run(['stack', 'export', '--show-secrets'])).stdout) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } };
-    for (const r of show.deployment.resources.filter((x) => x.type === 'pulumi-nodejs:dynamic/b2:ApplicationKey')) {
+    const show = JSON.parse((await p.ws.run(['stack', 'export', '--show-secrets'])).stdout) as {
+      deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] };
+    };
+    for (const r of show.deployment.resources.filter(
+      (x) => x.type === 'pulumi-nodejs:dynamic/b2:ApplicationKey',
+    )) {
       expect(stateText.includes(r.outputs!.applicationKey as string)).toBe(false);
     }
 
@@ -135,7 +159,9 @@ describe('e2e: key smoke test under the real engine', () => {
     await p.ws.run(['up', '--yes', '--skip-preview']);
     const after = await p.ws.outputs();
     expect(after.writerKeyId).not.toBe(out.writerKeyId);
-    const smokeAfter = (await p.ws.exportState()).deployment.resources!.find((r) => r.type === 'pulumi-nodejs:dynamic/b2:KeySmokeTest')!;
+    const smokeAfter = (await p.ws.exportState()).deployment.resources!.find(
+      (r) => r.type === 'pulumi-nodejs:dynamic/b2:KeySmokeTest',
+    )!;
     expect(smokeAfter.outputs!.writerKeyId).toBe(after.writerKeyId);
     expect(smokeAfter.outputs!.checkedAt).not.toBe(smoke.outputs!.checkedAt);
     expect(summary(after.checks)).toEqual(summary(out.checks));

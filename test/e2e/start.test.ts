@@ -20,7 +20,10 @@ interface StartRun {
 
 function runStart(args: string[]): Promise<StartRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'start.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'start.js'), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -53,28 +56,49 @@ describe('e2e: npm start', () => {
   it('provisions the local estate, then a second run converges with no changes', async () => {
     const args = ['--data', path.join(tmp, 'b2'), '--state', path.join(tmp, 'state')];
     const first = await runStart([...args, '--keep']);
-    expect({ code: first.code, err: first.code === 0 ? '' : first.stderr.slice(-3000) }).toEqual({ code: 0, err: '' });
-    expect(first.stdout).toMatch(/pulumi up: \d+ created; second look \(preview --expect-no-changes\): no changes/);
+    expect({ code: first.code, err: first.code === 0 ? '' : first.stderr.slice(-3000) }).toEqual({
+      code: 0,
+      err: '',
+    });
+    expect(first.stdout).toMatch(
+      /pulumi up: \d+ created; second look \(preview --expect-no-changes\): no changes/,
+    );
     for (const p of ['aws', 'azure', 'gcp']) {
       expect(first.stdout).toContain(`local-infrafabric-backup-prod-${p} (`);
       expect(first.stdout).toContain(`local-infrafabric-backup-prod-${p}-replica (`);
     }
-    expect(first.stdout).toMatch(/sample backup: configs\/aws\/\S+ uploaded with writer key \w+; restored \+ 1 verified with reader key \w+/);
-    expect(first.stdout).toMatch(/local-infrafabric-backup-prod-aws-replica \(\w+\) — 2 object\(s\) \[2 replica\]/);
+    expect(first.stdout).toMatch(
+      /sample backup: configs\/aws\/\S+ uploaded with writer key \w+; restored \+ 1 verified with reader key \w+/,
+    );
+    expect(first.stdout).toMatch(
+      /local-infrafabric-backup-prod-aws-replica \(\w+\) — 2 object\(s\) \[2 replica\]/,
+    );
     // No secret on either stream: the passphrase, master and scoped keys stay in files and memory.
-    const creds = JSON.parse(fs.readFileSync(path.join(tmp, 'b2', 'credentials.json'), 'utf8')) as { applicationKey: string; adminToken: string };
+    const creds = JSON.parse(fs.readFileSync(path.join(tmp, 'b2', 'credentials.json'), 'utf8')) as {
+      applicationKey: string;
+      adminToken: string;
+    };
     const passphrase = fs.readFileSync(path.join(tmp, 'b2', 'passphrase'), 'utf8').trim();
     for (const s of [creds.applicationKey, creds.adminToken, passphrase]) {
       expect(first.stdout + first.stderr).not.toContain(s);
     }
-    const record = JSON.parse(fs.readFileSync(path.join(tmp, 'b2', 'emulator.json'), 'utf8')) as { pid: number };
+    const record = JSON.parse(fs.readFileSync(path.join(tmp, 'b2', 'emulator.json'), 'utf8')) as {
+      pid: number;
+    };
     keptPid = record.pid;
     expect(isAlive(keptPid)).toBe(true);
 
     const second = await runStart(args);
-    expect({ code: second.code, err: second.code === 0 ? '' : second.stderr.slice(-3000) }).toEqual({ code: 0, err: '' });
-    expect(second.stderr).toContain(`reusing the emulator left running by an earlier --keep run (pid ${keptPid}`);
-    expect(second.stdout).toMatch(/pulumi up: \d+ unchanged; second look \(preview --expect-no-changes\): no changes/);
+    expect({ code: second.code, err: second.code === 0 ? '' : second.stderr.slice(-3000) }).toEqual({
+      code: 0,
+      err: '',
+    });
+    expect(second.stderr).toContain(
+      `reusing the emulator left running by an earlier --keep run (pid ${keptPid}`,
+    );
+    expect(second.stdout).toMatch(
+      /pulumi up: \d+ unchanged; second look \(preview --expect-no-changes\): no changes/,
+    );
     expect(second.stdout).not.toMatch(/\d+ (created|updated|deleted|replaced)/);
     expect(second.stdout).toMatch(/sample backup: configs\/aws\/\S+ unchanged/);
     // Without --keep the emulator is stopped at the end.

@@ -53,7 +53,11 @@ describe('e2e: Pulumi state backend on B2 (emulator S3 API)', () => {
   beforeAll(async () => {
     emu = await startEmulator();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infrafabric-e2e-state-'));
-    master = new B2Client({ applicationKeyId: emu.info.keyId, applicationKey: emu.info.applicationKey, realmUrl: emu.url });
+    master = new B2Client({
+      applicationKeyId: emu.info.keyId,
+      applicationKey: emu.info.applicationKey,
+      realmUrl: emu.url,
+    });
   });
   afterAll(async () => {
     await emu?.stop();
@@ -62,32 +66,65 @@ describe('e2e: Pulumi state backend on B2 (emulator S3 API)', () => {
 
   it('bootstrap provisions bucket + scoped key; login/init/up work with that key; the state is in the bucket', async () => {
     const secretFile = path.join(tmp, 'state-backend.env');
-    const boot = await bootstrapStateBackend({ bucket: 'e2e-pulumi-state', keyName: 'e2e-pulumi-state-backend', envFile: secretFile, rotate: false, client: master });
-    expect(boot).toMatchObject({ bucketCreated: true, keyCreated: true, s3Endpoint: emu.url, region: 'us-west-004' });
-    expect(boot.loginUrl).toBe(`s3://e2e-pulumi-state?endpoint=${encodeURIComponent(emu.url)}&s3ForcePathStyle=true&region=us-west-004`);
+    const boot = await bootstrapStateBackend({
+      bucket: 'e2e-pulumi-state',
+      keyName: 'e2e-pulumi-state-backend',
+      envFile: secretFile,
+      rotate: false,
+      client: master,
+    });
+    expect(boot).toMatchObject({
+      bucketCreated: true,
+      keyCreated: true,
+      s3Endpoint: emu.url,
+      region: 'us-west-004',
+    });
+    expect(boot.loginUrl).toBe(
+      `s3://e2e-pulumi-state?endpoint=${encodeURIComponent(emu.url)}&s3ForcePathStyle=true&region=us-west-004`,
+    );
     expect(fs.statSync(secretFile).mode & 0o777).toBe(0o600);
     const creds = readEnvFile(secretFile);
     expect(creds.AWS_ACCESS_KEY_ID).toBe(boot.keyId);
     const keys: { keyName: string; capabilities: string[]; bucketId?: string | null }[] = [];
     for await (const k of master.listKeys()) keys.push(k);
-    expect(keys).toEqual([expect.objectContaining({ keyName: 'e2e-pulumi-state-backend', bucketId: boot.bucketId })]);
+    expect(keys).toEqual([
+      expect.objectContaining({ keyName: 'e2e-pulumi-state-backend', bucketId: boot.bucketId }),
+    ]);
     expect([...keys[0]!.capabilities].sort()).toEqual([...STATE_KEY_CAPABILITIES].sort());
 
     // Idempotent: a second bootstrap reuses bucket and key.
-    const again = await bootstrapStateBackend({ bucket: 'e2e-pulumi-state', keyName: 'e2e-pulumi-state-backend', envFile: secretFile, rotate: false, client: master });
-    expect(again).toMatchObject({ bucketCreated: false, keyCreated: false, keyId: boot.keyId, bucketId: boot.bucketId });
+    const again = await bootstrapStateBackend({
+      bucket: 'e2e-pulumi-state',
+      keyName: 'e2e-pulumi-state-backend',
+      envFile: secretFile,
+      rotate: false,
+      client: master,
+    });
+    expect(again).toMatchObject({
+      bucketCreated: false,
+      keyCreated: false,
+      keyId: boot.keyId,
+      bucketId: boot.bucketId,
+    });
 
     // A tiny project, logged in through `pulumi login` (own PULUMI_HOME), only the state key in the env.
     const projectDir = path.join(tmp, 'tiny');
     fs.mkdirSync(projectDir);
-    fs.writeFileSync(path.join(projectDir, 'Pulumi.yaml'), 'name: tiny-state\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n');
-    fs.writeFileSync(path.join(projectDir, 'package.json'), JSON.stringify({ name: 'tiny-state', private: true, main: 'index.ts' }));
+    fs.writeFileSync(
+      path.join(projectDir, 'Pulumi.yaml'),
+      'name: tiny-state\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nmain: index.ts\n',
+    );
+    fs.writeFileSync(
+      path.join(projectDir, 'package.json'),
+      JSON.stringify({ name: 'tiny-state', private: true, main: 'index.ts' }),
+    );
     fs.writeFileSync(path.join(projectDir, 'index.ts'), PROGRAM);
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(projectDir, 'node_modules'));
     const passphraseFile = path.join(tmp, 'passphrase');
     fs.writeFileSync(passphraseFile, 'tiny-passphrase', { mode: 0o600 });
     const scrubbed: NodeJS.ProcessEnv = {};
-    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') || k.startsWith('B2_')) scrubbed[k] = undefined;
+    for (const k of Object.keys(process.env))
+      if (k.startsWith('AWS_') || k.startsWith('B2_')) scrubbed[k] = undefined;
     const ws = new PulumiWorkspace({
       projectDir,
       passphraseFile,
@@ -116,10 +153,17 @@ describe('e2e: Pulumi state backend on B2 (emulator S3 API)', () => {
     const names: string[] = [];
     for await (const f of master.listFileNames({ bucketId: boot.bucketId })) names.push(f.fileName);
     expect(names).toContain('.pulumi/stacks/tiny-state/dev.json');
-    const file = (await master.listFileNames({ bucketId: boot.bucketId, prefix: '.pulumi/stacks/tiny-state/dev.json' })[Symbol.asyncIterator]().next()).value!;
+    const file = (
+      await master
+        .listFileNames({ bucketId: boot.bucketId, prefix: '.pulumi/stacks/tiny-state/dev.json' })
+        [Symbol.asyncIterator]()
+        .next()
+    ).value!;
     const dl = await master.downloadFileById(file.fileId!);
     const text = (await dl.buffer()).toString('utf8');
-    expect(JSON.parse(text).checkpoint.latest.resources.some((r: { id?: string }) => r.id === 'tiny-on-b2')).toBe(true);
+    expect(
+      JSON.parse(text).checkpoint.latest.resources.some((r: { id?: string }) => r.id === 'tiny-on-b2'),
+    ).toBe(true);
     expect(text).not.toContain('tiny-secret-value-42');
     // No lock left behind after the update (deleted objects become hide markers on B2).
     expect(names.filter((n) => n.includes('/locks/'))).toEqual([]);

@@ -90,7 +90,11 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
     B2_APPLICATION_KEY_ID: primary!.keyId,
     B2_APPLICATION_KEY: primary!.applicationKey,
     ...(replica
-      ? { B2_REPLICA_REALM_URL: replica.url, B2_REPLICA_APPLICATION_KEY_ID: replica.keyId, B2_REPLICA_APPLICATION_KEY: replica.applicationKey }
+      ? {
+          B2_REPLICA_REALM_URL: replica.url,
+          B2_REPLICA_APPLICATION_KEY_ID: replica.keyId,
+          B2_REPLICA_APPLICATION_KEY: replica.applicationKey,
+        }
       : {}),
   };
   const ws = new PulumiWorkspace({
