@@ -9,11 +9,9 @@ import os from 'os';
 import path from 'path';
 import { REPO } from './sandbox';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { withLock } = require('../../../scripts/lib/lock') as {
   withLock<T>(file: string, fn: () => T, opts?: { timeoutMs?: number; what?: string }): T;
 };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SetupError } = require('../../../scripts/lib/proc') as { SetupError: new (...a: unknown[]) => Error };
 
 const LOCK_JS = path.join(REPO, 'scripts', 'lib', 'lock.js');
