@@ -153,13 +153,14 @@ describe('e2e: Pulumi state backend on B2 (emulator S3 API)', () => {
     const names: string[] = [];
     for await (const f of master.listFileNames({ bucketId: boot.bucketId })) names.push(f.fileName);
     expect(names).toContain('.pulumi/stacks/tiny-state/dev.json');
-    const file = (
-      await master
-        .listFileNames({ bucketId: boot.bucketId, prefix: '.pulumi/stacks/tiny-state/dev.json' })
-        [Symbol.asyncIterator]()
-        .next()
-    ).value!;
-    const dl = await master.downloadFileById(file.fileId!);
+    let fileId: string | undefined;
+    for await (const f of master.listFileNames({
+      bucketId: boot.bucketId,
+      prefix: '.pulumi/stacks/tiny-state/dev.json',
+    })) {
+      if (f.fileName === '.pulumi/stacks/tiny-state/dev.json') fileId = f.fileId!;
+    }
+    const dl = await master.downloadFileById(fileId!);
     const text = (await dl.buffer()).toString('utf8');
     expect(
       JSON.parse(text).checkpoint.latest.resources.some((r: { id?: string }) => r.id === 'tiny-on-b2'),
