@@ -16,6 +16,7 @@ import { isUnknown, normalizeSet, sameValue } from './normalize';
 import { ACCOUNT_ROLES, AccountRole } from './types';
 import { validateCapabilities, validateKeyName } from './validation/keyCapabilities';
 import { Problem } from './validation/problem';
+import { validateKnownProperties } from './validation/unknownProperties';
 
 export interface ApplicationKeyArgs {
   /** 1–100 letters, digits, `-`. https://www.backblaze.com/apidocs/b2-create-key */
@@ -92,7 +93,19 @@ export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): Applicat
 }
 
 export function checkKey(news: Record<string, unknown>): Problem[] {
-  const problems: Problem[] = [...validateKeyName(news.keyName)];
+  const problems: Problem[] = [
+    ...validateKeyName(news.keyName),
+    ...validateKnownProperties(news, [
+      ...KEY_REPLACES,
+      'adoptKeyId',
+      'deleteUnrecordedSameName',
+      'applicationKeyId',
+      'applicationKey',
+      'accountId',
+      'expirationTimestamp',
+      'sameNameKeyIds',
+    ]),
+  ];
   const bucketIds = news.bucketIds;
   // A whole list not known yet at preview (the engine's unknown sentinel) is judged at update;
   // the capabilities are still checked as for a scoped key.

@@ -46,6 +46,7 @@ import {
 import { validateBucketName } from './validation/bucketName';
 import { validateLifecycleRules } from './validation/lifecycleRules';
 import { Problem } from './validation/problem';
+import { validateKnownProperties } from './validation/unknownProperties';
 
 /** Arguments of a `Bucket`. */
 export interface BucketArgs {
@@ -112,6 +113,16 @@ export const BUCKET_UPDATABLE = [
   'forceDestroy',
 ] as const;
 export const BUCKET_REPLACES = ['bucketName', 'account'] as const;
+/** Every property a Bucket accepts (inputs, and outputs the engine echoes back). */
+const BUCKET_PROPERTIES = [
+  ...BUCKET_REPLACES,
+  ...BUCKET_UPDATABLE,
+  'adoptBucketId',
+  'bucketId',
+  'revision',
+  'accountId',
+  's3Endpoint',
+];
 
 const CORS_OPERATIONS = [
   'b2_download_file_by_name',
@@ -194,6 +205,7 @@ export function checkBucket(
   news: Record<string, unknown>,
 ): Problem[] {
   const problems: Problem[] = isUnknown(news.bucketName) ? [] : [...validateBucketName(news.bucketName)];
+  problems.push(...validateKnownProperties(news, BUCKET_PROPERTIES));
   if (news.bucketType !== undefined && !(BUCKET_TYPES as readonly unknown[]).includes(news.bucketType)) {
     problems.push({ property: 'bucketType', reason: `must be one of ${BUCKET_TYPES.join(', ')}` });
   }

@@ -19,6 +19,7 @@ import { thinLoader } from './loader';
 import { isUnknown, sameValue } from './normalize';
 import { ACCOUNT_ROLES, AccountRole } from './types';
 import { Problem } from './validation/problem';
+import { validateKnownProperties } from './validation/unknownProperties';
 
 export interface ReplicationArgs {
   /** Source bucket (in `sourceAccount`). Changing it replaces the rule. */
@@ -94,7 +95,10 @@ export function normalizeReplicationInputs(raw: Partial<ReplicationInputs>): Rep
 }
 
 export function checkReplication(news: Record<string, unknown>): Problem[] {
-  const problems: Problem[] = [];
+  const problems: Problem[] = validateKnownProperties(news, [
+    ...REPLICATION_REPLACES,
+    ...REPLICATION_UPDATABLE,
+  ]);
   for (const f of ['sourceBucketId', 'destinationBucketId', 'sourceKeyId', 'destinationKeyId'] as const) {
     if (typeof news[f] !== 'string' || !news[f]) problems.push({ property: f, reason: 'required' });
   }

@@ -140,3 +140,42 @@ describe('provider names and encryption', () => {
     );
   });
 });
+
+describe('unknown provider inputs', () => {
+  test('a typo is refused, naming the property and the known ones', async () => {
+    const { validateKnownProperties } = await import('../../../infra/providers/validation/unknownProperties');
+    expect(
+      validateKnownProperties({ bucketName: 'x', lifecycleRule: [], __provider: 'p' }, [
+        'bucketName',
+        'lifecycleRules',
+      ]),
+    ).toEqual([{ property: 'lifecycleRule', reason: 'unknown property; known: bucketName, lifecycleRules' }]);
+  });
+  test('through each provider check', async () => {
+    const { bucketProvider } = await import('../../../infra/providers/bucket');
+    const { applicationKeyProvider } = await import('../../../infra/providers/applicationKey');
+    const { replicationProvider } = await import('../../../infra/providers/replication');
+    expect((await bucketProvider.check!({}, { bucketName: 'abcdefg', lifecycleRule: [] })).failures).toEqual([
+      { property: 'lifecycleRule', reason: expect.stringMatching(/^unknown property/) },
+    ]);
+    expect(
+      (
+        await applicationKeyProvider.check!(
+          {},
+          { keyName: 'k', capabilities: ['listFiles'], capabilites: [] },
+        )
+      ).failures,
+    ).toEqual([{ property: 'capabilites', reason: expect.stringMatching(/^unknown property/) }]);
+    const rep = {
+      sourceBucketId: 's',
+      destinationBucketId: 'd',
+      sourceKeyId: 'a',
+      destinationKeyId: 'b',
+      ruleName: 'r',
+      prefix: 'x',
+    };
+    expect((await replicationProvider.check!({}, rep)).failures).toEqual([
+      { property: 'prefix', reason: expect.stringMatching(/^unknown property/) },
+    ]);
+  });
+});
