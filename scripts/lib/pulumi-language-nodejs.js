@@ -127,13 +127,13 @@ function requiredPlugins(programDir) {
   /** @type {{ name: string, version: string, server: string }[]} */
   const out = [];
   for (const dep of deps) {
+    const depFile = installedPackageJson(dep, path.dirname(pkgFile));
+    if (!depFile) continue; // not installed: the program run will report it
     let depPkg;
     try {
-      depPkg = JSON.parse(
-        fs.readFileSync(require.resolve(`${dep}/package.json`, { paths: [path.dirname(pkgFile)] }), 'utf8'),
-      );
+      depPkg = JSON.parse(fs.readFileSync(depFile, 'utf8'));
     } catch {
-      continue; // not installed or no exported package.json: the program run will report it
+      continue; // unreadable package.json: not a plugin source we can use
     }
     const meta = depPkg.pulumi;
     if (!meta || meta.resource !== true) continue;
@@ -142,6 +142,24 @@ function requiredPlugins(programDir) {
     out.push({ name, version: version ? `v${version}` : '', server: meta.server || '' });
   }
   return out;
+}
+
+/**
+ * `node_modules/<name>/package.json` as Node's resolution would find it from `fromDir` (walking up
+ * the directory tree). Read directly rather than through require.resolve, which refuses packages
+ * whose `exports` map does not list ./package.json (as the upstream host reads node_modules too).
+ * @param {string} name @param {string} fromDir
+ * @returns {string | null}
+ */
+function installedPackageJson(name, fromDir) {
+  let dir = fromDir;
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', name, 'package.json');
+    if (fs.existsSync(candidate)) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
 }
 
 /**
@@ -164,15 +182,47 @@ function configJson(configMap) {
 }
 
 /**
- * Splits a `nodeargs` string like a POSIX shell would for simple cases (quotes, no expansion).
+ * Splits a `nodeargs` string into words like a POSIX shell (and the upstream host's shlex) does,
+ * without expansions: whitespace separates words; single quotes keep everything literally; double
+ * quotes keep whitespace and honour \" and \\; a backslash outside quotes escapes the next
+ * character; quotes may sit inside a word (`--title="a b"` is one word `--title=a b`).
  * @param {string} s
+ * @returns {string[]}
  */
 function splitArgs(s) {
   /** @type {string[]} */
   const out = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  let m;
-  while ((m = re.exec(s))) out.push(m[1] ?? m[2] ?? m[3]);
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (/\s/.test(c)) {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (c === "'") {
+      const end = s.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`runtime option "nodeargs" has an unterminated ' quote: ${s}`);
+      word += s.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < s.length && s[j] !== '"'; j++) {
+        if (s[j] === '\\' && (s[j + 1] === '"' || s[j + 1] === '\\')) j++;
+        word += s[j];
+      }
+      if (j >= s.length) throw new Error(`runtime option "nodeargs" has an unterminated " quote: ${s}`);
+      i = j;
+    } else if (c === '\\' && i + 1 < s.length) {
+      word += s[++i];
+    } else {
+      word += c;
+    }
+  }
+  if (inWord) out.push(word);
   return out;
 }
 
