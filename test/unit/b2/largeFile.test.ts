@@ -4,6 +4,7 @@ import {
   splitParts,
   MAX_PARTS,
   sha1Hex,
+  sha1HexYielding,
   uploadLargeFile,
   type LargeUploadDeps,
 } from '../../../infra/b2/largeFile';
@@ -36,6 +37,15 @@ describe('splitParts', () => {
   it('yields nothing for an empty source and exactly one part for a part-sized one', async () => {
     expect(await collect(Readable.from([]), 10)).toEqual([]);
     expect((await collect(data.subarray(0, 10), 10)).length).toBe(1);
+  });
+});
+
+describe('sha1HexYielding', () => {
+  it('equals a one-shot SHA-1 across 4 MiB slice boundaries', async () => {
+    for (const n of [0, 1, (4 << 20) - 1, 4 << 20, (4 << 20) + 1, 9 << 20]) {
+      const buf = Buffer.alloc(n, n % 251);
+      expect(await sha1HexYielding(buf)).toBe(sha1Hex(buf));
+    }
   });
 });
 
