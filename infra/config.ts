@@ -42,6 +42,13 @@ export interface ObjectLockConfig {
   days: number;
 }
 
+export interface SmokeTestConfig {
+  /** Prove after each provisioning that the writer/reader keys can and cannot do what they should. */
+  enabled: boolean;
+  /** Change to re-run the smoke test without another change. */
+  trigger: string;
+}
+
 export interface StackConfig {
   env: Environment;
   providers: CloudProvider[];
@@ -59,6 +66,8 @@ export interface StackConfig {
   uploadEncryption: UploadEncryption;
   /** Let `pulumi destroy` empty non-empty buckets (every version is deleted first). */
   forceDestroy: boolean;
+  /** Post-provision key smoke test (infra/components/smokeTest.ts). */
+  smokeTest: SmokeTestConfig;
 }
 
 /**
@@ -87,6 +96,7 @@ const PROGRAM_KEYS = [
   'keyNamePrefix',
   'uploadEncryption',
   'forceDestroy',
+  'smokeTest',
 ] as const;
 
 /** Structured values arrive as JSON text from `pulumi.runtime.allConfig()`. */
@@ -255,6 +265,13 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
   );
   const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, false);
 
+  const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
+  unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
+  const smokeTest: SmokeTestConfig = {
+    enabled: bool(smoke.enabled, 'smokeTest.enabled', problems, false),
+    trigger: str(smoke.trigger, 'smokeTest.trigger', problems, 'initial'),
+  };
+
   // Every bucket name this config produces must be valid before anything is planned.
   for (const p of parsedProviders.providers) {
     const name = bucketNameFor(env, p, namePrefix, nameSuffix);
@@ -280,6 +297,7 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     keyNamePrefix,
     uploadEncryption,
     forceDestroy,
+    smokeTest,
   };
 }
 

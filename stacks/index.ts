@@ -4,10 +4,17 @@
  * `pulumi stack output --json --show-secrets` (shape documented in the README, "The estate").
  */
 import { EnvironmentBackup } from '../infra/components/environmentBackup';
+import { EnvironmentSmokeTest, smokeTargetsFrom } from '../infra/components/smokeTest';
 import { loadStackConfig } from '../infra/config';
 
 const config = loadStackConfig();
 const estate = new EnvironmentBackup(`infrafabric-backup-${config.env}`, config);
+const smoke = config.smokeTest.enabled
+  ? new EnvironmentSmokeTest(`infrafabric-backup-${config.env}-smoke`, {
+      targets: smokeTargetsFrom(estate.outputs),
+      trigger: config.smokeTest.trigger,
+    })
+  : undefined;
 
 export const env = config.env;
 export const uploadEncryption = config.uploadEncryption;
@@ -22,6 +29,8 @@ export const keyIds = {
 };
 /** `{aws: {ruleName, sourceBucketId, destinationBucketId}}` when replication is on. */
 export const replication = estate.outputs.replication;
+/** When the smoke test is on: provider → time of the last passing run. */
+export const smokeTest = smoke ? mapValues(smoke.tests, (t) => t.checkedAt) : undefined;
 
 function mapValues<T, U>(obj: Partial<Record<string, T>>, f: (v: T) => U): Record<string, U> {
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, f(v as T)]));

@@ -149,7 +149,8 @@ export class BackupBucket extends pulumi.ComponentResource {
     // The resource id IS the bucket id, and unlike the `bucketId` output it stays known while an
     // in-place update is previewed — so keys scoped with it are not planned for replacement.
     this.bucketId = built.bucket.id;
-    this.bucketName = built.bucket.bucketName;
+    // The name is known when the program runs; using it (not the output) keeps it known in previews.
+    this.bucketName = pulumi.output(args.bucketName);
     this.s3Endpoint = built.bucket.s3Endpoint;
     this.writerKey = built.writerKey;
     this.readerKey = built.readerKey;

@@ -45,6 +45,7 @@ async function loadStack(stack: string, overrides: Record<string, string> = {}):
 const BUCKET = 'pulumi-nodejs:dynamic/b2:Bucket';
 const KEY = 'pulumi-nodejs:dynamic/b2:ApplicationKey';
 const REPL = 'pulumi-nodejs:dynamic/b2:Replication';
+const SMOKE = 'pulumi-nodejs:dynamic/b2:KeySmokeTest';
 const ofType = (reg: Registered[], t: string) => reg.filter((r) => r.type === t);
 
 const STANDARD_RULES = [
@@ -196,6 +197,11 @@ describe('prod stack (design.md §1)', () => {
     }
   });
 
+  test('no smoke test in prod (its probe would replicate)', () => {
+    expect(ofType(s.reg, SMOKE)).toHaveLength(0);
+    expect(s.exports.smokeTest).toBeUndefined();
+  });
+
   test('the serialised provider of every resource is the thin loader and holds no key material', () => {
     for (const r of [...ofType(s.reg, BUCKET), ...ofType(s.reg, KEY), ...ofType(s.reg, REPL)]) {
       const text: string = r.inputs.__provider;
@@ -230,6 +236,16 @@ describe('dev stack', () => {
     ).toEqual(['infrafabric-backup-dev-aws-backup-writer', 'infrafabric-backup-dev-aws-restore-reader']);
     expect(ofType(s.reg, REPL)).toHaveLength(0);
   });
+  test('the key smoke test is on: one per bucket, wired to that bucket and its two keys', () => {
+    const smoke = ofType(s.reg, SMOKE);
+    expect(smoke).toHaveLength(1);
+    expect(smoke[0].inputs).toMatchObject({
+      bucketId: 'bucket-id-dev-aws-bucket',
+      bucketName: 'infrafabric-backup-dev-aws',
+      writerKeyId: 'key-id-dev-aws-backup-writer',
+      readerKeyId: 'key-id-dev-aws-restore-reader',
+    });
+  });
 });
 
 describe('staging stack', () => {
@@ -260,6 +276,7 @@ describe('local stack', () => {
     ]);
     expect(ofType(s.reg, KEY)).toHaveLength(12);
     expect(ofType(s.reg, REPL)).toHaveLength(3);
+    expect(ofType(s.reg, SMOKE)).toHaveLength(3);
   });
 });
 
