@@ -129,6 +129,25 @@ describe('setup.js --only python', () => {
     expect(readStamp(sb).steps['python:venv']).toBeUndefined();
   });
 
+  it("keeps other steps' stamp entries, and treats a corrupt stamp as empty (everything re-checks)", () => {
+    fs.mkdirSync(sb.cache, { recursive: true });
+    const other = { key: 'rclone restic', at: '2026-01-01T00:00:00.000Z', installed: ['restic'] };
+    fs.writeFileSync(path.join(sb.cache, 'setup-stamp.json'), JSON.stringify({ steps: { apt: other } }));
+    expect(setup(['--only', 'python']).status).toBe(0);
+    expect(readStamp(sb).steps.apt).toEqual(other);
+    expect(pipInstalls()).toHaveLength(3);
+
+    fs.writeFileSync(path.join(sb.cache, 'setup-stamp.json'), '{"steps": {"python:venv": ');
+    expect(setup(['--only', 'python']).status).toBe(0);
+    expect(pipInstalls()).toHaveLength(6);
+    expect(Object.keys(readStamp(sb).steps).sort()).toEqual([
+      'python:venv',
+      'python:venv-b2sdk1',
+      'python:venv-b2sdk28',
+    ]);
+    expect(fs.readdirSync(sb.cache).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('takes over a setup lock left by a killed run', () => {
     fs.mkdirSync(sb.cache, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
