@@ -137,7 +137,12 @@ function requiredPlugins(programDir) {
     }
     const meta = depPkg.pulumi;
     if (!meta || meta.resource !== true) continue;
-    const name = meta.name || String(depPkg.name).replace(/^@pulumi\//, '');
+    // As upstream: `pulumi.name`, else the name of an @pulumi/ package without its scope. A
+    // third-party package must name its plugin; upstream ignores one that does not, and so do we
+    // (its npm name is not a plugin name the engine could load).
+    const npmName = String(depPkg.name || '');
+    const name = meta.name || (npmName.startsWith('@pulumi/') ? npmName.slice('@pulumi/'.length) : '');
+    if (!name) continue;
     const version = String(meta.version || depPkg.version || '').replace(/^v/, '');
     out.push({ name, version: version ? `v${version}` : '', server: meta.server || '' });
   }

@@ -66,7 +66,13 @@ beforeAll(async () => {
   const nm = path.join(tmp, 'project', 'node_modules');
   // package.json one level above the program dir (a monorepo layout); deps resolve from there.
   writeJson(path.join(tmp, 'project', 'package.json'), {
-    dependencies: { '@pulumi/random': '^4', '@acme/widgets': '^1', plain: '^1', 'not-installed': '^1' },
+    dependencies: {
+      '@pulumi/random': '^4',
+      '@acme/widgets': '^1',
+      '@acme/unnamed': '^1',
+      plain: '^1',
+      'not-installed': '^1',
+    },
     devDependencies: { 'exports-only': '^2', broken: '^1' },
   });
   writeJson(path.join(nm, '@pulumi', 'random', 'package.json'), {
@@ -80,6 +86,12 @@ beforeAll(async () => {
     pulumi: { resource: true, name: 'widgets', version: 'v1.2.0', server: 'https://plugins.example.invalid' },
   });
   writeJson(path.join(nm, 'plain', 'package.json'), { name: 'plain', version: '1.0.0' });
+  // Third-party plugin without pulumi.name: upstream ignores it (its npm name is no plugin name).
+  writeJson(path.join(nm, '@acme', 'unnamed', 'package.json'), {
+    name: '@acme/unnamed',
+    version: '1.0.0',
+    pulumi: { resource: true },
+  });
   // An exports map without ./package.json: require.resolve('exports-only/package.json') refuses it.
   writeJson(path.join(nm, 'exports-only', 'package.json'), {
     name: 'exports-only',
