@@ -344,3 +344,39 @@ test('a create that fails after the bucket exists reports it as a partial resour
   await h.host.delete(urn, live.bucketId, err!.initFailure!.properties);
   expect(await h.primary.getBucketById(live.bucketId)).toBeUndefined();
 });
+
+test('a provider fix reaches resources created before it: the stored loader runs the current module', async () => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const { startProviderHost } = await import('../../helpers/dynamicProviderHost');
+  // Same serialised __provider as in the state, but a "fixed" checkout whose bucket check changed.
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const fixed = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-fixed-'));
+  try {
+    fs.cpSync(path.join(root, 'infra'), path.join(fixed, 'infra'), { recursive: true });
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(fixed, 'node_modules'));
+    const file = path.join(fixed, 'infra', 'providers', 'bucket.ts');
+    const src = fs.readFileSync(file, 'utf8');
+    const anchor = 'problems.push(...validateKnownProperties(news, BUCKET_PROPERTIES));';
+    const patched = src.replace(
+      anchor,
+      `${anchor}\n  problems.push({ property: 'bucketName', reason: 'checked by the fixed provider' });`,
+    );
+    expect(patched).not.toBe(src);
+    fs.writeFileSync(file, patched);
+    const host = await startProviderHost({ cwd: os.tmpdir(), env: { INFRAFABRIC_BACKUP_ROOT: fixed } });
+    try {
+      await host.configure({});
+      const res = await host.check(h.urn('bucket', 'fixed'), {}, inputs('abcdefgh'));
+      expect(res.failures).toContainEqual({
+        property: 'bucketName',
+        reason: 'checked by the fixed provider',
+      });
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    fs.rmSync(fixed, { recursive: true, force: true });
+  }
+});
