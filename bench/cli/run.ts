@@ -117,6 +117,8 @@ async function main(): Promise<void> {
     const { keyId, applicationKey } = await createBucketAndKey(emu, bucket);
     const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tmp };
     const ours: NodeJS.ProcessEnv = {
+      // BENCH_PART_SIZE / BENCH_CONCURRENCY tune streamUpload.ts for experiments.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_'))),
       ...base,
       B2_S3_ENDPOINT: emu.url,
       B2_BUCKET: bucket,
