@@ -76,9 +76,11 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
     const b = byType(steps, BUCKET);
     expect(b.map((s) => s.op)).toEqual(['update']);
     expect(changedInputs(b[0]!)).toEqual(['lifecycleRules']);
-    // NOTE: the preview also plans the keys as "replace" (their bucketIds come from the updated
-    // bucket's outputs, unknown in a dynamic-provider preview) — reported to the providers owner
-    // (.coord/requests.md). What matters is checked below: the update keeps bucket and keys.
+    // Keys are scoped with the bucket's resource id, known while an update is previewed: nothing
+    // else changes (in particular no key is planned for replacement).
+    expect(steps.filter((s) => s.op !== 'same').map((s) => s.urn.split('::').pop())).toEqual([
+      'dev-aws-bucket',
+    ]);
     await p.ws.run(['up', '--yes', '--skip-preview']);
     const after = await p.native().getBucketByName(bucket);
     expect(after?.bucketId).toBe(before?.bucketId);
