@@ -7,7 +7,7 @@
  */
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
-import type { Store } from '../store/types';
+import type { PendingBlob, Store } from '../store/types';
 import { compareUtf8 } from '../store/types';
 import type { Clock } from './clock';
 import { md5Stream } from './hasher';
@@ -783,7 +783,7 @@ export class Engine {
     sha1Mode: Sha1Mode,
     maxLength: number,
   ): Promise<{
-    blob: import('../store/types').PendingBlob;
+    blob: PendingBlob;
     sha1: string;
     md5: string;
     trailer: string | null;
@@ -821,7 +821,7 @@ export class Engine {
         }
       }
     }
-    let blob: import('../store/types').PendingBlob;
+    let blob: PendingBlob;
     try {
       blob = await this.store.writeBlob(hashed());
     } catch (e) {
@@ -843,7 +843,7 @@ export class Engine {
 
   /** Verify the SHA-1 of ingested data against the client's claim; returns the stored value. */
   private async verifySha1(
-    got: { blob: import('../store/types').PendingBlob; sha1: string; md5: string; trailer: string | null },
+    got: { blob: PendingBlob; sha1: string; md5: string; trailer: string | null },
     mode: Sha1Mode,
     md5?: string,
   ): Promise<string> {

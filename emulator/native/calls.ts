@@ -3,8 +3,8 @@
  * `index.ts` authenticates, counts, injects faults and renders errors.
  * Docs: https://www.backblaze.com/apidocs/<call name>
  */
-import type { AuthContext } from '../core/types';
-import type { Engine, DownloadOverrides, SseInput } from '../core/engine';
+import type { AuthContext, BucketRecord, FileRetention } from '../core/types';
+import type { DownloadOverrides, Engine, ListFilesInput, SseInput } from '../core/engine';
 import { errors } from '../core/errors';
 import type { Params } from './http';
 import { renderBucket, renderFile, renderKey, renderPart } from './render';
@@ -44,7 +44,7 @@ function sseFromJson(v: unknown, field: string): SseInput | null {
   throw errors.badRequest(`${field}.mode must be "SSE-B2" or "SSE-C"`);
 }
 
-function retentionFromJson(c: CallContext): import('../core/types').FileRetention | null {
+function retentionFromJson(c: CallContext): FileRetention | null {
   const r = c.p.any('fileRetention');
   if (r === undefined || r === null) return null;
   if (typeof r !== 'object') throw errors.badRequest('fileRetention must be an object');
@@ -75,7 +75,7 @@ const OVERRIDE_FIELDS = [
   'b2ContentType',
 ] as const;
 
-const bucket = (c: CallContext, b: import('../core/types').BucketRecord) => renderBucket(c.engine, b, c.auth);
+const bucket = (c: CallContext, b: BucketRecord) => renderBucket(c.engine, b, c.auth);
 
 export const CALLS: Record<string, CallHandler> = {
   b2_create_bucket(c) {
@@ -357,7 +357,7 @@ export const CALLS: Record<string, CallHandler> = {
   },
 };
 
-function listInput(c: CallContext, versions: boolean): import('../core/engine').ListFilesInput {
+function listInput(c: CallContext, versions: boolean): ListFilesInput {
   const p = c.p;
   return {
     bucketId: p.str('bucketId'),
