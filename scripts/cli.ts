@@ -415,6 +415,10 @@ function abortOnSignals(): AbortSignal {
 }
 
 if (require.main === module || /infrafabric-backup(\.js)?$/.test(require.main?.filename ?? '')) {
+  // The SDK warns on every run that releases after January 2027 need Node 22; the project pins
+  // Node 20 (package.json engines) and the warning would fill every scheduled job's log. An
+  // operator can still opt in by setting the variable to anything else.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(process.argv.slice(2), { signal: abortOnSignals() }).then(
     (code) => {
       process.exitCode = code;

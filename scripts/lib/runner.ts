@@ -165,6 +165,8 @@ export async function runJob<O>(
   const human = [...(outcome?.human ?? [])];
   if (manifestRef) human.push(`manifest: ${manifestRef.key}`);
   reporter.result(doc, human);
-  if (!success) reporter.note(`${def.name} failed: ${failure}`);
-  return success ? 0 : error ? exitCodeFor(error) : 1;
+  const code = success ? 0 : error ? exitCodeFor(error) : 1;
+  if (code === 2) reporter.note(`error: ${failure} (see \`infrafabric-backup ${def.name} --help\`)`);
+  else if (!success) reporter.note(`${def.name} failed: ${failure}`);
+  return code;
 }
