@@ -669,11 +669,10 @@ export class Engine {
   ): FileRecord {
     if (typeof fileId !== 'string' || !fileId) throw errors.badRequest('fileId is required');
     if (!FILE_ID_RE.test(fileId)) throw errors.badFileId(fileId);
+    // file ids embed their bucket id: refuse other buckets before saying whether the file exists
+    requireBucketScope(auth, fileId.slice(3, 27));
     const f = this.store.getFile(fileId);
-    if (!f) {
-      // do not tell a restricted key whether a file id of another bucket exists
-      throw missing(fileId);
-    }
+    if (!f) throw missing(fileId);
     requireBucketScope(auth, f.bucketId);
     requireNameScope(auth, f.fileName);
     return f;
