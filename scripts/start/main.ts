@@ -65,6 +65,10 @@ function passphraseFile(dataDir: string): { file: string; created: boolean } {
   return { file, created: true };
 }
 
+function isStringMap(v: unknown): v is Record<string, string> {
+  return !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string');
+}
+
 interface Running {
   emulator?: LocalEmulator;
   workspace?: PulumiWorkspace;
@@ -142,6 +146,7 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
       converged,
       sample,
       replicationRun,
+      smokeTest: isStringMap(outputs.smokeTest) ? outputs.smokeTest : undefined,
       wallSeconds: (Date.now() - started) / 1000,
       emulator: {
         urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`),

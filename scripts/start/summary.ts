@@ -105,6 +105,8 @@ export interface RunFacts {
   converged: boolean;
   sample?: { key: string; uploaded: boolean; verified: number; writerKeyId: string; readerKeyId: string };
   replicationRun: unknown;
+  /** Stack output `smokeTest` (provider → time of the last passing key smoke test), when on. */
+  smokeTest?: Record<string, string>;
   wallSeconds: number;
   emulator: { urls: string[]; kept: boolean; reused: boolean };
 }
@@ -148,6 +150,14 @@ export function formatSummary(estate: EstateSummary, facts: RunFacts): string {
     const s = facts.sample;
     out.push(
       `  sample backup: ${s.key} ${s.uploaded ? 'uploaded' : 'unchanged'} with writer key ${s.writerKeyId}; restored + ${s.verified} verified with reader key ${s.readerKeyId}`,
+    );
+  }
+  if (facts.smokeTest && Object.keys(facts.smokeTest).length) {
+    const runs = Object.entries(facts.smokeTest)
+      .map(([p, at]) => `${p} ${at}`)
+      .join(', ');
+    out.push(
+      `  key smoke test (writer uploads, cannot delete; reader reads, cannot write): passed — ${runs}`,
     );
   }
   out.push(`  replication run: ${JSON.stringify(facts.replicationRun)}`);
