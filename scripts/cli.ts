@@ -39,7 +39,14 @@ function int(name: string) {
   };
 }
 
-function addCommon(cmd: Command): Command {
+function addCommon(cmd: Command, withProvider = true): Command {
+  // snapshot-config declares its own (mandatory) --provider, which also picks the stack's bucket.
+  if (withProvider) {
+    cmd.option(
+      '--provider <provider>',
+      "which of the stack's buckets to use with --from-stack (aws, azure, gcp, multi)",
+    );
+  }
   return cmd
     .option('--bucket <name>', 'bucket (env B2_BUCKET)')
     .option(
@@ -111,7 +118,7 @@ export function buildProgram(
     .exitOverride();
 
   const sub = (name: string, description: string): Command =>
-    addCommon(program.command(name).description(description).exitOverride());
+    addCommon(program.command(name).description(description).exitOverride(), name !== 'snapshot-config');
   let code = 0;
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (code = c));
 

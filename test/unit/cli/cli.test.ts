@@ -46,6 +46,8 @@ describe('infrafabric-backup CLI surface', () => {
     expect(r.out).toContain('--json');
     expect(r.out).toContain('--dry-run');
     expect(r.out).toContain('--metrics-file');
+    expect(r.out).toContain('--from-stack');
+    expect(r.out).toContain('--provider'); // picks the stack's bucket (snapshot-config: also the cloud)
   });
 
   it('exits 2 on an unknown command or option', async () => {
