@@ -36,9 +36,11 @@ export interface ApplicationKeyArgs {
   /** Adopt an existing key by id. B2 never shows a secret twice, so `applicationKey` is then empty. */
   adoptKeyId?: pulumi.Input<string>;
   /**
-   * At create, delete other keys already named `keyName` instead of only reporting them. Safe only
-   * when the name is unique to this resource and rotation (as the components make it): such a key
-   * is the leftover of an interrupted create and its secret is lost. Default false (report only).
+   * At create, delete keys already named `keyName` with this very definition (capabilities, scope,
+   * name prefix) instead of only reporting them: with a name unique to this resource and rotation
+   * (as the components make it) such a key is the leftover of an interrupted create, its secret
+   * lost. A key this create replaces always differs, so create-before-delete is kept. Never with a
+   * `validDurationInSeconds`. Default false (report only).
    */
   deleteUnrecordedSameName?: pulumi.Input<boolean>;
 }
@@ -186,19 +188,32 @@ async function createKey(
   // once). It is always reported (log line and the `sameNameKeyIds` output), and deleted when the
   // caller vouches that the name is unique to this resource and rotation; otherwise a same-name key
   // may legitimately be the one this create replaces.
-  const sameNameKeyIds = all
-    .filter((k) => k.keyName === inputs.keyName)
-    .map((k) => k.applicationKeyId)
-    .sort();
-  if (sameNameKeyIds.length && inputs.deleteUnrecordedSameName) {
-    for (const id of sameNameKeyIds) await deleteKeyIfPresent(client, id);
+  const sameName = all.filter((k) => k.keyName === inputs.keyName);
+  const sameNameKeyIds = sameName.map((k) => k.applicationKeyId).sort();
+  // A leftover of THIS create has exactly this definition. A key being replaced by this create
+  // (create-before-delete) differs in capabilities, scope or name prefix — or in its name, since
+  // the components put the rotation in it — so it is never taken for a leftover. A lifetime change
+  // cannot be told apart (B2 shows only the absolute expiry), hence no deletion with a lifetime.
+  const leftovers =
+    inputs.deleteUnrecordedSameName && inputs.validDurationInSeconds === null
+      ? sameName.filter(
+          (k) =>
+            sameValue(normalizeSet(k.capabilities), inputs.capabilities) &&
+            sameValue(liveBucketIds(k), inputs.bucketIds) &&
+            (k.namePrefix ?? null) === inputs.namePrefix,
+        )
+      : [];
+  for (const k of leftovers) await deleteKeyIfPresent(client, k.applicationKeyId);
+  if (leftovers.length) {
     log(
-      `deleted ${sameNameKeyIds.length} unrecorded key(s) named ${inputs.keyName} (${sameNameKeyIds.join(', ')}): ` +
-        'left by an interrupted create; their secrets were never recorded',
+      `deleted ${leftovers.length} unrecorded key(s) named ${inputs.keyName} ` +
+        `(${leftovers.map((k) => k.applicationKeyId).join(', ')}): left by an interrupted create; their secrets were never recorded`,
     );
-  } else if (sameNameKeyIds.length) {
+  }
+  const others = sameNameKeyIds.filter((id) => !leftovers.some((k) => k.applicationKeyId === id));
+  if (others.length) {
     log(
-      `note: ${sameNameKeyIds.length} existing key(s) named ${inputs.keyName}: ${sameNameKeyIds.join(', ')}. ` +
+      `note: ${others.length} existing key(s) named ${inputs.keyName}: ${others.join(', ')}. ` +
         'Unless one is being replaced by this run, it may be left over from an interrupted create; delete it if unused.',
     );
   }

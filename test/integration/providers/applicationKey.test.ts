@@ -156,6 +156,25 @@ test('with deleteUnrecordedSameName (as the components set it) a retried create 
   ).toBe('none');
 });
 
+test('with deleteUnrecordedSameName, a replacement of the same name (new capabilities) still creates before deleting', async () => {
+  const name = 'ifb-samename-replace';
+  const old = await createKey(name, { deleteUnrecordedSameName: true });
+  const next = (
+    await h.host.check(
+      old.urn,
+      old.checked,
+      keyInputs(name, { deleteUnrecordedSameName: true, capabilities: ['listFiles', 'readFiles'] }),
+    )
+  ).inputs;
+  expect((await h.host.diff(old.urn, old.id, old.state, next)).replaces).toEqual(['capabilities']);
+  const created = await h.host.create(old.urn, next);
+  // The key being replaced differs in capabilities: reported, not deleted.
+  expect(await liveKeyIds(name)).toEqual([old.id, created.id].sort());
+  expect(created.properties.sameNameKeyIds).toEqual([old.id]);
+  await h.host.delete(old.urn, old.id, old.state);
+  expect(await liveKeyIds(name)).toEqual([created.id]);
+});
+
 test('check refuses account-level capabilities on a bucket-scoped key, naming the field', async () => {
   const urn = h.urn('applicationKey', 'bad');
   const res = await h.host.check(
