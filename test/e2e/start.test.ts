@@ -70,6 +70,10 @@ describe('e2e: npm start', () => {
     expect(first.stdout).toMatch(
       /sample backup: configs\/aws\/\S+ uploaded with writer key \w+; restored \+ 1 verified with reader key \w+/,
     );
+    // Pulumi.local.yaml turns the key smoke test on: it ran for every provider during `up`.
+    expect(first.stdout).toMatch(
+      /key smoke test \(writer uploads, cannot delete; reader reads, cannot write\): passed — aws \S+, azure \S+, gcp \S+/,
+    );
     expect(first.stdout).toMatch(
       /local-infrafabric-backup-prod-aws-replica \(\w+\) — 2 object\(s\) \[2 replica\]/,
     );
