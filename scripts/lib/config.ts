@@ -51,10 +51,12 @@ export async function resolveConnection(
     stack = pickFromStack(outputs, { provider: flags.provider, purpose });
   }
   const fileKey = flags.applicationKeyFile ? readKeyFile(flags.applicationKeyFile) : undefined;
-  const endpoint = flags.endpoint ?? env.B2_S3_ENDPOINT ?? stack?.endpoint;
-  const bucket = flags.bucket ?? env.B2_BUCKET ?? stack?.bucket;
-  const keyId = flags.keyId ?? env.B2_KEY_ID ?? stack?.keyId;
-  const appKey = fileKey ?? env.B2_APPLICATION_KEY ?? stack?.applicationKey;
+  // An empty variable (e.g. `B2_BUCKET=` in an env file) counts as unset, not as a value.
+  const fromEnv = (name: string): string | undefined => (env[name] ? env[name] : undefined);
+  const endpoint = flags.endpoint ?? fromEnv('B2_S3_ENDPOINT') ?? stack?.endpoint;
+  const bucket = flags.bucket ?? fromEnv('B2_BUCKET') ?? stack?.bucket;
+  const keyId = flags.keyId ?? fromEnv('B2_KEY_ID') ?? stack?.keyId;
+  const appKey = fileKey ?? fromEnv('B2_APPLICATION_KEY') ?? stack?.applicationKey;
 
   const missing: string[] = [];
   const stackHint = stack ? '' : ' or --from-stack <env>';
@@ -75,11 +77,11 @@ export async function resolveConnection(
   validateEndpoint(endpoint!);
   return {
     endpoint: endpoint!.replace(/\/+$/, ''),
-    region: flags.region ?? regionFromEndpoint(endpoint!, env.B2_REGION ?? stack?.region),
+    region: flags.region ?? regionFromEndpoint(endpoint!, fromEnv('B2_REGION') ?? stack?.region),
     bucket: bucket!,
     keyId: keyId!,
     applicationKey: new Secret(appKey!),
-    env: flags.env ?? env.BACKUP_ENV ?? flags.fromStack ?? stack?.env ?? 'dev',
+    env: flags.env ?? fromEnv('BACKUP_ENV') ?? flags.fromStack ?? stack?.env ?? 'dev',
   };
 }
 

@@ -229,6 +229,58 @@ describe('snapshot-config', () => {
   });
 });
 
+describe('configuration from stack outputs', () => {
+  it('takes bucket, endpoint and the purpose key from a saved `pulumi stack output` (stacks/index.ts shape)', async () => {
+    const outputs = {
+      env: 'staging',
+      buckets: {
+        aws: { name: estate.bucket, id: 'x', s3Endpoint: estate.endpoint },
+        gcp: { name: 'other-bucket', id: 'y', s3Endpoint: 'http://127.0.0.1:1' },
+      },
+      keys: {
+        writer: { aws: { keyId: estate.keyId, applicationKey: estate.applicationKey } },
+        reader: { aws: { keyId: estate.keyId, applicationKey: estate.applicationKey } },
+      },
+    };
+    const f = file('outputs.json', JSON.stringify(outputs));
+    const bare = {
+      PATH: process.env.PATH,
+      B2_S3_ENDPOINT: '',
+      B2_BUCKET: '',
+      B2_KEY_ID: '',
+      B2_APPLICATION_KEY: '',
+    };
+    const up = await cli(
+      undefined,
+      [
+        'snapshot-config',
+        '--provider',
+        'aws',
+        '--from',
+        file('from-stack.json', '{"s":1}'),
+        '--stack-outputs',
+        f,
+        '--json',
+      ],
+      bare,
+    );
+    expect(up.code).toBe(0);
+    expect(up.json()).toMatchObject({ key: expect.stringMatching(/^configs\/aws\//) });
+    const list = await cli(
+      undefined,
+      ['list', '--stack-outputs', f, '--provider', 'aws', '--json', '--prefix', 'configs/aws/'],
+      bare,
+    );
+    expect(list.code).toBe(0);
+    expect(list.json<{ bucket: string }>().bucket).toBe(estate.bucket);
+    const missing = await cli(undefined, ['list', '--stack-outputs', f, '--provider', 'azure'], bare);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /bucket \(--bucket or B2_BUCKET; the stack has .* pick one with --provider\)/,
+    );
+  });
+});
+
 describe('tf-state', () => {
   const key = randomBytes(32).toString('base64');
   const state = JSON.stringify({

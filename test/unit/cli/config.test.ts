@@ -72,6 +72,13 @@ describe('resolveConnection', () => {
     expect(msg).not.toMatch(/bucket \(/);
   });
 
+  it('treats an empty variable as unset', async () => {
+    const err = await resolveConnection({}, 'backup-writer', deps({ ...fullEnv, B2_BUCKET: '' })).catch(
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/missing configuration: bucket/);
+  });
+
   it('rejects an endpoint that is not a URL', async () => {
     await expect(
       resolveConnection(
