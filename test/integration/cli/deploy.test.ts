@@ -139,6 +139,10 @@ describe('deploy/ examples parse', () => {
   );
 });
 
+it('has a PostgreSQL server for the database examples (run node scripts/setup.js)', () => {
+  expect(postgresAvailable()).toBe(true);
+});
+
 (postgresAvailable() ? describe : describe.skip)('deploy/ command lines run with --dry-run', () => {
   let estate: Estate;
   let pg: RunningDatabase;
