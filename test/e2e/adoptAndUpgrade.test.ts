@@ -52,6 +52,50 @@ describe('e2e: adopting an existing bucket', () => {
   });
 });
 
+describe('e2e: adopting a bucket by id (adoptBucketId input)', () => {
+  let p: E2EProject;
+  beforeAll(async () => {
+    p = await createE2EProject();
+    p.useProgram(`import * as pulumi from '@pulumi/pulumi';
+import { Bucket } from ${JSON.stringify(path.join(REPO_ROOT, 'infra', 'providers', 'bucket'))};
+const config = new pulumi.Config('e2e');
+const b = new Bucket('adopted', {
+  bucketName: config.require('name'),
+  adoptBucketId: config.require('adoptBucketId'),
+  bucketInfo: { adopted: 'yes' },
+});
+export const bucketId = b.bucketId;
+`);
+  });
+  afterAll(async () => {
+    await p?.cleanup();
+  });
+
+  it('adopts the bucket with that id (settings applied); a name mismatch fails clearly', async () => {
+    const client = p.native();
+    const existing = await client.createBucket({
+      bucketName: 'pre-existing-bucket',
+      bucketType: 'allPrivate',
+    });
+    await p.ws.selectOrCreateStack();
+    await p.ws.run(['config', 'set', 'e2e:name', 'other-name-bucket']);
+    await p.ws.run(['config', 'set', 'e2e:adoptBucketId', existing.bucketId]);
+    const refused = await p.ws.run(['up', '--yes', '--skip-preview'], { allowFailure: true });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain(
+      `adoptBucketId: bucket ${existing.bucketId} is named "pre-existing-bucket"`,
+    );
+    expect(await bucketNames(client)).toEqual(['pre-existing-bucket']);
+
+    await p.ws.run(['config', 'set', 'e2e:name', 'pre-existing-bucket']);
+    await p.ws.run(['up', '--yes', '--skip-preview']);
+    expect((await p.ws.outputs()).bucketId).toBe(existing.bucketId);
+    expect(await bucketNames(client)).toEqual(['pre-existing-bucket']);
+    expect((await client.getBucketByName('pre-existing-bucket'))!.bucketInfo).toEqual({ adopted: 'yes' });
+    await p.ws.run(['preview', '--expect-no-changes']);
+  });
+});
+
 describe('e2e: a provider fix reaches resources created before it', () => {
   let p: E2EProject;
   let fixedRoot: string;

@@ -7,14 +7,12 @@
  *   passing checks, leaves no probe file, a second preview has no changes, the secrets it takes
  *   stay encrypted in the state, and rotating the keys re-runs it against the new keys.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { B2Client } from '../../infra/b2';
 import { KEY_CAPABILITIES } from '../../infra/components/defaults';
 import { runKeySmokeTest } from '../../infra/components/smokeTest';
 import { startEmulator, RunningEmulator } from '../helpers/emulator';
 import { createE2EProject, E2EProject, REPO_ROOT } from '../helpers/pulumiProject';
-import { writeProjectDir } from '../../scripts/start/project';
 
 jest.setTimeout(240_000);
 
@@ -98,24 +96,7 @@ describe('e2e: key smoke test under the real engine', () => {
   let p: E2EProject;
   beforeAll(async () => {
     p = await createE2EProject();
-    const programDir = path.join(p.tmp, 'program');
-    fs.mkdirSync(programDir);
-    fs.writeFileSync(path.join(programDir, 'index.ts'), PROGRAM(REPO_ROOT));
-    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(p.tmp, 'node_modules'));
-    const config = (c: Record<string, unknown>) =>
-      Object.fromEntries(
-        Object.entries({
-          env: 'dev',
-          providers: ['aws'],
-          retention: 'short',
-          replication: { enabled: false },
-          forceDestroy: true,
-          ...c,
-        }).map(([k, v]) => [`infrafabric-backup:${k}`, v]),
-      );
-    p.setConfig = (c) =>
-      writeProjectDir({ dir: p.projectDir, stack: p.stack, config: config(c), programDir });
-    p.setConfig({});
+    p.useProgram(PROGRAM(REPO_ROOT));
   });
   afterAll(async () => {
     await p?.cleanup();

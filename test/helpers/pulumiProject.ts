@@ -37,6 +37,12 @@ export interface E2EProject {
   stack: string;
   /** Rewrites the stack config (same keys as `E2EOptions.config`, merged over the defaults). */
   setConfig(config: Record<string, unknown>): void;
+  /**
+   * Replaces the program (`main`) by `source` (TypeScript, written to `<tmp>/program/index.ts`;
+   * import repository modules by absolute path, e.g. `${REPO_ROOT}/infra/providers/bucket`).
+   * Later `setConfig` calls keep it.
+   */
+  useProgram(source: string): void;
   /** Native client with the master key of region `i` (0 = primary). */
   native(i?: number): B2Client;
   /** Every file under the state dir, concatenated (state, backups, history). */
@@ -80,9 +86,27 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
   fs.writeFileSync(passphraseFile, passphrase, { mode: 0o600 });
   const regions = opts.regions ?? ['us-west-004'];
   const emu = await startEmulator({ regions });
-  const setConfig = (config: Record<string, unknown>) =>
-    writeProjectDir({ dir: projectDir, stack, config: namespaced({ ...E2E_DEFAULT_CONFIG, ...config }) });
-  setConfig(opts.config ?? {});
+  let programDir: string | undefined;
+  let lastConfig: Record<string, unknown> = opts.config ?? {};
+  const setConfig = (config: Record<string, unknown>) => {
+    lastConfig = config;
+    writeProjectDir({
+      dir: projectDir,
+      stack,
+      config: namespaced({ ...E2E_DEFAULT_CONFIG, ...config }),
+      programDir,
+    });
+  };
+  setConfig(lastConfig);
+  const useProgram = (source: string) => {
+    programDir = path.join(tmp, 'program');
+    fs.mkdirSync(programDir, { recursive: true });
+    fs.writeFileSync(path.join(programDir, 'index.ts'), source);
+    // The program resolves @pulumi/pulumi (and tsx for the providers) from the repository's install.
+    if (!fs.existsSync(path.join(tmp, 'node_modules')))
+      fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(tmp, 'node_modules'));
+    setConfig(lastConfig);
+  };
 
   const [primary, replica] = emu.info.regions;
   const providerEnv: NodeJS.ProcessEnv = {
@@ -114,6 +138,7 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
     ws,
     stack,
     setConfig,
+    useProgram,
     native: (i = 0) => {
       const r = emu.info.regions[i]!;
       return new B2Client({ applicationKeyId: r.keyId, applicationKey: r.applicationKey, realmUrl: r.url });
