@@ -15,6 +15,7 @@
 import { spawn } from 'child_process';
 import { createGzip } from 'zlib';
 import {
+  databaseSize,
   DbConn,
   dumpCommand,
   ENGINES,
@@ -62,7 +63,12 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
     tables = await tableStats(conn, ctx.env);
   }
   try {
-    return await dumpAndUpload(ctx, opts, conn, cmd, key, tables);
+    // Without --expected-size, the database's on-disk size bounds the dump: parts grow past
+    // 100 MB only for databases large enough to need it (≈ 800 GB and up).
+    const expected = opts.expectedSize
+      ? parseSize(opts.expectedSize, '--expected-size')
+      : await databaseSize(conn, ctx.env, session?.query);
+    return await dumpAndUpload(ctx, opts, conn, cmd, key, tables, expected);
   } finally {
     await session?.close();
   }
@@ -75,9 +81,11 @@ async function dumpAndUpload(
   cmd: ReturnType<typeof dumpCommand>,
   key: string,
   tables: TableStat[],
+  expectedBytes: number,
 ): Promise<JobOutcome> {
   ctx.manifest.details = {
     database: {
+      sizeBytes: expectedBytes,
       engine: opts.engine,
       name: conn.database,
       format: opts.engine === 'postgres' ? 'pg_dump-custom' : 'sql',
@@ -132,7 +140,7 @@ async function dumpAndUpload(
         manifest: `manifests/db-dump/${stamp(ctx.startedAt)}.json`,
       }),
       partSize: choosePartSize(
-        opts.expectedSize ? parseSize(opts.expectedSize, '--expected-size') : undefined,
+        expectedBytes || undefined,
         opts.partSize ? parseSize(opts.partSize, '--part-size') : undefined,
       ),
       concurrency: opts.concurrency,

@@ -238,6 +238,24 @@ export async function tableStats(
   }));
 }
 
+/**
+ * On-disk size of the database (tables + indexes). A dump is smaller (no indexes) and gzip
+ * shrinks it further, so this is a safe upper bound for choosing the multipart part size.
+ */
+export async function databaseSize(
+  c: DbConn,
+  env: NodeJS.ProcessEnv,
+  run: QueryFn = (sql) => query(c, sql, env),
+): Promise<number> {
+  const sql =
+    c.engine === 'postgres'
+      ? 'SELECT pg_database_size(current_database())'
+      : 'SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()';
+  const rows = await run(sql);
+  const n = Number(rows[0]?.[0]);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
 export async function createDatabase(admin: DbConn, name: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (admin.engine === 'postgres') await query(admin, `CREATE DATABASE ${pgIdent(name)}`, env);
   else await query(admin, `CREATE DATABASE ${myIdent(name)}`, env);

@@ -128,6 +128,7 @@ describePg('PostgreSQL', () => {
     };
     expect(m.status).toBe('ok');
     expect(m.details.database.tables).toHaveLength(3);
+    expect((m.details.database as unknown as { sizeBytes: number }).sizeBytes).toBeGreaterThan(1_000_000); // bounds the part size
     expect(fs.readFileSync(metrics, 'utf8')).toMatch(/backup_job_success\{job="db-dump",env="dev"\} 1/);
 
     pg.createDatabase('shop_restored');
