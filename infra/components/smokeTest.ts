@@ -5,7 +5,9 @@
  * - the `backup-writer` key CAN upload and CANNOT delete a file version;
  * - the `restore-reader` key CAN read (byte-exact) and CANNOT upload.
  * The probe file (`smoke-test/<resource>-<time>.txt`) is then deleted with the account's own
- * provisioning credentials, so nothing is left behind.
+ * provisioning credentials, so nothing is left behind. It is written with SSE-C (a throw-away
+ * customer key): B2 never replicates SSE-C files, so on a replicated bucket no copy can reach the
+ * EU twin between the upload and the delete (the replica key could not delete it there).
  *
  * Why a dynamic resource and not `@pulumi/command`: the Command provider plugin must be built from
  * its Go module `github.com/pulumi/pulumi-command/provider`, and the Go module proxy reachable here
@@ -109,6 +111,12 @@ export async function runKeySmokeTest(o: {
     retry,
   });
   const body = `infrafabric-backup key smoke test ${o.probeName}\n`;
+  const { createHash, randomBytes } = require('crypto') as typeof import('crypto');
+  const customerKey = randomBytes(32);
+  const sseC = {
+    customerKey: customerKey.toString('base64'),
+    customerKeyMd5: createHash('md5').update(customerKey).digest('base64'),
+  };
   const checks: SmokeCheck[] = [];
   let uploaded: { fileId: string; fileName: string } | undefined;
   try {
@@ -117,6 +125,7 @@ export async function runKeySmokeTest(o: {
       fileName: o.probeName,
       body,
       contentType: 'text/plain',
+      serverSideEncryption: { mode: 'SSE-C', algorithm: 'AES256', ...sseC },
     });
     uploaded = { fileId: v.fileId!, fileName: v.fileName };
     checks.push({ name: 'writer can upload', ok: true, detail: `uploaded ${o.probeName}` });
@@ -142,7 +151,10 @@ export async function runKeySmokeTest(o: {
   }
   if (uploaded) {
     try {
-      const dl = await reader.downloadFileById(uploaded.fileId);
+      const { SecretString } = require('../b2') as typeof import('../b2');
+      const dl = await reader.downloadFileById(uploaded.fileId, {
+        sseCustomer: { key: new SecretString(sseC.customerKey), keyMd5: sseC.customerKeyMd5 },
+      });
       const got = (await dl.buffer()).toString('utf8');
       checks.push({
         name: 'reader can read',

@@ -59,6 +59,28 @@ describe('key smoke test checks (emulator)', () => {
     expect(left).toEqual([]);
   });
 
+  it('writes its probe with SSE-C, which B2 never replicates (seen when it is not cleaned up)', async () => {
+    const checks = await runKeySmokeTest({
+      realmUrl: emu.url,
+      bucketId,
+      bucketName: 'smoke-test-bucket',
+      writer: await key('w3', KEY_CAPABILITIES['backup-writer']),
+      reader: await key('r3', KEY_CAPABILITIES['restore-reader']),
+      probeName: 'smoke-test/kept.txt',
+    });
+    expect(checks.every((c) => c.ok)).toBe(true);
+    const left: {
+      fileName: string;
+      fileId: string | null;
+      serverSideEncryption?: { mode?: string | null };
+    }[] = [];
+    for await (const f of master.listFileVersions({ bucketId })) left.push(f);
+    expect(left.map((f) => [f.fileName, f.serverSideEncryption?.mode])).toEqual([
+      ['smoke-test/kept.txt', 'SSE-C'],
+    ]);
+    await master.deleteFileVersion(left[0]!.fileId!, left[0]!.fileName);
+  });
+
   it('catches a writer that may delete and a reader that may write', async () => {
     const checks = await runKeySmokeTest({
       realmUrl: emu.url,
