@@ -21,6 +21,7 @@ import {
   RetentionProfile,
   bucketNameFor,
 } from './components/defaults';
+import { KEY_DELIVERY_MODES, KeyDeliveryMode, validateKeyDeliveryArgs } from './components/keyDelivery';
 import { UploadEncryption, validateEncryptionWithReplication } from './components/validation/encryption';
 import { parseProviderNames } from './components/validation/providerNames';
 import { validateBucketName } from './providers/validation/bucketName';
@@ -49,6 +50,19 @@ export interface SmokeTestConfig {
   trigger: string;
 }
 
+export interface KeyDeliveryConfig {
+  /** `none` (default) or `aws-secrets-manager` (infra/components/keyDelivery.ts). */
+  mode: KeyDeliveryMode;
+  /** AWS region of the secrets; required for aws-secrets-manager. */
+  awsRegion: string | null;
+  /** First segment of every secret name. Default `infrafabric-backup`. */
+  prefix: string | null;
+  /** KMS key for the secrets. Default: the account's `aws/secretsmanager` key. */
+  kmsKeyId: string | null;
+  /** Days a deleted secret stays recoverable (0, or 7–30). Default 7. */
+  recoveryWindowInDays: number | null;
+}
+
 export interface StackConfig {
   env: Environment;
   providers: CloudProvider[];
@@ -68,6 +82,8 @@ export interface StackConfig {
   forceDestroy: boolean;
   /** Post-provision key smoke test (infra/components/smokeTest.ts). */
   smokeTest: SmokeTestConfig;
+  /** Where generated keys are published besides the stack outputs. */
+  keyDelivery: KeyDeliveryConfig;
 }
 
 /**
@@ -97,6 +113,7 @@ const PROGRAM_KEYS = [
   'uploadEncryption',
   'forceDestroy',
   'smokeTest',
+  'keyDelivery',
 ] as const;
 
 /** Structured values arrive as JSON text from `pulumi.runtime.allConfig()`. */
@@ -265,6 +282,8 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
   );
   const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, false);
 
+  const keyDelivery = parseKeyDelivery(get('keyDelivery'), problems);
+
   const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
   unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
   const smokeTest: SmokeTestConfig = {
@@ -298,7 +317,58 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     uploadEncryption,
     forceDestroy,
     smokeTest,
+    keyDelivery,
   };
+}
+
+/**
+ * `keyDelivery` is either the mode alone (`aws-secrets-manager`) or an object
+ * `{mode, awsRegion, prefix?, kmsKeyId?, recoveryWindowInDays?}`.
+ */
+function parseKeyDelivery(raw: unknown, problems: Problem[]): KeyDeliveryConfig {
+  const obj = typeof raw === 'string' ? { mode: raw } : objectOf(raw, 'keyDelivery', problems);
+  unknownFields(
+    obj,
+    ['mode', 'awsRegion', 'prefix', 'kmsKeyId', 'recoveryWindowInDays'],
+    'keyDelivery',
+    problems,
+  );
+  const out: KeyDeliveryConfig = {
+    mode: oneOf(obj.mode, KEY_DELIVERY_MODES, 'keyDelivery.mode', problems, 'none'),
+    awsRegion: obj.awsRegion === undefined ? null : str(obj.awsRegion, 'keyDelivery.awsRegion', problems, ''),
+    prefix: obj.prefix === undefined ? null : str(obj.prefix, 'keyDelivery.prefix', problems, ''),
+    kmsKeyId: obj.kmsKeyId === undefined ? null : str(obj.kmsKeyId, 'keyDelivery.kmsKeyId', problems, ''),
+    recoveryWindowInDays: null,
+  };
+  if (obj.recoveryWindowInDays !== undefined) {
+    if (typeof obj.recoveryWindowInDays === 'number') out.recoveryWindowInDays = obj.recoveryWindowInDays;
+    else
+      problems.push({
+        property: key('keyDelivery.recoveryWindowInDays'),
+        reason: 'must be a number (0, or 7-30)',
+      });
+  }
+  if (out.mode === 'aws-secrets-manager') {
+    if (!out.awsRegion) {
+      problems.push({
+        property: key('keyDelivery.awsRegion'),
+        reason:
+          'required for aws-secrets-manager: the region where the consuming applications read their secrets',
+      });
+    } else {
+      for (const p of validateKeyDeliveryArgs({
+        env: 'x',
+        keys: {},
+        awsRegion: out.awsRegion,
+        prefix: out.prefix ?? undefined,
+        recoveryWindowInDays: out.recoveryWindowInDays ?? undefined,
+      })) {
+        const field = p.split(':')[0];
+        problems.push({ property: key(`keyDelivery.${field}`), reason: p.slice(field.length + 1).trim() });
+      }
+    }
+  }
+  return out;
 }
 
 /** Reads the whole stack configuration once and validates it. */

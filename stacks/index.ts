@@ -4,6 +4,7 @@
  * `pulumi stack output --json --show-secrets` (shape documented in the README, "The estate").
  */
 import { EnvironmentBackup } from '../infra/components/environmentBackup';
+import { KeyDelivery, deliveredKeysFrom } from '../infra/components/keyDelivery';
 import { EnvironmentSmokeTest, smokeTargetsFrom } from '../infra/components/smokeTest';
 import { loadStackConfig } from '../infra/config';
 
@@ -15,6 +16,18 @@ const smoke = config.smokeTest.enabled
       trigger: config.smokeTest.trigger,
     })
   : undefined;
+const kd = config.keyDelivery;
+const delivery =
+  kd.mode === 'aws-secrets-manager'
+    ? new KeyDelivery(`infrafabric-backup-${config.env}-key-delivery`, {
+        env: config.env,
+        keys: deliveredKeysFrom(estate.outputs),
+        awsRegion: kd.awsRegion!,
+        prefix: kd.prefix ?? undefined,
+        kmsKeyId: kd.kmsKeyId ?? undefined,
+        recoveryWindowInDays: kd.recoveryWindowInDays ?? undefined,
+      })
+    : undefined;
 
 export const env = config.env;
 export const uploadEncryption = config.uploadEncryption;
@@ -31,6 +44,8 @@ export const keyIds = {
 export const replication = estate.outputs.replication;
 /** When the smoke test is on: provider → time of the last passing run. */
 export const smokeTest = smoke ? mapValues(smoke.tests, (t) => t.checkedAt) : undefined;
+/** With key delivery to AWS Secrets Manager: secret name → ARN. */
+export const keyDeliverySecretArns = delivery?.secretArns;
 
 function mapValues<T, U>(obj: Partial<Record<string, T>>, f: (v: T) => U): Record<string, U> {
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, f(v as T)]));

@@ -187,3 +187,41 @@ describe('smokeTest', () => {
     ]);
   });
 });
+
+describe('keyDelivery', () => {
+  test('none by default; the mode alone or an object', () => {
+    expect(parseStackConfig({}, 'dev').keyDelivery.mode).toBe('none');
+    expect(problemsOf(ns({ keyDelivery: 'aws-secrets-manager' }))).toEqual([
+      expect.stringMatching(/keyDelivery.awsRegion: required for aws-secrets-manager/),
+    ]);
+    expect(
+      parseStackConfig(
+        ns({ keyDelivery: { mode: 'aws-secrets-manager', awsRegion: 'eu-central-1' } }),
+        'prod',
+      ).keyDelivery,
+    ).toEqual({
+      mode: 'aws-secrets-manager',
+      awsRegion: 'eu-central-1',
+      prefix: null,
+      kmsKeyId: null,
+      recoveryWindowInDays: null,
+    });
+  });
+  test('bad values name the field', () => {
+    const p = problemsOf(
+      ns({
+        keyDelivery: { mode: 'aws-secrets-manager', awsRegion: 'europe', recoveryWindowInDays: 3, colour: 1 },
+      }),
+    );
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/keyDelivery.colour: unknown field/),
+        expect.stringMatching(/keyDelivery.awsRegion: "europe" is not an AWS region/),
+        expect.stringMatching(/keyDelivery.recoveryWindowInDays: must be 0 or 7/),
+      ]),
+    );
+    expect(problemsOf(ns({ keyDelivery: 'vault' }))).toEqual([
+      expect.stringMatching(/keyDelivery.mode: must be one of none, aws-secrets-manager/),
+    ]);
+  });
+});

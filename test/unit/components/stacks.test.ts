@@ -314,3 +314,30 @@ describe('key rotation from config', () => {
     for (const k of keys) expect(k.inputs.deleteUnrecordedSameName).toBe(true);
   });
 });
+
+describe('key delivery to AWS Secrets Manager (mocks only: the AWS plugin is unobtainable here)', () => {
+  test('one secret per writer/reader key, in the configured region; value secret; ARNs exported', async () => {
+    const s = await loadStack('staging', {
+      'infrafabric-backup:keyDelivery': JSON.stringify({
+        mode: 'aws-secrets-manager',
+        awsRegion: 'eu-central-1',
+      }),
+    });
+    const secrets = ofType(s.reg, 'aws:secretsmanager/secret:Secret');
+    expect(secrets.map((r) => r.inputs.name).sort()).toEqual([
+      'infrafabric-backup/staging/multi/backup-writer',
+      'infrafabric-backup/staging/multi/restore-reader',
+    ]);
+    expect(ofType(s.reg, 'pulumi:providers:aws')[0].inputs.region).toBe('eu-central-1');
+    const arns = await s.valueOf<Record<string, string>>(s.pulumi.output(s.exports.keyDeliverySecretArns));
+    expect(Object.keys(arns).sort()).toEqual([
+      'infrafabric-backup/staging/multi/backup-writer',
+      'infrafabric-backup/staging/multi/restore-reader',
+    ]);
+  });
+  test('off unless configured', async () => {
+    const s = await loadStack('staging');
+    expect(ofType(s.reg, 'aws:secretsmanager/secret:Secret')).toHaveLength(0);
+    expect(s.exports.keyDeliverySecretArns).toBeUndefined();
+  });
+});
