@@ -77,6 +77,24 @@ async function main(): Promise<void> {
   if ((keyId && !key) || (!keyId && key))
     fail('set both B2_LOCAL_KEY_ID and B2_LOCAL_APPLICATION_KEY, or neither', 2);
 
+  // signal handlers go in before the ready line: a SIGTERM right after it must still exit 0
+  const running: { emu?: Awaited<ReturnType<typeof startEmulator>> } = {};
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    process.stderr.write(`[b2-local] ${signal}: shutting down\n`);
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    if (!running.emu) process.exit(0);
+    running.emu.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
   const emu = await startEmulator({
     port: o.port,
     dataDir: o.memory ? undefined : path.resolve(o.data ?? '.b2-local'),
@@ -85,25 +103,15 @@ async function main(): Promise<void> {
     masterKeyId: keyId || undefined,
     masterKey: key || undefined,
   });
+  running.emu = emu;
+  if (closing) {
+    await emu.close();
+    process.exit(0);
+  }
   process.stdout.write(JSON.stringify(emu.ready) + '\n');
   process.stderr.write(
     `[b2-local] ready: ${emu.regions.map((r) => `${r.region} ${r.url}`).join(', ')} (${o.memory ? 'memory' : 'data ' + path.resolve(o.data ?? '.b2-local')})\n`,
   );
-
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) return;
-    closing = true;
-    process.stderr.write(`[b2-local] ${signal}: shutting down\n`);
-    const force = setTimeout(() => process.exit(0), 5000);
-    force.unref();
-    emu.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((e: unknown) => {
