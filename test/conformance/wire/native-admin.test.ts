@@ -135,10 +135,10 @@ describe('--rate-limit', () => {
     await limited?.stop();
   });
   test('bursts above the limit get 429 too_many_requests with Retry-After', async () => {
-    limited = await startEmulator({ rateLimit: 5 });
+    limited = await startEmulator({ rateLimit: 2 });
     const ls = await Session.master(limited);
     const results = await Promise.all(
-      [...Array(20)].map(() => ls.call('b2_list_buckets', { accountId: ls.accountId })),
+      [...Array(30)].map(() => ls.call('b2_list_buckets', { accountId: ls.accountId })),
     );
     const throttled = results.filter((r) => r.status === 429);
     expect(throttled.length).toBeGreaterThan(0);
