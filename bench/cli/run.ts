@@ -60,6 +60,8 @@ function parseArgs(argv: string[]): Args {
 interface Measured {
   seconds: number;
   maxRssKiB?: number;
+  /** User + system CPU seconds of the measured command (GNU time). */
+  cpuSeconds?: number;
   stdout: string;
   stderr: string;
 }
@@ -73,7 +75,7 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
       gen = spawn(process.execPath, [path.join(__dirname, 'gen.js'), String(feedBytes)], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-    const child = spawn('/usr/bin/time', ['-f', '__RSS__ %M', cmd, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '__RSS__ %M %U %S', cmd, ...args], {
       env,
       stdio: [gen ? gen.stdout! : 'ignore', 'pipe', 'pipe'],
     });
@@ -84,18 +86,28 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
     child.once('error', reject);
     child.once('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const m = /__RSS__ (\d+)/.exec(err);
+      const m = /__RSS__ (\d+) ([\d.]+) ([\d.]+)/.exec(err);
       if (code !== 0)
         return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
       resolve({
         seconds,
         maxRssKiB: m ? Number(m[1]) : undefined,
+        cpuSeconds: m ? Number(m[2]) + Number(m[3]) : undefined,
         stdout: out,
-        stderr: err.replace(/__RSS__ \d+\n?/, ''),
+        stderr: err.replace(/__RSS__ [\d. ]+\n?/, ''),
       });
     });
   });
 }
+
+/** CPU seconds (user + system, all threads) the emulator process has used so far, from /proc. */
+function emulatorCpuSeconds(emu: RunningEmulator): number {
+  const stat = fs.readFileSync(`/proc/${emu.proc.pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+const CLK_TCK = 100;
 
 async function stats(emu: RunningEmulator): Promise<{ total: number; operations: Record<string, number> }> {
   return (await emu.admin('GET', '/__admin/stats')) as { total: number; operations: Record<string, number> };
@@ -106,6 +118,15 @@ async function resetStats(emu: RunningEmulator): Promise<void> {
     method: 'DELETE',
     headers: { authorization: `Bearer ${emu.info.adminToken}` },
   });
+}
+
+function perGiB(seconds: number | undefined, bytes: number): number | undefined {
+  return seconds === undefined ? undefined : Number((seconds / (bytes / 1024 ** 3)).toFixed(2));
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {
@@ -203,6 +224,9 @@ async function main(): Promise<void> {
           seconds: number;
           MBps: number;
           maxRssMiB?: number;
+          clientCpuSecPerGiB?: number;
+          emulatorCpuSecPerGiB?: number;
+          loadavg1: number;
           requests: number;
           operations: Record<string, number>;
         }[]
@@ -211,7 +235,9 @@ async function main(): Promise<void> {
         for (let k = 0; k < runs.length; k++) {
           const [name, cmd, a, env] = runs[(k + round) % runs.length];
           await resetStats(emu);
+          const emuCpu0 = emulatorCpuSeconds(emu);
           const m = await measure(cmd, a, env, streamBytes);
+          const emuCpu = emulatorCpuSeconds(emu) - emuCpu0;
           const st = await stats(emu);
           const stored = await sizeOf(`stream/${name}.bin`);
           if (stored !== streamBytes)
@@ -220,6 +246,9 @@ async function main(): Promise<void> {
             seconds: Number(m.seconds.toFixed(2)),
             MBps: Number((streamBytes / 1e6 / m.seconds).toFixed(1)),
             maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined,
+            clientCpuSecPerGiB: perGiB(m.cpuSeconds, streamBytes),
+            emulatorCpuSecPerGiB: perGiB(emuCpu, streamBytes),
+            loadavg1: Number(os.loadavg()[0].toFixed(2)),
             requests: st.total,
             operations: st.operations,
           };
@@ -236,6 +265,8 @@ async function main(): Promise<void> {
           allMBps: rs.map((r) => r.MBps),
           medianSeconds: med.seconds,
           maxRssMiB: Math.max(...rs.map((r) => r.maxRssMiB ?? 0)),
+          clientCpuSecPerGiB: medianOf(rs.map((r) => r.clientCpuSecPerGiB ?? NaN)),
+          emulatorCpuSecPerGiB: medianOf(rs.map((r) => r.emulatorCpuSecPerGiB ?? NaN)),
           requests: med.requests,
           requestsPerGiB: Number((med.requests / (streamBytes / 1024 ** 3)).toFixed(1)),
           operations: med.operations,

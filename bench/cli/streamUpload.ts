@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     metadata: { type: 'db-dump', env: 'bench' },
     partSize: choosePartSize(undefined, env.BENCH_PART_SIZE ? parseSize(env.BENCH_PART_SIZE) : undefined),
     concurrency: env.BENCH_CONCURRENCY ? Number(env.BENCH_CONCURRENCY) : undefined,
+    memoryBudget: env.BENCH_MEMORY_BUDGET ? parseSize(env.BENCH_MEMORY_BUDGET) : undefined,
     policy,
   });
   process.stdout.write(

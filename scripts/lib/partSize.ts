@@ -1,8 +1,14 @@
 /**
  * Multipart part sizing for B2's S3 API (b2-api.md §4, §11): parts 5 MiB..5 GiB, at most 10,000
- * parts; B2 recommends 100 MB parts. For a stream of unknown length the default (100 MB) allows
- * objects up to 1 TB; when the expected size is known the part grows so that the upload keeps
- * 25% headroom below the 10,000-part limit (a dump that outgrows its estimate still fits).
+ * parts, and parts of one upload may differ in size (only the last may be under 5 MiB).
+ *
+ * The streaming uploader holds parts in memory (no temp-file write and re-read), so the default
+ * part is 16 MiB rather than B2's recommended 100 MB: 4 parts in flight plus the one filling stay
+ * at 80 MiB. A stream of unknown length must still fit 10,000 parts, so the part size doubles
+ * every 2,000 parts (`partSizeFor`): 16 MiB parts carry the first 31 GiB, a 500 GiB stream needs
+ * ~8,300 parts, and the schedule tops out near 1 TB (as 100 MB parts did). When the expected size
+ * is known the starting part is raised so the stream keeps 25% headroom below 10,000 parts even
+ * without growth (a dump that outgrows its estimate still fits).
  */
 import { UsageError } from './errors';
 
@@ -11,7 +17,10 @@ export const GiB = 1024 * MiB;
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * GiB;
 export const MAX_PARTS = 10_000;
-export const DEFAULT_PART_SIZE = 100 * 1000 * 1000; // B2's recommended 100 MB
+/** Starting part of a stream whose size is not known: small enough to keep in memory. */
+export const DEFAULT_PART_SIZE = 16 * MiB;
+/** The part size doubles after every this many parts (see `partSizeFor`). */
+export const GROWTH_EVERY_PARTS = 2_000;
 const HEADROOM = 1.25;
 
 export function choosePartSize(expectedBytes?: number, requested?: number): number {
@@ -29,6 +38,27 @@ export function choosePartSize(expectedBytes?: number, requested?: number): numb
     throw new UsageError(`an object of ${expectedBytes} bytes cannot fit 10,000 parts of at most 5 GiB`);
   }
   return size;
+}
+
+/**
+ * Size of part `partNumber` (1-based) of a stream that starts with `base`-byte parts: doubled
+ * every GROWTH_EVERY_PARTS parts, capped at 5 GiB. Sizes depend only on the part number, so a
+ * stream that outgrows its estimate keeps fitting instead of failing at part 10,001.
+ */
+export function partSizeFor(partNumber: number, base: number): number {
+  const doublings = Math.floor((partNumber - 1) / GROWTH_EVERY_PARTS);
+  return Math.min(MAX_PART_SIZE, base * 2 ** doublings);
+}
+
+/** Parts `partSizeFor` needs for a stream of `bytes` starting at `base` (0 bytes → 1 part). */
+export function partsNeeded(bytes: number, base: number): number {
+  let parts = 0;
+  let left = bytes;
+  do {
+    parts += 1;
+    left -= partSizeFor(parts, base);
+  } while (left > 0);
+  return parts;
 }
 
 /** Parses sizes like `100MB`, `64MiB`, `5GiB`, `1048576`. */

@@ -39,12 +39,14 @@ export interface StartOptions {
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** Node flags for the emulator process (e.g. `--cpu-prof` in benchmarks). */
+  nodeArgs?: string[];
 }
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmulator> {
-  const args = [path.join(ROOT, 'bin', 'b2-local.js'), '--port', '0'];
+  const args = [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin', 'b2-local.js'), '--port', '0'];
   if (opts.data) args.push('--data', opts.data);
   else args.push('--memory');
   for (const r of opts.regions ?? []) args.push('--region', r);
