@@ -172,11 +172,10 @@ describe('errors name the key and say what to do', () => {
 });
 
 describe('smokeTest', () => {
-  test('off by default, on in dev/staging/local, off in prod; trigger defaults to initial', () => {
+  test('off by default, on in every stack file; trigger defaults to initial', () => {
     expect(parseStackConfig({}, 'dev').smokeTest).toEqual({ enabled: false, trigger: 'initial' });
-    for (const s of ['dev', 'staging', 'local'])
+    for (const s of ['dev', 'staging', 'prod', 'local'])
       expect(parseStackConfig(stackConfigFromFile(s), s).smokeTest.enabled).toBe(true);
-    expect(parseStackConfig(stackConfigFromFile('prod'), 'prod').smokeTest.enabled).toBe(false);
     expect(parseStackConfig(ns({ smokeTest: { enabled: true, trigger: 'again' } }), 'dev').smokeTest).toEqual(
       { enabled: true, trigger: 'again' },
     );

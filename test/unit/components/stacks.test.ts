@@ -197,9 +197,16 @@ describe('prod stack (design.md §1)', () => {
     }
   });
 
-  test('no smoke test in prod (its probe would replicate)', () => {
-    expect(ofType(s.reg, SMOKE)).toHaveLength(0);
-    expect(s.exports.smokeTest).toBeUndefined();
+  test('a key smoke test per source bucket (none on the EU twins, which have no writer/reader keys)', async () => {
+    const smoke = ofType(s.reg, SMOKE);
+    expect(smoke.map((t) => t.inputs.bucketName).sort()).toEqual([
+      'infrafabric-backup-prod-aws',
+      'infrafabric-backup-prod-azure',
+      'infrafabric-backup-prod-gcp',
+    ]);
+    expect(
+      Object.keys(await s.valueOf<Record<string, string>>(s.pulumi.output(s.exports.smokeTest))).sort(),
+    ).toEqual(['aws', 'azure', 'gcp']);
   });
 
   test('the serialised provider of every resource is the thin loader and holds no key material', () => {
