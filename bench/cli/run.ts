@@ -192,7 +192,7 @@ async function main(): Promise<void> {
       tools: {
         rclone: 'Debian rclone v1.60.1 (s3 backend, defaults: 5 MiB chunks, 4 concurrent)',
         aws: 'Debian aws-cli 2.9.19 (defaults: 8 MiB parts, 10 concurrent)',
-        ours: 'uploadStream: 100 MB parts spooled to /tmp, 4 in flight, Content-MD5 per part, UNSIGNED-PAYLOAD',
+        ours: 'uploadStream: 16 MiB parts in pooled memory buffers, 4 in flight, Content-MD5 per part, UNSIGNED-PAYLOAD',
       },
     };
 

@@ -1,5 +1,5 @@
 /**
- * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (spooled parts, Content-MD5,
+ * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (pooled memory parts, Content-MD5,
  * B2 retry policy) exactly as `db-dump` uses it, minus pg_dump and gzip. Prints one JSON line.
  *
  *   gen | node bin/run-ts.js bench/cli/streamUpload.ts <key>     (B2_* env as for the CLI)

@@ -124,18 +124,22 @@ class BufferPool {
   private size = 0;
   private free: Buffer[] = [];
 
-  acquire(size: number): Buffer {
+  /** A recycled buffer of exactly `size` bytes, if one is free. */
+  take(size: number): Buffer | undefined {
     if (size !== this.size) {
       this.size = size;
       this.free = [];
     }
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(size);
+    return this.free.pop();
   }
 
   release(buf: Buffer): void {
     if (buf.length === this.size) this.free.push(buf);
   }
 }
+
+/** First allocation of a part that has no recycled buffer: small objects stay small. */
+const FIRST_ALLOCATION = 256 * 1024;
 
 /** Hashes a growing buffer in slices: each byte once, while it is still in cache. */
 class SliceHasher {
@@ -151,10 +155,14 @@ class SliceHasher {
   }
 }
 
-/** A part filled into a pooled buffer. */
+/**
+ * A part filled into a pooled buffer. Without a recycled buffer it starts small and grows ×4 up
+ * to the part size, so a 1 KB audit log does not allocate 16 MiB; once full-size buffers are
+ * recycled (from the second round of parts on) nothing is allocated or copied twice.
+ */
 class MemoryPart implements PartBuilder {
   size = 0;
-  private readonly buf: Buffer;
+  private buf: Buffer;
   private readonly md5 = createHash('md5');
   private readonly hasher: SliceHasher;
 
@@ -164,25 +172,34 @@ class MemoryPart implements PartBuilder {
     private readonly pool: BufferPool,
     objectSha256: Hash,
   ) {
-    this.buf = pool.acquire(capacity);
+    this.buf = pool.take(capacity) ?? Buffer.allocUnsafeSlow(Math.min(capacity, FIRST_ALLOCATION));
     this.hasher = new SliceHasher([this.md5, objectSha256]);
   }
 
   write(chunk: Buffer): void {
+    const need = this.size + chunk.length;
+    if (need > this.buf.length) {
+      let grown = this.buf.length;
+      while (grown < need) grown *= 4;
+      const next = Buffer.allocUnsafeSlow(Math.min(this.capacity, grown));
+      this.buf.copy(next, 0, 0, this.size);
+      this.buf = next;
+    }
     chunk.copy(this.buf, this.size);
-    this.size += chunk.length;
+    this.size = need;
     this.hasher.advance(this.buf, this.size);
   }
 
   async close(): Promise<ReadyPart> {
     this.hasher.advance(this.buf, this.size, true);
-    const data = this.buf.subarray(0, this.size);
+    const buf = this.buf;
+    const data = buf.subarray(0, this.size);
     return {
       number: this.number,
       size: this.size,
       md5: this.md5.digest('base64'),
       body: () => data,
-      release: async () => this.pool.release(this.buf),
+      release: async () => this.pool.release(buf),
     };
   }
 
