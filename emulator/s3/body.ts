@@ -55,6 +55,13 @@ export interface VerifiedBody {
    * else a CRC32 computed here — for GetObject under `x-amz-checksum-mode: ENABLED`.
    */
   extra: Record<string, unknown>;
+  /**
+   * The request's Content-MD5 (hex), or null. A consumer that hands it to the engine as the
+   * expected `md5` (which hashes every byte anyway and refuses a mismatch with `bad_digest` before
+   * storing) calls `delegateMd5()` first, so the body is not hashed a second time here.
+   */
+  md5Expected: string | null;
+  delegateMd5(): string | null;
 }
 
 function declaredLength(headers: IncomingMessage['headers'], chunked: boolean): number | null {
@@ -130,7 +137,8 @@ export function verifiedBody(
   }
 
   const sha256: Hash | null = mode === 'signed' && auth?.payloadSha256 ? createHash('sha256') : null;
-  const md5: Hash | null = md5Expected ? createHash('md5') : null;
+  let md5: Hash | null = md5Expected ? createHash('md5') : null;
+  let started = false;
   const summer: Checksummer | null = wanted ? createChecksummer(wanted.algorithm) : null;
   // CRC32 is native (zlib) and cheap; it gives every single-part object a full-object checksum.
   const fallback: Checksummer | null = wanted || !opts.defaultChecksum ? null : createChecksummer('crc32');
@@ -138,6 +146,7 @@ export function verifiedBody(
   const extra: Record<string, unknown> = {};
 
   async function* source(): AsyncGenerator<Buffer> {
+    started = true;
     let received = 0;
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       received += chunk.length;
@@ -179,7 +188,18 @@ export function verifiedBody(
     if (stored) extra.s3Checksum = stored;
   }
 
-  return { source: source(), length, checksum: () => computed, extra };
+  return {
+    source: source(),
+    length,
+    checksum: () => computed,
+    extra,
+    md5Expected,
+    delegateMd5() {
+      if (started) throw new Error('delegateMd5() must be called before the body is read');
+      md5 = null;
+      return md5Expected;
+    },
+  };
 }
 
 /** Reads a small request body (XML documents) through the same checks. */

@@ -93,6 +93,8 @@ export async function uploadPart(c: S3Call): Promise<S3Reply> {
       partNumber,
       contentLength: c.body.length!,
       sha1: undefined,
+      // The engine checks Content-MD5 while it hashes (bad_digest → BadDigest): one MD5 pass.
+      md5: c.body.delegateMd5() ?? undefined,
       body: c.body.source,
       sse: sseFrom(c.headers),
     }),

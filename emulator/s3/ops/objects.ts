@@ -206,6 +206,8 @@ export async function putObject(c: S3Call): Promise<S3Reply> {
       contentType: contentTypeFrom(c.headers),
       contentLength: c.body.length!,
       sha1: undefined,
+      // The engine checks Content-MD5 while it hashes (bad_digest → BadDigest): one MD5 pass.
+      md5: c.body.delegateMd5() ?? undefined,
       body: c.body.source,
       fileInfo: fileInfoFrom(c.headers),
       sse: sseFrom(c.headers),
