@@ -486,6 +486,29 @@ describe('key capabilities and scope', () => {
 });
 
 describe('multipart (B2 large-file limits)', () => {
+  it('UploadPart verifies Content-MD5: a wrong one is refused with BadDigest and stores no part', async () => {
+    const key = 'mp/md5.bin';
+    const create = await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploads: '' } });
+    const uploadId = /<UploadId>([^<]+)/.exec(create.text)![1];
+    const part = Buffer.alloc(10_000, 7);
+    const bad = await s3raw(env, 'PUT', `/${BUCKET}/${key}`, {
+      query: { partNumber: '1', uploadId },
+      body: part,
+      headers: { 'content-md5': createHash('md5').update('other').digest('base64') },
+    });
+    expect([bad.status, bad.code]).toEqual([400, 'BadDigest']);
+    const listed = await s3raw(env, 'GET', `/${BUCKET}/${key}`, { query: { uploadId } });
+    expect(listed.text).not.toContain('<Part>');
+    const good = await s3raw(env, 'PUT', `/${BUCKET}/${key}`, {
+      query: { partNumber: '1', uploadId },
+      body: part,
+      headers: { 'content-md5': createHash('md5').update(part).digest('base64') },
+    });
+    expect(good.status).toBe(200);
+    expect(good.headers.get('etag')).toBe(`"${createHash('md5').update(part).digest('hex')}"`);
+    await s3raw(env, 'DELETE', `/${BUCKET}/${key}`, { query: { uploadId } });
+  });
+
   it('parts below 5 MB (except the last) and single-part completes are refused; a valid upload gets md5-of-md5s-N', async () => {
     const key = 'mp/file.bin';
     const create = await s3raw(env, 'POST', `/${BUCKET}/${key}`, { query: { uploads: '' } });
