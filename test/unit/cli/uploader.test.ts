@@ -157,3 +157,30 @@ it('a beforeComplete veto after the last byte aborts the upload', async () => {
   const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'veto/' }));
   expect(versions.Versions ?? []).toEqual([]);
 });
+
+it('concurrent uploads share one memory budget: the one that does not fit spools', async () => {
+  const budget = 30 * MiB; // one upload of 5 MiB parts × (4 + 1) fits, two do not
+  const missing = path.join(tmp, 'no-such-dir', 'x');
+  const spoolDir = path.join(tmp, 'shared');
+  fs.mkdirSync(spoolDir);
+  const a = source(12 * MiB);
+  const b = source(12 * MiB);
+  const c = source(12 * MiB);
+  // `a` starts first and holds the budget; `b` must spool (it succeeds with a real spool dir),
+  // `c` proves it: with a spool dir that cannot be created it fails.
+  const [ra, rb, rc] = await Promise.allSettled([
+    uploadStream(request('shared/a.bin', a.stream, { memoryBudget: budget, spoolDir: missing })),
+    uploadStream(request('shared/b.bin', b.stream, { memoryBudget: budget, spoolDir })),
+    uploadStream(request('shared/c.bin', c.stream, { memoryBudget: budget, spoolDir: missing })),
+  ]);
+  expect(ra.status).toBe('fulfilled');
+  expect(rb.status).toBe('fulfilled');
+  expect(rc.status).toBe('rejected');
+  expect(String((rc as PromiseRejectedResult).reason)).toMatch(/ENOENT/);
+  expect(sha256(await download('shared/a.bin'))).toBe(sha256(a.data));
+  expect(sha256(await download('shared/b.bin'))).toBe(sha256(b.data));
+  // Once they are done the budget is free again: the next upload needs no spool dir.
+  const d = source(12 * MiB);
+  await uploadStream(request('shared/d.bin', d.stream, { memoryBudget: budget, spoolDir: missing }));
+  expect(sha256(await download('shared/d.bin'))).toBe(sha256(d.data));
+});
