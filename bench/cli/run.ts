@@ -263,6 +263,8 @@ async function main(): Promise<void> {
         streamRuns[name] = {
           medianMBps: med.MBps,
           allMBps: rs.map((r) => r.MBps),
+          /** 1-minute load average after each round, same order as allMBps. */
+          allLoadavg1: rs.map((r) => r.loadavg1),
           medianSeconds: med.seconds,
           maxRssMiB: Math.max(...rs.map((r) => r.maxRssMiB ?? 0)),
           clientCpuSecPerGiB: medianOf(rs.map((r) => r.clientCpuSecPerGiB ?? NaN)),
