@@ -436,19 +436,29 @@ describe('restore and list', () => {
   });
 
   it('--since filters by age', async () => {
-    await cli(estate, [
-      'snapshot-config',
-      '--provider',
-      'aws',
-      '--from',
-      file('recent.json', '{"recent":true}'),
-      '--json',
-      '--force',
-    ]);
-    const r = await cli(estate, ['list', '--json', '--since', '1s']);
-    expect(r.code).toBe(0);
-    const all = await listVersionsJson(estate);
-    expect(r.json<{ count: number }>().count).toBeLessThan(all.length);
+    // The CLI's "now" is the wall clock and earlier tests advance the emulator's clock, so this
+    // test runs on its own emulator and makes the age gap explicit: one version, 4 s, another,
+    // then a window that starts ~2 s before the second upload (room for CLI start-up under load).
+    const own = await startEstate();
+    try {
+      const snap = (name: string) =>
+        cli(own, ['snapshot-config', '--provider', 'aws', '--from', file(name, `{"${name}":1}`), '--json']);
+      expect((await snap('older.json')).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 4000));
+      expect((await snap('recent.json')).code).toBe(0);
+      const all = await listVersionsJson(own);
+      const recent = all.filter((v) => v.key.endsWith('recent.json'));
+      expect(recent).toHaveLength(1);
+      const ageS = (Date.now() - Date.parse(recent[0].lastModified)) / 1000;
+      const r = await cli(own, ['list', '--json', '--since', `${(ageS + 2).toFixed(3)}s`]);
+      expect(r.code).toBe(0);
+      const listed = r.json<{ versions: { key: string }[] }>().versions.map((v) => v.key);
+      expect(listed).toContain(recent[0].key);
+      expect(listed.some((k) => k.endsWith('older.json'))).toBe(false);
+      expect(listed.length).toBeLessThan(all.length);
+    } finally {
+      await own.stop();
+    }
   });
 });
 
