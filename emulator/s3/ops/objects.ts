@@ -373,7 +373,6 @@ export async function deleteObjects(c: S3Call): Promise<S3Reply> {
   return { xml: renderXml('DeleteResult', { Deleted: deleted, Error: errorsOut }) };
 }
 
-
 /** PutObjectAcl: B2 object ACLs are the bucket's; a canned ACL must match it (b2-api.md §11). */
 export async function putObjectAcl(c: S3Call): Promise<S3Reply> {
   authOf(c);

@@ -15,7 +15,8 @@ describe('Reporter', () => {
     const r = new Reporter({ stdout: out.s, stderr: err.s, isTTY: true }, true);
     r.progress('db-dump orders', 150 * 1024 * 1024);
     r.result({ ok: true }, ['human']);
-    expect(err.text()).toMatch(/\r\x1b\[Kdb-dump orders: 150 MiB/);
+    // CR + ESC[K (erase line), then the progress text.
+    expect(err.text()).toContain('\r\u001b[Kdb-dump orders: 150 MiB');
     expect(JSON.parse(out.text())).toEqual({ ok: true });
   });
 
