@@ -191,17 +191,15 @@ export function buildProgram(
       '--url <url>',
       'connection URL, e.g. postgres://user:pass@host:5432/db (password goes to the tool via env, never argv)',
     )
-    .option('--part-size <size>', 'multipart part size (default 100MB, min 5MiB)')
+    .option(
+      '--part-size <size>',
+      'first multipart part size (default 16MiB, doubling every 2,000 parts; min 5MiB)',
+    )
     .option(
       '--expected-size <size>',
       'expected dump size, to grow parts so the upload stays under 10,000 parts',
     )
-    .option(
-      '--concurrency <n>',
-      'parts uploading at once (disk spool holds n+1 parts)',
-      int('--concurrency'),
-      4,
-    )
+    .option('--concurrency <n>', 'parts uploading at once (memory holds n+1 parts)', int('--concurrency'), 4)
     .option('--compression-level <n>', 'gzip level 0-9', int('--compression-level'), 6)
     .action((raw: Raw) =>
       set(

@@ -63,8 +63,8 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
     tables = await tableStats(conn, ctx.env);
   }
   try {
-    // Without --expected-size, the database's on-disk size bounds the dump: parts grow past
-    // 100 MB only for databases large enough to need it (≈ 800 GB and up).
+    // Without --expected-size, the database's on-disk size bounds the dump: parts start
+    // above 16 MiB only for databases large enough to need it (≈ 125 GB and up).
     const expected = opts.expectedSize
       ? parseSize(opts.expectedSize, '--expected-size')
       : await databaseSize(conn, ctx.env, session?.query);
