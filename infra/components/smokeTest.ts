@@ -24,6 +24,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
+import { loaderFor } from '../providers/loader';
 
 export interface KeySmokeTestArgs {
   bucketId: pulumi.Input<string>;
@@ -229,7 +230,7 @@ async function probe(inputs: SmokeInputs, urnName: string): Promise<SmokeOutputs
   return { ...rest, checkedAt, checks };
 }
 
-/** The real provider, loaded at run time through `smokeTestLoader`. */
+/** The real provider, loaded at run time through `loaderFor` (infra/providers/loader.ts). */
 export const keySmokeTestProvider: pulumi.dynamic.ResourceProvider = {
   async configure(req) {
     const { configureFromStack } =
@@ -266,65 +267,15 @@ export const keySmokeTestProvider: pulumi.dynamic.ResourceProvider = {
   },
 };
 
-/**
- * Serialised into the state: resolves this module at run time (INFRAFABRIC_BACKUP_ROOT, then the
- * working directory and its parents, then where it was serialised from) — same order as
- * infra/providers/loader.ts.
- */
-function smokeTestLoader(): pulumi.dynamic.ResourceProvider {
-  const fallbackDir: string = __dirname;
-  const load = (): pulumi.dynamic.ResourceProvider => {
-    const nodePath = require('path');
-    const fs = require('fs');
-    const roots: string[] = [];
-    if (process.env.INFRAFABRIC_BACKUP_ROOT)
-      roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'components'));
-    let dir: string = process.cwd();
-    for (let i = 0; i < 6; i++) {
-      roots.push(nodePath.join(dir, 'infra', 'components'));
-      const parent = nodePath.dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
-    roots.push(fallbackDir);
-    for (const root of roots) {
-      for (const ext of ['.ts', '.js']) {
-        const file = nodePath.join(root, 'smokeTest' + ext);
-        if (!fs.existsSync(file)) continue;
-        if (ext === '.ts' && !require.extensions['.ts'])
-          require(require.resolve('tsx/cjs', { paths: [root] }));
-        return require(file).keySmokeTestProvider;
-      }
-    }
-    throw new Error(
-      `key smoke test: cannot find infra/components/smokeTest.ts (looked in ${roots.join(', ')}); set INFRAFABRIC_BACKUP_ROOT`,
-    );
-  };
-  return {
-    configure: async (req) => {
-      const impl = load();
-      if (impl.configure) await impl.configure(req);
-    },
-    check: (olds, news) => load().check!(olds, news),
-    diff: (id, olds, news) => load().diff!(id, olds, news),
-    create: (inputs) => load().create(inputs),
-    read: (id, props) => load().read!(id, props),
-    update: (id, olds, news) => load().update!(id, olds, news),
-    delete: (id, props) => load().delete!(id, props),
-  };
-}
-
-let loaderSingleton: pulumi.dynamic.ResourceProvider | undefined;
-
 /** One key smoke test (`pulumi-nodejs:dynamic/b2:KeySmokeTest`). */
 export class KeySmokeTest extends pulumi.dynamic.Resource {
   declare readonly checkedAt: pulumi.Output<string>;
   declare readonly checks: pulumi.Output<SmokeCheck[]>;
 
   constructor(name: string, args: KeySmokeTestArgs, opts?: pulumi.CustomResourceOptions) {
-    loaderSingleton ??= smokeTestLoader();
     super(
-      loaderSingleton,
+      // Serialised into the state: the shared thin loader resolves this module at run time.
+      loaderFor('components/smokeTest', 'keySmokeTestProvider'),
       name,
       {
         ...args,

@@ -21,13 +21,25 @@ import type * as pulumi from '@pulumi/pulumi';
 /** Names of the provider modules in this directory, and the export holding the implementation. */
 export type ProviderModule = 'bucket' | 'applicationKey' | 'replication';
 
+/**
+ * Modules a dynamic resource may be served from, as `<dir under infra/>/<module>`: the providers
+ * here, and components that carry a provider of their own (the key smoke test).
+ */
+export type LoadableModule = `providers/${ProviderModule}` | 'components/smokeTest';
+
 /** The serialisable forwarding provider for `moduleName`'s export `exportName` (memoised). */
 export function thinLoader(moduleName: ProviderModule, exportName: string): pulumi.dynamic.ResourceProvider {
-  // One object per provider module, so the SDK's per-object serialisation cache is hit.
-  const cacheKey = `${moduleName}#${exportName}`;
+  return loaderFor(`providers/${moduleName}`, exportName);
+}
+
+/** The same for any loadable module, e.g. `loaderFor('components/smokeTest', 'keySmokeTestProvider')`. */
+export function loaderFor(modulePath: LoadableModule, exportName: string): pulumi.dynamic.ResourceProvider {
+  // One object per module, so the SDK's per-object serialisation cache is hit.
+  const cacheKey = `${modulePath}#${exportName}`;
   let loader = loaders.get(cacheKey);
   if (!loader) {
-    loader = buildLoader(moduleName, exportName);
+    const [dirName, moduleName] = modulePath.split('/');
+    loader = buildLoader(dirName, moduleName, exportName);
     loaders.set(cacheKey, loader);
   }
   return loader;
@@ -39,17 +51,21 @@ const loaders = new Map<string, pulumi.dynamic.ResourceProvider>();
  * The serialised part. Everything the returned functions touch is declared inside this function,
  * so the closure holds only the three strings and `load`.
  */
-function buildLoader(moduleName: ProviderModule, exportName: string): pulumi.dynamic.ResourceProvider {
-  const fallbackDir: string = __dirname;
+function buildLoader(
+  dirName: string,
+  moduleName: string,
+  exportName: string,
+): pulumi.dynamic.ResourceProvider {
+  const fallbackDir: string = require('path').join(__dirname, '..', dirName);
   const load = (): pulumi.dynamic.ResourceProvider => {
     const nodePath = require('path');
     const fs = require('fs');
     const roots: string[] = [];
     if (process.env.INFRAFABRIC_BACKUP_ROOT)
-      roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', 'providers'));
+      roots.push(nodePath.join(process.env.INFRAFABRIC_BACKUP_ROOT, 'infra', dirName));
     let dir: string = process.cwd();
     for (let i = 0; i < 6; i++) {
-      roots.push(nodePath.join(dir, 'infra', 'providers'));
+      roots.push(nodePath.join(dir, 'infra', dirName));
       const parent = nodePath.dirname(dir);
       if (parent === dir) break;
       dir = parent;
@@ -64,12 +80,12 @@ function buildLoader(moduleName: ProviderModule, exportName: string): pulumi.dyn
           require(require.resolve('tsx/cjs', { paths: [root] }));
         }
         const impl = require(file)[exportName];
-        if (!impl) throw new Error(`B2 provider: ${file} has no export "${exportName}"`);
+        if (!impl) throw new Error(`B2 dynamic resource: ${file} has no export "${exportName}"`);
         return impl;
       }
     }
     throw new Error(
-      `B2 provider: cannot find infra/providers/${moduleName}.ts (looked in ${roots.join(', ')}). ` +
+      `B2 dynamic resource: cannot find infra/${dirName}/${moduleName}.ts (looked in ${roots.join(', ')}). ` +
         'Run Pulumi from the infrafabric-backup checkout or set INFRAFABRIC_BACKUP_ROOT to it.',
     );
   };
