@@ -26,7 +26,7 @@ function contentFor(name: string): Buffer {
 
 const ENV = {
   B2_LOCAL_KEY_ID: 'durabilitykey01',
-  B2_LOCAL_APPLICATION_KEY: 'K004durabilitysecretdurabilitys',
+  B2_LOCAL_APPLICATION_KEY: 'test-only-durability-master-secret',
 };
 
 let dir: string;
