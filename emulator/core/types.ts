@@ -4,40 +4,9 @@
  * version (b2-api.md §3), the S3 layer renders them as XML.
  */
 
-/** The 26 classic capabilities (b2sdk ALL_CAPABILITIES) plus the newer lifecycle/logging ones. */
-export const ALL_CAPABILITIES = [
-  'listKeys',
-  'writeKeys',
-  'deleteKeys',
-  'listAllBucketNames',
-  'listBuckets',
-  'readBuckets',
-  'writeBuckets',
-  'deleteBuckets',
-  'readBucketEncryption',
-  'writeBucketEncryption',
-  'readBucketRetentions',
-  'writeBucketRetentions',
-  'readBucketReplications',
-  'writeBucketReplications',
-  'readBucketNotifications',
-  'writeBucketNotifications',
-  'listFiles',
-  'readFiles',
-  'shareFiles',
-  'writeFiles',
-  'deleteFiles',
-  'readFileLegalHolds',
-  'writeFileLegalHolds',
-  'readFileRetentions',
-  'writeFileRetentions',
-  'bypassGovernance',
-  'readBucketLifecycleRules',
-  'writeBucketLifecycleRules',
-  'readBucketLogging',
-  'writeBucketLogging',
-] as const;
-export type Capability = (typeof ALL_CAPABILITIES)[number];
+// Capability names are wire constants (b2-api.md §7), the one thing the emulator shares with the client.
+export { ALL_CAPABILITIES } from '../../infra/b2/wire/capabilities';
+export type { Capability } from '../../infra/b2/wire/capabilities';
 
 /** Capabilities a bucket-restricted key may hold (b2-api.md §4). */
 export const BUCKET_KEY_CAPABILITIES: ReadonlySet<string> = new Set([

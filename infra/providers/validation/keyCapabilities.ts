@@ -1,42 +1,9 @@
 import { Problem } from './problem';
 
-/**
- * Application-key capabilities (b2-api.md §7). The classic set plus the newer lifecycle/logging
- * ones. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities
- */
-export const ALL_CAPABILITIES = [
-  'listKeys',
-  'writeKeys',
-  'deleteKeys',
-  'listAllBucketNames',
-  'listBuckets',
-  'readBuckets',
-  'writeBuckets',
-  'deleteBuckets',
-  'readBucketEncryption',
-  'writeBucketEncryption',
-  'readBucketRetentions',
-  'writeBucketRetentions',
-  'readBucketReplications',
-  'writeBucketReplications',
-  'readBucketNotifications',
-  'writeBucketNotifications',
-  'readBucketLifecycleRules',
-  'writeBucketLifecycleRules',
-  'readBucketLogging',
-  'writeBucketLogging',
-  'listFiles',
-  'readFiles',
-  'shareFiles',
-  'writeFiles',
-  'deleteFiles',
-  'readFileLegalHolds',
-  'writeFileLegalHolds',
-  'readFileRetentions',
-  'writeFileRetentions',
-  'bypassGovernance',
-] as const;
-export type Capability = (typeof ALL_CAPABILITIES)[number];
+import { ALL_CAPABILITIES, Capability } from '../../b2/wire/capabilities';
+
+export { ALL_CAPABILITIES };
+export type { Capability };
 
 /** What a key restricted to one or more buckets may hold (b2-api.md §4, "bucket-restricted key"). */
 export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = [

@@ -1,0 +1,38 @@
+/**
+ * Application-key capability names (b2-api.md §7): the 26 classic ones (b2sdk ALL_CAPABILITIES;
+ * the master key holds all) plus the newer lifecycle/logging ones. Wire constants, shared by the
+ * emulator and the providers' validation. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities
+ */
+export const ALL_CAPABILITIES = [
+  'listKeys',
+  'writeKeys',
+  'deleteKeys',
+  'listAllBucketNames',
+  'listBuckets',
+  'readBuckets',
+  'writeBuckets',
+  'deleteBuckets',
+  'readBucketEncryption',
+  'writeBucketEncryption',
+  'readBucketRetentions',
+  'writeBucketRetentions',
+  'readBucketReplications',
+  'writeBucketReplications',
+  'readBucketNotifications',
+  'writeBucketNotifications',
+  'listFiles',
+  'readFiles',
+  'shareFiles',
+  'writeFiles',
+  'deleteFiles',
+  'readFileLegalHolds',
+  'writeFileLegalHolds',
+  'readFileRetentions',
+  'writeFileRetentions',
+  'bypassGovernance',
+  'readBucketLifecycleRules',
+  'writeBucketLifecycleRules',
+  'readBucketLogging',
+  'writeBucketLogging',
+] as const;
+export type Capability = (typeof ALL_CAPABILITIES)[number];
