@@ -175,7 +175,10 @@ describe('regions', () => {
 
   test('B2_LOCAL_KEY_ID / B2_LOCAL_APPLICATION_KEY fix the master credentials', async () => {
     const fixed = await startEmulator({
-      env: { B2_LOCAL_KEY_ID: 'fixedkeyid0001', B2_LOCAL_APPLICATION_KEY: 'test-only-fixed-master-secret-0001' },
+      env: {
+        B2_LOCAL_KEY_ID: 'fixedkeyid0001',
+        B2_LOCAL_APPLICATION_KEY: 'test-only-fixed-master-secret-0001',
+      },
     });
     try {
       expect(fixed.info.keyId).toBe('fixedkeyid0001');
