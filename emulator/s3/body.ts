@@ -56,11 +56,10 @@ export interface VerifiedBody {
    */
   extra: Record<string, unknown>;
   /**
-   * The request's Content-MD5 (hex), or null. A consumer that hands it to the engine as the
-   * expected `md5` (which hashes every byte anyway and refuses a mismatch with `bad_digest` before
-   * storing) calls `delegateMd5()` first, so the body is not hashed a second time here.
+   * Hands the check of the request's Content-MD5 to the caller: returns it (hex, or null) and stops
+   * hashing MD5 here. Call before reading; a consumer passes it to the engine as the expected `md5`
+   * (the engine hashes every byte anyway and refuses a mismatch with `bad_digest` before storing).
    */
-  md5Expected: string | null;
   delegateMd5(): string | null;
 }
 
@@ -193,7 +192,6 @@ export function verifiedBody(
     length,
     checksum: () => computed,
     extra,
-    md5Expected,
     delegateMd5() {
       if (started) throw new Error('delegateMd5() must be called before the body is read');
       md5 = null;
