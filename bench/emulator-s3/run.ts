@@ -260,7 +260,7 @@ async function nativeRun(
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(AWS))
-    throw new Error(`${AWS} is missing: run "node scripts/setup.js" (installs Debian awscli)`);
+    throw new Error(`${AWS} is missing: run "node tools/setup.js" (installs Debian awscli)`);
   const size = args.sizeMiB * 1024 * 1024;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-s3-'));
   const src = path.join(dir, 'src.bin');

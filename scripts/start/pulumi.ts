@@ -14,13 +14,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-/** The typed surface of scripts/lib/pulumi-cli.js (plain CommonJS, shared with the setup scripts). */
+/** The typed surface of tools/lib/pulumi-cli.js (plain CommonJS, shared with the setup scripts). */
 interface PulumiCliModule {
   PINNED_VERSION: string;
   ensurePulumi(opts?: { force?: boolean; quiet?: boolean }): { exe: string; binDir: string; version: string };
   pulumiEnv(binDir?: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 }
-const cliModule = require('../lib/pulumi-cli') as PulumiCliModule;
+const cliModule = require('../../tools/lib/pulumi-cli') as PulumiCliModule;
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -17,7 +17,7 @@ let aws: (...args: string[]) => Promise<string>;
 
 beforeAll(async () => {
   if (!fs.existsSync(AWS))
-    throw new Error(`${AWS} is missing: run "node scripts/setup.js" (installs Debian awscli)`);
+    throw new Error(`${AWS} is missing: run "node tools/setup.js" (installs Debian awscli)`);
   env = await startS3Env();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'awscli-'));
   const e = awsEnv(env, dir);

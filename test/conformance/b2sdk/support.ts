@@ -1,6 +1,6 @@
 /**
  * Shared plumbing for the real-client conformance tests (b2sdk, b2 CLI, rclone): locating the
- * clients that scripts/setup.js installs (failing loudly when one is missing, never skipping),
+ * clients that tools/setup.js installs (failing loudly when one is missing, never skipping),
  * running them with a clean environment, deterministic test data, and a few plain-HTTP native
  * calls for setup/verification that must not depend on our own B2 client.
  */
@@ -13,7 +13,7 @@ import * as path from 'path';
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const MiB = 1024 * 1024;
 
-const SETUP_HINT = 'run node scripts/setup.js';
+const SETUP_HINT = 'run node tools/setup.js';
 
 /** Path of an executable the setup script installs; throws (never skips) when it is missing. */
 export function requireExecutable(p: string, what: string): string {

@@ -1,5 +1,5 @@
 /**
- * boto3 (from .cache/venv, installed by scripts/setup.js) against the emulator, with its default
+ * boto3 (from .cache/venv, installed by tools/setup.js) against the emulator, with its default
  * flexible-checksum behaviour (boto3 ≥ 1.36 sends CRC32 on uploads) and with
  * `request_checksum_calculation="when_required"`. On an emulator in B2's 2024–25 mode
  * (`B2_LOCAL_S3_CHECKSUMS=reject`) the default configuration must fail the way it failed on B2,
@@ -55,7 +55,7 @@ async function boto(
   mode: 'default' | 'when_required',
 ): Promise<Record<string, unknown>> {
   if (!fs.existsSync(PYTHON))
-    throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with boto3)`);
+    throw new Error(`${PYTHON} is missing: run "node tools/setup.js" (creates .cache/venv with boto3)`);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'boto3-'));
   try {
     const r = await run(PYTHON, ['-c', SCRIPT, env.url, env.keyId, env.secret, env.region, bucket, mode], {

@@ -1,7 +1,7 @@
 /**
  * restic with an `s3:` repository on the emulator: init, two backups, `check --read-data`,
  * restore, diff. Then the B2 promise of one store under two APIs: objects restic wrote over S3
- * are read back with b2sdk over the native API (from .cache/venv, installed by scripts/setup.js)
+ * are read back with b2sdk over the native API (from .cache/venv, installed by tools/setup.js)
  * and must be byte-identical.
  */
 import { createHash, randomBytes } from 'crypto';
@@ -71,7 +71,7 @@ it('init, backup twice, check --read-data, restore and diff', async () => {
 
 it('objects restic wrote over S3 are byte-identical when read with b2sdk over the native API', async () => {
   if (!fs.existsSync(PYTHON))
-    throw new Error(`${PYTHON} is missing: run "node scripts/setup.js" (creates .cache/venv with b2sdk)`);
+    throw new Error(`${PYTHON} is missing: run "node tools/setup.js" (creates .cache/venv with b2sdk)`);
   const script = `
 import hashlib, io, json, sys
 from b2sdk.v2 import InMemoryAccountInfo, B2Api

@@ -61,17 +61,17 @@ function wrapper(name: string, body: string): string {
   return p;
 }
 
-// `npm test` runs scripts/setup.js first, which installs both servers: a missing one is a broken
+// `npm test` runs tools/setup.js first, which installs both servers: a missing one is a broken
 // set-up and fails here rather than silently skipping the database tests.
 it('has PostgreSQL and MariaDB servers installed', () => {
   expect({
     postgres: postgresAvailable(),
     mariadb: mariadbAvailable(),
-    hint: 'run node scripts/setup.js',
+    hint: 'run node tools/setup.js',
   }).toEqual({
     postgres: true,
     mariadb: true,
-    hint: 'run node scripts/setup.js',
+    hint: 'run node tools/setup.js',
   });
 });
 

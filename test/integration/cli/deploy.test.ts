@@ -139,7 +139,7 @@ describe('deploy/ examples parse', () => {
   );
 });
 
-it('has a PostgreSQL server for the database examples (run node scripts/setup.js)', () => {
+it('has a PostgreSQL server for the database examples (run node tools/setup.js)', () => {
   expect(postgresAvailable()).toBe(true);
 });
 

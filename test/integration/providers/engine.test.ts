@@ -14,7 +14,7 @@ import { B2Client } from '../../../infra/b2';
 import { RunningEmulator, startEmulator } from '../../helpers/emulator';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const { ensurePulumi, pulumiEnv } = require(path.join(ROOT, 'scripts', 'lib', 'pulumi-cli.js'));
+const { ensurePulumi, pulumiEnv } = require(path.join(ROOT, 'tools', 'lib', 'pulumi-cli.js'));
 
 jest.setTimeout(15 * 60_000);
 

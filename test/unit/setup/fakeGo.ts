@@ -1,6 +1,6 @@
 /**
  * A fake `go` for the Pulumi CLI build recipe: it answers the handful of commands
- * scripts/lib/pulumi-cli.js runs, logs every call (argv + the generated go.mod at that moment) as a
+ * tools/lib/pulumi-cli.js runs, logs every call (argv + the generated go.mod at that moment) as a
  * JSON line, and `go build -o OUT` writes a fake CLI that prints the version passed with
  * `-ldflags -X …Version=…` (or v0.0.0-dev without it; FAKE_GO_BUILT_VERSION overrides), so the
  * caller's version check is exercised.

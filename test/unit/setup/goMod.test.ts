@@ -3,7 +3,7 @@
  * other modules are kept verbatim (minus comments), local-path ones (`../sdk`) are dropped because
  * in our module those come from the proxy at the pinned tag.
  */
-import { nonLocalReplaces } from '../../../scripts/lib/pulumi-cli';
+import { nonLocalReplaces } from '../../../tools/lib/pulumi-cli';
 
 describe('nonLocalReplaces (upstream pkg/go.mod)', () => {
   it('keeps the module replacement and drops the ../sdk one, as in upstream pkg/go.mod', () => {

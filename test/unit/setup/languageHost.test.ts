@@ -1,5 +1,5 @@
 /**
- * scripts/lib/pulumi-language-nodejs.js, the repository's Node.js language host, spoken to over
+ * tools/lib/pulumi-language-nodejs.js, the repository's Node.js language host, spoken to over
  * gRPC exactly as the engine does: it is started for real (prints its 127.0.0.1 port), and
  * GetPluginInfo / GetRequiredPlugins / Run are called with the protos shipped in @pulumi/pulumi.
  * The program directory holds a fake `@pulumi/pulumi/cmd/run` that records the argv, node options
@@ -18,13 +18,13 @@ import * as lang from '@pulumi/pulumi/proto/language_pb';
 import { PluginInfo } from '@pulumi/pulumi/proto/plugin_pb';
 import { REPO } from './sandbox';
 
-const host = require('../../../scripts/lib/pulumi-language-nodejs') as {
+const host = require('../../../tools/lib/pulumi-language-nodejs') as {
   splitArgs(s: string): string[];
   configJson(m: { entries(): Iterable<[string, string]> }): string;
   requiredPlugins(dir: string): { name: string; version: string; server: string }[];
 };
 
-const HOST_JS = path.join(REPO, 'scripts', 'lib', 'pulumi-language-nodejs.js');
+const HOST_JS = path.join(REPO, 'tools', 'lib', 'pulumi-language-nodejs.js');
 const ENGINE = '127.0.0.1:9';
 
 /** The fake SDK runner: records what it was given into the file named by its second-last argument. */

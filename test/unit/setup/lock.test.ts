@@ -1,5 +1,5 @@
 /**
- * scripts/lib/lock.js: the cross-process setup lock. A lock left by a dead run is taken over, a
+ * tools/lib/lock.js: the cross-process setup lock. A lock left by a dead run is taken over, a
  * live owner is waited for (and only up to the timeout), the lock is re-entrant for its owner and
  * always released, and concurrent runs never overlap.
  */
@@ -9,12 +9,12 @@ import os from 'os';
 import path from 'path';
 import { REPO } from './sandbox';
 
-const { withLock } = require('../../../scripts/lib/lock') as {
+const { withLock } = require('../../../tools/lib/lock') as {
   withLock<T>(file: string, fn: () => T, opts?: { timeoutMs?: number; what?: string }): T;
 };
-const { SetupError } = require('../../../scripts/lib/proc') as { SetupError: new (...a: unknown[]) => Error };
+const { SetupError } = require('../../../tools/lib/proc') as { SetupError: new (...a: unknown[]) => Error };
 
-const LOCK_JS = path.join(REPO, 'scripts', 'lib', 'lock.js');
+const LOCK_JS = path.join(REPO, 'tools', 'lib', 'lock.js');
 
 /** A PID that certainly belonged to a process that has exited. */
 function deadPid(): number {

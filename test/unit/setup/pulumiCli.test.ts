@@ -1,12 +1,12 @@
 /**
- * scripts/lib/pulumi-cli.js: version comparison, the "a pulumi on PATH is used only if it is at
+ * tools/lib/pulumi-cli.js: version comparison, the "a pulumi on PATH is used only if it is at
  * least the pinned version" rule, the Go build recipe (driven by a fake `go`), the stamp that
  * makes later runs a stat, and the error when neither a CLI nor Go is available. Everything runs
  * in a sandbox copy of the scripts with a PATH holding only fakes.
  */
 import fs from 'fs';
 import path from 'path';
-import { PINNED_VERSION, versionAtLeast } from '../../../scripts/lib/pulumi-cli';
+import { PINNED_VERSION, versionAtLeast } from '../../../tools/lib/pulumi-cli';
 import { goCalls, installFakeGo, SDK_HASH } from './fakeGo';
 import {
   callLines,
@@ -87,7 +87,7 @@ describe('ensurePulumi', () => {
       // No language host beside it: the repository's host is installed as a wrapper.
       const host = path.join(binDir, 'pulumi-language-nodejs');
       expect(fs.readFileSync(host, 'utf8')).toContain(
-        path.join(sb.root, 'scripts', 'lib', 'pulumi-language-nodejs.js'),
+        path.join(sb.root, 'tools', 'lib', 'pulumi-language-nodejs.js'),
       );
       expect(fs.statSync(host).mode & 0o111).not.toBe(0);
       expect(fs.readlinkSync(path.join(binDir, 'pulumi-resource-pulumi-nodejs'))).toMatch(
@@ -136,9 +136,9 @@ describe('ensurePulumi', () => {
       expect(res.fix).toContain('Go >= 1.26 (https://go.dev/dl/)');
     });
 
-    it('scripts/ensure-pulumi.js exits 1 and prints what failed and how to fix it', () => {
+    it('tools/ensure-pulumi.js exits 1 and prints what failed and how to fix it', () => {
       const res = runNode(
-        [path.join(sb.root, 'scripts', 'ensure-pulumi.js')],
+        [path.join(sb.root, 'tools', 'ensure-pulumi.js')],
         { ...env(), HOME: sb.root },
         sb.root,
       );
@@ -205,7 +205,7 @@ describe('ensurePulumi', () => {
       ]);
       // The proxy refused the host module: our Node.js host is installed.
       expect(fs.readFileSync(path.join(binDir, 'pulumi-language-nodejs'), 'utf8')).toContain(
-        'scripts/lib/pulumi-language-nodejs.js',
+        'tools/lib/pulumi-language-nodejs.js',
       );
       expect(readStamp(sb).steps.pulumi).toMatchObject({ key: `${PINNED_VERSION}#1`, goHost: false });
       expect(fs.readFileSync(path.join(sb.cache, 'pulumi', 'build.log'), 'utf8')).toContain(
@@ -292,7 +292,7 @@ describe('ensurePulumi', () => {
       ]);
       // The built host is kept (not replaced by our wrapper), and the stamp remembers it.
       expect(fs.readFileSync(path.join(binDir, 'pulumi-language-nodejs'), 'utf8')).not.toContain(
-        'scripts/lib',
+        'tools/lib',
       );
       expect(readStamp(sb).steps.pulumi).toMatchObject({ goHost: true });
       expect(ensurePulumiIn(sb, { ...env(), ...goEnv })).toMatchObject({

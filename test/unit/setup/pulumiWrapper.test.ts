@@ -1,10 +1,10 @@
 /**
- * scripts/pulumi.js (`npm run pulumi -- …`): runs the ensured CLI with the project's environment
+ * tools/pulumi.js (`npm run pulumi -- …`): runs the ensured CLI with the project's environment
  * (pulumiEnv) and the caller's arguments, and exits with the CLI's exit code. The CLI here is a
  * fake `pulumi` on PATH that reports the pinned version and prints what it was started with.
  */
 import path from 'path';
-import { PINNED_VERSION } from '../../../scripts/lib/pulumi-cli';
+import { PINNED_VERSION } from '../../../tools/lib/pulumi-cli';
 import { makeSandbox, runNode, Sandbox, writeExecutable } from './sandbox';
 
 let sb: Sandbox;
@@ -30,7 +30,7 @@ afterEach(() => sb.cleanup());
 
 it('passes the arguments through, sets the project environment and returns the exit code', () => {
   const res = runNode(
-    [path.join(sb.root, 'scripts', 'pulumi.js'), 'stack', 'output', '--json'],
+    [path.join(sb.root, 'tools', 'pulumi.js'), 'stack', 'output', '--json'],
     { PATH: sb.bin, HOME: sb.root, PULUMI_CONFIG_PASSPHRASE: 'from-caller', PULUMI_HOME: '/elsewhere' },
     sb.root,
   );

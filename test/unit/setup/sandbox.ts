@@ -1,6 +1,6 @@
 /**
  * A throw-away copy of the setup scripts for unit tests. The scripts derive every path from their
- * own location (ROOT = scripts/lib/../..; CACHE_DIR = ROOT/.cache), so a copy under a temp dir
+ * own location (ROOT = tools/lib/../..; CACHE_DIR = ROOT/.cache), so a copy under a temp dir
  * with node_modules linked back gives a private `.cache` (stamp, lock, Pulumi bin dir) and never
  * touches the checkout's real one. Fake tools (`go`, `pulumi`, `python`) are small executables on a
  * temp PATH; nothing here uses the network, apt or a Go toolchain.
@@ -38,10 +38,10 @@ export interface Sandbox {
 
 export function makeSandbox(prefix = 'setup-unit-'): Sandbox {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  fs.mkdirSync(path.join(root, 'scripts', 'lib'), { recursive: true });
-  for (const f of SCRIPT_FILES) fs.copyFileSync(path.join(REPO, 'scripts', f), path.join(root, 'scripts', f));
+  fs.mkdirSync(path.join(root, 'tools', 'lib'), { recursive: true });
+  for (const f of SCRIPT_FILES) fs.copyFileSync(path.join(REPO, 'tools', f), path.join(root, 'tools', f));
   for (const f of LIB_FILES) {
-    fs.copyFileSync(path.join(REPO, 'scripts', 'lib', f), path.join(root, 'scripts', 'lib', f));
+    fs.copyFileSync(path.join(REPO, 'tools', 'lib', f), path.join(root, 'tools', 'lib', f));
   }
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
   const bin = path.join(root, 'fakebin');
@@ -93,7 +93,7 @@ export function ensurePulumiIn(
   opts: { force?: boolean } = {},
 ): EnsureResult & { stderr: string } {
   const code = `
-    const { ensurePulumi } = require('./scripts/lib/pulumi-cli');
+    const { ensurePulumi } = require('./tools/lib/pulumi-cli');
     let out;
     try { out = { ok: true, cli: ensurePulumi({ quiet: true, ...${JSON.stringify(opts)} }) }; }
     catch (e) { out = { ok: false, name: e.name, message: e.message, fix: e.fix }; }

@@ -1,5 +1,5 @@
 /**
- * scripts/setup.js end to end in a sandbox with fake tools: the python step's stamp (a second run
+ * tools/setup.js end to end in a sandbox with fake tools: the python step's stamp (a second run
  * with a current stamp runs nothing; a changed requirement list, a missing marker or --force
  * rebuilds only what is stale), the apt step (installs only what dpkg lacks, refreshes lists once
  * on failure), argument handling, and a stale setup lock left by a killed run.
@@ -22,7 +22,7 @@ afterEach(() => sb.cleanup());
 
 function setup(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   return runNode(
-    [path.join(sb.root, 'scripts', 'setup.js'), ...args],
+    [path.join(sb.root, 'tools', 'setup.js'), ...args],
     { PATH: sb.bin, HOME: sb.root, ...pyEnv, ...extraEnv },
     sb.root,
   );
@@ -74,7 +74,7 @@ describe('setup.js --only python', () => {
     expect(setup(['--only', 'python']).status).toBe(0);
     const before = pipInstalls().length;
     // A later commit changes one requirement list (here: in the sandbox's copy of venv.js).
-    const venvJs = path.join(sb.root, 'scripts', 'lib', 'venv.js');
+    const venvJs = path.join(sb.root, 'tools', 'lib', 'venv.js');
     const src = fs.readFileSync(venvJs, 'utf8');
     expect(src).toContain("requirements: ['b2sdk==1.*']");
     fs.writeFileSync(venvJs, src.replace("requirements: ['b2sdk==1.*']", "requirements: ['b2sdk==1.20.*']"));
@@ -234,7 +234,7 @@ describe('setup.js --only apt (fake dpkg/apt-get)', () => {
     const res = setup(['--only', 'apt']);
     expect(res.status).toBe(1);
     expect(res.stderr).toContain('this machine has no dpkg/apt-get');
-    expect(res.stderr).toContain('then run: node scripts/setup.js --skip apt');
+    expect(res.stderr).toContain('then run: node tools/setup.js --skip apt');
   });
 });
 
@@ -243,7 +243,7 @@ describe('setup.js arguments', () => {
     const res = setup(['--only', 'bogus']);
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('setup: --only needs one of apt, python, pulumi (got bogus)');
-    expect(res.stderr).toContain('usage: node scripts/setup.js');
+    expect(res.stderr).toContain('usage: node tools/setup.js');
   });
 
   it('SETUP_SKIP_PULUMI=1 and --skip-pulumi skip the pulumi step (which would fail here: no pulumi, no go)', () => {

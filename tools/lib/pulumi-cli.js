@@ -2,7 +2,7 @@
 'use strict';
 /**
  * The pinned Pulumi CLI: find it, or build it from the Go module proxy, and the environment every
- * invocation runs with. Used by scripts/ensure-pulumi.js, scripts/pulumi.js and scripts/setup.js;
+ * invocation runs with. Used by tools/ensure-pulumi.js, tools/pulumi.js and tools/setup.js;
  * tests and `npm start` should call `ensurePulumi()` + `pulumiEnv()` rather than guess paths.
  *
  * Recipe (see README "Pulumi CLI"):
@@ -13,7 +13,7 @@
  *     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi into .cache/pulumi/<v>/bin.
  *  3. The Node.js language host module is built the same way when the proxy serves it (its tag, or
  *     the pseudo-version of the release commit); where it does not, the repository's own host
- *     (scripts/lib/pulumi-language-nodejs.js) is installed as `pulumi-language-nodejs`.
+ *     (tools/lib/pulumi-language-nodejs.js) is installed as `pulumi-language-nodejs`.
  *  4. The dynamic-provider plugin script shipped in @pulumi/pulumi is linked into the bin dir.
  */
 const fs = require('fs');
@@ -43,7 +43,7 @@ const VERSION_VAR = 'github.com/pulumi/pulumi/sdk/v3/go/common/version.Version';
 const OFFICIAL_INSTALL_HINT =
   `install the official Pulumi CLI >= ${PINNED_VERSION} (https://www.pulumi.com/docs/install/, e.g. ` +
   `"curl -fsSL https://get.pulumi.com | sh -s -- --version ${PINNED_VERSION}") and put it on PATH, ` +
-  'or install Go >= 1.26 (https://go.dev/dl/) so scripts/ensure-pulumi.js can build it from the Go module proxy';
+  'or install Go >= 1.26 (https://go.dev/dl/) so tools/ensure-pulumi.js can build it from the Go module proxy';
 
 /**
  * `major.minor.patch` and the pre-release identifiers of a version string (a leading `v` and any
@@ -168,8 +168,8 @@ function installPlugins(needHost) {
   const hostExe = path.join(BIN_DIR, 'pulumi-language-nodejs');
   if (needHost) {
     // A wrapper, not a symlink: the engine execs it directly and node must find our script.
-    const script = path.join(ROOT, 'scripts', 'lib', 'pulumi-language-nodejs.js');
-    const body = `#!/bin/sh\n# Installed by scripts/ensure-pulumi.js: the repository's Node.js language host.\nexec node "${script}" "$@"\n`;
+    const script = path.join(ROOT, 'tools', 'lib', 'pulumi-language-nodejs.js');
+    const body = `#!/bin/sh\n# Installed by tools/ensure-pulumi.js: the repository's Node.js language host.\nexec node "${script}" "$@"\n`;
     if (!fs.existsSync(hostExe) || fs.readFileSync(hostExe, 'utf8') !== body) {
       fs.rmSync(hostExe, { force: true });
       fs.writeFileSync(hostExe, body, { mode: 0o755 });
@@ -349,7 +349,7 @@ function ensurePulumi(opts = {}) {
   if (!versionAtLeast(PINNED_VERSION, sdk)) {
     throw new SetupError(
       `the pinned Pulumi CLI ${PINNED_VERSION} is older than the @pulumi/pulumi SDK ${sdk}`,
-      `raise PINNED_VERSION in scripts/lib/pulumi-cli.js to at least ${sdk}`,
+      `raise PINNED_VERSION in tools/lib/pulumi-cli.js to at least ${sdk}`,
     );
   }
   const cached = opts.force ? null : fromCache();
@@ -414,7 +414,7 @@ function findOrBuild(force) {
   if (version !== PINNED_VERSION) {
     throw new SetupError(
       `the built CLI reports version ${version ?? '(did not run)'}, expected ${PINNED_VERSION}`,
-      `read ${path.relative(ROOT, BUILD_LOG)}; delete ${path.relative(ROOT, BIN_DIR)} and re-run node scripts/ensure-pulumi.js`,
+      `read ${path.relative(ROOT, BUILD_LOG)}; delete ${path.relative(ROOT, BIN_DIR)} and re-run node tools/ensure-pulumi.js`,
     );
   }
   writeStep('pulumi', {

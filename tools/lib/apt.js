@@ -38,7 +38,7 @@ function rootRunner() {
     return { cmd: 'sudo', prefix: ['-n', 'apt-get'] };
   throw new SetupError(
     'installing Debian packages needs root, and this user is not root and has no passwordless sudo',
-    `run once as root: apt-get install -y ${DEBIAN_PACKAGES.join(' ')}  (then re-run node scripts/setup.js)`,
+    `run once as root: apt-get install -y ${DEBIAN_PACKAGES.join(' ')}  (then re-run node tools/setup.js)`,
   );
 }
 
@@ -61,7 +61,7 @@ function ensureDebianPackages(wanted = DEBIAN_PACKAGES) {
   if (!which('dpkg-query') || !which('apt-get')) {
     throw new SetupError(
       'this machine has no dpkg/apt-get, so the Debian packages the tests use cannot be installed automatically',
-      `install the equivalents of: ${wanted.join(' ')} with your package manager, then run: node scripts/setup.js --skip apt`,
+      `install the equivalents of: ${wanted.join(' ')} with your package manager, then run: node tools/setup.js --skip apt`,
     );
   }
   const missing = missingPackages(wanted);

@@ -7,7 +7,7 @@
  *
  * Why it exists: the CLI builds from the Go module proxy (`pkg/v3`), but the upstream host module
  * (`sdk/nodejs/cmd/pulumi-language-nodejs/v3`) is refused by the proxy reachable here, so
- * `scripts/ensure-pulumi.js` installs this host in its place when the Go one cannot be built.
+ * `tools/ensure-pulumi.js` installs this host in its place when the Go one cannot be built.
  *
  * It does what the engine needs for preview/up/refresh/destroy: answer the handshake and plugin
  * queries, and `Run` the program through the SDK's own runner (`@pulumi/pulumi/cmd/run`, resolved

@@ -6,7 +6,7 @@
  *   apt     Debian packages: rclone restic s3cmd awscli postgresql mariadb-server
  *   python  .cache/venv (b2 CLI, newest b2sdk, boto3), .cache/venv-b2sdk28 (b2sdk 2.8, API v3)
  *           and .cache/venv-b2sdk1 (b2sdk 1.x, API v2)
- *   pulumi  the pinned Pulumi CLI (scripts/ensure-pulumi.js)
+ *   pulumi  the pinned Pulumi CLI (tools/ensure-pulumi.js)
  * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
  * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
  * Any failure exits non-zero with what failed and how to fix it.
@@ -18,7 +18,7 @@ const { STAMP_FILE, writeStep } = require('./lib/stamp');
 
 const STEPS = ['apt', 'python', 'pulumi'];
 
-const HELP = `usage: node scripts/setup.js [--only ${STEPS.join('|')}] [--skip STEP] [--skip-pulumi] [--force]
+const HELP = `usage: node tools/setup.js [--only ${STEPS.join('|')}] [--skip STEP] [--skip-pulumi] [--force]
 
 Installs what the tests need (idempotent; fast when already done):
   apt     Debian packages rclone restic s3cmd awscli postgresql mariadb-server
@@ -26,7 +26,7 @@ Installs what the tests need (idempotent; fast when already done):
   python  .cache/venv with b2 (B2 CLI), b2sdk (newest), boto3;
           .cache/venv-b2sdk28 with b2sdk==2.8.* (the API v3 generation);
           .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
-  pulumi  the pinned Pulumi CLI (see scripts/ensure-pulumi.js and README "Pulumi CLI")
+  pulumi  the pinned Pulumi CLI (see tools/ensure-pulumi.js and README "Pulumi CLI")
 
   --only STEP     run just this step (repeatable)
   --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
@@ -75,7 +75,7 @@ function main() {
   const { steps, force } = parseArgs(process.argv.slice(2));
   // Concurrent `npm test` runs in one checkout take turns; the fast path holds it for milliseconds.
   withLock(path.join(CACHE_DIR, 'setup.lock'), () => runSteps(steps, force), {
-    what: 'node scripts/setup.js',
+    what: 'node tools/setup.js',
   });
   log('done', `${steps.join(', ') || 'nothing to do'} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }

@@ -1,7 +1,7 @@
 // @ts-check
 'use strict';
 /**
- * End-to-end smoke check of the pinned CLI (`node scripts/ensure-pulumi.js --smoke`): in a temp
+ * End-to-end smoke check of the pinned CLI (`node tools/ensure-pulumi.js --smoke`): in a temp
  * dir, a tiny TypeScript program with one dynamic resource, config and a secret goes through
  * login (file:// backend) → stack init → up → preview --expect-no-changes → destroy → stack rm.
  * It proves the CLI, the language host and the dynamic-provider plugin work together.
@@ -59,7 +59,7 @@ function smokeTest(cli) {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
     fs.mkdirSync(path.join(dir, 'state'));
     const env = { ...pulumiEnv(cli.binDir), PULUMI_CONFIG_PASSPHRASE: 'smoke-test-passphrase' };
-    const fix = 'read the pulumi output above; rebuild with node scripts/ensure-pulumi.js --force';
+    const fix = 'read the pulumi output above; rebuild with node tools/ensure-pulumi.js --force';
     const pulumi = (/** @type {string[]} */ args, capture = false) =>
       run(cli.exe, [...args, '--non-interactive'], { cwd: dir, env, fix, capture });
     log('smoke', `pulumi up/preview/destroy of a dynamic resource in ${dir}`);

@@ -4,12 +4,12 @@
 /**
  * Makes the pinned Pulumi CLI available (PATH if new enough, else built from the Go module proxy
  * into .cache/pulumi/<version>/bin) and prints its bin dir on stdout. Idempotent and cached.
- *   node scripts/ensure-pulumi.js [--force] [--smoke] [--print bin|exe|version]
+ *   node tools/ensure-pulumi.js [--force] [--smoke] [--print bin|exe|version]
  */
 const { fail } = require('./lib/proc');
 const { ensurePulumi, PINNED_VERSION } = require('./lib/pulumi-cli');
 
-const HELP = `usage: node scripts/ensure-pulumi.js [--force] [--smoke] [--print bin|exe|version]
+const HELP = `usage: node tools/ensure-pulumi.js [--force] [--smoke] [--print bin|exe|version]
 
 Ensures the pinned Pulumi CLI v${PINNED_VERSION} (see README "Pulumi CLI").
   --force       rebuild even if a cached build or a new-enough pulumi on PATH exists

@@ -1,4 +1,4 @@
-/** Types for scripts/lib/pulumi-cli.js (plain CommonJS so setup runs before any TypeScript tooling). */
+/** Types for tools/lib/pulumi-cli.js (plain CommonJS so setup runs before any TypeScript tooling). */
 
 export const PINNED_VERSION: string;
 /** `.cache/pulumi/<version>/bin`: pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs. */
