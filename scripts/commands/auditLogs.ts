@@ -1,0 +1,24 @@
+/** `audit-logs`: incremental upload of new and grown log files. */
+import { AuditLogsOptions, auditLogsJob } from '../jobs/auditLogs';
+import { int, str, defineCommand } from './common';
+
+export const auditLogsCommand = defineCommand<AuditLogsOptions>({
+  name: 'audit-logs',
+  description: 'incrementally upload new and grown log files, gzipped, to audit-logs/YYYY/MM/DD/',
+  job: auditLogsJob,
+  define: (cmd) =>
+    cmd
+      .requiredOption('--dir <dir>', 'log directory')
+      .option('--name <name>', 'source name for the state object (default: the directory name)')
+      .option(
+        '--state-file <path>',
+        'keep the incremental state in a local file instead of state/audit-logs/<name>.json',
+      )
+      .option('--concurrency <n>', 'uploads in parallel', int('--concurrency'), 8),
+  options: (raw) => ({
+    dir: raw.dir as string,
+    name: str(raw, 'name'),
+    stateFile: str(raw, 'stateFile'),
+    concurrency: raw.concurrency as number,
+  }),
+});
