@@ -356,6 +356,10 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     return new SpoolPart(partNo, size, path.join(spoolRoot, `part-${partNo}`), sha256);
   };
 
+  // A full part is held back until the next byte arrives: if the stream ends exactly on the part
+  // boundary it is the whole object and goes out as one PutObject (a one-part multipart upload
+  // would be refused by B2 — EntityTooSmall — and the job would fail).
+  let held: ReadyPart | undefined;
   try {
     part = await newPart();
     for await (const raw of req.body) {
@@ -364,6 +368,12 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
       let chunk: Buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as string);
       total += chunk.length;
       while (chunk.length > 0) {
+        if (held) {
+          const full = held;
+          held = undefined; // enqueue owns it now
+          await enqueue(full);
+        }
+        part ??= await newPart();
         const room = part.capacity - part.size;
         const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
         const wrote = part.write(piece);
@@ -371,15 +381,20 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
         chunk = chunk.subarray(piece.length);
         if (part.size === part.capacity) {
           const full = part;
-          part = undefined; // not ours to discard once enqueue owns it
-          await enqueue(await full.close());
-          part = await newPart();
+          part = undefined; // not ours to discard once closed
+          held = await full.close();
         }
       }
       req.onProgress?.(total);
     }
-    const last = await part.close();
-    part = undefined;
+    let last: ReadyPart;
+    if (held) {
+      last = held;
+      held = undefined;
+    } else {
+      last = await part!.close();
+      part = undefined;
+    }
     const digest = sha256.digest('hex');
 
     if (!uploadId) {
@@ -440,6 +455,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     firstFailure ??= err;
     internal.abort(err);
     await part?.discard();
+    await held?.release();
     await Promise.allSettled(inflight.values());
     if (uploadId) await abortQuietly(req, uploadId);
     req.body.destroy();

@@ -111,6 +111,41 @@ it('sends an object that fits one part as a single PutObject with its sha256 in 
   }
 });
 
+describe('one-part streams are one PutObject at every boundary (B2 refuses a one-part multipart upload)', () => {
+  const part = 5 * MiB;
+  it.each([
+    // [size, chunk, memory budget (undefined: pooled memory; 1 MiB: spooled parts)]
+    [part - 1, 100_003, undefined],
+    [part, 100_003, undefined],
+    [part, part, undefined], // the chunk that fills the part is the last one
+    [part, 1 * MiB, 1 * MiB],
+    [part - 1, 1 * MiB, 1 * MiB],
+  ])('%d bytes in %d-byte chunks (budget %s): single PutObject', async (size, chunk, budget) => {
+    const { stream, data } = source(size, chunk);
+    const key = `boundary/${size}-${chunk}-${String(budget)}.bin`;
+    const res = await uploadStream(request(key, stream, { memoryBudget: budget, spoolDir: tmp }));
+    expect(res).toMatchObject({ multipart: false, parts: 1, size, sha256InMetadata: true });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.Metadata?.sha256).toBe(sha256(data));
+    expect(head.Metadata?.['run-id']).toBeUndefined(); // no CreateMultipartUpload happened
+    expect((await download(key)).equals(data)).toBe(true);
+  });
+
+  it.each([
+    [part + 1, undefined],
+    [part + 1, 1 * MiB],
+    [2 * part + 1, undefined],
+  ])('%d bytes (budget %s): multipart, byte-exact, no empty part', async (size, budget) => {
+    const { stream, data } = source(size);
+    const key = `boundary/multi-${size}-${String(budget)}.bin`;
+    const res = await uploadStream(request(key, stream, { memoryBudget: budget, spoolDir: tmp }));
+    expect(res).toMatchObject({ multipart: true, parts: Math.ceil(size / part), size });
+    expect(sha256(await download(key))).toBe(sha256(data));
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+    expect(open.Uploads ?? []).toEqual([]);
+  });
+});
+
 it('a stream that ends exactly on a part boundary has no empty trailing part', async () => {
   const { stream, data } = source(10 * MiB);
   const res = await uploadStream(request('exact/obj.bin', stream));
