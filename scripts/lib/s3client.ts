@@ -1,7 +1,8 @@
 /**
  * The S3 client set up for B2 (design.md §5, b2-api.md §11–12): path-style addressing, the
  * region taken from the endpoint host, checksum headers only when an operation requires them
- * (B2 has answered 400 to the SDK's default `x-amz-checksum-*`), and the one B2 retry policy.
+ * (B2 has answered 400 to the SDK's default `x-amz-checksum-*`; our uploads set their own CRC32,
+ * with a Content-MD5 fallback: partChecksum.ts), and the one B2 retry policy.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -48,15 +49,17 @@ export interface S3ClientOptions {
 const CONTENT_SHA256 = 'x-amz-content-sha256';
 
 /**
- * Uploads that carry Content-MD5 are signed with `UNSIGNED-PAYLOAD`: B2 checks the MD5 of every
- * part and put, and B2 is HTTPS-only, so hashing each 100 MB part a second time for SigV4 (what
- * the SDK does on a plain-http endpoint) would cost a full extra read of the spooled part.
+ * Uploads that carry Content-MD5 or `x-amz-checksum-crc32` are signed with `UNSIGNED-PAYLOAD`: B2
+ * checks that checksum on every part and put, and B2 is HTTPS-only, so hashing each part a second
+ * time for SigV4 (what the SDK does on a plain-http endpoint) would cost a full extra pass.
  */
+const PAYLOAD_CHECKSUM = /^(content-md5|x-amz-checksum-crc32)$/i;
+
 function addUnsignedPayloadForMd5Uploads(client: S3Client): void {
   client.middlewareStack.add(
     (next) => async (args) => {
       const req = args.request as { headers?: Record<string, string> };
-      if (req.headers && Object.keys(req.headers).some((h) => h.toLowerCase() === 'content-md5')) {
+      if (req.headers && Object.keys(req.headers).some((h) => PAYLOAD_CHECKSUM.test(h))) {
         req.headers[CONTENT_SHA256] = 'UNSIGNED-PAYLOAD';
       }
       return next(args);

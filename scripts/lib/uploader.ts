@@ -3,11 +3,13 @@
  * streaming a 5 GiB dump).
  *
  * Why not lib-storage `Upload`: it holds every queued part in memory (queueSize × partSize, i.e.
- * 400 MB with B2's recommended 100 MB parts and 4 in flight), it cannot attach a Content-MD5 per
+ * 400 MB with B2's recommended 100 MB parts and 4 in flight), it cannot attach our checksum per
  * part, and it has no gate between "stream ended" and "complete" — which a dump needs, because a
  * killed `pg_dump` closes its stdout normally and only its exit status says the dump is truncated.
  *
- * A part must be complete before it is sent, because its Content-MD5 goes in the request header.
+ * A part must be complete before it is sent, because its checksum goes in the request header
+ * (`x-amz-checksum-crc32`, or Content-MD5 where the endpoint refuses checksum headers:
+ * partChecksum.ts).
  * Parts are therefore buffered:
  * - in memory, in a small pool of reusable buffers, when `concurrency + 1` parts fit what is
  *   left of the process-wide MEMORY_BUDGET (the default 16 MiB parts × 5 = 80 MiB; concurrent
@@ -17,8 +19,9 @@
  *   (bench/README.md, cli section);
  * - in a file in a private temp dir otherwise (large `--part-size`, or the bigger parts of a stream
  *   that grew past ~31 GiB, see partSize.ts): disk then holds at most `concurrency + 1` parts.
- * The MD5 of each part and the object's SHA-256 are computed in 1 MiB slices as the part fills
+ * The CRC32 of each part and the object's SHA-256 are computed in 1 MiB slices as the part fills
  * (cache-warm, few calls into the hash). A retry re-sends the same buffer or re-opens the file.
+ * CRC32 instead of MD5 cut the client's CPU per GiB by ~1.2 s (bench/README.md, cli section).
  *
  * An object that fits one part is sent as one PutObject whose metadata carries its SHA-256. A
  * multipart object's SHA-256 is only known at the end, so it goes in the run's manifest (B2's own
@@ -42,6 +45,14 @@ import * as fsp from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
+import {
+  Crc32,
+  integrityFor,
+  isChecksumHeaderRefusal,
+  markChecksumRefused,
+  PartIntegrity,
+  Updatable,
+} from './partChecksum';
 import { MAX_PARTS, MiB, partSizeFor } from './partSize';
 import { RetryPolicy } from './retry';
 
@@ -89,7 +100,10 @@ export interface UploadResult {
 interface ReadyPart {
   number: number;
   size: number;
-  md5: string; // base64
+  /** `x-amz-checksum-crc32` value, when the part was hashed for it. */
+  crc32?: string;
+  /** Content-MD5 (base64): hashed while filling, or computed on first use after a refusal. */
+  md5(): string;
   /** A fresh request body per attempt. */
   body(): Buffer | Readable;
   /** Returns the buffer to the pool / deletes the spool file. */
@@ -151,7 +165,7 @@ const FIRST_ALLOCATION = 256 * 1024;
 /** Hashes a growing buffer in slices: each byte once, while it is still in cache. */
 class SliceHasher {
   private hashed = 0;
-  constructor(private readonly hashes: Hash[]) {}
+  constructor(private readonly hashes: Updatable[]) {}
 
   /** Hashes `buf[hashed, filled)` when a full slice is waiting, or everything when `final`. */
   advance(buf: Buffer, filled: number, final = false): void {
@@ -170,7 +184,9 @@ class SliceHasher {
 class MemoryPart implements PartBuilder {
   size = 0;
   private buf: Buffer;
-  private readonly md5 = createHash('md5');
+  /** One per-part checksum, the one the client currently sends (MD5 only after a refusal). */
+  private readonly crc?: Crc32;
+  private readonly md5?: Hash;
   private readonly hasher: SliceHasher;
 
   constructor(
@@ -178,9 +194,12 @@ class MemoryPart implements PartBuilder {
     readonly capacity: number,
     private readonly pool: BufferPool,
     objectSha256: Hash,
+    integrity: PartIntegrity,
   ) {
     this.buf = pool.take(capacity) ?? Buffer.allocUnsafeSlow(Math.min(capacity, FIRST_ALLOCATION));
-    this.hasher = new SliceHasher([this.md5, objectSha256]);
+    if (integrity === 'crc32') this.crc = new Crc32();
+    else this.md5 = createHash('md5');
+    this.hasher = new SliceHasher([(this.crc ?? this.md5)!, objectSha256]);
   }
 
   write(chunk: Buffer): void {
@@ -201,10 +220,12 @@ class MemoryPart implements PartBuilder {
     this.hasher.advance(this.buf, this.size, true);
     const buf = this.buf;
     const data = buf.subarray(0, this.size);
+    let md5 = this.md5?.digest('base64');
     return {
       number: this.number,
       size: this.size,
-      md5: this.md5.digest('base64'),
+      crc32: this.crc?.digest(),
+      md5: () => (md5 ??= createHash('md5').update(data).digest('base64')),
       body: () => data,
       release: async () => this.pool.release(buf),
     };
@@ -221,7 +242,9 @@ class SpoolPart implements PartBuilder {
   private fh?: fsp.FileHandle;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  // Both checksums: re-reading a spooled part to hash it after a refusal would cost more.
   private readonly md5 = createHash('md5');
+  private readonly crc = new Crc32();
 
   constructor(
     readonly number: number,
@@ -232,6 +255,7 @@ class SpoolPart implements PartBuilder {
 
   async write(chunk: Buffer): Promise<void> {
     this.md5.update(chunk);
+    this.crc.update(chunk);
     this.objectSha256.update(chunk);
     this.size += chunk.length;
     this.pending.push(chunk);
@@ -252,10 +276,12 @@ class SpoolPart implements PartBuilder {
     await this.flush();
     await this.fh!.close();
     const file = this.file;
+    const md5 = this.md5.digest('base64');
     return {
       number: this.number,
       size: this.size,
-      md5: this.md5.digest('base64'),
+      crc32: this.crc.digest(),
+      md5: () => md5,
       body: () =>
         this.size === 0 ? Buffer.alloc(0) : fs.createReadStream(file, { highWaterMark: READ_CHUNK }),
       release: () => fsp.rm(file, { force: true }),
@@ -313,17 +339,19 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   const sendPart = (ready: ReadyPart, id: string): Promise<void> =>
     req.policy
       .run(async () => {
-        const out = await req.s3.send(
-          new UploadPartCommand({
-            Bucket: req.bucket,
-            Key: req.key,
-            UploadId: id,
-            PartNumber: ready.number,
-            Body: ready.body(),
-            ContentLength: ready.size,
-            ContentMD5: ready.md5,
-          }),
-          { abortSignal: signal },
+        const out = await sendWithIntegrity(req.s3, ready, (integrity) =>
+          req.s3.send(
+            new UploadPartCommand({
+              Bucket: req.bucket,
+              Key: req.key,
+              UploadId: id,
+              PartNumber: ready.number,
+              Body: ready.body(),
+              ContentLength: ready.size,
+              ...integrity,
+            }),
+            { abortSignal: signal },
+          ),
         );
         if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
         etags.set(ready.number, out.ETag);
@@ -351,7 +379,8 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
       );
     }
     const size = partSizeFor(partNo, req.partSize);
-    if (size * (concurrency + 1) <= reserved) return new MemoryPart(partNo, size, pool, sha256);
+    if (size * (concurrency + 1) <= reserved)
+      return new MemoryPart(partNo, size, pool, sha256, integrityFor(req.s3));
     spoolRoot ??= await fsp.mkdtemp(path.join(req.spoolDir ?? os.tmpdir(), 'ifb-upload-'));
     return new SpoolPart(partNo, size, path.join(spoolRoot, `part-${partNo}`), sha256);
   };
@@ -403,16 +432,18 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
         await untilAborted(req.beforeComplete?.(), signal);
         const out = await req.policy.run(
           () =>
-            req.s3.send(
-              new PutObjectCommand({
-                ...common,
-                ContentType: req.contentType,
-                Body: last.body(),
-                ContentLength: last.size,
-                ContentMD5: last.md5,
-                Metadata: { ...req.metadata, sha256: digest },
-              }),
-              { abortSignal: signal },
+            sendWithIntegrity(req.s3, last, (integrity) =>
+              req.s3.send(
+                new PutObjectCommand({
+                  ...common,
+                  ContentType: req.contentType,
+                  Body: last.body(),
+                  ContentLength: last.size,
+                  Metadata: { ...req.metadata, sha256: digest },
+                  ...integrity,
+                }),
+                { abortSignal: signal },
+              ),
             ),
           signal,
         );
@@ -466,6 +497,29 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     req.signal?.removeEventListener('abort', onOuterAbort);
     if (spoolRoot) await fsp.rm(spoolRoot, { recursive: true, force: true });
   }
+}
+
+type IntegrityFields = { ChecksumCRC32: string } | { ContentMD5: string };
+
+/**
+ * Sends one part or PUT with the client's integrity header (partChecksum.ts): CRC32 while the
+ * endpoint takes it, else Content-MD5. A refusal of the checksum header re-sends at once with
+ * Content-MD5 and switches the client to MD5 for later parts; it is not counted as a retry.
+ */
+async function sendWithIntegrity<T>(
+  s3: S3Client,
+  part: ReadyPart,
+  send: (integrity: IntegrityFields) => Promise<T>,
+): Promise<T> {
+  if (part.crc32 !== undefined && integrityFor(s3) === 'crc32') {
+    try {
+      return await send({ ChecksumCRC32: part.crc32 });
+    } catch (err) {
+      if (!isChecksumHeaderRefusal(err)) throw err;
+      markChecksumRefused(s3);
+    }
+  }
+  return send({ ContentMD5: part.md5() });
 }
 
 /** Waits for `p`, but rejects as soon as `signal` aborts. */
