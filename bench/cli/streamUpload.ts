@@ -4,7 +4,7 @@
  *
  *   gen | node bin/run-ts.js bench/cli/streamUpload.ts <key>     (B2_* env as for the CLI)
  */
-import { RetryPolicy } from '../../scripts/lib/retry';
+import { jobRetryPolicy } from '../../scripts/lib/retry';
 import { createS3Client, regionFromEndpoint } from '../../scripts/lib/s3client';
 import { Secret } from '../../scripts/lib/secret';
 import { uploadStream } from '../../scripts/lib/uploader';
@@ -13,7 +13,7 @@ import { choosePartSize, parseSize } from '../../scripts/lib/partSize';
 async function main(): Promise<void> {
   const key = process.argv[2];
   const env = process.env;
-  const policy = new RetryPolicy();
+  const policy = jobRetryPolicy();
   const s3 = createS3Client(
     {
       endpoint: env.B2_S3_ENDPOINT!,

@@ -45,6 +45,11 @@ export interface JsonCall {
   method?: 'GET' | 'POST';
   body?: unknown;
   context: RequestContext;
+  /**
+   * False for a call whose repeat is not harmless (b2_create_key, b2_create_bucket): a failure
+   * that may have reached B2 ends in `OutcomeUnknown` instead of a blind retry (infra/b2/retry.ts).
+   */
+  idempotent?: boolean;
 }
 
 /** One upload: raw body with B2 headers, answered with JSON. */
@@ -90,7 +95,10 @@ export class HttpClient {
 
   /** A JSON call with the retry policy applied. */
   json<T>(call: JsonCall): Promise<T> {
-    return this.policy.run(() => this.jsonOnce<T>(call), { operation: call.context.operation });
+    return this.policy.run(() => this.jsonOnce<T>(call), {
+      operation: call.context.operation,
+      idempotent: call.idempotent,
+    });
   }
 
   /** A JSON call, one attempt. */

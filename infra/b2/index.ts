@@ -5,8 +5,10 @@
 export * from './client';
 export * from './errors';
 export { SecretString, REDACTED } from './secret';
-export { RetryPolicy, DEFAULT_RETRY_OPTIONS, systemClock } from './retry';
-export type { RetryOptions, Clock, RetryEvent } from './retry';
+export { RetryPolicy, RetryStats, OutcomeUnknown, DEFAULT_RETRY_OPTIONS, classifyB2Error } from './retry';
+export type { RetryOptions, RetryEvent, RunOptions, Verdict, Classifier } from './retry';
+export { systemClock } from './clock';
+export type { Clock } from './clock';
 export { clearAuthorizationCache } from './session';
 export type { AuthInfo, AllowedScope } from './session';
 export { DEFAULT_USER_AGENT } from './http';

@@ -80,7 +80,8 @@ const UPLOAD_OPERATIONS = new Set(['b2_upload_file', 'b2_upload_part']);
  * Upload retry rule: the general one, plus an upload token B2 refused (expired, bad, or busy),
  * which a fresh upload URL fixes. Account-token failures are the session's re-auth concern.
  */
-export function isUploadRetryable(err: B2Error): boolean {
+export function isUploadRetryable(err: unknown): boolean {
+  if (!(err instanceof B2Error)) return false;
   if (err.retryable) return true;
   if (!UPLOAD_OPERATIONS.has(err.operation)) return false;
   return err instanceof ExpiredAuthToken || err instanceof BadAuthToken || err instanceof AuthTokenLimit;

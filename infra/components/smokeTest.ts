@@ -98,7 +98,7 @@ export async function runKeySmokeTest(o: {
   const { B2Client: Client } = require('../b2') as typeof import('../b2');
   // Scoped keys fail fast: a refusal is the expected answer, so no retries on 4xx (the client never
   // retries them) and a short deadline for the rest.
-  const retry = { maxAttempts: 3, deadlineMs: 30_000 };
+  const retry = { maxAttempts: 3, budgetMs: 30_000 };
   const writer = new Client({
     applicationKeyId: o.writer.keyId,
     applicationKey: o.writer.key,

@@ -1,11 +1,12 @@
 /**
- * The one retry policy of the backup CLI (style.md §4), shaped for B2 (b2-api.md §6, §12):
+ * The backup jobs' settings and error classifier for the one retry policy type
+ * (`infra/b2/retry.ts`), shaped for B2's S3-compatible API (docs/b2-api.md §6, §12):
  *
- * - 503 SlowDown and 429 are throttles: long exponential backoff with jitter (1 s doubling to a
- *   2 min cap per wait); a `Retry-After` header wins over the computed wait.
+ * - 503 SlowDown and 429 are throttles: long exponential backoff with equal jitter (1 s doubling
+ *   to a 2 min cap per wait); a `Retry-After` header wins over the computed wait.
  * - 500/502/504/408 and connection resets/timeouts are transient: same backoff.
- * - 403 with a cap-exceeded code stops at once (nothing changes until a human raises the cap);
- *   every other 4xx is final.
+ * - 403 with a cap-exceeded code stops at once (nothing changes until a human raises the cap) and
+ *   surfaces as `CapExceededError`; every other 4xx is final.
  * - All waits of one call fit a total budget (default 10 min): a wait that would overrun the
  *   budget is not taken and the last error surfaces.
  *
@@ -15,8 +16,11 @@
  * failures while reading a response body). `run` never retries an error the SDK already retried.
  */
 import type { RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
-import { Clock, systemClock } from './clock';
+import type { Clock } from '../../infra/b2/clock';
+import { AttemptState, RetryOptions, RetryPolicy, Verdict } from '../../infra/b2/retry';
 import { CapExceededError } from './errors';
+
+export { RetryPolicy } from '../../infra/b2/retry';
 
 export type ErrorKind = 'throttle' | 'transient' | 'cap-exceeded' | 'fatal';
 
@@ -28,38 +32,33 @@ export interface Classified {
   retryAfterMs?: number;
 }
 
-export interface RetryPolicyOptions {
-  baseDelayMs: number;
-  maxDelayMs: number;
-  factor: number;
-  budgetMs: number;
-  maxAttempts: number;
+/** The jobs' settings (`BACKUP_RETRY_*_MS` override three of them, see runner.ts). */
+export const JOB_RETRY_OPTIONS: Readonly<RetryOptions> = Object.freeze({
+  maxAttempts: 40,
+  initialDelayMs: 1_000,
+  multiplier: 2,
+  maxDelayMs: 120_000,
+  jitterMs: 0,
+  jitterRatio: 0.5,
+  maxRetryAfterMs: 10 * 60_000,
+  budgetMs: 10 * 60_000,
+});
+
+export interface JobRetryOptions extends RetryOptions {
   /** In [0,1); injected so tests can assert exact waits. */
   random: () => number;
   clock: Clock;
 }
 
-export const DEFAULT_RETRY: Omit<RetryPolicyOptions, 'clock' | 'random'> = {
-  baseDelayMs: 1_000,
-  maxDelayMs: 120_000,
-  factor: 2,
-  budgetMs: 10 * 60_000,
-  maxAttempts: 40,
-};
-
-/** Retry counts for the metrics file (`backup_job_retries_total`). */
-export class RetryStats {
-  retries = 0;
-  readonly byKind: Record<string, number> = {};
-  record(kind: ErrorKind): void {
-    this.retries += 1;
-    this.byKind[kind] = (this.byKind[kind] ?? 0) + 1;
-  }
+/** The jobs' retry policy: `JOB_RETRY_OPTIONS` overridden by `opts`, the S3 classifier. */
+export function jobRetryPolicy(opts: Partial<JobRetryOptions> = {}): RetryPolicy {
+  const { clock, random, ...settings } = opts;
+  return new RetryPolicy(
+    settings,
+    { clock, random, classify: classifyVerdict, finalError: (err, v) => toJobError(err, v.kind) },
+    JOB_RETRY_OPTIONS,
+  );
 }
-
-export type Decision =
-  | { retry: true; delayMs: number; classified: Classified }
-  | { retry: false; classified: Classified; reason: string };
 
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -68,7 +67,6 @@ const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNABORTED',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 const THROTTLE_CODES = new Set([
@@ -147,77 +145,27 @@ export function classifyError(err: unknown, nowMs: number = Date.now(), depth = 
   return { ...base, kind: 'fatal' };
 }
 
-export interface AttemptState {
-  startedAt: number;
-  /** Retries already taken for this call. */
-  retries: number;
-}
-
-export class RetryPolicy {
-  readonly opts: RetryPolicyOptions;
-  readonly stats = new RetryStats();
-
-  constructor(opts: Partial<RetryPolicyOptions> = {}) {
-    this.opts = { ...DEFAULT_RETRY, random: Math.random, clock: systemClock, ...opts };
-  }
-
-  /** Backoff before retry number `retry` (1-based), "equal jitter": half fixed, half random. */
-  backoffMs(retry: number): number {
-    const { baseDelayMs, factor, maxDelayMs, random } = this.opts;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * Math.pow(factor, retry - 1));
-    return Math.round(ceiling / 2 + random() * (ceiling / 2));
-  }
-
-  decide(state: AttemptState, err: unknown): Decision {
-    const now = this.opts.clock.now();
-    const classified = classifyError(err, now);
-    if (classified.kind === 'fatal') return { retry: false, classified, reason: 'not retryable' };
-    if (classified.kind === 'cap-exceeded') return { retry: false, classified, reason: 'B2 cap exceeded' };
-    if (state.retries + 1 >= this.opts.maxAttempts) {
-      return { retry: false, classified, reason: `gave up after ${state.retries + 1} attempts` };
-    }
-    // Retry-After wins over the computed wait (b2-api.md §12).
-    const delayMs = classified.retryAfterMs ?? this.backoffMs(state.retries + 1);
-    const elapsed = now - state.startedAt;
-    if (elapsed + delayMs > this.opts.budgetMs) {
-      return {
-        retry: false,
-        classified,
-        reason: `retry budget of ${Math.round(this.opts.budgetMs / 1000)} s exhausted`,
-      };
-    }
-    return { retry: true, delayMs, classified };
-  }
-
-  /**
-   * Runs `attempt` under the policy. `attempt` must build its request afresh each time (a new
-   * file stream for a part). Cap-exceeded errors surface as `CapExceededError`.
-   */
-  async run<T>(attempt: (n: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const state: AttemptState = { startedAt: this.opts.clock.now(), retries: 0 };
-    for (;;) {
-      try {
-        return await attempt(state.retries + 1);
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        // The SDK's middleware (B2RetryStrategy, same policy) already retried this request and
-        // gave up: retrying again here would nest loops and double the budget.
-        if (((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1)
-          throw toJobError(err);
-        const d = this.decide(state, err);
-        if (!d.retry) throw toJobError(err, d.classified);
-        this.stats.record(d.classified.kind);
-        state.retries += 1;
-        await this.opts.clock.sleep(d.delayMs, signal);
-      }
-    }
-  }
+/** `classifyError` as a verdict of the shared policy; never retries what the SDK already retried. */
+export function classifyVerdict(err: unknown, nowMs: number): Verdict {
+  const c = classifyError(err, nowMs);
+  // The SDK's middleware (B2RetryStrategy, same policy) sets `attempts` only when it gives up:
+  // retrying again in `run` would nest loops and double the budget.
+  const sdkAttempts = (err as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts ?? 1;
+  const retryable = (c.kind === 'throttle' || c.kind === 'transient') && sdkAttempts <= 1;
+  // A refused connection or a throttle says the server did not act; other transients may have.
+  const refused = (err as { code?: string } | null)?.code === 'ECONNREFUSED';
+  return {
+    retryable,
+    kind: c.kind,
+    retryAfterMs: c.retryAfterMs,
+    mayHaveTakenEffect: c.kind === 'transient' && !refused,
+  };
 }
 
 /** Wraps cap-exceeded errors in a typed error; other errors pass through unchanged. */
-export function toJobError(err: unknown, classified?: Classified): unknown {
-  const c = classified ?? classifyError(err);
-  if (c.kind === 'cap-exceeded') {
+export function toJobError(err: unknown, kind?: string): unknown {
+  const c = classifyError(err);
+  if ((kind ?? c.kind) === 'cap-exceeded') {
     return new CapExceededError(
       `B2 refused the request: ${c.code ?? 'cap exceeded'} (HTTP 403). Raise the account's cap in the B2 web UI; retrying cannot help.`,
       { cause: err },
@@ -237,14 +185,14 @@ export class B2RetryStrategy implements RetryStrategyV2 {
   constructor(private readonly policy: RetryPolicy) {}
 
   async acquireInitialRetryToken(): Promise<B2Token> {
-    return makeToken({ startedAt: this.policy.opts.clock.now(), retries: 0 }, 0);
+    return makeToken({ startedAt: this.policy.clock.now(), retries: 0 }, 0);
   }
 
   async refreshRetryTokenForRetry(token: B2Token, info: RetryErrorInfo): Promise<B2Token> {
     const d = this.policy.decide(token.state, info.error);
     // The middleware rethrows the original error when this throws; the job layer maps it.
     if (!d.retry) throw info.error;
-    this.policy.stats.record(d.classified.kind);
+    this.policy.stats.record(d.verdict.kind);
     return makeToken({ startedAt: token.state.startedAt, retries: token.state.retries + 1 }, d.delayMs);
   }
 

@@ -5,12 +5,12 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } from './config';
-import { Clock, systemClock } from './clock';
+import { Clock, systemClock } from '../../infra/b2/clock';
 import { exitCodeFor, messageOf, UsageError } from './errors';
 import { Manifest, manifestKey, newManifest, writeManifest } from './manifest';
 import { writeMetricsFile } from './metrics';
 import { Io, Reporter } from './reporter';
-import { RetryPolicy, RetryPolicyOptions, toJobError } from './retry';
+import { JobRetryOptions, jobRetryPolicy, RetryPolicy, toJobError } from './retry';
 import { createS3Client } from './s3client';
 import { KeyPurpose } from './stackOutputs';
 
@@ -61,14 +61,14 @@ export interface RunnerDeps extends ConfigDeps {
   io: Io;
   clock?: Clock;
   /** Overrides for tests (short budgets) or benchmarks. */
-  retry?: Partial<RetryPolicyOptions>;
+  retry?: Partial<JobRetryOptions>;
   makeS3?: (conn: ResolvedConnection, policy: RetryPolicy) => S3Client;
   signal?: AbortSignal;
 }
 
 /** Retry knobs from the environment, so an operator can shorten waits without code changes. */
-export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicyOptions> {
-  const out: Partial<RetryPolicyOptions> = {};
+export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<JobRetryOptions> {
+  const out: Partial<JobRetryOptions> = {};
   const num = (name: string): number | undefined => {
     const v = env[name];
     if (v === undefined || v === '') return undefined;
@@ -80,7 +80,7 @@ export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<RetryPolicyOptions
   const base = num('BACKUP_RETRY_BASE_MS');
   const max = num('BACKUP_RETRY_MAX_MS');
   const budget = num('BACKUP_RETRY_BUDGET_MS');
-  if (base !== undefined) out.baseDelayMs = base;
+  if (base !== undefined) out.initialDelayMs = base;
   if (max !== undefined) out.maxDelayMs = max;
   if (budget !== undefined) out.budgetMs = budget;
   return out;
@@ -103,7 +103,7 @@ export async function runJob<O>(
   try {
     await def.validate?.(opts, deps);
     const conn = await resolveConnection(common, def.purpose, deps);
-    policy = new RetryPolicy({ clock, ...retryFromEnv(deps.env), ...deps.retry });
+    policy = jobRetryPolicy({ clock, ...retryFromEnv(deps.env), ...deps.retry });
     const s3 = deps.makeS3 ? deps.makeS3(conn, policy) : createS3Client(conn, { policy });
     ctx = {
       s3,

@@ -338,24 +338,27 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
 
   const sendPart = (ready: ReadyPart, id: string): Promise<void> =>
     req.policy
-      .run(async () => {
-        const out = await sendWithIntegrity(req.s3, ready, (integrity) =>
-          req.s3.send(
-            new UploadPartCommand({
-              Bucket: req.bucket,
-              Key: req.key,
-              UploadId: id,
-              PartNumber: ready.number,
-              Body: ready.body(),
-              ContentLength: ready.size,
-              ...integrity,
-            }),
-            { abortSignal: signal },
-          ),
-        );
-        if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
-        etags.set(ready.number, out.ETag);
-      }, signal)
+      .run(
+        async () => {
+          const out = await sendWithIntegrity(req.s3, ready, (integrity) =>
+            req.s3.send(
+              new UploadPartCommand({
+                Bucket: req.bucket,
+                Key: req.key,
+                UploadId: id,
+                PartNumber: ready.number,
+                Body: ready.body(),
+                ContentLength: ready.size,
+                ...integrity,
+              }),
+              { abortSignal: signal },
+            ),
+          );
+          if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
+          etags.set(ready.number, out.ETag);
+        },
+        { signal },
+      )
       .finally(() => ready.release());
 
   const enqueue = async (ready: ReadyPart): Promise<void> => {
@@ -445,7 +448,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
                 { abortSignal: signal },
               ),
             ),
-          signal,
+          { signal },
         );
         return {
           key: req.key,

@@ -30,7 +30,7 @@ import { RunningEmulator, startEmulator } from '../helpers/emulator';
 let emu: RunningEmulator;
 
 /** Fast retries so fault tests stay quick; the real waits are unit-tested with a fake clock. */
-const FAST_RETRY = { initialDelayMs: 5, multiplier: 2, maxDelayMs: 50, jitterMs: 5, deadlineMs: 30_000 };
+const FAST_RETRY = { initialDelayMs: 5, multiplier: 2, maxDelayMs: 50, jitterMs: 5, budgetMs: 30_000 };
 
 function masterClient(extra: Partial<ConstructorParameters<typeof B2Client>[0]> = {}): B2Client {
   return new B2Client({
@@ -508,7 +508,7 @@ describe('retries, faults and re-authorization', () => {
     const before = await calls('b2_list_buckets');
     await fault({ operation: 'b2_list_buckets', status: 503, code: 'service_unavailable', count: 2 });
     const retries: string[] = [];
-    const c2 = masterClient({ onRetry: (e) => retries.push(e.error.name) });
+    const c2 = masterClient({ onRetry: (e) => retries.push(e.verdict.kind) });
     await expect(c2.listBuckets()).resolves.toBeInstanceOf(Array);
     expect(retries).toEqual(['ServiceUnavailable', 'ServiceUnavailable']);
     expect(await calls('b2_list_buckets')).toBe(before + 3);

@@ -8,7 +8,7 @@ import { PutObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { createHash } from 'crypto';
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { RetryPolicy } from '../../../scripts/lib/retry';
+import { jobRetryPolicy, RetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
 import { Secret } from '../../../scripts/lib/secret';
 
@@ -50,7 +50,7 @@ beforeEach(() => {
   script = [];
 });
 
-function client(policy = new RetryPolicy({ baseDelayMs: 10, maxDelayMs: 50 })): {
+function client(policy = jobRetryPolicy({ initialDelayMs: 10, maxDelayMs: 50 })): {
   s3: S3Client;
   policy: RetryPolicy;
 } {

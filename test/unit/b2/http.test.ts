@@ -6,9 +6,9 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { HttpClient, DEFAULT_USER_AGENT } from '../../../infra/b2/http';
-import { RetryPolicy } from '../../../infra/b2/retry';
+import { OutcomeUnknown, RetryPolicy } from '../../../infra/b2/retry';
 import * as E from '../../../infra/b2/errors';
-import { fakeClock } from './fakeClock';
+import { fakeClock } from '../../helpers/fakeClock';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 
@@ -76,6 +76,44 @@ describe('HttpClient', () => {
     await expect(call(h)).resolves.toEqual({ ok: true });
     expect(seen).toHaveLength(2);
     expect(clock.waits).toEqual([1000]);
+  });
+
+  it('does not resend a non-idempotent call whose answer was lost: OutcomeUnknown, one request', async () => {
+    handler = (req) => req.socket.destroy(); // B2 may have created the key; the answer is gone
+    const { http: h, clock } = client();
+    const err = await h
+      .json({
+        url: `${url}/b2api/v3/b2_create_key`,
+        authorization: TOKEN,
+        body: { keyName: 'k' },
+        context: { operation: 'b2_create_key', secrets: [TOKEN] },
+        idempotent: false,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutcomeUnknown);
+    expect((err as OutcomeUnknown).operation).toBe('b2_create_key');
+    expect((err as Error).cause).toBeInstanceOf(E.ConnectionError);
+    expect((err as Error).message).not.toContain(TOKEN);
+    expect(seen).toHaveLength(1);
+    expect(clock.waits).toEqual([]);
+  });
+
+  it('still retries a non-idempotent call B2 said it did not do (503), then succeeds', async () => {
+    handler = (_q, res, n) =>
+      n === 1
+        ? json(res, 503, { status: 503, code: 'service_unavailable', message: 'busy' })
+        : json(res, 200, { ok: true });
+    const { http: h } = client();
+    await expect(
+      h.json({
+        url: `${url}/b2api/v3/b2_create_key`,
+        authorization: TOKEN,
+        body: {},
+        context: { operation: 'b2_create_key' },
+        idempotent: false,
+      }),
+    ).resolves.toEqual({ ok: true });
+    expect(seen).toHaveLength(2);
   });
 
   it('retries 503 with an HTML body honouring Retry-After, then succeeds', async () => {

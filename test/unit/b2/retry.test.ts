@@ -9,8 +9,8 @@ import {
   ServiceUnavailable,
   TooManyRequests,
 } from '../../../infra/b2/errors';
-import { DEFAULT_RETRY_OPTIONS, RetryPolicy } from '../../../infra/b2/retry';
-import { fakeClock } from './fakeClock';
+import { DEFAULT_RETRY_OPTIONS, OutcomeUnknown, RetryPolicy } from '../../../infra/b2/retry';
+import { fakeClock } from '../../helpers/fakeClock';
 
 const op = 'b2_list_buckets';
 const unavailable = () => new ServiceUnavailable(503, 'service_unavailable', 'busy', op);
@@ -90,7 +90,7 @@ describe('RetryPolicy', () => {
   it('stops before a wait that would cross the total deadline', async () => {
     const clock = fakeClock();
     const policy = new RetryPolicy(
-      { deadlineMs: 4000, maxAttempts: 100, jitterMs: 0 },
+      { budgetMs: 4000, maxAttempts: 100, jitterMs: 0 },
       { clock, random: () => 0 },
     );
     const errors = Array.from({ length: 10 }, () => unavailable());
@@ -102,7 +102,7 @@ describe('RetryPolicy', () => {
 
   it('counts time spent in attempts against the deadline', async () => {
     const clock = fakeClock();
-    const policy = new RetryPolicy({ deadlineMs: 10_000, jitterMs: 0 }, { clock, random: () => 0 });
+    const policy = new RetryPolicy({ budgetMs: 10_000, jitterMs: 0 }, { clock, random: () => 0 });
     let calls = 0;
     const fn = async () => {
       calls++;
@@ -178,7 +178,59 @@ describe('RetryPolicy', () => {
     });
     expect(() => new RetryPolicy({ maxAttempts: 0 })).toThrow(/\[maxAttempts\]/);
     expect(() => new RetryPolicy({ multiplier: 0.5 })).toThrow(/\[multiplier\]/);
-    expect(() => new RetryPolicy({ deadlineMs: 0 })).toThrow(/\[deadlineMs\]/);
+    expect(() => new RetryPolicy({ budgetMs: 0 })).toThrow(/\[budgetMs\]/);
     expect(new RetryPolicy({ maxAttempts: undefined }).options.maxAttempts).toBe(5);
+  });
+});
+
+describe('RetryPolicy with idempotent: false', () => {
+  const create = 'b2_create_key';
+  const maybeDone: [string, B2Error][] = [
+    ['connection reset', new ConnectionError(0, 'connection_reset', 'x', create)],
+    ['timeout', new ConnectionError(0, 'timeout', 'x', create)],
+    ['500', new ServiceError(500, 'internal_error', 'x', create)],
+    ['502', new ServiceError(502, 'unknown', 'x', create)],
+    ['504', new ServiceError(504, 'unknown', 'x', create)],
+  ];
+  it.each(maybeDone)('never resends after %s: OutcomeUnknown carrying the cause', async (_l, err) => {
+    const clock = fakeClock();
+    const policy = new RetryPolicy({}, { clock, random: () => 0 });
+    const f = failing([err]);
+    const got = await policy.run(f.fn, { operation: create, idempotent: false }).catch((e: unknown) => e);
+    expect(got).toBeInstanceOf(OutcomeUnknown);
+    expect((got as OutcomeUnknown).cause).toBe(err);
+    expect((got as Error).message).toMatch(/b2_create_key: .*check what exists/);
+    expect(f.calls()).toBe(1);
+    expect(clock.waits).toEqual([]);
+    // The same failure on an idempotent call is retried.
+    const again = failing([err]);
+    await expect(policy.run(again.fn, { operation: create })).resolves.toBe('ok');
+  });
+
+  it.each<[string, B2Error]>([
+    ['connection refused', new ConnectionError(0, 'connection_refused', 'x', create)],
+    ['429', new TooManyRequests(429, 'too_many_requests', 'x', create, 1)],
+    ['503', new ServiceUnavailable(503, 'service_unavailable', 'x', create)],
+    ['408', new RequestTimeout(408, 'request_timeout', 'x', create)],
+  ])('retries %s (B2 did not act)', async (_l, err) => {
+    const policy = new RetryPolicy({}, { clock: fakeClock(), random: () => 0 });
+    const f = failing([err, err]);
+    await expect(policy.run(f.fn, { operation: create, idempotent: false })).resolves.toBe('ok');
+    expect(f.calls()).toBe(3);
+  });
+
+  it('throws a final 4xx unchanged (not OutcomeUnknown)', async () => {
+    const policy = new RetryPolicy({}, { clock: fakeClock() });
+    const dup = new BadRequest(400, 'duplicate_bucket_name', 'x', 'b2_create_bucket');
+    await expect(
+      policy.run(failing([dup]).fn, { operation: 'b2_create_bucket', idempotent: false }),
+    ).rejects.toBe(dup);
+  });
+
+  it('counts retries by kind in stats', async () => {
+    const policy = new RetryPolicy({}, { clock: fakeClock(), random: () => 0 });
+    await policy.run(failing([unavailable(), unavailable()]).fn, { operation: op });
+    expect(policy.stats.retries).toBe(2);
+    expect(policy.stats.byKind).toEqual({ ServiceUnavailable: 2 });
   });
 });

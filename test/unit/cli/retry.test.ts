@@ -1,6 +1,13 @@
-import { FakeClock } from '../../../scripts/lib/clock';
+import { OutcomeUnknown } from '../../../infra/b2/retry';
+import { FakeClock } from '../../helpers/fakeClock';
 import { CapExceededError } from '../../../scripts/lib/errors';
-import { B2RetryStrategy, classifyError, parseRetryAfter, RetryPolicy } from '../../../scripts/lib/retry';
+import {
+  B2RetryStrategy,
+  classifyError,
+  jobRetryPolicy,
+  parseRetryAfter,
+  RetryPolicy,
+} from '../../../scripts/lib/retry';
 
 /** Builds an error shaped like an aws-sdk-js-v3 service exception. */
 function s3Error(status: number, name: string, headers: Record<string, string> = {}, message = name): Error {
@@ -53,15 +60,15 @@ describe('classifyError', () => {
 });
 
 describe('RetryPolicy', () => {
-  const fixed = (clock: FakeClock, r = 0.5): RetryPolicy => new RetryPolicy({ clock, random: () => r });
+  const fixed = (clock: FakeClock, r = 0.5): RetryPolicy => jobRetryPolicy({ clock, random: () => r });
 
   it('backs off exponentially with equal jitter up to the 2-minute cap', () => {
-    const p = new RetryPolicy({ random: () => 0 });
+    const p = jobRetryPolicy({ random: () => 0 });
     // random 0 → exactly half the ceiling: 1 s, 2 s, 4 s … ceilings; capped at 120 s.
     expect([1, 2, 3, 4, 8, 9, 12].map((n) => p.backoffMs(n))).toEqual([
       500, 1000, 2000, 4000, 60_000, 60_000, 60_000,
     ]);
-    const q = new RetryPolicy({ random: () => 0.999999 });
+    const q = jobRetryPolicy({ random: () => 0.999999 });
     expect(q.backoffMs(1)).toBe(1000);
     expect(q.backoffMs(10)).toBe(120_000);
   });
@@ -151,10 +158,44 @@ describe('RetryPolicy', () => {
   });
 });
 
+describe('jobRetryPolicy with idempotent: false', () => {
+  it('does not resend after a reset (may have reached B2), but does after a refused connection or a throttle', async () => {
+    const clock = new FakeClock();
+    const p = jobRetryPolicy({ clock, random: () => 0 });
+    let calls = 0;
+    const reset = netError('ECONNRESET');
+    const got = await p
+      .run(
+        async () => {
+          calls += 1;
+          throw reset;
+        },
+        { operation: 'PutObject', idempotent: false },
+      )
+      .catch((e: unknown) => e);
+    expect(got).toBeInstanceOf(OutcomeUnknown);
+    expect((got as Error).cause).toBe(reset);
+    expect(calls).toBe(1);
+    const errs = [netError('ECONNREFUSED'), s3Error(503, 'SlowDown')];
+    calls = 0;
+    await expect(
+      p.run(
+        async () => {
+          const e = errs[calls++];
+          if (e) throw e;
+          return 'ok';
+        },
+        { idempotent: false },
+      ),
+    ).resolves.toBe('ok');
+    expect(calls).toBe(3);
+  });
+});
+
 describe('B2RetryStrategy (SDK adapter)', () => {
   it('hands the policy decisions to the SDK middleware as tokens', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ clock, random: () => 0 });
+    const policy = jobRetryPolicy({ clock, random: () => 0 });
     const s = new B2RetryStrategy(policy);
     const t0 = await s.acquireInitialRetryToken();
     expect(t0.getRetryCount()).toBe(0);

@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Readable } from 'stream';
 import { MiB } from '../../../scripts/lib/partSize';
-import { RetryPolicy } from '../../../scripts/lib/retry';
+import { jobRetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
 import { Secret } from '../../../scripts/lib/secret';
 import { uploadStream, UploadRequest } from '../../../scripts/lib/uploader';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   const { keyId, applicationKey } = await createBucketAndKey(emu, bucket);
   s3 = createS3Client(
     { endpoint: emu.url, region: 'us-west-004', keyId, applicationKey: new Secret(applicationKey) },
-    { policy: new RetryPolicy({ budgetMs: 5_000 }) },
+    { policy: jobRetryPolicy({ budgetMs: 5_000 }) },
   );
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-uploader-'));
 }, 30_000);
@@ -67,7 +67,7 @@ function request(key: string, body: Readable, extra: Partial<UploadRequest> = {}
     body,
     metadata: { type: 'test' },
     partSize: 5 * MiB,
-    policy: new RetryPolicy({ budgetMs: 5_000 }),
+    policy: jobRetryPolicy({ budgetMs: 5_000 }),
     ...extra,
   };
 }

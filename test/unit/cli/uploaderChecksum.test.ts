@@ -16,7 +16,7 @@ import { Readable } from 'stream';
 import { crc32 } from 'zlib';
 import { Crc32, isChecksumHeaderRefusal } from '../../../scripts/lib/partChecksum';
 import { MiB } from '../../../scripts/lib/partSize';
-import { RetryPolicy } from '../../../scripts/lib/retry';
+import { jobRetryPolicy, RetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
 import { Secret } from '../../../scripts/lib/secret';
 import { uploadStream } from '../../../scripts/lib/uploader';
@@ -57,7 +57,7 @@ function client(
   ep: Endpoint,
   tamper?: (headers: Record<string, string>) => void,
 ): { s3: S3Client; seen: Seen[]; policy: RetryPolicy } {
-  const policy = new RetryPolicy({ budgetMs: 5_000, baseDelayMs: 10, maxDelayMs: 50 });
+  const policy = jobRetryPolicy({ budgetMs: 5_000, initialDelayMs: 10, maxDelayMs: 50 });
   const s3 = createS3Client(
     {
       endpoint: ep.emu.url,

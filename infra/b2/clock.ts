@@ -1,6 +1,12 @@
-/** Injected time so retry waits, ages and schedules are testable with a fake clock. */
+/**
+ * Injected time: retry waits, budgets, ages and schedules read `now()` and wait with `sleep()`,
+ * so tests drive them with a fake clock (test/helpers/fakeClock.ts) and assert exact waits.
+ * Shared by the native client and the backup jobs (scripts → infra/b2 is an allowed direction).
+ */
 export interface Clock {
-  now(): number; // epoch milliseconds
+  /** Epoch milliseconds (monotonic enough for budgets and deadlines). */
+  now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason if `signal` aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
@@ -20,19 +26,3 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
-
-/** A manual clock for tests: `sleep` advances time instantly and records each wait. */
-export class FakeClock implements Clock {
-  readonly sleeps: number[] = [];
-  constructor(private t = Date.UTC(2026, 0, 1)) {}
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.t += ms;
-  }
-}
