@@ -7,6 +7,9 @@ import { int, str, defineCommand } from './common';
 export const engineOption = (): Option =>
   new Option('--engine <engine>', 'database engine').choices([...ENGINES]).makeOptionMandatory();
 
+/** Help of `--password-file` (db-dump, db-restore, drill). */
+export const PASSWORD_FILE_HELP =
+  'file holding the database password (else env PGPASSWORD / MYSQL_PWD; a password in the URL is refused)';
 export const dbDumpCommand = defineCommand<DbDumpOptions>({
   name: 'db-dump',
   description: 'stream pg_dump -Fc / mysqldump --single-transaction through gzip into a multipart upload',
@@ -16,7 +19,7 @@ export const dbDumpCommand = defineCommand<DbDumpOptions>({
       .addOption(engineOption())
       .requiredOption(
         '--url <url>',
-        'connection URL, e.g. postgres://user:pass@host:5432/db (password goes to the tool via env, never argv)',
+        'connection URL without a password, e.g. postgres://user@host:5432/db (password: env PGPASSWORD / MYSQL_PWD or --password-file)',
       )
       .option(
         '--part-size <size>',
@@ -32,7 +35,8 @@ export const dbDumpCommand = defineCommand<DbDumpOptions>({
         int('--concurrency'),
         4,
       )
-      .option('--compression-level <n>', 'gzip level 0-9', int('--compression-level'), 6),
+      .option('--compression-level <n>', 'gzip level 0-9', int('--compression-level'), 6)
+      .option('--password-file <path>', PASSWORD_FILE_HELP),
   options: (raw) => ({
     engine: raw.engine as DbDumpOptions['engine'],
     url: raw.url as string,
@@ -40,5 +44,6 @@ export const dbDumpCommand = defineCommand<DbDumpOptions>({
     expectedSize: str(raw, 'expectedSize'),
     concurrency: raw.concurrency as number,
     compressionLevel: raw.compressionLevel as number,
+    passwordFile: str(raw, 'passwordFile'),
   }),
 });

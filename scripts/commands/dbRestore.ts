@@ -1,6 +1,6 @@
 /** `db-restore`: restore a db-dump into a database. */
 import { DbRestoreOptions, dbRestoreJob } from '../jobs/dbRestore';
-import { engineOption } from './dbDump';
+import { engineOption, PASSWORD_FILE_HELP } from './dbDump';
 import { str, defineCommand } from './common';
 
 export const dbRestoreCommand = defineCommand<DbRestoreOptions>({
@@ -17,7 +17,8 @@ export const dbRestoreCommand = defineCommand<DbRestoreOptions>({
       .option(
         '--database <name>',
         'source database name to pick the newest dump of (default: the target name)',
-      ),
+      )
+      .option('--password-file <path>', PASSWORD_FILE_HELP),
   options: (raw) => ({
     engine: raw.engine as DbRestoreOptions['engine'],
     url: raw.url as string,
@@ -25,5 +26,6 @@ export const dbRestoreCommand = defineCommand<DbRestoreOptions>({
     versionId: str(raw, 'versionId'),
     at: str(raw, 'at'),
     database: str(raw, 'database'),
+    passwordFile: str(raw, 'passwordFile'),
   }),
 });

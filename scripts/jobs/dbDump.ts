@@ -21,6 +21,7 @@ import {
   ENGINES,
   Engine,
   parseDbUrl,
+  withPasswordFile,
   PgSnapshotSession,
   TableStat,
   tableStats,
@@ -39,6 +40,8 @@ export interface DbDumpOptions {
   expectedSize?: string;
   concurrency: number;
   compressionLevel: number;
+  /** File holding the database password (else PGPASSWORD / MYSQL_PWD from the environment). */
+  passwordFile?: string;
 }
 
 export function dumpKey(engine: Engine, database: string, startedAt: number): string {
@@ -46,7 +49,7 @@ export function dumpKey(engine: Engine, database: string, startedAt: number): st
 }
 
 async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
-  const conn: DbConn = parseDbUrl(opts.url, opts.engine);
+  const conn: DbConn = withPasswordFile(parseDbUrl(opts.url, opts.engine), opts.passwordFile);
   const cmd = dumpCommand(conn, ctx.env);
   const key = dumpKey(opts.engine, conn.database, ctx.startedAt);
   let session: PgSnapshotSession | undefined;

@@ -6,7 +6,7 @@
 import { spawn } from 'child_process';
 import { Writable } from 'stream';
 import { createGunzip } from 'zlib';
-import { DbConn, ENGINES, Engine, parseDbUrl, restoreCommand } from '../lib/db';
+import { DbConn, ENGINES, Engine, parseDbUrl, restoreCommand, withPasswordFile } from '../lib/db';
 import { IntegrityError, JobError, UsageError } from '../lib/errors';
 import { downloadTo, listVersions, versionAt } from '../lib/objects';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -20,6 +20,7 @@ export interface DbRestoreOptions {
   versionId?: string;
   at?: string;
   database?: string;
+  passwordFile?: string;
 }
 
 export interface RestoreTarget {
@@ -110,7 +111,7 @@ async function resolveTarget(
 }
 
 async function run(ctx: JobContext, opts: DbRestoreOptions): Promise<JobOutcome> {
-  const conn = parseDbUrl(opts.url, opts.engine);
+  const conn = withPasswordFile(parseDbUrl(opts.url, opts.engine), opts.passwordFile);
   const target = await resolveTarget(ctx, opts, conn);
   if (ctx.dryRun) {
     return {

@@ -12,6 +12,7 @@ import {
   parseDbUrl,
   tableStats,
   withDatabase,
+  withPasswordFile,
 } from '../lib/db';
 import { messageOf, UsageError } from '../lib/errors';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -23,10 +24,14 @@ export interface DrillOptions {
   scratchUrl: string;
   database?: string;
   keep: boolean;
+  passwordFile?: string;
 }
 
 async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
-  const admin = parseDbUrl(opts.scratchUrl, opts.engine, '--scratch-url');
+  const admin = withPasswordFile(
+    parseDbUrl(opts.scratchUrl, opts.engine, '--scratch-url'),
+    opts.passwordFile,
+  );
   const rec = await newestDump(ctx, opts.engine, opts.database);
   const scratchName = `ifb_drill_${ctx.startedAt}`;
   if (ctx.dryRun) {

@@ -3,11 +3,14 @@
  * commands, and per-table statistics (row count + an order-independent checksum) that the drill
  * compares after a restore.
  *
- * Passwords never appear on a command line (visible in `ps`): they travel in the child's
- * environment (PGPASSWORD / MYSQL_PWD). Tool paths can be pinned with BACKUP_PG_DUMP,
+ * Passwords never appear on a command line (visible in `ps`), neither ours nor the tools': a URL
+ * with a password is refused (it is in this CLI's own argv); the password comes from PGPASSWORD /
+ * MYSQL_PWD in the environment (inherited by the tools) or from `--password-file`, and travels
+ * to the tools in their environment. Tool paths can be pinned with BACKUP_PG_DUMP,
  * BACKUP_PG_RESTORE, BACKUP_PSQL, BACKUP_MYSQLDUMP, BACKUP_MYSQL (e.g. a versioned pg_dump).
  */
 import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
 import { JobError, UsageError } from './errors';
 import { Secret } from './secret';
 
@@ -49,6 +52,7 @@ export function parseDbUrl(url: string, engine: Engine, field = '--url'): DbConn
   const schemes = engine === 'postgres' ? ['postgres:', 'postgresql:'] : ['mysql:', 'mariadb:'];
   if (!schemes.includes(u.protocol))
     throw new UsageError(`${field}: scheme must be ${schemes.join(' or ')} for --engine ${engine}`);
+  refusePassword(u, engine, field);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!database) throw new UsageError(`${field}: the URL names no database (…/<database>)`);
   const socket = u.searchParams.get(engine === 'postgres' ? 'host' : 'socket') ?? undefined;
@@ -58,9 +62,36 @@ export function parseDbUrl(url: string, engine: Engine, field = '--url'): DbConn
     port: u.port ? Number(u.port) : undefined,
     socket,
     user: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? new Secret(decodeURIComponent(u.password)) : undefined,
     database,
   };
+}
+
+/**
+ * Refuses a URL that carries a password: it would sit in this process's argv, readable by every
+ * user of the machine through `ps` or /proc/<pid>/cmdline.
+ */
+function refusePassword(u: URL, engine: Engine, field: string): void {
+  if (!u.password) return;
+  const envName = engine === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD';
+  throw new UsageError(
+    `${field}: the URL contains a password, which would be visible in the process list (ps) while the job runs; ` +
+      `remove it from the URL (${u.protocol}//${u.username ? decodeURIComponent(u.username) + '@' : ''}${u.host}${u.pathname}) ` +
+      `and set ${envName} in the environment or pass --password-file <file>`,
+  );
+}
+
+/** The connection with the password read from `file` (one line; a trailing newline is dropped). */
+export function withPasswordFile(c: DbConn, file: string | undefined): DbConn {
+  if (!file) return c;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--password-file ${file}: cannot read it (${(err as Error).message})`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (!password) throw new UsageError(`--password-file ${file}: the file is empty`);
+  return { ...c, password: new Secret(password) };
 }
 
 /** The same server, another database (drill scratch databases). */

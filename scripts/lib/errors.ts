@@ -1,9 +1,14 @@
 /**
- * Error types of the backup CLI and how each maps to an exit code (design.md §5: 0 ok, 1 failed,
- * 2 usage). Jobs throw these; only `cli.ts` turns them into exit codes and messages.
+ * Error types of the backup CLI and how each maps to an exit code (design.md §5): 0 ok, 1 the job
+ * failed, 2 usage or refused before doing anything, 3 integrity failure (a verification mismatch,
+ * a missing, hidden or replaced backup, a restore whose bytes do not match the recorded SHA-256).
+ * Jobs throw these; only the runner and `cli.ts` turn them into exit codes and messages.
  */
 
-/** Bad flags, missing configuration, unreadable input named by the user: exit 2. */
+/**
+ * Bad flags, missing configuration, unreadable input named by the user, or a refusal before
+ * anything was written (an existing restore target without --force): exit 2.
+ */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   readonly exitCode = 2;
@@ -26,14 +31,23 @@ export class CapExceededError extends JobError {
   override readonly name = 'CapExceededError';
 }
 
-/** Verification found bytes that do not match what was recorded. */
+/**
+ * Verification found bytes that do not match what was recorded, or a backup the manifests promise
+ * is missing, hidden or replaced: exit 3.
+ */
 export class IntegrityError extends JobError {
   override readonly name = 'IntegrityError';
 }
 
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTEGRITY = 3;
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return 2;
-  return 1;
+  if (err instanceof UsageError) return EXIT_USAGE;
+  if (err instanceof IntegrityError) return EXIT_INTEGRITY;
+  return EXIT_FAILED;
 }
 
 /** Message of any thrown value, without stack, for one-line reports. */

@@ -45,6 +45,8 @@ export interface JobOutcome {
   /** A job may complete its work and still report failure (verify mismatch, cost alert). */
   ok?: boolean;
   failureMessage?: string;
+  /** Exit code when `ok` is false (default 1; verify's findings are 3, EXIT_INTEGRITY). */
+  failureExitCode?: number;
 }
 
 export interface JobDefinition<O> {
@@ -136,7 +138,11 @@ export async function runJob<O>(
   const finishedAt = clock.now();
   const success = !error && outcome?.ok !== false;
   const failure = error ? messageOf(error) : outcome?.failureMessage;
-  if (common.metricsFile) {
+  // A dry run writes nothing at all: not even the metrics file (a dry run must not turn a failed
+  // job's `backup_job_success 0` into 1).
+  if (common.metricsFile && common.dryRun) {
+    reporter.note(`dry run: --metrics-file ${common.metricsFile} not written`);
+  } else if (common.metricsFile) {
     try {
       writeMetricsFile(common.metricsFile, {
         job: def.name,
@@ -165,8 +171,9 @@ export async function runJob<O>(
   const human = [...(outcome?.human ?? [])];
   if (manifestRef) human.push(`manifest: ${manifestRef.key}`);
   reporter.result(doc, human);
-  const code = success ? 0 : error ? exitCodeFor(error) : 1;
+  const code = success ? 0 : error ? exitCodeFor(error) : (outcome?.failureExitCode ?? 1);
   if (code === 2) reporter.note(`error: ${failure} (see \`infrafabric-backup ${def.name} --help\`)`);
+  else if (code === 3) reporter.note(`${def.name}: INTEGRITY FAILURE: ${failure}`);
   else if (!success) reporter.note(`${def.name} failed: ${failure}`);
   return code;
 }

@@ -9,11 +9,30 @@ export function parseDuration(text: string, field: string): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2].toLowerCase()]);
 }
 
-/** An ISO date/time, or a duration meaning "that long ago". */
+/** An explicit UTC offset at the end of an ISO time: `Z`, `+02:00`, `-0530`. */
+const OFFSET = /(?:[zZ]|[+-]\d{2}:?\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d/;
+
+/**
+ * An ISO date/time with an explicit offset, or a duration meaning "that long ago". A time without
+ * an offset is refused: `Date.parse` would read it as the machine's local time, so the same
+ * command would pick different versions in different time zones.
+ */
 export function parseInstant(text: string, field: string, nowMs: number): number {
   if (/^\s*\d+(?:\.\d+)?\s*[smhdw]\s*$/i.test(text)) return nowMs - parseDuration(text, field);
-  const t = Date.parse(text);
-  if (Number.isNaN(t))
+  const trimmed = text.trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed)) {
+    throw new UsageError(
+      `${field}: "${text}" is a date without a time and UTC offset; write e.g. ${trimmed}T00:00:00Z (UTC) or ${trimmed}T00:00:00+02:00, or an age like 3d`,
+    );
+  }
+  if (DATE_TIME.test(trimmed) && !OFFSET.test(trimmed)) {
+    throw new UsageError(
+      `${field}: "${text}" has no UTC offset, so it would be read as this machine's local time; add Z (UTC) or ±hh:mm, e.g. ${trimmed}Z or ${trimmed}+02:00, or give an age like 3d`,
+    );
+  }
+  const t = Date.parse(trimmed);
+  if (Number.isNaN(t) || !DATE_TIME.test(trimmed))
     throw new UsageError(
       `${field}: cannot parse time "${text}" (ISO 8601, e.g. 2026-05-01T12:00:00Z, or an age like 3d)`,
     );

@@ -22,8 +22,10 @@ export interface RunningDatabase {
   pid: number;
   user: string;
   password: string;
-  /** Connection URL for a database on this server. */
+  /** Connection URL for a database on this server, without the password (the CLI refuses one). */
   url(database: string): string;
+  /** The password as the tools read it from the environment: PGPASSWORD or MYSQL_PWD. */
+  passwordEnv: Record<string, string>;
   /** Runs SQL as the admin user and returns stdout (tab separated, no headers). */
   sql(database: string, statement: string): string;
   createDatabase(name: string): void;
@@ -204,7 +206,8 @@ export async function startPostgres(): Promise<RunningDatabase> {
     pid: proc.pid!,
     user: 'postgres',
     password,
-    url: (db) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`,
+    url: (db) => `postgres://postgres@127.0.0.1:${port}/${db}`,
+    passwordEnv: { PGPASSWORD: password },
     sql: psql,
     createDatabase: (name) => void psql('postgres', `CREATE DATABASE "${name}"`),
     // SIGINT = PostgreSQL "fast shutdown".
@@ -293,7 +296,8 @@ export async function startMariadb(): Promise<RunningDatabase> {
     pid: proc.pid!,
     user: 'backup',
     password,
-    url: (db) => `mysql://backup:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`,
+    url: (db) => `mysql://backup@127.0.0.1:${port}/${db}`,
+    passwordEnv: { MYSQL_PWD: password },
     sql,
     createDatabase: (name) => void sql('mysql', `CREATE DATABASE \`${name}\``),
     stop: () => stopProcess(proc, 'SIGTERM', dir),

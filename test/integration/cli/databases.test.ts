@@ -84,6 +84,7 @@ describePg('PostgreSQL', () => {
 
   beforeAll(async () => {
     pg = await startPostgres();
+    Object.assign(estate.env, pg.passwordEnv); // PGPASSWORD: passwords never go in --url
     pg.createDatabase('shop');
     pg.sql(
       'shop',
@@ -318,12 +319,16 @@ describePg('PostgreSQL', () => {
 
   it('refuses a bad connection with exit 1 and no upload', async () => {
     const before = (await listVersionsJson(estate, 'db/')).length;
+    const pw = path.join(tmp, 'wrong-pw');
+    fs.writeFileSync(pw, 'wrong\n', { mode: 0o600 });
     const r = await cli(estate, [
       'db-dump',
       '--engine',
       'postgres',
       '--url',
-      `postgres://postgres:wrong@127.0.0.1:${pg.port}/shop`,
+      pg.url('shop'),
+      '--password-file',
+      pw,
       '--json',
     ]);
     expect(r.code).toBe(1);
@@ -338,6 +343,7 @@ describeMy('MariaDB', () => {
 
   beforeAll(async () => {
     my = await startMariadb();
+    Object.assign(estate.env, my.passwordEnv); // MYSQL_PWD
     my.createDatabase('bank');
     my.sql(
       'bank',

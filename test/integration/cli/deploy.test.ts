@@ -152,6 +152,7 @@ it('has a PostgreSQL server for the database examples (run node tools/setup.js)'
   beforeAll(async () => {
     estate = await startEstate();
     pg = await startPostgres();
+    Object.assign(estate.env, pg.passwordEnv);
     pg.createDatabase('orders');
     pg.sql('orders', 'CREATE TABLE t(id int); INSERT INTO t SELECT generate_series(1, 100);');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-cli-deploy-'));

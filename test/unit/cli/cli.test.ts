@@ -96,6 +96,28 @@ describe('infrafabric-backup CLI surface', () => {
     expect(r.out + r.err).not.toContain(secret);
   });
 
+  it.each([
+    ['db-dump', '--url', 'postgres://app:s3cr3t-pw@db.internal:5432/orders', 'postgres', 'PGPASSWORD'],
+    ['db-restore', '--url', 'mysql://app:s3cr3t-pw@db.internal/orders', 'mysql', 'MYSQL_PWD'],
+    ['drill', '--scratch-url', 'postgresql://app:s3cr3t-pw@db.internal/postgres', 'postgres', 'PGPASSWORD'],
+  ])(
+    '%s refuses a password in %s (exit 2) and names the fix without echoing it',
+    async (cmd, flag, url, engine, envName) => {
+      const r = await run([cmd, '--engine', engine, flag, url, '--json'], { B2_BUCKET: 'b' });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${flag}: the URL contains a password`);
+      expect(r.err).toContain(envName);
+      expect(r.err).toContain('--password-file');
+      expect(r.out + r.err).not.toContain('s3cr3t-pw');
+    },
+  );
+
+  it('refuses an --at without a UTC offset (exit 2) before any network call', async () => {
+    const r = await run(['restore', '--key', 'k', '--to', '-', '--at', '2026-05-01T12:00:00']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--at: "2026-05-01T12:00:00" has no UTC offset/);
+  });
+
   it('the bin exits with the same codes', () => {
     const bin = path.resolve(__dirname, '../../../bin/infrafabric-backup.js');
     const help = spawnSync(process.execPath, [bin, 'verify', '--help'], { encoding: 'utf8' });
