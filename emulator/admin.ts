@@ -1,6 +1,6 @@
 /**
  * Admin API for tests (design.md §4), `Authorization: Bearer <adminToken>`:
- *   POST   /__admin/clock             {"advanceSeconds":N} → move the emulator clock forward
+ *   POST   /__admin/clock             {"advanceSeconds":N} → move the emulator clock forward (≤ 100 years in total)
  *   GET    /__admin/clock
  *   POST   /__admin/lifecycle/run     run lifecycle rules now (hook from emulator/jobs; 501 until registered)
  *   POST   /__admin/replication/run   run replication now (same)
@@ -17,6 +17,9 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { JobHooks, RegionRuntime } from './core/context';
 import type { Clock } from './core/clock';
 import { FaultInjector, type FaultRule, StatsCollector } from './core/runtime';
+
+/** The clock moves at most 100 years ahead in total (dates stay valid and 4-digit). */
+export const MAX_ADVANCE_SECONDS = 100 * 365 * 86_400;
 
 export interface AdminDeps {
   adminToken: string;
@@ -92,12 +95,14 @@ export function createAdminHandler(deps: AdminDeps) {
           if (
             typeof b.advanceSeconds !== 'number' ||
             !Number.isFinite(b.advanceSeconds) ||
-            b.advanceSeconds < 0
+            b.advanceSeconds < 0 ||
+            b.advanceSeconds > MAX_ADVANCE_SECONDS ||
+            deps.clock.offsetSeconds() + b.advanceSeconds > MAX_ADVANCE_SECONDS
           )
             return send(res, 400, {
               status: 400,
               code: 'bad_request',
-              message: 'advanceSeconds must be a non-negative number',
+              message: `advanceSeconds must be a number 0-${MAX_ADVANCE_SECONDS} (100 years in total; now ${deps.clock.offsetSeconds()} s advanced)`,
             });
           deps.clock.advance(b.advanceSeconds);
           return send(res, 200, { now: deps.clock.now(), offsetSeconds: deps.clock.offsetSeconds() });
@@ -108,9 +113,27 @@ export function createAdminHandler(deps: AdminDeps) {
           return await runJob(res, 'replication');
         case 'POST /__admin/faults': {
           const b = (await jsonBody(req)) as { rules?: FaultRule[] } & FaultRule;
-          const rules = Array.isArray(b.rules) ? b.rules : [b];
+          const rules = b && typeof b === 'object' && 'rules' in b ? b.rules : [b];
+          if (!Array.isArray(rules) || rules.length > 100)
+            return send(res, 400, {
+              status: 400,
+              code: 'bad_request',
+              message: 'rules must be an array of at most 100 fault rules',
+            });
           const ids: number[] = [];
           try {
+            // validate every rule before adding any, so a refused batch adds nothing
+            const probe = new FaultInjector();
+            for (const [i, r] of rules.entries()) {
+              try {
+                probe.add(r);
+              } catch (e) {
+                throw new Error(
+                  rules.length > 1 ? `rules[${i}]: ${(e as Error).message}` : (e as Error).message,
+                  { cause: e },
+                );
+              }
+            }
             for (const r of rules) ids.push(deps.faults.add(r));
           } catch (e) {
             return send(res, 400, { status: 400, code: 'bad_request', message: (e as Error).message });

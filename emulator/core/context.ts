@@ -10,7 +10,9 @@ import type { Store } from '../store/types';
 
 /** What a matched fault rule asks the protocol layer to do with the request. */
 export type FaultAction =
-  { kind: 'reset' } | { kind: 'error'; status: number; code: string; message: string; retryAfter?: number };
+  | { kind: 'reset' }
+  | { kind: 'drop-after' }
+  | { kind: 'error'; status: number; code: string; message: string; retryAfter?: number };
 
 export interface Stats {
   /** Count one call of `operation` (native: `b2_*` names; S3: `s3:<OperationName>` e.g. `s3:PutObject`). */

@@ -2,7 +2,7 @@
  * Process-wide test hooks shared by every region and protocol layer: call statistics, fault
  * injection rules (admin API) and the `--rate-limit` token bucket.
  */
-import type { IncomingMessage } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
 import type { FaultAction, Faults, RateLimiter, Stats } from './context';
 
 export class StatsCollector implements Stats {
@@ -41,8 +41,12 @@ export interface FaultRule {
   path?: string;
   /** HTTP method; omitted = any. */
   method?: string;
-  /** `error` (default) answers status+code; `reset` destroys the connection. */
-  action?: 'error' | 'reset';
+  /**
+   * `error` (default) answers status+code; `reset` destroys the connection before the operation
+   * runs; `drop-after` runs the operation (committed as usual) and then destroys the connection
+   * instead of answering, so clients can be tested against a lost response to a non-idempotent call.
+   */
+  action?: 'error' | 'reset' | 'drop-after';
   status?: number;
   code?: string;
   message?: string;
@@ -66,9 +70,37 @@ export class FaultInjector implements Faults {
 
   /** Validate and add a rule; returns its id. Throws Error with a message naming the field. */
   add(rule: FaultRule): number {
-    if (rule === null || typeof rule !== 'object') throw new Error('fault rule must be a JSON object');
+    if (rule === null || typeof rule !== 'object' || Array.isArray(rule))
+      throw new Error('fault rule must be a JSON object');
+    const known = new Set([
+      'operation',
+      'path',
+      'method',
+      'action',
+      'status',
+      'code',
+      'message',
+      'retryAfter',
+      'count',
+      'fraction',
+    ]);
+    for (const k of Object.keys(rule))
+      if (!known.has(k))
+        throw new Error(`unknown fault rule field "${k}" (fields: ${[...known].join(', ')})`);
+    for (const k of ['operation', 'path', 'method', 'code', 'message'] as const)
+      if (rule[k] !== undefined && (typeof rule[k] !== 'string' || rule[k] === ''))
+        throw new Error(`${k} must be a non-empty string`);
+    if (rule.method !== undefined && !/^[A-Za-z]{1,20}$/.test(rule.method))
+      throw new Error(
+        `method must be an HTTP method name such as "POST", got ${JSON.stringify(rule.method)}`,
+      );
+    if (rule.code !== undefined && !/^[A-Za-z0-9_]{1,64}$/.test(rule.code))
+      throw new Error('code must be 1-64 letters, digits or "_"');
+    if (rule.message !== undefined && (rule.message.length > 1000 || /[\r\n]/.test(rule.message)))
+      throw new Error('message must be at most 1000 characters on one line');
     const action = rule.action ?? 'error';
-    if (action !== 'error' && action !== 'reset') throw new Error('action must be "error" or "reset"');
+    if (action !== 'error' && action !== 'reset' && action !== 'drop-after')
+      throw new Error('action must be "error", "reset" or "drop-after"');
     if (action === 'error') {
       if (!Number.isInteger(rule.status) || rule.status! < 400 || rule.status! > 599)
         throw new Error('status must be an HTTP error status 400-599');
@@ -114,6 +146,7 @@ export class FaultInjector implements Faults {
       if (r.remaining !== null) r.remaining--;
       r.fired++;
       if (r.action === 'reset') return { kind: 'reset' };
+      if (r.action === 'drop-after') return { kind: 'drop-after' };
       const status = r.status!;
       return {
         kind: 'error',
@@ -125,6 +158,24 @@ export class FaultInjector implements Faults {
     }
     return null;
   }
+}
+
+/**
+ * `drop-after`: let the operation run and commit, then destroy the connection instead of sending
+ * whatever answer it produced (success or error). Call before the operation runs.
+ */
+export function dropAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const drop = (): ServerResponse => {
+    req.socket.destroy();
+    return res;
+  };
+  res.writeHead = drop as unknown as ServerResponse['writeHead'];
+  res.flushHeaders = drop as unknown as ServerResponse['flushHeaders'];
+  res.write = ((): boolean => {
+    drop();
+    return false;
+  }) as unknown as ServerResponse['write'];
+  res.end = drop as unknown as ServerResponse['end'];
 }
 
 function defaultCode(status: number): string {

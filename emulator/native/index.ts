@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { ProtocolContext } from '../core/context';
 import { B2Error, errors, isB2Error } from '../core/errors';
+import { dropAnswer } from '../core/runtime';
 import { CALLS } from './calls';
 import { corsHeaders, handlePreflight } from './cors';
 import { b2Decode, callParams, Params, sendError, sendJson } from './http';
@@ -174,7 +175,8 @@ export function createNativeHandler(ctx: ProtocolContext): NativeHandler {
         req.socket.destroy();
         return;
       }
-      if (fault) throw new B2Error(fault.status, fault.code, fault.message, fault.retryAfter);
+      if (fault?.kind === 'drop-after') dropAnswer(req, res);
+      else if (fault) throw new B2Error(fault.status, fault.code, fault.message, fault.retryAfter);
       const wait = ctx.rateLimiter.take();
       if (wait !== null) throw errors.tooManyRequests(wait);
       checkMethod(req, r);

@@ -10,6 +10,7 @@ import { randomBytes } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { ProtocolContext } from '../core/context';
 import { B2Error } from '../core/errors';
+import { dropAnswer } from '../core/runtime';
 import type { AuthContext } from '../core/types';
 import { registerJobs } from '../jobs';
 import { checksumPolicyFromEnv, ChecksumPolicy, rejectChecksumHeaders, verifiedBody } from './body';
@@ -103,6 +104,7 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
         req.socket.destroy();
         return;
       }
+      if (fault?.kind === 'drop-after') dropAnswer(req, res);
       if (fault?.kind === 'error') {
         const headers: Record<string, string> =
           fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
