@@ -6,7 +6,7 @@
  */
 import { jobRetryPolicy } from '../../scripts/lib/retry';
 import { createS3Client, regionFromEndpoint } from '../../scripts/lib/s3client';
-import { Secret } from '../../scripts/lib/secret';
+import { SecretString } from '../../infra/b2/secret';
 import { uploadStream } from '../../scripts/lib/uploader';
 import { choosePartSize, parseSize } from '../../scripts/lib/partSize';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       endpoint: env.B2_S3_ENDPOINT!,
       region: regionFromEndpoint(env.B2_S3_ENDPOINT!),
       keyId: env.B2_KEY_ID!,
-      applicationKey: new Secret(env.B2_APPLICATION_KEY!),
+      applicationKey: new SecretString(env.B2_APPLICATION_KEY!),
     },
     { policy },
   );

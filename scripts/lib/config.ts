@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { UsageError } from './errors';
 import { regionFromEndpoint } from './s3client';
-import { Secret } from './secret';
+import { SecretString } from '../../infra/b2/secret';
 import { KeyPurpose, pickFromStack, StackOutputs } from './stackOutputs';
 
 export interface ConnectionFlags {
@@ -26,7 +26,7 @@ export interface ResolvedConnection {
   region: string;
   bucket: string;
   keyId: string;
-  applicationKey: Secret;
+  applicationKey: SecretString;
   /** Environment name stamped into metadata (`x-amz-meta-env`). */
   env: string;
 }
@@ -80,7 +80,7 @@ export async function resolveConnection(
     region: flags.region ?? regionFromEndpoint(endpoint!, fromEnv('B2_REGION') ?? stack?.region),
     bucket: bucket!,
     keyId: keyId!,
-    applicationKey: new Secret(appKey!),
+    applicationKey: new SecretString(appKey!),
     env: flags.env ?? fromEnv('BACKUP_ENV') ?? flags.fromStack ?? stack?.env ?? 'dev',
   };
 }

@@ -11,7 +11,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import { JobError, UsageError } from './errors';
-import { Secret } from './secret';
+import { SecretString } from '../../infra/b2/secret';
 
 const MAGIC = Buffer.from('IFBENC1\n', 'ascii');
 const KEY_ID_LEN = 16;
@@ -20,7 +20,7 @@ const TAG_LEN = 16;
 export const DEFAULT_KEY_ENV = 'BACKUP_ENCRYPTION_KEY';
 
 export interface EncryptionKey {
-  key: Secret; // 32 bytes, base64 inside the Secret
+  key: SecretString; // 32 bytes, base64 inside the SecretString
   keyId: string;
 }
 
@@ -43,7 +43,7 @@ export function parseKey(text: string, source: string): EncryptionKey {
       `${source}: an AES-256 key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
     );
   }
-  return { key: new Secret(raw.toString('base64')), keyId: keyIdOf(raw) };
+  return { key: new SecretString(raw.toString('base64')), keyId: keyIdOf(raw) };
 }
 
 /** Key from `--key-file` or the named environment variable; a clear error when neither is set. */

@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { JobError, UsageError } from './errors';
-import { Secret } from './secret';
+import { SecretString } from '../../infra/b2/secret';
 
 export const ENGINES = ['postgres', 'mysql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -23,7 +23,7 @@ export interface DbConn {
   port?: number;
   socket?: string;
   user?: string;
-  password?: Secret;
+  password?: SecretString;
   database: string;
 }
 
@@ -91,7 +91,7 @@ export function withPasswordFile(c: DbConn, file: string | undefined): DbConn {
   }
   const password = text.replace(/\r?\n$/, '');
   if (!password) throw new UsageError(`--password-file ${file}: the file is empty`);
-  return { ...c, password: new Secret(password) };
+  return { ...c, password: new SecretString(password) };
 }
 
 /** The same server, another database (drill scratch databases). */

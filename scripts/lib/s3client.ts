@@ -9,7 +9,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as http from 'http';
 import * as https from 'https';
 import { B2RetryStrategy, RetryPolicy } from './retry';
-import { Secret } from './secret';
+import { SecretString } from '../../infra/b2/secret';
 import { TOOL_NAME, TOOL_VERSION } from './version';
 
 const noop = (): void => undefined;
@@ -35,7 +35,7 @@ export interface S3Connection {
   endpoint: string;
   region: string;
   keyId: string;
-  applicationKey: Secret;
+  applicationKey: SecretString;
 }
 
 export interface S3ClientOptions {

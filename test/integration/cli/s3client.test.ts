@@ -10,7 +10,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { jobRetryPolicy, RetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
-import { Secret } from '../../../scripts/lib/secret';
+import { SecretString } from '../../../infra/b2/secret';
 
 interface Seen {
   method: string;
@@ -59,7 +59,7 @@ function client(policy = jobRetryPolicy({ initialDelayMs: 10, maxDelayMs: 50 }))
       endpoint: `http://127.0.0.1:${port}`,
       region: 'eu-central-003',
       keyId: '003key',
-      applicationKey: new Secret('K003secret'),
+      applicationKey: new SecretString('K003secret'),
     },
     { policy },
   );

@@ -2,7 +2,7 @@ import { inspect } from 'util';
 import { resolveConnection, ConfigDeps } from '../../../scripts/lib/config';
 import { UsageError } from '../../../scripts/lib/errors';
 import { regionFromEndpoint } from '../../../scripts/lib/s3client';
-import { Secret } from '../../../scripts/lib/secret';
+import { SecretString } from '../../../infra/b2/secret';
 import { pickFromStack } from '../../../scripts/lib/stackOutputs';
 
 function deps(env: NodeJS.ProcessEnv, outputs: Record<string, unknown> = {}): ConfigDeps {
@@ -16,9 +16,9 @@ const fullEnv = {
   B2_APPLICATION_KEY: 'K003secretsecret',
 };
 
-describe('Secret', () => {
+describe('SecretString', () => {
   it('prints **redacted** everywhere but reveal()', () => {
-    const s = new Secret('K003topsecret');
+    const s = new SecretString('K003topsecret');
     expect(String(s)).toBe('**redacted**');
     expect(`${s}`).toBe('**redacted**');
     expect(JSON.stringify({ s })).toBe('{"s":"**redacted**"}');

@@ -19,7 +19,7 @@ import { Readable } from 'stream';
 import { MiB } from '../../../scripts/lib/partSize';
 import { jobRetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
-import { Secret } from '../../../scripts/lib/secret';
+import { SecretString } from '../../../infra/b2/secret';
 import { uploadStream, UploadRequest } from '../../../scripts/lib/uploader';
 import { createBucketAndKey } from '../../integration/cli/fixture';
 import { RunningEmulator, startEmulator } from '../../helpers/emulator';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   emu = await startEmulator();
   const { keyId, applicationKey } = await createBucketAndKey(emu, bucket);
   s3 = createS3Client(
-    { endpoint: emu.url, region: 'us-west-004', keyId, applicationKey: new Secret(applicationKey) },
+    { endpoint: emu.url, region: 'us-west-004', keyId, applicationKey: new SecretString(applicationKey) },
     { policy: jobRetryPolicy({ budgetMs: 5_000 }) },
   );
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-uploader-'));

@@ -18,7 +18,7 @@ import { Crc32, isChecksumHeaderRefusal } from '../../../scripts/lib/partChecksu
 import { MiB } from '../../../scripts/lib/partSize';
 import { jobRetryPolicy, RetryPolicy } from '../../../scripts/lib/retry';
 import { createS3Client } from '../../../scripts/lib/s3client';
-import { Secret } from '../../../scripts/lib/secret';
+import { SecretString } from '../../../infra/b2/secret';
 import { uploadStream } from '../../../scripts/lib/uploader';
 import { createBucketAndKey } from '../../integration/cli/fixture';
 import { RunningEmulator, startEmulator } from '../../helpers/emulator';
@@ -63,7 +63,7 @@ function client(
       endpoint: ep.emu.url,
       region: 'us-west-004',
       keyId: ep.keyId,
-      applicationKey: new Secret(ep.applicationKey),
+      applicationKey: new SecretString(ep.applicationKey),
     },
     { policy },
   );
