@@ -72,14 +72,29 @@ export interface StackConfig {
   retention: RetentionProfile;
   replication: ReplicationConfig;
   objectLock: ObjectLockConfig;
-  /** Change it to rotate every key of the stack (new keys are created before the old are deleted). */
+  /** The current key generation: change it to rotate (new keys are created, then published as `keys`). */
   keyRotation: string;
+  /**
+   * The generation before `keyRotation`, kept valid (and published as `previousKeys`) until the next
+   * rotation; null before the first rotation. Rotating = `previousKeyRotation` ← old `keyRotation`,
+   * `keyRotation` ← a new value; the generation that drops out of both is deleted.
+   */
+  previousKeyRotation: string | null;
+  /** Optional lifetime of the writer/reader keys (B2 `validDurationInSeconds`); null = no expiry. */
+  keyValidDurationInSeconds: number | null;
   /** Optional file-name prefix the writer/reader keys are restricted to. */
   keyNamePrefix: string | null;
   /** What the backup jobs use when uploading; SSE-C is refused with replication. */
   uploadEncryption: UploadEncryption;
-  /** Let `pulumi destroy` empty non-empty buckets (every version is deleted first). */
+  /** Let `pulumi destroy` empty non-empty buckets (every version is deleted first). Refused in prod unless `disposable`. */
   forceDestroy: boolean;
+  /**
+   * The stack is explicitly throw-away (the `local` stack): the one flag that lets a prod stack have
+   * `forceDestroy` and unprotected buckets, and that lets force-destroy bypass governance retention.
+   */
+  disposable: boolean;
+  /** Buckets are created with `protect: true`: env prod and not `disposable`. */
+  protectBuckets: boolean;
   /** Post-provision key smoke test (infra/components/smokeTest.ts). */
   smokeTest: SmokeTestConfig;
   /** Where generated keys are published besides the stack outputs. */
@@ -112,9 +127,22 @@ const PROGRAM_KEYS = [
   'keyNamePrefix',
   'uploadEncryption',
   'forceDestroy',
+  'disposable',
+  'previousKeyRotation',
+  'keyValidDurationInSeconds',
   'smokeTest',
   'keyDelivery',
 ] as const;
+
+/**
+ * Master/primary keys: accepted in stack config only as Pulumi secrets (`pulumi config set
+ * --secret`). A plaintext value would sit in Pulumi.<stack>.yaml and, because the engine hands the
+ * whole stack config to the default `pulumi-nodejs` provider as its inputs, in the state too.
+ */
+export const SECRET_ONLY_CONFIG_KEYS = ['b2ApplicationKey', 'replicaApplicationKey'] as const;
+
+/** Whether a full config key (`project:key`) holds a Pulumi secret (what the engine marked as such). */
+export type IsConfigSecret = (fullKey: string) => boolean;
 
 /** Structured values arrive as JSON text from `pulumi.runtime.allConfig()`. */
 function decode(raw: string | undefined): unknown {
@@ -193,9 +221,25 @@ function unknownFields(
  * Parses the raw config map (`project:key` → string, as `pulumi.runtime.allConfig()` returns it).
  * Pure: throws a ValidationError listing every problem, each naming the key and what to do.
  */
-export function parseStackConfig(raw: Record<string, string>, stackName: string): StackConfig {
+export function parseStackConfig(
+  raw: Record<string, string>,
+  stackName: string,
+  isSecret: IsConfigSecret = () => false,
+): StackConfig {
   const problems: Problem[] = [];
   const get = (k: string) => decode(raw[key(k)]);
+
+  for (const k of SECRET_ONLY_CONFIG_KEYS) {
+    if (raw[key(k)] !== undefined && !isSecret(key(k))) {
+      problems.push({
+        property: key(k),
+        reason:
+          'is stored in plaintext (PlaintextCredentialRefused): a master key must be a Pulumi secret, or the stack file ' +
+          `and the state would hold it in clear. Fix: \`pulumi config set --secret ${key(k)}\` (it reads the value ` +
+          `from stdin when omitted), or remove it and use the environment instead (README "Stack configuration").`,
+      });
+    }
+  }
 
   const known = new Set<string>([...PROGRAM_KEYS, ...PROVIDER_CONFIG_KEYS].map(key));
   for (const k of Object.keys(raw)) {
@@ -273,6 +317,34 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
       reason: `${JSON.stringify(keyRotation)} must be 1-24 letters, digits or "-" (it becomes part of key names), e.g. 2026-12`,
     });
   }
+  const rawPrevious = get('previousKeyRotation');
+  const previousKeyRotation =
+    rawPrevious === undefined || rawPrevious === '' || rawPrevious === null
+      ? null
+      : str(rawPrevious, 'previousKeyRotation', problems, '');
+  if (previousKeyRotation !== null && !ROTATION_PATTERN.test(previousKeyRotation)) {
+    problems.push({
+      property: key('previousKeyRotation'),
+      reason: `${JSON.stringify(previousKeyRotation)} must be 1-24 letters, digits or "-": the keyRotation value before the last rotation`,
+    });
+  } else if (previousKeyRotation !== null && previousKeyRotation === keyRotation) {
+    problems.push({
+      property: key('previousKeyRotation'),
+      reason: `equals keyRotation (${JSON.stringify(keyRotation)}); to rotate, set previousKeyRotation to the old keyRotation and keyRotation to a new value`,
+    });
+  }
+  const rawValid = get('keyValidDurationInSeconds');
+  let keyValidDurationInSeconds: number | null = null;
+  if (rawValid !== undefined && rawValid !== null && rawValid !== '') {
+    if (Number.isInteger(rawValid) && (rawValid as number) >= 1 && (rawValid as number) <= 86_400_000) {
+      keyValidDurationInSeconds = rawValid as number;
+    } else {
+      problems.push({
+        property: key('keyValidDurationInSeconds'),
+        reason: `must be a whole number of seconds from 1 to 86400000 (1000 days), got ${JSON.stringify(rawValid)}`,
+      });
+    }
+  }
   const rawPrefix = get('keyNamePrefix');
   const keyNamePrefix =
     rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
@@ -281,6 +353,16 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
   );
   const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, false);
+  const disposable = bool(get('disposable'), 'disposable', problems, false);
+  if (env === 'prod' && forceDestroy && !disposable) {
+    problems.push({
+      property: key('forceDestroy'),
+      reason:
+        'refused for env prod (ProdForceDestroyRefused): one config line must not be able to erase prod backups. ' +
+        'Remove it (destroy then refuses non-empty buckets), or, only for a throw-away copy of prod such as the ' +
+        'local stack, also set `infrafabric-backup:disposable: true`.',
+    });
+  }
 
   const keyDelivery = parseKeyDelivery(get('keyDelivery'), problems);
 
@@ -313,9 +395,13 @@ export function parseStackConfig(raw: Record<string, string>, stackName: string)
     replication,
     objectLock,
     keyRotation,
+    previousKeyRotation,
+    keyValidDurationInSeconds,
     keyNamePrefix,
     uploadEncryption,
     forceDestroy,
+    disposable,
+    protectBuckets: env === 'prod' && !disposable,
     smokeTest,
     keyDelivery,
   };
@@ -373,7 +459,17 @@ function parseKeyDelivery(raw: unknown, problems: Problem[]): KeyDeliveryConfig 
 
 /** Reads the whole stack configuration once and validates it. */
 export function loadStackConfig(): StackConfig {
-  return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+  return parseStackConfig(pulumi.runtime.allConfig(), pulumi.getStack(), engineIsConfigSecret);
+}
+
+/**
+ * The engine's own answer (the language host passes the secret keys in PULUMI_CONFIG_SECRET_KEYS);
+ * `isConfigSecret` is internal to @pulumi/pulumi, so it is looked up, and its absence fails closed.
+ */
+function engineIsConfigSecret(fullKey: string): boolean {
+  const rt = require('@pulumi/pulumi/runtime/config') as { isConfigSecret?: (k: string) => boolean };
+  if (typeof rt.isConfigSecret !== 'function') return false;
+  return rt.isConfigSecret(fullKey);
 }
 
 export { CLOUD_PROVIDERS };

@@ -35,6 +35,11 @@ export const uploadEncryption = config.uploadEncryption;
 export const buckets = estate.outputs.buckets;
 /** `{writer: {aws: {keyId, applicationKey}}, reader: {...}}` — applicationKey is a Pulumi secret. */
 export const keys = estate.outputs.keys;
+/**
+ * The previous key generation (`previousKeyRotation`), same shape as `keys`; `{writer: {}, reader: {}}`
+ * before the first rotation. Still valid until the next rotation — for consumers mid-switch.
+ */
+export const previousKeys = estate.outputs.previousKeys;
 /** Key ids only, readable without `--show-secrets`. */
 export const keyIds = {
   writer: mapValues(estate.outputs.keys.writer, (k) => k.keyId),

@@ -1,6 +1,20 @@
 /**
  * `BackupBucket`: one backup bucket with its lifecycle, encryption, bucket info and the
  * `backup-writer` / `restore-reader` keys scoped to it (design.md §1).
+ *
+ * REFACTOR RULE (README "The estate", "Refactors and aliases"): a resource's URN is
+ * `<parent types>$<type>::<name>`. Any change to a component's name, type, parent or to the logical
+ * name of a resource declared here is a MOVE, and without an alias the engine plans it as
+ * create-new + delete-old — for a bucket that is a second owner of the live bucket followed by its
+ * deletion. Every such change must add an `aliases` entry naming the old name/parent (children
+ * inherit their parent's aliases when their name starts with the parent's), and a test that the
+ * move previews with no create, replace or delete (test/unit/components/aliases.test.ts, e2e
+ * test/e2e/aliases.test.ts).
+ *
+ * Keys come in generations (README "Key rotation"): the writer/reader of generation `g` are the
+ * resources `<name>-backup-writer-<g>` / `<name>-restore-reader-<g>`, so a generation keeps its
+ * resource (and its live key) while it moves from current to previous, and is deleted when it is
+ * no longer declared.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { ApplicationKey } from '../providers/applicationKey';
@@ -37,8 +51,15 @@ export interface BackupBucketKeysArgs {
   reader?: boolean;
   /** Restrict both keys to file names with this prefix. Default: none (whole bucket). https://www.backblaze.com/apidocs/b2-create-key */
   namePrefix?: string | null;
-  /** Change to rotate both keys (create-before-delete). Default `initial`. */
+  /** The current key generation; change to rotate. Default `initial`. */
   rotation?: string;
+  /**
+   * The previous generation, still declared (valid) next to the current one; null/undefined = none.
+   * Dropping a generation from both `rotation` and `previousRotation` deletes its keys.
+   */
+  previousRotation?: string | null;
+  /** Lifetime of the writer/reader keys in seconds (B2 `validDurationInSeconds`). Default: no expiry. */
+  validDurationInSeconds?: number | null;
   /** Writer capabilities. Default `KEY_CAPABILITIES['backup-writer']`; bucket-scoped ones only. */
   writerCapabilities?: string[];
   /** Reader capabilities. Default `KEY_CAPABILITIES['restore-reader']`; bucket-scoped ones only. */
@@ -68,6 +89,10 @@ export interface BackupBucketArgs {
   objectLock?: ObjectLockArgs | null;
   /** Let `pulumi destroy` delete every file version first. Default false. */
   forceDestroy?: boolean;
+  /** Throw-away stack: force-destroy may bypass governance retention. Default false. */
+  disposable?: boolean;
+  /** Create the bucket with `protect: true` (destroy refuses until unprotected deliberately). Default false. */
+  protect?: boolean;
   /** Keys scoped to this bucket. Default: writer and reader. */
   keys?: BackupBucketKeysArgs;
   /** Adopt an existing bucket by id instead of creating one. Default: create. */
@@ -109,6 +134,24 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
       );
     }
   }
+  const previous = k.previousRotation ?? null;
+  if (previous !== null) {
+    if (!ROTATION_PATTERN.test(previous)) {
+      problems.push({
+        property: 'keys.previousRotation',
+        reason: `${JSON.stringify(previous)} must be 1-24 letters, digits or "-"`,
+      });
+    } else if (previous === rotation) {
+      problems.push({ property: 'keys.previousRotation', reason: 'must differ from keys.rotation' });
+    }
+  }
+  const v = k.validDurationInSeconds;
+  if (v !== undefined && v !== null && (!Number.isInteger(v) || v < 1 || v > 86_400_000)) {
+    problems.push({
+      property: 'keys.validDurationInSeconds',
+      reason: `must be a whole number from 1 to 86400000 (1000 days), got ${v}`,
+    });
+  }
   if (k.writer !== false)
     problems.push(
       ...validateCapabilities(
@@ -141,6 +184,11 @@ export class BackupBucket extends pulumi.ComponentResource {
   readonly readerKey?: ApplicationKey;
   readonly writer?: KeyOutputs;
   readonly reader?: KeyOutputs;
+  /** The previous generation (when `keys.previousRotation` is set). */
+  readonly previousWriterKey?: ApplicationKey;
+  readonly previousReaderKey?: ApplicationKey;
+  readonly previousWriter?: KeyOutputs;
+  readonly previousReader?: KeyOutputs;
 
   constructor(name: string, args: BackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('infrafabric:backup:BackupBucket', name, {}, opts);
@@ -156,6 +204,10 @@ export class BackupBucket extends pulumi.ComponentResource {
     this.readerKey = built.readerKey;
     this.writer = built.writerKey && keyOutputs(built.writerKey);
     this.reader = built.readerKey && keyOutputs(built.readerKey);
+    this.previousWriterKey = built.previousWriterKey;
+    this.previousReaderKey = built.previousReaderKey;
+    this.previousWriter = built.previousWriterKey && keyOutputs(built.previousWriterKey);
+    this.previousReader = built.previousReaderKey && keyOutputs(built.previousReaderKey);
     this.registerOutputs({
       bucketId: this.bucketId,
       bucketName: this.bucketName,
@@ -189,36 +241,61 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
       fileLockEnabled: !!args.objectLock,
       defaultRetention: args.objectLock ? retentionOf(args.objectLock) : null,
       forceDestroy: args.forceDestroy ?? false,
+      // Only written when set, so a stack deployed before the flag existed sees no change.
+      ...(args.disposable ? { disposable: true } : {}),
       account,
       ...(args.adoptBucketId ? { adoptBucketId: args.adoptBucketId } : {}),
     },
-    { parent },
+    // Refactor rule (file header): renaming `${name}-bucket` or moving it needs an alias.
+    { parent, ...(args.protect ? { protect: true } : {}) },
   );
   const k = args.keys ?? {};
-  const keyArgs = (purpose: 'backup-writer' | 'restore-reader', capabilities: readonly string[]) => ({
-    keyName: keyNameFor(args.bucketName, purpose, k.rotation ?? DEFAULT_ROTATION),
-    capabilities: [...capabilities].sort(),
-    bucketIds: [bucket.id],
-    namePrefix: k.namePrefix ?? null,
-    rotation: k.rotation ?? DEFAULT_ROTATION,
-    account,
-    deleteUnrecordedSameName: true,
+  const current = k.rotation ?? DEFAULT_ROTATION;
+  const previous = k.previousRotation ?? null;
+  // The resources of one generation; the oldest declared generation also answers to the key's
+  // URN from before generations existed (`<name>-<purpose>`), so an upgrade keeps the live keys.
+  const generationKey = (
+    purpose: 'backup-writer' | 'restore-reader',
+    capabilities: readonly string[],
+    rotation: string,
+    oldest: boolean,
+  ) =>
+    new ApplicationKey(
+      keyResourceName(name, purpose, rotation),
+      {
+        keyName: keyNameFor(args.bucketName, purpose, rotation),
+        capabilities: [...capabilities].sort(),
+        bucketIds: [bucket.id],
+        namePrefix: k.namePrefix ?? null,
+        ...(k.validDurationInSeconds ? { validDurationInSeconds: k.validDurationInSeconds } : {}),
+        rotation,
+        account,
+        deleteUnrecordedSameName: true,
+      },
+      { parent, ...(oldest ? { aliases: [{ name: `${name}-${purpose}` }] } : {}) },
+    );
+  const both = (purpose: 'backup-writer' | 'restore-reader', capabilities: readonly string[]) => ({
+    current: generationKey(purpose, capabilities, current, previous === null),
+    previous: previous === null ? undefined : generationKey(purpose, capabilities, previous, true),
   });
-  const writerKey =
+  const writer =
     k.writer === false
       ? undefined
-      : new ApplicationKey(
-          `${name}-backup-writer`,
-          keyArgs('backup-writer', k.writerCapabilities ?? KEY_CAPABILITIES['backup-writer']),
-          { parent },
-        );
-  const readerKey =
+      : both('backup-writer', k.writerCapabilities ?? KEY_CAPABILITIES['backup-writer']);
+  const reader =
     k.reader === false
       ? undefined
-      : new ApplicationKey(
-          `${name}-restore-reader`,
-          keyArgs('restore-reader', k.readerCapabilities ?? KEY_CAPABILITIES['restore-reader']),
-          { parent },
-        );
-  return { bucket, writerKey, readerKey };
+      : both('restore-reader', k.readerCapabilities ?? KEY_CAPABILITIES['restore-reader']);
+  return {
+    bucket,
+    writerKey: writer?.current,
+    readerKey: reader?.current,
+    previousWriterKey: writer?.previous,
+    previousReaderKey: reader?.previous,
+  };
+}
+
+/** Logical name of a writer/reader key of one generation (see the file header). */
+export function keyResourceName(component: string, purpose: string, rotation: string): string {
+  return `${component}-${purpose}-${rotation}`;
 }

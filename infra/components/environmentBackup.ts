@@ -1,6 +1,10 @@
 /**
  * `EnvironmentBackup`: the whole backup estate of one environment — one (replicated when asked)
  * backup bucket per cloud provider, with its keys — and the outputs the backup CLI reads.
+ *
+ * Per provider the bucket is `BackupBucket <env>-<p>` or, with replication, `ReplicatedBackupBucket
+ * <env>-<p>` holding `BackupBucket <env>-<p>-source`. Both directions of that switch are moves, kept
+ * by aliases (refactor rule: backupBucket.ts header) — never a new owner of the live bucket.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { Problem, throwIfProblems } from '../providers/validation/problem';
@@ -27,14 +31,22 @@ export interface EnvironmentBackupArgs {
   replication?: { enabled: boolean; replicaSuffix?: string };
   /** Governance Object Lock (on the EU twins when replicated). Default off. https://www.backblaze.com/docs/cloud-storage-object-lock */
   objectLock?: ({ enabled: boolean } & ObjectLockArgs) | null;
-  /** Rotation trigger for every key. Default `initial`. */
+  /** The current key generation; change it to rotate. Default `initial`. */
   keyRotation?: string;
+  /** The previous key generation, kept valid next to the current one. Default: none. */
+  previousKeyRotation?: string | null;
+  /** Lifetime of writer/reader keys in seconds. Default: no expiry. */
+  keyValidDurationInSeconds?: number | null;
   /** File-name prefix for writer/reader keys. Default: none. https://www.backblaze.com/apidocs/b2-create-key */
   keyNamePrefix?: string | null;
   /** Encryption the jobs use for uploads; SSE-C refused with replication. Default `SSE-B2`. */
   uploadEncryption?: UploadEncryption;
   /** Let destroy empty non-empty buckets. Default false. */
   forceDestroy?: boolean;
+  /** Throw-away stack (force-destroy may bypass governance retention). Default false. */
+  disposable?: boolean;
+  /** Create every bucket with `protect: true`. Default false (the program sets it for prod). */
+  protectBuckets?: boolean;
 }
 
 /** One bucket as the backup CLI needs it. */
@@ -46,10 +58,9 @@ export interface BucketRef {
 
 export interface EnvironmentOutputs {
   buckets: Partial<Record<CloudProvider, BucketRef & { replica?: BucketRef }>>;
-  keys: {
-    writer: Partial<Record<CloudProvider, KeyOutputs>>;
-    reader: Partial<Record<CloudProvider, KeyOutputs>>;
-  };
+  keys: KeySet;
+  /** The previous generation, same shape; empty maps before the first rotation. */
+  previousKeys: KeySet;
   replication: Partial<
     Record<
       CloudProvider,
@@ -60,6 +71,11 @@ export interface EnvironmentOutputs {
       }
     >
   >;
+}
+
+export interface KeySet {
+  writer: Partial<Record<CloudProvider, KeyOutputs>>;
+  reader: Partial<Record<CloudProvider, KeyOutputs>>;
 }
 
 export function validateEnvironmentArgs(args: EnvironmentBackupArgs): Problem[] {
@@ -83,6 +99,19 @@ export class EnvironmentBackup extends pulumi.ComponentResource {
   }
 }
 
+const REPLICATED_TYPE = 'infrafabric:backup:ReplicatedBackupBucket';
+
+function publishKeys(
+  outputs: EnvironmentOutputs,
+  provider: CloudProvider,
+  b: Pick<BackupBucket, 'writer' | 'reader' | 'previousWriter' | 'previousReader'>,
+): void {
+  if (b.writer) outputs.keys.writer[provider] = b.writer;
+  if (b.reader) outputs.keys.reader[provider] = b.reader;
+  if (b.previousWriter) outputs.previousKeys.writer[provider] = b.previousWriter;
+  if (b.previousReader) outputs.previousKeys.reader[provider] = b.previousReader;
+}
+
 const ref = (b: BackupBucket): BucketRef => ({
   name: b.bucketName,
   id: b.bucketId,
@@ -92,7 +121,12 @@ const ref = (b: BackupBucket): BucketRef => ({
 export function createEnvironmentBackup(parent: pulumi.Resource, args: EnvironmentBackupArgs) {
   throwIfProblems(`EnvironmentBackup "${args.env}"`, validateEnvironmentArgs(args));
   const buckets: Partial<Record<CloudProvider, BackupBucket | ReplicatedBackupBucket>> = {};
-  const outputs: EnvironmentOutputs = { buckets: {}, keys: { writer: {}, reader: {} }, replication: {} };
+  const outputs: EnvironmentOutputs = {
+    buckets: {},
+    keys: { writer: {}, reader: {} },
+    previousKeys: { writer: {}, reader: {} },
+    replication: {},
+  };
   const lock = args.objectLock?.enabled ? { mode: args.objectLock.mode, days: args.objectLock.days } : null;
   for (const provider of args.providers) {
     const bucketName = bucketNameFor(args.env, provider, args.namePrefix ?? '', args.nameSuffix ?? '');
@@ -104,7 +138,14 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
       retention: args.retention,
       objectLock: lock,
       forceDestroy: args.forceDestroy,
-      keys: { namePrefix: args.keyNamePrefix ?? null, rotation: args.keyRotation },
+      disposable: args.disposable,
+      protect: args.protectBuckets,
+      keys: {
+        namePrefix: args.keyNamePrefix ?? null,
+        rotation: args.keyRotation,
+        previousRotation: args.previousKeyRotation ?? null,
+        validDurationInSeconds: args.keyValidDurationInSeconds ?? null,
+      },
     };
     const name = `${args.env}-${provider}`;
     if (args.replication?.enabled) {
@@ -124,14 +165,20 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
         sourceBucketId: r.replication.sourceBucketId,
         destinationBucketId: r.replication.destinationBucketId,
       };
-      if (r.writer) outputs.keys.writer[provider] = r.writer;
-      if (r.reader) outputs.keys.reader[provider] = r.reader;
+      publishKeys(outputs, provider, r);
     } else {
-      const b = new BackupBucket(name, { ...common, account: 'primary' }, { parent });
+      const b = new BackupBucket(
+        name,
+        { ...common, account: 'primary' },
+        {
+          parent,
+          // Replication switched off: this is the bucket that was the replicated one's source.
+          aliases: [{ name: `${name}-source`, parent: pulumi.createUrn(name, REPLICATED_TYPE, parent) }],
+        },
+      );
       buckets[provider] = b;
       outputs.buckets[provider] = ref(b);
-      if (b.writer) outputs.keys.writer[provider] = b.writer;
-      if (b.reader) outputs.keys.reader[provider] = b.reader;
+      publishKeys(outputs, provider, b);
     }
   }
   return { buckets, outputs };

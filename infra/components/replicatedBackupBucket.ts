@@ -9,6 +9,13 @@
  * Object Lock, when asked for, goes on the EU twin only: B2 refuses to enable Object Lock on a
  * replication source (`source_replication_conflict`, b2-api.md §9), and the twin is the copy that
  * most needs to be immutable.
+ *
+ * The source is the same bucket a plain BackupBucket of this name would be: its component
+ * `<name>-source` answers to the URN of `BackupBucket <name>` (under this component's parent), so
+ * switching replication on keeps the live bucket and its writer/reader keys (refactor rule:
+ * backupBucket.ts header). The replication keys are one generation: a rotation replaces them
+ * create-before-delete, and the Replication resource switches to the new pair in place (add the
+ * new mapping, switch the source, drop the old mapping) before the old keys are deleted.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { ApplicationKey } from '../providers/applicationKey';
@@ -63,10 +70,12 @@ export class ReplicatedBackupBucket extends pulumi.ComponentResource {
   readonly replication: Replication;
   readonly writer?: KeyOutputs;
   readonly reader?: KeyOutputs;
+  readonly previousWriter?: KeyOutputs;
+  readonly previousReader?: KeyOutputs;
 
   constructor(name: string, args: ReplicatedBackupBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('infrafabric:backup:ReplicatedBackupBucket', name, {}, opts);
-    const built = createReplicatedBackupBucket(this, name, args);
+    const built = createReplicatedBackupBucket(this, name, args, opts?.parent);
     this.source = built.source;
     this.replica = built.replica;
     this.sourceKey = built.sourceKey;
@@ -74,6 +83,8 @@ export class ReplicatedBackupBucket extends pulumi.ComponentResource {
     this.replication = built.replication;
     this.writer = built.source.writer;
     this.reader = built.source.reader;
+    this.previousWriter = built.source.previousWriter;
+    this.previousReader = built.source.previousReader;
     this.registerOutputs({
       sourceBucketId: this.source.bucketId,
       replicaBucketId: this.replica.bucketId,
@@ -86,6 +97,8 @@ export function createReplicatedBackupBucket(
   parent: pulumi.Resource,
   name: string,
   args: ReplicatedBackupBucketArgs,
+  /** This component's own parent: where a plain `BackupBucket <name>` of the same bucket lived. */
+  outerParent?: pulumi.Resource,
 ) {
   throwIfProblems(`ReplicatedBackupBucket "${name}"`, validateReplicatedArgs(args));
   const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
@@ -102,7 +115,8 @@ export function createReplicatedBackupBucket(
   const source = new BackupBucket(
     `${name}-source`,
     { ...common, objectLock: null, account: 'primary' },
-    { parent },
+    // Replication switched on: this is the bucket that was `BackupBucket <name>` next to us.
+    { parent, aliases: [{ name, parent: outerParent ?? pulumi.rootStackResource }] },
   );
   const replica = new BackupBucket(
     `${name}-replica`,

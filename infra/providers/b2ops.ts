@@ -60,13 +60,15 @@ export async function countVersions(
 
 /**
  * Deletes every file version of a bucket (forceDestroy). Works in batches from a fresh listing, so
- * deleting never disturbs a paging cursor. On an Object Lock bucket governance retention is bypassed
- * (the key needs bypassGovernance); compliance retention makes this fail, as it should.
+ * deleting never disturbs a paging cursor. Governance retention is bypassed only when the caller asks
+ * (`bypassGovernance`: an Object Lock bucket of an explicitly disposable stack; the key then needs the
+ * bypassGovernance capability); otherwise, and always for compliance retention, a locked version
+ * makes this fail, as it should.
  */
 export async function deleteAllVersions(
   client: B2Client,
   bucketId: string,
-  lockEnabled: boolean,
+  bypassGovernance: boolean,
   progress: (done: number) => void,
 ): Promise<number> {
   let done = 0;
@@ -82,7 +84,11 @@ export async function deleteAllVersions(
         // An unfinished large file is cancelled (with its parts) rather than deleted.
         if (v.action === 'start') await client.cancelLargeFile(v.fileId);
         else
-          await client.deleteFileVersion(v.fileId, v.fileName, lockEnabled ? { bypassGovernance: true } : {});
+          await client.deleteFileVersion(
+            v.fileId,
+            v.fileName,
+            bypassGovernance ? { bypassGovernance: true } : {},
+          );
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }

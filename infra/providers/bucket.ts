@@ -5,7 +5,7 @@
  * - replace: `bucketName` (B2 cannot rename), `account` (a bucket cannot move between accounts);
  * - update in place: `bucketType`, `bucketInfo`, `corsRules`, `lifecycleRules`,
  *   `defaultServerSideEncryption`, `fileLockEnabled` (false → true only), `defaultRetention`;
- * - state only: `forceDestroy`, `adoptBucketId`.
+ * - state only: `forceDestroy`, `disposable`, `adoptBucketId`.
  * Replication is NOT managed here (see replication.ts): this provider never sends or compares
  * `replicationConfiguration`, so the two never fight.
  *
@@ -68,6 +68,12 @@ export interface BucketArgs {
   defaultRetention?: pulumi.Input<DefaultRetention | null>;
   /** Let delete remove every file version first. Default false (a non-empty bucket is refused). */
   forceDestroy?: pulumi.Input<boolean>;
+  /**
+   * The stack is explicitly throw-away (stack config `disposable`). Only then may force-destroy
+   * delete files under governance retention (`bypassGovernance`); otherwise it stops at them.
+   * Default false.
+   */
+  disposable?: pulumi.Input<boolean>;
   /** Which account holds the bucket (`primary` default, or `replica`). Changing it replaces. */
   account?: pulumi.Input<AccountRole>;
   /** Adopt this existing bucket (by id) instead of creating one; its name must equal `bucketName`. */
@@ -85,6 +91,7 @@ export interface BucketInputs {
   fileLockEnabled: boolean;
   defaultRetention: DefaultRetention | null;
   forceDestroy: boolean;
+  disposable: boolean;
   account: AccountRole;
   adoptBucketId?: string;
 }
@@ -111,6 +118,7 @@ export const BUCKET_UPDATABLE = [
   'fileLockEnabled',
   'defaultRetention',
   'forceDestroy',
+  'disposable',
 ] as const;
 export const BUCKET_REPLACES = ['bucketName', 'account'] as const;
 /** Every property a Bucket accepts (inputs, and outputs the engine echoes back). */
@@ -148,6 +156,7 @@ export function normalizeBucketInputs(raw: Partial<BucketInputs> & Record<string
     fileLockEnabled: raw.fileLockEnabled ?? false,
     defaultRetention: raw.defaultRetention ?? null,
     forceDestroy: raw.forceDestroy ?? false,
+    disposable: raw.disposable ?? false,
     account: raw.account ?? 'primary',
   };
   if (raw.adoptBucketId) out.adoptBucketId = raw.adoptBucketId;
@@ -286,6 +295,7 @@ function normalizeField(field: string, v: unknown): unknown {
       return normalizeStringMap(v as Record<string, string>);
     case 'fileLockEnabled':
     case 'forceDestroy':
+    case 'disposable':
       return v ?? false;
     case 'account':
       return v ?? 'primary';
@@ -303,7 +313,7 @@ type LiveBucket = NonNullable<Awaited<ReturnType<typeof findBucketById>>>;
  */
 export function bucketStateFromLive(
   live: LiveBucket,
-  carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'>,
+  carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'> & { disposable?: boolean },
   s3Endpoint: string,
 ): BucketOutputs {
   const sse = live.defaultServerSideEncryption;
@@ -337,6 +347,7 @@ export function bucketStateFromLive(
           }
         : null,
     forceDestroy: carry.forceDestroy ?? false,
+    disposable: carry.disposable ?? false,
     account: carry.account ?? 'primary',
     bucketId: live.bucketId,
     revision: live.revision,
@@ -504,6 +515,7 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props?: Partial<BucketOutputs>) {
     const carry = {
       forceDestroy: props?.forceDestroy ?? false,
+      disposable: props?.disposable ?? false,
       account: props?.account ?? 'primary',
       adoptBucketId: props?.adoptBucketId,
     };
@@ -523,10 +535,12 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
     const live = await findBucketById(client, id);
     if (!live) return; // already gone
     if (props.forceDestroy) {
+      // Governance retention is bypassed only on an explicitly disposable stack: force-destroy alone
+      // must not erase what Object Lock protects (a locked version then fails the delete, as it should).
       await deleteAllVersions(
         client,
         id,
-        live.fileLockConfiguration?.value?.isFileLockEnabled === true,
+        props.disposable === true && live.fileLockConfiguration?.value?.isFileLockEnabled === true,
         (done) => log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`),
       );
     } else {
@@ -555,6 +569,7 @@ export class Bucket extends pulumi.dynamic.Resource {
   declare readonly fileLockEnabled: pulumi.Output<boolean>;
   declare readonly defaultRetention: pulumi.Output<DefaultRetention | null>;
   declare readonly forceDestroy: pulumi.Output<boolean>;
+  declare readonly disposable: pulumi.Output<boolean>;
   declare readonly account: pulumi.Output<AccountRole>;
   declare readonly bucketId: pulumi.Output<string>;
   declare readonly revision: pulumi.Output<number>;

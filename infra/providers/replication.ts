@@ -10,6 +10,11 @@
  *
  * Setup writes the destination first, then the source (B2's order); delete removes the source rule
  * first, then the mapping. Other rules and mappings on either bucket are preserved.
+ *
+ * Key rotation (new key ids, an in-place update) is ordered so that the source always holds a key
+ * the destination maps: 1. the destination gets the NEW mapping next to the old one; 2. the source
+ * switches to the new key; 3. the old mapping is removed. A failure between steps leaves both
+ * mappings, which is valid; the next `up` finishes the switch.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
@@ -173,16 +178,19 @@ function ruleOf(i: ReplicationInputs): ReplicationRule {
   };
 }
 
-/** Patch for the destination: our source key maps to our destination key (old mapping dropped). */
-function destinationPatch(
+/**
+ * Patch for the destination: our source key maps to our destination key (`remove`: that mapping
+ * goes), and the mapping of `dropSourceKeyId` (a replaced source key) goes. Other mappings stay.
+ */
+export function destinationPatch(
   live: LiveBucket,
   i: ReplicationInputs,
-  previousSourceKeyId: string | null,
+  dropSourceKeyId: string | null,
   remove: boolean,
 ) {
   const cfg = replicationOf(live);
   const mapping = { ...(cfg.asReplicationDestination?.sourceToDestinationKeyMapping ?? {}) };
-  if (previousSourceKeyId && previousSourceKeyId !== i.sourceKeyId) delete mapping[previousSourceKeyId];
+  if (dropSourceKeyId && dropSourceKeyId !== i.sourceKeyId) delete mapping[dropSourceKeyId];
   if (remove) delete mapping[i.sourceKeyId];
   else mapping[i.sourceKeyId] = i.destinationKeyId;
   const next: ReplicationConfiguration = {
@@ -217,14 +225,27 @@ async function apply(i: ReplicationInputs, previous: ReplicationInputs | null): 
   const src: B2Client = clientFor(i.sourceAccount);
   const dst: B2Client = clientFor(i.destinationAccount);
   const what = `replication ${i.ruleName}`;
+  // 1. the new mapping, next to the old one (the source still uses the old key).
   await updateBucketWithRetry(
     dst,
     i.destinationBucketId,
     what,
-    (b) => destinationPatch(b, i, previous?.sourceKeyId ?? null, false),
+    (b) => destinationPatch(b, i, null, false),
     log,
   );
+  // 2. the source switches to the new key: both keys are mapped at this moment.
   await updateBucketWithRetry(src, i.sourceBucketId, what, (b) => sourcePatch(b, i, false), log);
+  // 3. only now the old source key's mapping goes.
+  const old = previous?.sourceKeyId;
+  if (old && old !== i.sourceKeyId) {
+    await updateBucketWithRetry(
+      dst,
+      i.destinationBucketId,
+      what,
+      (b) => destinationPatch(b, i, old, false),
+      log,
+    );
+  }
   return i;
 }
 

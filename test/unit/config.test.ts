@@ -80,11 +80,12 @@ describe('defaults and derivation', () => {
       ),
     ]);
   });
-  test('provider credential keys are known keys', () => {
+  test('provider credential keys are known keys (the master key as a secret)', () => {
     expect(() =>
       parseStackConfig(
         ns({ b2ApplicationKeyId: 'k', b2ApplicationKey: 's', replicaRealmUrl: 'http://x' }),
         'dev',
+        (k) => k === 'infrafabric-backup:b2ApplicationKey',
       ),
     ).not.toThrow();
   });
@@ -221,6 +222,109 @@ describe('keyDelivery', () => {
     );
     expect(problemsOf(ns({ keyDelivery: 'vault' }))).toEqual([
       expect.stringMatching(/keyDelivery.mode: must be one of none, aws-secrets-manager/),
+    ]);
+  });
+});
+
+describe('estate safety (issue 10: prod protection, secret-only credentials, rotation)', () => {
+  const parseWith = (o: Record<string, unknown>, stack = 'x', secret: string[] = []) =>
+    parseStackConfig(ns(o), stack, (k) => secret.includes(k));
+  function problemsWith(o: Record<string, unknown>, stack = 'x', secret: string[] = []): string[] {
+    try {
+      parseWith(o, stack, secret);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ValidationError);
+      return (e as ValidationError).problems.map((p) => `${p.property}: ${p.reason}`);
+    }
+    throw new Error('expected a ValidationError');
+  }
+
+  test('"prod" is env: prod whatever the stack name: forceDestroy refused with a named error', () => {
+    for (const stack of ['prod', 'production', 'eu-live', 'dev']) {
+      const p = problemsWith({ env: 'prod', forceDestroy: true }, stack);
+      expect(p).toEqual([
+        expect.stringMatching(
+          /^infrafabric-backup:forceDestroy: refused for env prod \(ProdForceDestroyRefused\)/,
+        ),
+      ]);
+      expect(p[0]).toContain('infrafabric-backup:disposable: true');
+    }
+    // a stack named prod whose env is dev is not prod
+    expect(parseWith({ env: 'dev', forceDestroy: true }, 'prod').protectBuckets).toBe(false);
+  });
+
+  test('prod buckets are protected; disposable alone lifts protection and allows forceDestroy', () => {
+    expect(parseWith({ env: 'prod' })).toMatchObject({ protectBuckets: true, disposable: false });
+    expect(parseWith({ env: 'prod', disposable: true, forceDestroy: true })).toMatchObject({
+      protectBuckets: false,
+      disposable: true,
+      forceDestroy: true,
+    });
+    for (const env of ['dev', 'staging']) expect(parseWith({ env }).protectBuckets).toBe(false);
+    expect(problemsWith({ env: 'prod', disposable: 'yes' })).toEqual([
+      expect.stringMatching(/^infrafabric-backup:disposable: must be true or false/),
+    ]);
+  });
+
+  test('the local stack file: env prod, disposable, every other prod rule as in prod', () => {
+    const local = parseStackConfig(stackConfigFromFile('local'), 'local');
+    const prod = parseStackConfig(stackConfigFromFile('prod'), 'prod');
+    expect(local).toMatchObject({ env: 'prod', disposable: true, protectBuckets: false, forceDestroy: true });
+    expect(prod).toMatchObject({ env: 'prod', disposable: false, protectBuckets: true, forceDestroy: false });
+    expect(local.replication.enabled).toBe(prod.replication.enabled);
+    expect(local.providers).toEqual(prod.providers);
+    // Only the disposable flag distinguishes them: without it the local file is refused.
+    const raw = stackConfigFromFile('local');
+    delete raw['infrafabric-backup:disposable'];
+    expect(() => parseStackConfig(raw, 'local')).toThrow(/ProdForceDestroyRefused/);
+  });
+
+  test.each(['b2ApplicationKey', 'replicaApplicationKey'])(
+    'a plaintext %s is refused, naming the key and the --secret fix; as a secret it is accepted',
+    (k) => {
+      const full = `infrafabric-backup:${k}`;
+      expect(problemsWith({ env: 'dev', [k]: 'K005secretvalue' })).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${full}: is stored in plaintext \\(PlaintextCredentialRefused\\)`),
+        ),
+      ]);
+      const msg = problemsWith({ env: 'dev', [k]: 'K005secretvalue' })[0];
+      expect(msg).toContain(`pulumi config set --secret ${full}`);
+      expect(msg).not.toContain('K005secretvalue');
+      expect(() => parseWith({ env: 'dev', [k]: 'K005secretvalue' }, 'x', [full])).not.toThrow();
+    },
+  );
+
+  test('key ids and realm URLs may be plaintext; only the engine-marked secret keys count', () => {
+    expect(() =>
+      parseWith({
+        env: 'dev',
+        b2ApplicationKeyId: '005abc',
+        replicaApplicationKeyId: '005def',
+        b2RealmUrl: 'http://x',
+      }),
+    ).not.toThrow();
+    // a secret flag on another key does not cover the master key
+    expect(() =>
+      parseWith({ env: 'dev', b2ApplicationKey: 'x' }, 'x', ['infrafabric-backup:b2ApplicationKeyId']),
+    ).toThrow(/PlaintextCredentialRefused/);
+  });
+
+  test('rotation: previousKeyRotation must be a valid rotation different from keyRotation', () => {
+    expect(parseWith({ env: 'dev' })).toMatchObject({ keyRotation: 'initial', previousKeyRotation: null });
+    expect(parseWith({ env: 'dev', keyRotation: '2026-12', previousKeyRotation: 'initial' })).toMatchObject({
+      keyRotation: '2026-12',
+      previousKeyRotation: 'initial',
+    });
+    expect(problemsWith({ env: 'dev', keyRotation: 'a', previousKeyRotation: 'a' })).toEqual([
+      expect.stringMatching(/^infrafabric-backup:previousKeyRotation: equals keyRotation/),
+    ]);
+    expect(problemsWith({ env: 'dev', previousKeyRotation: 'no spaces' })).toEqual([
+      expect.stringMatching(/^infrafabric-backup:previousKeyRotation: "no spaces" must be 1-24/),
+    ]);
+    expect(parseWith({ env: 'dev', keyValidDurationInSeconds: 86400 }).keyValidDurationInSeconds).toBe(86400);
+    expect(problemsWith({ env: 'dev', keyValidDurationInSeconds: 0 })).toEqual([
+      expect.stringMatching(/^infrafabric-backup:keyValidDurationInSeconds: must be a whole number/),
     ]);
   });
 });

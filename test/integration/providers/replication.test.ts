@@ -253,3 +253,36 @@ test('a new destination replaces the rule (delete first); deleting the old resou
   });
   expect(created.id).toBe(`${e.source.id}/to-eu`);
 });
+
+test('key rotation never leaves the source on an unmapped key: new mapping first, switch, then drop the old one', async () => {
+  const e = await estate('order');
+  const rep = await up('replication', 'order', replicationInputs(e));
+  const rotated = await e.newKeys('2027-02');
+  const next = (
+    await h.host.check(rep.urn, rep.checked, h.withProvider('replication', replicationInputs(e, rotated)))
+  ).inputs;
+
+  // Step 2 (the source switch) refused by B2: its new key vanished. Whatever the provider did
+  // before that must leave the key the source still uses mapped on the destination.
+  await h.primary.deleteKey(rotated.src.id);
+  await expect(h.host.update(rep.urn, rep.id, rep.state, next)).rejects.toThrow(/does not exist/);
+  const srcKey = (await replicationOf('primary', e.source.id)).asReplicationSource!.sourceApplicationKeyId;
+  expect(srcKey).toBe(e.keys.src.id);
+  const mapping = (await replicationOf('replica', e.replica.id)).asReplicationDestination!
+    .sourceToDestinationKeyMapping;
+  expect(mapping[srcKey]).toBe(e.keys.dst.id);
+
+  // A good rotation: at the end only the new pair is mapped and used.
+  const again = await e.newKeys('2027-03');
+  const next2 = (
+    await h.host.check(rep.urn, rep.checked, h.withProvider('replication', replicationInputs(e, again)))
+  ).inputs;
+  await h.host.update(rep.urn, rep.id, rep.state, next2);
+  expect((await replicationOf('primary', e.source.id)).asReplicationSource!.sourceApplicationKeyId).toBe(
+    again.src.id,
+  );
+  const after = (await replicationOf('replica', e.replica.id)).asReplicationDestination!
+    .sourceToDestinationKeyMapping;
+  expect(after[again.src.id]).toBe(again.dst.id);
+  expect(after[e.keys.src.id]).toBeUndefined();
+});

@@ -85,8 +85,8 @@ test('one Secrets Manager secret + version per key of the environment, region vi
   const SECRET_SIG = '4dabf18193072939515e22adb298388d';
   expect(writerAws.inputs.secretString[SECRET_SIG]).toBe('1b47061264138c4ac30d75fd1eb44270');
   expect(JSON.parse(writerAws.inputs.secretString.value)).toEqual({
-    B2_KEY_ID: 'key-id-prod-aws-backup-writer',
-    B2_APPLICATION_KEY: 'K004-secret-prod-aws-backup-writer',
+    B2_KEY_ID: 'key-id-prod-aws-backup-writer-initial',
+    B2_APPLICATION_KEY: 'K004-secret-prod-aws-backup-writer-initial',
     B2_BUCKET: 'infrafabric-backup-prod-aws',
     B2_S3_ENDPOINT: 'https://s3.us-west-004.backblazeb2.com',
     B2_REGION: 'us-west-004',

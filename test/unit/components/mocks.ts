@@ -13,6 +13,12 @@ export interface Registered {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  /** The `protect` option as the engine would receive it. */
+  protect?: boolean;
+  /** Alias specs (`{name, type, parentUrn, noParent, ...}`) and alias URNs, as sent to the engine. */
+  aliases?: Array<Record<string, any>>;
+  /** URN of the parent, as sent to the engine. */
+  parent?: string;
 }
 
 export const BUCKET_TYPE = 'pulumi-nodejs:dynamic/b2:Bucket';
@@ -29,10 +35,12 @@ export const fakeSecret = (name: string) => `K005-fake-secret-for-${name}`;
 export function installMocks(stack = 'dev', project = 'infrafabric-backup'): Registered[] {
   const registered: Registered[] = [];
   const secretOutputs = new Map<string, string[]>();
+  const registrationOptions = new Map<string, Pick<Registered, 'protect' | 'aliases' | 'parent'>>();
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const opts = registrationOptions.get(`${args.type}::${args.name}`) ?? {};
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs, ...opts });
         const state: Record<string, any> = { ...args.inputs };
         if (args.type === BUCKET_TYPE) {
           Object.assign(state, {
@@ -68,6 +76,14 @@ export function installMocks(stack = 'dev', project = 'infrafabric-backup'): Reg
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: unknown) => {
     secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
+    registrationOptions.set(`${req.getType()}::${req.getName()}`, {
+      protect: req.getProtect(),
+      aliases: [
+        ...req.getAliasesList().map((a: any) => a.toObject()),
+        ...req.getAliasurnsList().map((urn: string) => ({ urn })),
+      ],
+      parent: req.getParent(),
+    });
     return register(req, callback);
   };
   return registered;

@@ -183,7 +183,7 @@ describe('prod stack (design.md §1)', () => {
     expect(await pulumi.isSecret(exports.keys.reader.gcp.applicationKey)).toBe(true);
     expect(await pulumi.isSecret(exports.keys.writer.aws.keyId)).toBe(false);
     expect(await s.valueOf(exports.keys.writer.aws.applicationKey)).toBe(
-      'K005-fake-secret-for-prod-aws-source-backup-writer',
+      'K005-fake-secret-for-prod-aws-source-backup-writer-initial',
     );
     const plain = JSON.stringify([
       buckets,
@@ -249,8 +249,8 @@ describe('dev stack', () => {
     expect(smoke[0].inputs).toMatchObject({
       bucketId: 'bucket-id-dev-aws-bucket',
       bucketName: 'infrafabric-backup-dev-aws',
-      writerKeyId: 'key-id-dev-aws-backup-writer',
-      readerKeyId: 'key-id-dev-aws-restore-reader',
+      writerKeyId: 'key-id-dev-aws-backup-writer-initial',
+      readerKeyId: 'key-id-dev-aws-restore-reader-initial',
     });
   });
 });
@@ -346,5 +346,210 @@ describe('key delivery to AWS Secrets Manager (mocks only: the AWS plugin is uno
     const s = await loadStack('staging');
     expect(ofType(s.reg, 'aws:secretsmanager/secret:Secret')).toHaveLength(0);
     expect(s.exports.keyDeliverySecretArns).toBeUndefined();
+  });
+});
+
+/**
+ * URNs as the engine derives them from what the program registers, and the URNs each resource
+ * answers to through aliases: its own alias specs, and (the engine's inheritance rule) its parent's
+ * aliases applied to its name when the name starts with the parent's. The e2e tests
+ * (test/e2e/aliases.test.ts) prove the same moves against the real engine.
+ */
+function urnIndex(reg: Registered[], stack: string) {
+  const prefix = `urn:pulumi:${stack}::infrafabric-backup::`;
+  const lastType = (urn: string) => urn.split('::')[2]!.split('$').pop()!;
+  // The mock monitor names a parent by `<parent's type>$<type>::<name>`; the engine uses the
+  // whole type chain. Records are found by the mock URN, URNs computed the engine's way.
+  const mockUrn = (r: Registered) =>
+    `${prefix}${r.parent ? lastType(r.parent) + '$' : ''}${r.type}::${r.name}`;
+  const byMock = new Map(reg.map((r) => [mockUrn(r), r]));
+  const urnFor = (parentUrn: string, type: string, name: string) =>
+    `${prefix}${parentUrn ? parentUrn.split('::')[2] + '$' : ''}${type}::${name}`;
+  const realUrn = (r: Registered): string =>
+    urnFor(r.parent ? realUrn(byMock.get(r.parent)!) : '', r.type, r.name);
+  const real = (urn: string) => (byMock.has(urn) ? realUrn(byMock.get(urn)!) : urn);
+  const byUrn = new Map<string, Registered>(reg.map((r) => [realUrn(r), r]));
+  const memo = new Map<string, string[]>();
+  const answersTo = (urn: string): string[] => {
+    if (memo.has(urn)) return memo.get(urn)!;
+    const r = byUrn.get(urn)!;
+    const parentUrn = r.parent ? real(r.parent) : '';
+    const out = new Set<string>([urn]);
+    const own = (r.aliases ?? []).map((a: any) => ({
+      name: a.spec?.name || r.name,
+      parent: a.spec?.parenturn ? real(a.spec.parenturn) : parentUrn,
+    }));
+    for (const a of own) out.add(urnFor(a.parent, r.type, a.name));
+    const parent = r.parent ? byMock.get(r.parent) : undefined;
+    if (parent) {
+      for (const pa of answersTo(parentUrn)) {
+        if (pa === parentUrn) continue;
+        const paName = pa.split('::').pop()!;
+        for (const n of [r.name, ...own.map((x) => x.name)]) {
+          if (n.startsWith(parent.name)) out.add(urnFor(pa, r.type, paName + n.slice(parent.name.length)));
+        }
+      }
+    }
+    memo.set(urn, [...out]);
+    return [...out];
+  };
+  return { urns: [...byUrn.keys()], byUrn, answersTo };
+}
+
+/** For each bucket/key URN of `before`, the resource of `after` that takes it over (or undefined). */
+function moves(before: Registered[], after: Registered[], stack: string, types = [BUCKET, KEY]) {
+  const a = urnIndex(before, stack);
+  const b = urnIndex(after, stack);
+  const out: Record<string, string | undefined> = {};
+  for (const u of a.urns) {
+    if (!types.includes(a.byUrn.get(u)!.type)) continue;
+    out[u.split('::').pop()!] = b.urns
+      .find((v) => b.answersTo(v).includes(u))
+      ?.split('::')
+      .pop();
+  }
+  return out;
+}
+
+describe('refactors do not replace: moves are kept by aliases', () => {
+  const on = { 'infrafabric-backup:replication': JSON.stringify({ enabled: true }) };
+  test('replication switched on: the bucket and its writer/reader keys move to the replicated source', async () => {
+    const off = await loadStack('dev');
+    const repl = await loadStack('dev', on);
+    expect(moves(off.reg, repl.reg, 'dev')).toEqual({
+      'dev-aws-bucket': 'dev-aws-source-bucket',
+      'dev-aws-backup-writer-initial': 'dev-aws-source-backup-writer-initial',
+      'dev-aws-restore-reader-initial': 'dev-aws-source-restore-reader-initial',
+    });
+  });
+  test('replication switched off: the source bucket and its keys move back (the twin is dropped)', async () => {
+    const repl = await loadStack('dev', on);
+    const off = await loadStack('dev');
+    const m = moves(repl.reg, off.reg, 'dev');
+    expect(m['dev-aws-source-bucket']).toBe('dev-aws-bucket');
+    expect(m['dev-aws-source-backup-writer-initial']).toBe('dev-aws-backup-writer-initial');
+    expect(m['dev-aws-source-restore-reader-initial']).toBe('dev-aws-restore-reader-initial');
+    expect(m['dev-aws-replica-bucket']).toBeUndefined();
+  });
+  test('the check can fail: without the aliases the same switch would replace the bucket', async () => {
+    const off = await loadStack('dev');
+    const repl = await loadStack('dev', on);
+    const stripped = repl.reg.map((r) => ({ ...r, aliases: [] }));
+    expect(moves(off.reg, stripped, 'dev')['dev-aws-bucket']).toBeUndefined();
+  });
+});
+
+describe('key generations (rotation with an overlap window)', () => {
+  const rot = (current: string, previous?: string) => ({
+    'infrafabric-backup:keyRotation': current,
+    ...(previous ? { 'infrafabric-backup:previousKeyRotation': previous } : {}),
+  });
+  /** Key URNs as a stack deployed before generations existed registered them. */
+  const legacy = (reg: Registered[]) =>
+    reg.map((r) =>
+      r.type === KEY ? { ...r, name: r.name.replace(/-(initial|2026-12|2027-01)$/, ''), aliases: [] } : r,
+    );
+
+  test('previousKeys is empty before the first rotation; keys has the current generation', async () => {
+    const s = await loadStack('prod');
+    const prev = await s.valueOf<any>(s.pulumi.output(s.exports.previousKeys));
+    expect(prev).toEqual({ writer: {}, reader: {} });
+    const keys = await s.valueOf<any>(s.pulumi.output(s.exports.keys));
+    expect(Object.keys(keys.writer).sort()).toEqual(['aws', 'azure', 'gcp']);
+  });
+
+  test('after a rotation both generations are declared; previousKeys has the shape of keys, secrets secret', async () => {
+    const s = await loadStack('prod', rot('2026-12', 'initial'));
+    const names = ofType(s.reg, KEY)
+      .filter((k) => k.inputs.account === 'primary' && !k.name.includes('replication'))
+      .map((k) => k.inputs.keyName)
+      .sort();
+    expect(names.filter((n) => n.includes('prod-aws-'))).toEqual([
+      'infrafabric-backup-prod-aws-backup-writer',
+      'infrafabric-backup-prod-aws-backup-writer-2026-12',
+      'infrafabric-backup-prod-aws-restore-reader',
+      'infrafabric-backup-prod-aws-restore-reader-2026-12',
+    ]);
+    const keys = await s.valueOf<any>(s.pulumi.output(s.exports.keys));
+    const prev = await s.valueOf<any>(s.pulumi.output(s.exports.previousKeys));
+    expect(Object.keys(prev)).toEqual(Object.keys(keys));
+    for (const purpose of ['writer', 'reader']) {
+      expect(Object.keys(prev[purpose]).sort()).toEqual(Object.keys(keys[purpose]).sort());
+      expect(Object.keys(prev[purpose].aws).sort()).toEqual(['applicationKey', 'keyId']);
+      expect(prev[purpose].aws.keyId).not.toBe(keys[purpose].aws.keyId);
+    }
+    expect(await s.pulumi.isSecret(s.exports.previousKeys.writer.aws.applicationKey)).toBe(true);
+    expect(keys.writer.aws.keyId).toBe('key-id-prod-aws-source-backup-writer-2026-12');
+    expect(prev.writer.aws.keyId).toBe('key-id-prod-aws-source-backup-writer-initial');
+    // Replication keys are one generation (the Replication resource switches in place).
+    expect(ofType(s.reg, KEY).filter((k) => k.name.includes('replication'))).toHaveLength(6);
+  });
+
+  test('each generation keeps its resource: current → previous → deleted', async () => {
+    const g0 = await loadStack('staging');
+    const g1 = await loadStack('staging', rot('2026-12', 'initial'));
+    const g2 = await loadStack('staging', rot('2027-01', '2026-12'));
+    expect(moves(g0.reg, g1.reg, 'staging', [KEY])).toEqual({
+      'staging-multi-backup-writer-initial': 'staging-multi-backup-writer-initial',
+      'staging-multi-restore-reader-initial': 'staging-multi-restore-reader-initial',
+    });
+    expect(moves(g1.reg, g2.reg, 'staging', [KEY])).toEqual({
+      'staging-multi-backup-writer-initial': undefined,
+      'staging-multi-restore-reader-initial': undefined,
+      'staging-multi-backup-writer-2026-12': 'staging-multi-backup-writer-2026-12',
+      'staging-multi-restore-reader-2026-12': 'staging-multi-restore-reader-2026-12',
+    });
+  });
+
+  test('upgrade: keys deployed before generations existed are kept, by the oldest declared generation', async () => {
+    const old = legacy((await loadStack('staging')).reg);
+    expect(moves(old, (await loadStack('staging')).reg, 'staging', [KEY])).toEqual({
+      'staging-multi-backup-writer': 'staging-multi-backup-writer-initial',
+      'staging-multi-restore-reader': 'staging-multi-restore-reader-initial',
+    });
+    // upgrading and rotating at once: the old keys become the previous generation
+    expect(moves(old, (await loadStack('staging', rot('2026-12', 'initial'))).reg, 'staging', [KEY])).toEqual(
+      {
+        'staging-multi-backup-writer': 'staging-multi-backup-writer-initial',
+        'staging-multi-restore-reader': 'staging-multi-restore-reader-initial',
+      },
+    );
+  });
+
+  test('keyValidDurationInSeconds reaches the writer/reader keys only', async () => {
+    const s = await loadStack('prod', { 'infrafabric-backup:keyValidDurationInSeconds': '604800' });
+    for (const k of ofType(s.reg, KEY)) {
+      expect(k.inputs.validDurationInSeconds).toBe(k.name.includes('replication') ? undefined : 604800);
+    }
+  });
+});
+
+describe('prod protection', () => {
+  test('prod buckets are protected, and carry no disposable flag', async () => {
+    const s = await loadStack('prod');
+    const buckets = ofType(s.reg, BUCKET);
+    expect(buckets).toHaveLength(6);
+    for (const b of buckets) {
+      expect(b.protect).toBe(true);
+      expect(b.inputs.disposable).toBeUndefined();
+    }
+    // keys stay unprotected: rotation must be able to delete the old generation
+    for (const k of ofType(s.reg, KEY)) expect(k.protect).toBe(false);
+  });
+  test('"prod" is env: prod, not the stack name', async () => {
+    const s = await loadStack('staging', { 'infrafabric-backup:env': 'prod' });
+    for (const b of ofType(s.reg, BUCKET)) expect(b.protect).toBe(true);
+  });
+  test('local (env prod, disposable): unprotected, disposable reaches every bucket', async () => {
+    const s = await loadStack('local');
+    for (const b of ofType(s.reg, BUCKET)) {
+      expect(b.protect).toBe(false);
+      expect(b.inputs).toMatchObject({ disposable: true, forceDestroy: true });
+    }
+  });
+  test('dev and staging: unprotected', async () => {
+    for (const stack of ['dev', 'staging']) {
+      for (const b of ofType((await loadStack(stack)).reg, BUCKET)) expect(b.protect).toBe(false);
+    }
   });
 });
