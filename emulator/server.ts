@@ -16,6 +16,7 @@ import { createNativeHandler } from './native';
 import { createS3Handler } from './s3';
 import { MemoryStore } from './store/memory';
 import type { Store } from './store/types';
+import type { ReadyLine, RegionReady } from '../infra/b2/wire/emulator';
 
 export interface EmulatorOptions {
   /** First region's port (0 = ephemeral for every region; N = N, N+1, … per region). */
@@ -29,19 +30,7 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
 }
 
-export interface RegionReady {
-  region: string;
-  url: string;
-  accountId: string;
-  keyId: string;
-  applicationKey: string;
-}
-
-export interface ReadyLine extends RegionReady {
-  ready: true;
-  adminToken: string;
-  regions: RegionReady[];
-}
+export type { ReadyLine, RegionReady };
 
 export interface RunningEmulator {
   ready: ReadyLine;

@@ -2,6 +2,7 @@
  * Semantic validation of B2 inputs (b2-api.md §4). Each failure is a B2Error whose message names
  * the field and the rule, so a caller knows what to fix.
  */
+import { CORS_OPERATIONS } from '../../infra/b2/wire/cors';
 import { B2Error, errors } from './errors';
 import type {
   CorsRule,
@@ -221,17 +222,7 @@ export function validateLifecycleRules(v: unknown): LifecycleRule[] {
   return rules;
 }
 
-const CORS_OPS = new Set([
-  'b2_download_file_by_name',
-  'b2_download_file_by_id',
-  'b2_upload_file',
-  'b2_upload_part',
-  's3_delete',
-  's3_get',
-  's3_head',
-  's3_post',
-  's3_put',
-]);
+const CORS_OPS: ReadonlySet<string> = new Set(CORS_OPERATIONS);
 
 function stringArray(v: unknown, field: string, optional: boolean): string[] | undefined {
   if (v === undefined || v === null) {

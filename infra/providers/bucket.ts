@@ -15,6 +15,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
+import { CORS_OPERATIONS } from '../b2/wire/cors';
 import { thinLoader } from './loader';
 import {
   normalizeCorsRules,
@@ -132,18 +133,6 @@ const BUCKET_PROPERTIES = [
   's3Endpoint',
 ];
 
-const CORS_OPERATIONS = [
-  'b2_download_file_by_name',
-  'b2_download_file_by_id',
-  'b2_upload_file',
-  'b2_upload_part',
-  's3_delete',
-  's3_get',
-  's3_head',
-  's3_post',
-  's3_put',
-];
-
 /** Applies defaults and canonical order; does not validate. */
 export function normalizeBucketInputs(raw: Partial<BucketInputs> & Record<string, unknown>): BucketInputs {
   const out: BucketInputs = {
@@ -189,7 +178,7 @@ function validateCors(rules: unknown): Problem[] {
       });
     }
     const bad = (Array.isArray(r?.allowedOperations) ? r.allowedOperations : [null]).filter(
-      (o) => !CORS_OPERATIONS.includes(o as string),
+      (o) => !(CORS_OPERATIONS as readonly unknown[]).includes(o),
     );
     if (bad.length || !r?.allowedOperations?.length) {
       problems.push({

@@ -11,23 +11,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as readline from 'readline';
 import { REPO_ROOT } from './pulumi';
+import type { ReadyLine } from '../../infra/b2/wire/emulator';
 
 export const LOCAL_REGIONS = ['us-west-004', 'eu-central-001'] as const;
 
-export interface RegionInfo {
-  region: string;
-  url: string;
-  accountId: string;
-  keyId: string;
-  applicationKey: string;
-}
-
-/** The emulator's JSON ready line (design.md §4). */
-export interface ReadyLine extends RegionInfo {
-  ready: true;
-  adminToken: string;
-  regions: RegionInfo[];
-}
+export type { ReadyLine };
 
 interface FixedCredentials {
   keyId: string;

@@ -6,20 +6,9 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
+import type { ReadyLine } from '../../infra/b2/wire/emulator';
 
-export interface RegionInfo {
-  region: string;
-  url: string;
-  accountId: string;
-  keyId: string;
-  applicationKey: string;
-}
-
-export interface ReadyLine extends RegionInfo {
-  ready: true;
-  adminToken: string;
-  regions: RegionInfo[];
-}
+export type { ReadyLine };
 
 export interface RunningEmulator {
   info: ReadyLine;

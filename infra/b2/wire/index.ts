@@ -3,3 +3,5 @@ export * from './types';
 export * from './errors';
 export * from './headers';
 export * from './capabilities';
+export { CORS_OPERATIONS } from './cors';
+export * from './emulator';

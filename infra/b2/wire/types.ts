@@ -6,8 +6,11 @@
  * (lifecycle day counts, guarded settings). Fields that older captures omit are optional.
  *
  * Names follow the endpoint: `b2_update_bucket` → `UpdateBucketRequest` / response `Bucket`.
- * No imports and no logic here: the emulator imports these types too (style.md §1).
+ * No logic and no imports from outside wire/: the emulator imports these types too (style.md §1).
  */
+import type { CorsOperation } from './cors';
+
+export type { CorsOperation } from './cors';
 
 // ---------------------------------------------------------------------------------------------
 // Shared value objects
@@ -62,17 +65,6 @@ export interface LifecycleRule {
   daysFromHidingToDeleting: number | null;
   daysFromStartingToCancelingUnfinishedLargeFiles?: number | null;
 }
-
-export type CorsOperation =
-  | 'b2_download_file_by_name'
-  | 'b2_download_file_by_id'
-  | 'b2_upload_file'
-  | 'b2_upload_part'
-  | 's3_delete'
-  | 's3_get'
-  | 's3_head'
-  | 's3_post'
-  | 's3_put';
 
 export interface CorsRule {
   corsRuleName: string;
