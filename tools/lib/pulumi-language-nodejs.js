@@ -13,7 +13,11 @@
  * queries, and `Run` the program through the SDK's own runner (`@pulumi/pulumi/cmd/run`, resolved
  * from the program directory, exactly as the upstream host does) with the same arguments and
  * environment contract (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT, ...).
- * Code generation, `pulumi new` templates, packing and policy packs are not implemented and answer
+ * `RunPlugin` starts plugin folders the engine runs through the language host: policy packs (kind
+ * `analyzer`, through `@pulumi/pulumi/cmd/run-policy-pack`, behind a small Analyzer proxy that hands
+ * the pack the stack's configuration before it loads, as the upstream host does) and other plugin
+ * kinds (through `@pulumi/pulumi/cmd/run-plugin`).
+ * Code generation, `pulumi new` templates and packing are not implemented and answer
  * UNIMPLEMENTED, which the engine reports as such.
  *
  * Protocol: started by the engine as `pulumi-language-nodejs [flags] <engine-address>`; prints the
@@ -37,6 +41,8 @@ const langProto = requireFromRoot('@pulumi/pulumi/proto/language_pb');
 const langGrpc = requireFromRoot('@pulumi/pulumi/proto/language_grpc_pb');
 const pluginProto = requireFromRoot('@pulumi/pulumi/proto/plugin_pb');
 const emptyProto = requireFromRoot('google-protobuf/google/protobuf/empty_pb');
+const analyzerProto = requireFromRoot('@pulumi/pulumi/proto/analyzer_pb');
+const analyzerGrpc = requireFromRoot('@pulumi/pulumi/proto/analyzer_grpc_pb');
 
 /** Exit code the SDK runner uses for "already showed the user an actionable message". */
 const EXIT_USER_ACTIONABLE = 32;
@@ -86,12 +92,13 @@ function runtimeOptions(info) {
 
 /**
  * The SDK runner the program itself depends on (so the program's @pulumi/pulumi version runs it),
- * falling back to the repository's copy.
+ * falling back to the repository's copy. PULUMI_LANGUAGE_NODEJS_RUN_PATH overrides the program runner.
  * @param {string} programDir
+ * @param {string} [defaultId] the runner module (`…/cmd/run`, `…/cmd/run-policy-pack`, `…/cmd/run-plugin`)
  */
-function locateRunner(programDir) {
-  const override = process.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH;
-  const id = override || '@pulumi/pulumi/cmd/run';
+function locateRunner(programDir, defaultId = '@pulumi/pulumi/cmd/run') {
+  const override = defaultId === '@pulumi/pulumi/cmd/run' ? process.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH : '';
+  const id = override || defaultId;
   try {
     return require.resolve(id, { paths: [programDir, ROOT] });
   } catch {
@@ -231,6 +238,145 @@ function splitArgs(s) {
   return out;
 }
 
+/**
+ * `KEY=VALUE` strings (the engine's plugin environment) as an object. A value may contain `=`.
+ * @param {string[]} list
+ * @returns {NodeJS.ProcessEnv}
+ */
+function envFromList(list) {
+  /** @type {NodeJS.ProcessEnv} */
+  const out = {};
+  for (const entry of list) {
+    const i = entry.indexOf('=');
+    if (i > 0) out[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * What a policy pack process learns about the stack before it loads, from the engine's
+ * ConfigureStack call (the upstream host's contract: PULUMI_NODEJS_{ORGANIZATION,PROJECT,STACK,
+ * DRY_RUN} and PULUMI_CONFIG). Unlike upstream, secret config values are left out: a pack has no
+ * business reading credentials, so they never reach its process environment.
+ * @param {any} req AnalyzerStackConfigureRequest
+ * @returns {Record<string, string>}
+ */
+function policyPackEnv(req) {
+  /** @type {Record<string, string>} */
+  const env = {};
+  const set = (/** @type {string} */ k, /** @type {string} */ v) => {
+    if (v) env[k] = v;
+  };
+  set('PULUMI_NODEJS_ORGANIZATION', req.getOrganization());
+  set('PULUMI_NODEJS_PROJECT', req.getProject());
+  set('PULUMI_NODEJS_STACK', req.getStack());
+  set('PULUMI_NODEJS_DRY_RUN', String(!!req.getDryRun()));
+  const secret = new Set(req.getConfigSecretKeysList());
+  /** @type {Map<string, string>} */
+  const plain = new Map();
+  for (const [k, v] of req.getConfigMap().entries()) if (!secret.has(k)) plain.set(k, v);
+  env.PULUMI_CONFIG = configJson(plain);
+  env.PULUMI_CONFIG_SECRET_KEYS = '[]';
+  return env;
+}
+
+/** Analyzer methods the proxy forwards to the pack unchanged (all unary). */
+const ANALYZER_FORWARDED = [
+  'analyze',
+  'analyzeStack',
+  'remediate',
+  'getAnalyzerInfo',
+  'getPluginInfo',
+  'configure',
+  'cancel',
+];
+
+/**
+ * An Analyzer server that stands in for a policy pack until the engine has told it the stack
+ * (ConfigureStack), then starts the real pack with that configuration in its environment and
+ * forwards every call to it. Why: `@pulumi/policy` packs read the stack and its config (through
+ * `@pulumi/pulumi`'s Config) when their module loads, but the engine only sends them after the
+ * plugin is up — the same reason the upstream Go host proxies policy packs.
+ */
+class PolicyPackProxy {
+  /**
+   * @param {(env: Record<string, string>) => Promise<string>} startPack starts the pack with extra
+   *   environment and resolves to its gRPC address
+   */
+  constructor(startPack) {
+    this.startPack = startPack;
+    /** @type {Promise<any> | null} */
+    this.client = null;
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': 400 * 1024 * 1024 });
+    /** @type {Record<string, Function>} */
+    const impl = {
+      handshake: (/** @type {any} */ _call, /** @type {Function} */ cb) =>
+        cb(null, new analyzerProto.AnalyzerHandshakeResponse()),
+      configureStack: (/** @type {any} */ call, /** @type {Function} */ cb) =>
+        this.forward('configureStack', call.request, cb, policyPackEnv(call.request)),
+    };
+    for (const m of ANALYZER_FORWARDED) {
+      impl[m] = (/** @type {any} */ call, /** @type {Function} */ cb) => {
+        // Nothing to cancel before the pack runs; do not start it just for that.
+        if (m === 'cancel' && !this.client) cb(null, new emptyProto.Empty());
+        else this.forward(m, call.request, cb, {});
+      };
+    }
+    this.server.addService(analyzerGrpc.AnalyzerService, impl);
+  }
+
+  /** @returns {Promise<number>} the port the engine should dial */
+  listen() {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
+    });
+  }
+
+  /**
+   * The pack's client; the first call starts the pack (with the stack's env when it is
+   * ConfigureStack, which the engine sends first whenever it runs a pack for a stack).
+   * @param {Record<string, string>} env
+   */
+  target(env) {
+    if (!this.client) {
+      this.client = this.startPack(env).then(
+        (address) =>
+          new analyzerGrpc.AnalyzerClient(address, grpc.credentials.createInsecure(), {
+            'grpc.max_receive_message_length': 400 * 1024 * 1024,
+            'grpc.max_send_message_length': 400 * 1024 * 1024,
+          }),
+      );
+    }
+    return this.client;
+  }
+
+  /**
+   * @param {string} method @param {any} request @param {Function} cb
+   * @param {Record<string, string>} env
+   */
+  forward(method, request, cb, env) {
+    this.target(env).then(
+      (client) =>
+        client[method](request, (/** @type {any} */ err, /** @type {any} */ res) => {
+          if (err) cb({ code: err.code, details: err.details, metadata: err.metadata });
+          else cb(null, res);
+        }),
+      (/** @type {unknown} */ err) => cb(grpcError(err)),
+    );
+  }
+
+  close() {
+    this.server.forceShutdown();
+    if (this.client)
+      this.client.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+  }
+}
+
 class LanguageHost {
   /** @param {{ engineAddress: string, tracing: string }} args */
   constructor(args) {
@@ -316,6 +462,133 @@ class LanguageHost {
   }
 
   /**
+   * Starts a plugin folder (PulumiPolicy.yaml / PulumiPlugin.yaml with `runtime: nodejs`) and
+   * streams its stdout/stderr and exit code back to the engine, as the upstream host does:
+   * - kind `analyzer` (a policy pack): `@pulumi/pulumi/cmd/run-policy-pack <args…> <dir>` in the
+   *   pack's directory, behind PolicyPackProxy (the engine dials the proxy's port, printed first);
+   * - any other kind: `@pulumi/pulumi/cmd/run-plugin <dir> <args…>` in the engine's directory.
+   * The runner is resolved from the plugin directory (its own @pulumi/pulumi), else ours.
+   * `nodeargs` go to node itself, before the runner.
+   * @param {any} call server-streaming call (RunPluginRequest → RunPluginResponse*)
+   */
+  runPlugin(call) {
+    const req = call.request;
+    let ended = false;
+    const send = (/** @type {'stdout'|'stderr'} */ stream, /** @type {Buffer} */ data) => {
+      if (ended || call.cancelled) return;
+      const res = new langProto.RunPluginResponse();
+      if (stream === 'stdout') res.setStdout(data);
+      else res.setStderr(data);
+      call.write(res);
+    };
+    const finish = (/** @type {number} */ code) => {
+      if (ended) return;
+      ended = true;
+      if (call.cancelled) return;
+      const res = new langProto.RunPluginResponse();
+      res.setExitcode(code);
+      call.write(res);
+      call.end();
+    };
+    const fail = (/** @type {unknown} */ err) => {
+      if (ended) return;
+      ended = true;
+      if (!call.cancelled) call.emit('error', grpcError(err));
+    };
+    /** @type {import('child_process').ChildProcess | null} */
+    let child = null;
+    /** @type {PolicyPackProxy | null} */
+    let proxy = null;
+    const stopAll = () => {
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const c = child;
+        c.kill('SIGTERM');
+        setTimeout(() => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'), 5000).unref();
+      }
+      if (proxy) proxy.close();
+    };
+    call.on('cancelled', stopAll);
+
+    try {
+      const info = req.getInfo();
+      if (!info) throw new Error('RunPlugin: the request carries no program info (plugin directory)');
+      const dir = info.getProgramDirectory();
+      const opts = runtimeOptions(info);
+      const analyzer = req.getKind() === 'analyzer';
+      const runner = locateRunner(
+        dir,
+        analyzer ? '@pulumi/pulumi/cmd/run-policy-pack' : '@pulumi/pulumi/cmd/run-plugin',
+      );
+      const args = [...splitArgs(opts.nodeargs), runner];
+      if (analyzer) args.push(...req.getArgsList(), dir);
+      else args.push(dir, ...req.getArgsList());
+      const baseEnv = req.getEnvList().length ? envFromList(req.getEnvList()) : { ...process.env };
+      if (opts.typescript) baseEnv.PULUMI_NODEJS_TYPESCRIPT = 'true';
+      if (opts.tsconfig) baseEnv.PULUMI_NODEJS_TSCONFIG_PATH = opts.tsconfig;
+      const cwd = analyzer ? dir : req.getPwd() || dir;
+
+      /** @param {Record<string, string>} extraEnv @param {boolean} passStdout */
+      const start = (extraEnv, passStdout) => {
+        const c = spawn(process.execPath, args, {
+          cwd,
+          env: { ...baseEnv, ...extraEnv },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child = c;
+        this.children.add(c);
+        c.stderr?.on('data', (/** @type {Buffer} */ d) => send('stderr', d));
+        if (passStdout) c.stdout?.on('data', (/** @type {Buffer} */ d) => send('stdout', d));
+        c.once('error', (err) => {
+          this.children.delete(c);
+          fail(
+            new Error(`Problem executing plugin program (could not run language executor): ${err.message}`),
+          );
+        });
+        c.once('exit', (code, signal) => {
+          this.children.delete(c);
+          if (proxy) proxy.close();
+          finish(code ?? (signal ? 1 : 0));
+        });
+        return c;
+      };
+
+      if (!analyzer) {
+        start({}, true);
+        return;
+      }
+      proxy = new PolicyPackProxy((env) => {
+        const c = start(env, false);
+        return new Promise((resolve, reject) => {
+          let buf = '';
+          let port = '';
+          c.stdout?.on('data', (/** @type {Buffer} */ d) => {
+            if (port) return send('stdout', d);
+            buf += d.toString('utf8');
+            const nl = buf.indexOf('\n');
+            if (nl < 0) return;
+            port = buf.slice(0, nl).trim();
+            const rest = buf.slice(nl + 1);
+            if (rest) send('stdout', Buffer.from(rest));
+            if (/^\d+$/.test(port)) resolve(`127.0.0.1:${port}`);
+            else
+              reject(new Error(`policy pack in ${dir} printed ${JSON.stringify(port)} instead of its port`));
+          });
+          c.once('exit', (code) => {
+            if (!port) reject(new Error(`policy pack in ${dir} exited (code ${code}) before it listened`));
+          });
+        });
+      });
+      proxy.listen().then(
+        (port) => send('stdout', Buffer.from(`${port}\n`)),
+        (err) => fail(err),
+      );
+    } catch (err) {
+      stopAll();
+      fail(err);
+    }
+  }
+
+  /**
    * Runs the program to completion and reports its outcome. Program errors are returned in the
    * response (the engine prints them); only host failures become gRPC errors.
    * @param {any} call @param {Function} cb
@@ -397,6 +670,7 @@ function main() {
     getProgramDependencies: host.getProgramDependencies.bind(host),
     about: host.about.bind(host),
     run: host.run.bind(host),
+    runPlugin: host.runPlugin.bind(host),
     cancel: host.cancel.bind(host),
   };
   // Everything else answers UNIMPLEMENTED (grpc-js does that for methods left out).
@@ -428,4 +702,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { parseArgs, configJson, splitArgs, requiredPlugins };
+module.exports = { parseArgs, configJson, splitArgs, requiredPlugins, envFromList, policyPackEnv };

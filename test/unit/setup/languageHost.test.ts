@@ -13,6 +13,8 @@ import os from 'os';
 import path from 'path';
 import { Empty } from 'google-protobuf/google/protobuf/empty_pb';
 import { Struct } from 'google-protobuf/google/protobuf/struct_pb';
+import { AnalyzerClient } from '@pulumi/pulumi/proto/analyzer_grpc_pb';
+import * as analyzerPb from '@pulumi/pulumi/proto/analyzer_pb';
 import { LanguageRuntimeClient } from '@pulumi/pulumi/proto/language_grpc_pb';
 import * as lang from '@pulumi/pulumi/proto/language_pb';
 import { PluginInfo } from '@pulumi/pulumi/proto/plugin_pb';
@@ -47,6 +49,67 @@ fs.writeFileSync(out, JSON.stringify({
 const code = argv[argv.length - 1];
 if (code === 'SIGTERM') process.kill(process.pid, 'SIGTERM');
 process.exit(Number(code));
+`;
+
+/**
+ * A fake policy pack runner (`@pulumi/pulumi/cmd/run-policy-pack`): an Analyzer server that reports,
+ * through GetAnalyzerInfo's description, the argv, directory and environment it was started with.
+ */
+const FAKE_POLICY_RUNNER = `
+const req = (m) => require(require.resolve(m, { paths: [${JSON.stringify(REPO)}] }));
+const grpc = req('@grpc/grpc-js');
+const a = req('@pulumi/pulumi/proto/analyzer_pb');
+const ag = req('@pulumi/pulumi/proto/analyzer_grpc_pb');
+const pick = (k) => process.env[k];
+const seen = {
+  pid: process.pid,
+  argv: process.argv.slice(2),
+  cwd: process.cwd(),
+  env: {
+    PULUMI_CONFIG: pick('PULUMI_CONFIG'),
+    PULUMI_CONFIG_SECRET_KEYS: pick('PULUMI_CONFIG_SECRET_KEYS'),
+    PULUMI_NODEJS_STACK: pick('PULUMI_NODEJS_STACK'),
+    PULUMI_NODEJS_PROJECT: pick('PULUMI_NODEJS_PROJECT'),
+    PULUMI_NODEJS_DRY_RUN: pick('PULUMI_NODEJS_DRY_RUN'),
+    PULUMI_NODEJS_TYPESCRIPT: pick('PULUMI_NODEJS_TYPESCRIPT'),
+    FROM_ENGINE: pick('FROM_ENGINE'),
+  },
+  configuredStack: null,
+};
+const server = new grpc.Server();
+server.addService(ag.AnalyzerService, {
+  configureStack: (call, cb) => {
+    seen.configuredStack = call.request.getStack();
+    cb(null, new a.AnalyzerStackConfigureResponse());
+  },
+  getAnalyzerInfo: (call, cb) => {
+    const info = new a.AnalyzerInfo();
+    info.setName('fake-pack');
+    info.setDescription(JSON.stringify(seen));
+    cb(null, info);
+  },
+  analyze: (call, cb) => {
+    if (call.request.getType() === 'boom') return cb({ code: grpc.status.INVALID_ARGUMENT, details: 'boom from pack' });
+    const d = new a.AnalyzeDiagnostic();
+    d.setPolicyname('fake-policy');
+    d.setMessage('saw ' + call.request.getUrn());
+    const res = new a.AnalyzeResponse();
+    res.setDiagnosticsList([d]);
+    cb(null, res);
+  },
+});
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
+  console.log(String(port));
+  console.log('pack says hello');
+  console.error('pack started');
+});
+`;
+
+/** A fake `@pulumi/pulumi/cmd/run-plugin`: prints its argv and cwd, exits with its last argument. */
+const FAKE_PLUGIN_RUNNER = `
+console.log(JSON.stringify({ argv: process.argv.slice(2), cwd: process.cwd() }));
+console.error('plugin stderr');
+process.exit(Number(process.argv[process.argv.length - 1]));
 `;
 
 function writeJson(file: string, value: unknown) {
@@ -109,6 +172,14 @@ beforeAll(async () => {
     version: '3.270.0',
   });
   fs.mkdirSync(programDir, { recursive: true });
+  for (const [dir, text] of [
+    ['run-policy-pack', FAKE_POLICY_RUNNER],
+    ['run-plugin', FAKE_PLUGIN_RUNNER],
+  ]) {
+    fs.mkdirSync(path.join(nm, '@pulumi', 'pulumi', 'cmd', dir!), { recursive: true });
+    fs.writeFileSync(path.join(nm, '@pulumi', 'pulumi', 'cmd', dir!, 'index.js'), text!);
+  }
+  fs.mkdirSync(path.join(tmp, 'project', 'policy'), { recursive: true });
 
   child = spawn(process.execPath, [HOST_JS, '-tracing', 'http://tracing.invalid', ENGINE], {
     env: { ...process.env, LANGHOST_TEST_INHERITED: 'yes' },
@@ -315,6 +386,140 @@ describe('Node.js language host over gRPC', () => {
     expect(rec).not.toBeNull();
     expect(res.getError()).toBe(error);
     expect(res.getBail()).toBe(bail);
+  });
+
+  it('RunPlugin (analyzer) proxies a policy pack: the stack config reaches it before it loads, without secrets', async () => {
+    const packDir = path.join(tmp, 'project', 'policy');
+    const req = new lang.RunPluginRequest();
+    const info = programInfo();
+    info.setProgramDirectory(packDir);
+    info.setRootDirectory(packDir);
+    req.setInfo(info);
+    req.setKind('analyzer');
+    req.setPwd(programDir);
+    req.setArgsList([ENGINE]);
+    req.setEnvList([`PATH=${process.env.PATH}`, 'FROM_ENGINE=a=b']);
+    const stream = client.runPlugin(req);
+    let stdout = '';
+    let stderr = '';
+    let exitcode: number | undefined;
+    stream.on('data', (res: lang.RunPluginResponse) => {
+      if (res.hasStdout()) stdout += Buffer.from(res.getStdout_asU8()).toString();
+      if (res.hasStderr()) stderr += Buffer.from(res.getStderr_asU8()).toString();
+      if (res.hasExitcode()) exitcode = res.getExitcode();
+    });
+    const streamErr = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    for (let i = 0; i < 100 && !/^\d+\n/.test(stdout); i++) await new Promise((r) => setTimeout(r, 50));
+    const port = Number(/^(\d+)\n/.exec(stdout)![1]);
+    const analyzer = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const unary = <Req, Res>(
+      m: (r: Req, cb: (e: grpc.ServiceError | null, x: Res) => void) => unknown,
+      r: Req,
+    ) => new Promise<Res>((resolve, reject) => m.call(analyzer, r, (e, x) => (e ? reject(e) : resolve(x))));
+    try {
+      // The engine handshakes first; the proxy answers it itself.
+      const hs = new analyzerPb.AnalyzerHandshakeRequest();
+      hs.setEngineAddress(ENGINE);
+      await unary(analyzer.handshake, hs);
+      const cfg = new analyzerPb.AnalyzerStackConfigureRequest();
+      cfg.setStack('prod');
+      cfg.setProject('infrafabric-backup');
+      cfg.setDryRun(true);
+      cfg.getConfigMap().set('infrafabric-backup:env', 'prod');
+      cfg.getConfigMap().set('infrafabric-backup:b2ApplicationKey', 'sekrit-master-key');
+      cfg.setConfigSecretKeysList(['infrafabric-backup:b2ApplicationKey']);
+      await unary(analyzer.configureStack, cfg);
+      const infoRes = await unary<Empty, analyzerPb.AnalyzerInfo>(analyzer.getAnalyzerInfo, new Empty());
+      expect(infoRes.getName()).toBe('fake-pack');
+      const seen = JSON.parse(infoRes.getDescription()) as {
+        pid: number;
+        argv: string[];
+        cwd: string;
+        env: Record<string, string | undefined>;
+        configuredStack: string;
+      };
+      // Upstream contract: engine args, then the pack directory; run in the pack directory.
+      expect(seen.argv).toEqual([ENGINE, packDir]);
+      expect(seen.cwd).toBe(packDir);
+      expect(seen.configuredStack).toBe('prod'); // ConfigureStack is forwarded too
+      expect(JSON.parse(seen.env.PULUMI_CONFIG!)).toEqual({ 'infrafabric-backup:config:env': 'prod' });
+      expect(JSON.stringify(seen)).not.toContain('sekrit');
+      expect(seen.env).toMatchObject({
+        PULUMI_CONFIG_SECRET_KEYS: '[]',
+        PULUMI_NODEJS_STACK: 'prod',
+        PULUMI_NODEJS_PROJECT: 'infrafabric-backup',
+        PULUMI_NODEJS_DRY_RUN: 'true',
+        PULUMI_NODEJS_TYPESCRIPT: 'true',
+        FROM_ENGINE: 'a=b', // the engine's environment list is the pack's environment
+      });
+      // Analyze calls and their errors pass through unchanged.
+      const ar = new analyzerPb.AnalyzeRequest();
+      ar.setUrn('urn:pulumi:prod::p::t::n');
+      ar.setType('t');
+      const res = await unary<analyzerPb.AnalyzeRequest, analyzerPb.AnalyzeResponse>(analyzer.analyze, ar);
+      expect(res.getDiagnosticsList().map((d) => [d.getPolicyname(), d.getMessage()])).toEqual([
+        ['fake-policy', 'saw urn:pulumi:prod::p::t::n'],
+      ]);
+      ar.setType('boom');
+      await expect(unary(analyzer.analyze, ar)).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: 'boom from pack',
+      });
+      // The pack's own output after its port line reaches the engine as the plugin's output.
+      for (let i = 0; i < 100 && !(stdout.includes('hello') && stderr.includes('started')); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(stdout).toMatch(/^\d+\npack says hello\n$/);
+      expect(stderr).toContain('pack started');
+      // The engine closing the plugin (cancelling the stream) stops the pack process.
+      stream.cancel();
+      expect((await streamErr).code).toBe(grpc.status.CANCELLED);
+      let alive = true;
+      for (let i = 0; i < 100 && alive; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          process.kill(seen.pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+      expect(exitcode).toBeUndefined();
+    } finally {
+      analyzer.close();
+    }
+  });
+
+  it('RunPlugin (other kinds) runs cmd/run-plugin with the plugin directory first and streams its exit code', async () => {
+    const req = new lang.RunPluginRequest();
+    req.setInfo(programInfo());
+    req.setKind('resource');
+    req.setPwd(tmp);
+    req.setArgsList(['--x', '3']);
+    const stream = client.runPlugin(req);
+    let stdout = '';
+    let stderr = '';
+    const exitcode = await new Promise<number>((resolve, reject) => {
+      stream.on('data', (res: lang.RunPluginResponse) => {
+        if (res.hasStdout()) stdout += Buffer.from(res.getStdout_asU8()).toString();
+        if (res.hasStderr()) stderr += Buffer.from(res.getStderr_asU8()).toString();
+        if (res.hasExitcode()) resolve(res.getExitcode());
+      });
+      stream.on('error', reject);
+    });
+    expect(exitcode).toBe(3);
+    expect(JSON.parse(stdout)).toEqual({ argv: [programDir, '--x', '3'], cwd: tmp });
+    expect(stderr).toBe('plugin stderr\n');
+  });
+
+  it('RunPlugin without program info fails with a named error', async () => {
+    const req = new lang.RunPluginRequest();
+    req.setKind('analyzer');
+    const err = await new Promise<grpc.ServiceError>((resolve) => {
+      const stream = client.runPlugin(req);
+      stream.on('error', resolve);
+      stream.on('data', () => undefined);
+    });
+    expect(err.details).toContain('carries no program info');
   });
 
   it('methods it does not implement answer UNIMPLEMENTED', async () => {
