@@ -48,7 +48,17 @@ export interface WorkspaceOptions {
   env?: NodeJS.ProcessEnv;
   /** Own PULUMI_HOME (tests isolate themselves); default the project cache's. */
   pulumiHome?: string;
+  /**
+   * Policy pack directory run on every `preview` and `up` (`--policy-pack`). Default the
+   * repository's `policy/` (README "Policy pack"); `false` runs without one.
+   */
+  policyPack?: string | false;
+  /** Policy pack config file (`--policy-pack-config`), e.g. to change a policy's enforcement. */
+  policyPackConfig?: string;
 }
+
+/** The repository's policy pack (README "Policy pack"). */
+export const POLICY_PACK_DIR = path.resolve(__dirname, '..', '..', 'policy');
 
 export interface RunOptions {
   /** Copy the CLI's stdout and stderr to our stderr as they arrive (progress). Default false. */
@@ -63,6 +73,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Own process group (tests signal the CLI and its plugins as a group with `-pid`). */
   detached?: boolean;
+  /** Written to the CLI's stdin, then closed (e.g. a secret for `config set --secret`: never on argv). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -132,13 +144,15 @@ export class PulumiWorkspace {
   run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const full = [...args, '--non-interactive'];
     if (STACK_COMMANDS.has(args[0]!) && !isStackLifecycle(args)) full.push('--stack', this.opts.stack);
+    full.push(...this.policyArgs(args));
     const started = Date.now();
     const child = spawn(this.exe, full, {
       cwd: this.opts.projectDir,
       env: { ...this.baseEnv, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: opts.detached ?? false,
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     this.running.add(child);
     opts.onSpawn?.(child);
     let stdout = '';
@@ -171,6 +185,15 @@ export class PulumiWorkspace {
         else resolve(result);
       });
     });
+  }
+
+  /** `--policy-pack` (+ config) for the commands the engine runs policies on, unless given already. */
+  policyArgs(args: string[]): string[] {
+    const pack = this.opts.policyPack === undefined ? POLICY_PACK_DIR : this.opts.policyPack;
+    if (!pack || !['preview', 'up'].includes(args[0]!) || args.includes('--policy-pack')) return [];
+    const out = ['--policy-pack', pack];
+    if (this.opts.policyPackConfig) out.push('--policy-pack-config', this.opts.policyPackConfig);
+    return out;
   }
 
   /** Signals every CLI process still running (SIGINT lets the engine cancel and unlock cleanly). */
