@@ -218,10 +218,18 @@ export class FsStore implements Store {
     return !!this.db.prepare('SELECT 1 FROM files WHERE bucket = ? LIMIT 1').get(bucketId);
   }
 
-  async putPart(part: PartRecord): Promise<void> {
+  async putPart(part: PartRecord): Promise<boolean> {
     const freed: string[] = [];
     const owner = partOwner(part.fileId, part.partNumber);
+    let stored = false;
     this.db.transaction(() => {
+      const f = this.db.prepare('SELECT action FROM files WHERE id = ?').get(part.fileId) as
+        { action: string } | undefined;
+      if (f?.action !== 'start') {
+        freed.push(part.chunk.blobId); // finished or cancelled meanwhile: keep nothing
+        return;
+      }
+      stored = true;
       freed.push(...this.dropRefs(owner));
       this.db
         .prepare('INSERT OR REPLACE INTO parts(file, num, json) VALUES (?, ?, ?)')
@@ -229,6 +237,7 @@ export class FsStore implements Store {
       this.db.prepare('INSERT OR IGNORE INTO refs(owner, blob) VALUES (?, ?)').run(owner, part.chunk.blobId);
     })();
     this.collect(freed);
+    return stored;
   }
 
   listParts(fileId: string, startPartNumber: number, limit: number): PartRecord[] {

@@ -177,7 +177,11 @@ export class MemoryStore implements Store {
     return (this.index.get(bucketId)?.names.length ?? 0) > 0;
   }
 
-  async putPart(part: PartRecord): Promise<void> {
+  async putPart(part: PartRecord): Promise<boolean> {
+    if (this.files.get(part.fileId)?.action !== 'start') {
+      this.ref(part.chunk.blobId, 0); // frees the blob unless something references it
+      return false;
+    }
     let m = this.parts.get(part.fileId);
     if (!m) {
       m = new Map();
@@ -187,6 +191,7 @@ export class MemoryStore implements Store {
     this.ref(part.chunk.blobId, 1);
     if (old) this.ref(old.chunk.blobId, -1);
     m.set(part.partNumber, clone(part));
+    return true;
   }
 
   listParts(fileId: string, startPartNumber: number, limit: number): PartRecord[] {

@@ -59,8 +59,12 @@ export interface Store {
   /** Whether any version (incl. hide markers and unfinished large files) exists in the bucket. */
   bucketHasFiles(bucketId: string): boolean;
 
-  /** Insert or replace a part (a replaced part's blob is freed). */
-  putPart(part: PartRecord): Promise<void>;
+  /**
+   * Insert or replace a part (a replaced part's blob is freed) — only while `part.fileId` is an
+   * unfinished large file, checked in the same step: otherwise nothing is stored, the part's blob
+   * is freed unless something else references it, and the result is false.
+   */
+  putPart(part: PartRecord): Promise<boolean>;
   listParts(fileId: string, startPartNumber: number, limit: number): PartRecord[];
 
   /** Stream `source` into a new pending blob. Rejects if the source errors. */

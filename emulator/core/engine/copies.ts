@@ -5,6 +5,7 @@
  */
 import { createHash } from 'crypto';
 import { B2Error, errors } from '../errors';
+import type { PendingBlob } from '../../store/types';
 import type { AuthContext, Chunk, FileRecord, PartRecord } from '../types';
 import * as v from '../validate';
 import { EMPTY_MD5, EMPTY_SHA1, EngineCore, checkSseCKey, requireCap } from './base';
@@ -104,7 +105,7 @@ export class Copies {
       : src.chunks.map((c) => ({ ...c }));
     let sha1 = src.contentSha1;
     let md5 = src.contentMd5;
-    if (range && size > 0) ({ sha1, md5 } = await this.hashChunks(chunks));
+    if (range && size > 0) ({ sha1, md5 } = await this.readingSource(src, () => this.hashChunks(chunks)));
     else if (range)
       ({ sha1, md5 } = {
         sha1: EMPTY_SHA1,
@@ -121,8 +122,33 @@ export class Copies {
     f.replicationStatus = this.core.replicationStatusFor(bucket, fileName, sse);
     f.chunks = chunks;
     if (input.extra) f.extra = input.extra;
+    // from these checks to putFile nothing awaits: the source's blobs are referenced by the copy
+    // before any delete can free them
+    this.sourceStillThere(src);
+    if (!this.core.store.getBucket(bucket.bucketId)) throw errors.badBucketId(bucket.bucketId);
     this.core.store.putFile(f);
     return f;
+  }
+
+  /**
+   * After an await: a source deleted meanwhile may have had its blobs freed, so the copy is
+   * refused rather than stored pointing at missing bytes (never 200 for an unreadable copy).
+   */
+  private sourceStillThere(src: FileRecord): void {
+    if (!this.core.store.getFile(src.fileId))
+      throw errors.badRequest(
+        `Source file ${src.fileId} was deleted while it was being copied; nothing was copied`,
+      );
+  }
+
+  /** Run a read of the source's bytes; a failure because the source went away is a clean 400. */
+  private async readingSource<T>(src: FileRecord, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      this.sourceStillThere(src);
+      throw e;
+    }
   }
 
   async copyPart(auth: AuthContext, input: CopyPartInput): Promise<PartRecord> {
@@ -141,28 +167,50 @@ export class Copies {
     const chunks = this.sliceChunks(src.chunks, range.start, range.end);
     // a part references exactly one blob slice: copy multi-chunk sources into a new blob
     let chunk: Chunk;
-    if (chunks.length === 1) chunk = chunks[0]!;
-    else {
-      const pending = await this.core.store.writeBlob(
-        this.core.readChunks(chunks, 0, size - 1) as AsyncIterable<Buffer>,
-      );
-      await pending.commit();
-      chunk = { blobId: pending.blobId, offset: 0, size: pending.size };
+    let sums: { sha1: string; md5: string };
+    let pending: PendingBlob | null = null;
+    if (chunks.length === 1) {
+      chunk = chunks[0]!;
+      sums = await this.readingSource(src, () => this.hashChunks([chunk]));
+    } else {
+      const sha = createHash('sha1');
+      const md5 = createHash('md5');
+      const bytes = this.core.readChunks(chunks, 0, size - 1);
+      async function* hashed(): AsyncGenerator<Buffer> {
+        for await (const b of bytes) {
+          sha.update(b);
+          md5.update(b);
+          yield b;
+        }
+      }
+      const written = await this.readingSource(src, () => this.core.store.writeBlob(hashed()));
+      pending = written;
+      sums = { sha1: sha.digest('hex'), md5: md5.digest('hex') };
+      chunk = { blobId: written.blobId, offset: 0, size: written.size };
+      try {
+        await written.commit(); // the part now has its own bytes: the source may go
+      } catch (e) {
+        await written.abort();
+        throw e;
+      }
     }
-    const { sha1, md5 } = size > 0 ? await this.hashChunks([chunk]) : { sha1: EMPTY_SHA1, md5: EMPTY_MD5 };
+    // a part that references the source's blob needs the source alive up to putPart (no await between)
+    if (!pending) this.sourceStillThere(src);
     const part: PartRecord = {
       fileId: large.fileId,
       partNumber: input.partNumber,
       contentLength: size,
-      contentSha1: sha1,
-      contentMd5: md5,
+      contentSha1: sums.sha1,
+      contentMd5: sums.md5,
       uploadTimestamp: this.core.clock.now(),
       serverSideEncryption: large.serverSideEncryption
         ? { mode: large.serverSideEncryption.mode, algorithm: 'AES256' }
         : null,
       chunk,
     };
-    await this.core.store.putPart(part);
+    // refused (and a new blob freed) if the large file was finished or cancelled meanwhile
+    if (!(await this.core.store.putPart(part)))
+      throw errors.badRequest(`No active upload for: ${large.fileId}`);
     return part;
   }
 }

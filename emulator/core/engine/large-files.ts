@@ -67,7 +67,7 @@ export class LargeFiles {
     const f = this.precheckUploadPart(auth, input);
     const got = await ingest(this.core.store, input.body, input.contentLength, input.sha1, v.MAX_PART_SIZE);
     const sha1 = await verifySha1(got, input.sha1, input.md5);
-    if (!this.core.store.getFile(f.fileId)) {
+    if (this.core.store.getFile(f.fileId)?.action !== 'start') {
       await got.blob.abort();
       throw errors.badRequest(`No active upload for: ${f.fileId}`);
     }
@@ -84,7 +84,8 @@ export class LargeFiles {
         : null,
       chunk: { blobId: got.blob.blobId, offset: 0, size: got.blob.size },
     };
-    await this.core.store.putPart(part);
+    // finished or cancelled while the blob was committed: refused, and the blob is freed
+    if (!(await this.core.store.putPart(part))) throw errors.badRequest(`No active upload for: ${f.fileId}`);
     return part;
   }
 
@@ -104,7 +105,17 @@ export class LargeFiles {
     return { parts: parts.slice(0, max), nextPartNumber: parts.length > max ? parts[max]!.partNumber : null };
   }
 
-  finishLargeFile(auth: AuthContext, fileId: string, partSha1Array: unknown): FileRecord {
+  /**
+   * Finish a large file from all its parts. `extra` (protocol-private data, e.g. the S3 multipart
+   * ETag) is merged into the record in the same store write, so the finished file never exists
+   * without it.
+   */
+  finishLargeFile(
+    auth: AuthContext,
+    fileId: string,
+    partSha1Array: unknown,
+    extra?: Record<string, unknown>,
+  ): FileRecord {
     requireCap(auth, 'writeFiles');
     const f = this.core.startedFile(auth, fileId);
     if (!Array.isArray(partSha1Array) || partSha1Array.some((s) => typeof s !== 'string'))
@@ -152,6 +163,7 @@ export class LargeFiles {
     const bucket = this.core.store.getBucket(f.bucketId);
     if (bucket)
       done.replicationStatus = this.core.replicationStatusFor(bucket, f.fileName, f.serverSideEncryption);
+    if (extra) done.extra = { ...(done.extra ?? {}), ...extra };
     if (done.extra === undefined) delete done.extra;
     this.core.store.putFile(done, fileId);
     return done;

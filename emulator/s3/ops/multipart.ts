@@ -177,15 +177,15 @@ export async function completeMultipartUpload(c: S3Call): Promise<S3Reply> {
   const md5s = createHash('md5');
   for (const p of parts) md5s.update(Buffer.from(p.contentMd5, 'hex'));
   const etag = `${md5s.digest('hex')}-${parts.length}`;
+  // one store write: the finished object carries its S3 ETag from the moment it exists
   const done = b2(() =>
     c.engine.finishLargeFile(
       auth,
       f.fileId,
       parts.map((p) => p.contentSha1),
+      { s3ETag: etag },
     ),
   );
-  done.extra = { ...(done.extra ?? {}), s3ETag: etag };
-  c.engine.putSystemVersion(done);
   const bucket = bucketNamed(c);
   return {
     headers: { 'x-amz-version-id': done.fileId },
