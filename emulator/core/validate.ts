@@ -86,6 +86,20 @@ export function validateFileName(name: unknown, field = 'fileName'): string {
   return name;
 }
 
+/**
+ * Can `v` be sent as an HTTP header value as is? Node (and RFC 9110 field-value) allow tab,
+ * visible ASCII, space and obs-text (0x80-0xff, sent as latin1); CR, LF, other controls and
+ * characters above U+00FF cannot be sent and would fail the whole response.
+ */
+export function isHeaderValue(v: string): boolean {
+  return /^[\t\x20-\x7e\x80-\xff]*$/.test(v);
+}
+
+/** A value for a response header: as is when it can be sent, else percent-encoded (stored before validation). */
+export function headerSafe(v: string): string {
+  return isHeaderValue(v) ? v : encodeURIComponent(v);
+}
+
 const INFO_KEY_RE = /^[A-Za-z0-9\-_.`~!#$%^&*'|+]{1,50}$/;
 
 /** Validates file info and returns it with lower-cased keys (B2 stores them lower-case). */
@@ -100,6 +114,11 @@ export function validateFileInfo(info: unknown, field = 'fileInfo'): Record<stri
     if (key.startsWith('b2-') && !(key in RESERVED_INFO_HEADERS))
       throw bad(
         `${field} key "${k}" is invalid: "b2-" names are reserved (${Object.keys(RESERVED_INFO_HEADERS).join(', ')})`,
+      );
+    // reserved values are served back as real response headers (Content-Disposition & co.)
+    if (key in RESERVED_INFO_HEADERS && !isHeaderValue(v))
+      throw bad(
+        `${field} value of "${k}" cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF (percent-encode them, e.g. RFC 6266 filename*=UTF-8''…)`,
       );
     out[key] = v;
   }
@@ -121,8 +140,10 @@ export function checkHeaderBudget(fileName: string, info: Record<string, string>
 export function validateContentType(ct: unknown): string {
   if (ct === undefined || ct === null || ct === '') return 'b2/x-auto';
   if (typeof ct !== 'string') throw bad('contentType must be a string');
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(ct))
-    throw bad(`Invalid contentType: ${ct}`);
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(ct) || !isHeaderValue(ct))
+    throw bad(
+      `Invalid contentType: ${JSON.stringify(ct)} (type/subtype[; parameters], header characters only)`,
+    );
   return ct;
 }
 

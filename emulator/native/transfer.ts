@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { DownloadOverrides, DownloadPlan, Engine, SseInput } from '../core/engine';
 import { errors } from '../core/errors';
 import type { AuthContext, FileRetention } from '../core/types';
-import { RESERVED_INFO_HEADERS } from '../core/validate';
+import { headerSafe, isHeaderValue, RESERVED_INFO_HEADERS } from '../core/validate';
 import { b2Decode, b2Encode, sendJson } from './http';
 import { renderFile, renderPart } from './render';
 
@@ -171,11 +171,18 @@ const OVERRIDE_HEADERS: [keyof DownloadOverrides, string][] = [
   ['b2ContentType', 'content-type'],
 ];
 
-export function overridesFromQuery(url: URL): DownloadOverrides {
+/** `b2Content*` query overrides; each must be sendable as a header value (else 400 naming it). */
+export function overridesFromQuery(url: URL | URLSearchParams): DownloadOverrides {
+  const params = url instanceof URL ? url.searchParams : url;
   const o: DownloadOverrides = {};
   for (const [k] of OVERRIDE_HEADERS) {
-    const v = url.searchParams.get(k);
-    if (v !== null) o[k] = v;
+    const v = params.get(k);
+    if (v === null) continue;
+    if (!isHeaderValue(v))
+      throw errors.badRequest(
+        `${k} cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF`,
+      );
+    o[k] = v;
   }
   return o;
 }
@@ -191,7 +198,7 @@ export function sendDownload(
   const f = plan.file;
   const h: Record<string, string> = {
     date: new Date().toUTCString(),
-    'content-type': f.contentType,
+    'content-type': headerSafe(f.contentType),
     'content-length': String(plan.length),
     'accept-ranges': 'bytes',
     'x-bz-file-id': f.fileId,
@@ -201,11 +208,12 @@ export function sendDownload(
   };
   for (const [k, v] of Object.entries(f.fileInfo)) {
     const real = RESERVED_INFO_HEADERS[k];
-    if (real) h[real.toLowerCase()] = v;
+    // values stored before they were validated on write are percent-encoded, never a failed response
+    if (real) h[real.toLowerCase()] = headerSafe(v);
     else h[`x-bz-info-${k}`] = b2Encode(v);
   }
   const bucketCache = plan.bucket.bucketInfo['Cache-Control'];
-  if (!h['cache-control'] && bucketCache) h['cache-control'] = bucketCache;
+  if (!h['cache-control'] && bucketCache) h['cache-control'] = headerSafe(bucketCache);
   for (const [k, name] of OVERRIDE_HEADERS) if (overrides[k] !== undefined) h[name] = overrides[k]!;
   const sse = f.serverSideEncryption;
   if (sse?.mode === 'SSE-B2') h['x-bz-server-side-encryption'] = 'AES256';

@@ -120,9 +120,15 @@ export function verifiedBody(
   const md5Expected = contentMd5(headers);
   const wanted = requestedChecksum(headers);
 
-  let stream: Readable | IncomingMessage = req;
   let decoder: AwsChunkedDecoder | null = null;
-  if (chunked) {
+  /**
+   * The payload stream, made when a handler first reads it. The decoder's errors reach that reader
+   * through the iterator; the no-op listener keeps an error that arrives when nobody reads any more
+   * (a handler that refused the request first) from becoming an unhandled 'error' that ends the
+   * process.
+   */
+  function payload(): Readable | IncomingMessage {
+    if (!chunked) return req;
     const signed = mode === 'streaming-signed' || mode === 'streaming-signed-trailer';
     decoder = new AwsChunkedDecoder({
       signer:
@@ -131,8 +137,10 @@ export function verifiedBody(
           : undefined,
       signedTrailer: mode === 'streaming-signed-trailer',
     });
-    req.on('error', (e) => decoder!.destroy(e));
-    stream = req.pipe(decoder);
+    decoder.on('error', () => undefined);
+    const d = decoder;
+    req.on('error', (e) => d.destroy(e));
+    return req.pipe(d);
   }
 
   const sha256: Hash | null = mode === 'signed' && auth?.payloadSha256 ? createHash('sha256') : null;
@@ -147,7 +155,7 @@ export function verifiedBody(
   async function* source(): AsyncGenerator<Buffer> {
     started = true;
     let received = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of payload() as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (length !== null && received > length) {
         throw new S3Error('InvalidRequest', `The body is longer than the declared length ${length}.`);

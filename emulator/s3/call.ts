@@ -11,7 +11,7 @@ import type { Engine, SseInput } from '../core/engine';
 import { requireBucketScope } from '../core/engine';
 import { B2Error } from '../core/errors';
 import type { AuthContext, BucketRecord, FileRecord, FileRetention } from '../core/types';
-import { RESERVED_INFO_HEADERS } from '../core/validate';
+import { headerSafe, RESERVED_INFO_HEADERS } from '../core/validate';
 import { VerifiedBody } from './body';
 import { fromB2Error, S3Error } from './errors';
 import type { Route } from './router';
@@ -120,14 +120,14 @@ const HEADER_OF_INFO: Record<string, string> = RESERVED_INFO_HEADERS;
 /** Response headers describing a version (GET/HEAD): metadata, SSE, version id. */
 export function objectHeaders(f: FileRecord): Record<string, string> {
   const h: Record<string, string> = {
-    'content-type': f.contentType,
+    'content-type': headerSafe(f.contentType),
     etag: quote(etagOf(f)),
     'last-modified': httpDate(f.uploadTimestamp),
     'x-amz-version-id': f.fileId,
     'accept-ranges': 'bytes',
   };
   for (const [k, v] of Object.entries(f.fileInfo)) {
-    if (k in HEADER_OF_INFO) h[HEADER_OF_INFO[k].toLowerCase()] = v;
+    if (k in HEADER_OF_INFO) h[HEADER_OF_INFO[k].toLowerCase()] = headerSafe(v);
     else h[`x-amz-meta-${k}`] = encodeHeaderValue(v);
   }
   const sse = f.serverSideEncryption;

@@ -13,7 +13,7 @@
 import { createHash, Hash } from 'crypto';
 import { Transform, TransformCallback } from 'stream';
 import { S3Error } from './errors';
-import { ChunkSigner, EMPTY_SHA256 } from './sigv4';
+import { ChunkSigner, EMPTY_SHA256, sameSignature } from './sigv4';
 
 export interface AwsChunkedOptions {
   /** Verify `chunk-signature` on every chunk (signed streaming modes). */
@@ -156,7 +156,7 @@ export class AwsChunkedDecoder extends Transform {
   private checkChunkSignature(chunkSha256: string): void {
     if (!this.opts.signer) return;
     const expected = this.opts.signer.next(chunkSha256);
-    if (expected !== this.chunkSignature) {
+    if (!sameSignature(expected, this.chunkSignature)) {
       throw new S3Error(
         'SignatureDoesNotMatch',
         'The chunk signature of an aws-chunked body does not match.',
@@ -169,6 +169,14 @@ export class AwsChunkedDecoder extends Transform {
       this.finishTrailers();
       return;
     }
+    // The trailer signature covers the lines before it; a line after it would be unsigned data
+    // that could replace a signed checksum.
+    if (this.trailerSignatureSeen) {
+      throw new S3Error(
+        'InvalidRequest',
+        'Malformed aws-chunked body: a trailer line follows x-amz-trailer-signature (it would be unsigned).',
+      );
+    }
     const i = text.indexOf(':');
     if (i <= 0)
       throw new S3Error('InvalidRequest', `Malformed aws-chunked trailer line "${text.slice(0, 60)}".`);
@@ -177,7 +185,7 @@ export class AwsChunkedDecoder extends Transform {
     if (name === 'x-amz-trailer-signature') {
       if (this.opts.signer && this.opts.signedTrailer) {
         const expected = this.opts.signer.trailer(this.trailerText);
-        if (expected !== value)
+        if (!sameSignature(expected, value))
           throw new S3Error(
             'SignatureDoesNotMatch',
             'The trailer signature of an aws-chunked body does not match.',
@@ -185,6 +193,9 @@ export class AwsChunkedDecoder extends Transform {
       }
       this.trailerSignatureSeen = true;
       return;
+    }
+    if (this.trailers.has(name)) {
+      throw new S3Error('InvalidRequest', `Malformed aws-chunked body: the trailer "${name}" is sent twice.`);
     }
     this.trailers.set(name, value);
     this.trailerText += `${name}:${value}\n`;

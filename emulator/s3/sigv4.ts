@@ -168,7 +168,8 @@ export function signString(signingKey: Buffer, text: string): string {
   return createHmac('sha256', signingKey).update(text, 'utf8').digest('hex');
 }
 
-function sameSignature(a: string, b: string): boolean {
+/** Constant-time comparison of two signatures (hex strings); different lengths are unequal. */
+export function sameSignature(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
@@ -366,6 +367,25 @@ function matches(
   );
 }
 
+/**
+ * Every `x-amz-*` header present must be covered by the signature (as AWS S3 requires, presigned
+ * URLs included): an unsigned one could change what a valid signature authorises, e.g. an added
+ * `x-amz-copy-source` turning a presigned PUT into a CopyObject. `x-amz-content-sha256` may stay
+ * unsigned, as on S3: the canonical request ends with the payload hash anyway (header auth), and a
+ * presigned request takes its payload hash from the query.
+ */
+export function requireSignedAmzHeaders(headers: Map<string, string>, signedHeaders: string[]): void {
+  const signed = new Set(signedHeaders);
+  const unsigned = [...headers.keys()].filter(
+    (h) => h.startsWith('x-amz-') && h !== 'x-amz-content-sha256' && !signed.has(h),
+  );
+  if (unsigned.length) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
+      HeadersNotSigned: unsigned.join(', '),
+    });
+  }
+}
+
 function secretFor(accessKeyId: string, opts: VerifyOptions): string {
   const secret = opts.lookupSecret(accessKeyId);
   if (secret === undefined)
@@ -382,6 +402,7 @@ export function verifyHeaderAuth(req: SignableRequest, opts: VerifyOptions): Ver
   if (!signedHeaders.includes('host')) {
     throw new S3Error('AuthorizationHeaderMalformed', 'SignedHeaders must include "host".');
   }
+  requireSignedAmzHeaders(headers, signedHeaders);
   const amzDate = headers.get('x-amz-date') ?? '';
   let signedAt = parseAmzDate(amzDate);
   let dateForSigning = amzDate;
@@ -483,6 +504,7 @@ export function verifyPresigned(req: SignableRequest, opts: VerifyOptions): Veri
   const secret = secretFor(credential.accessKeyId, opts);
   const signedHeaders = signedRaw.split(';').map((h) => h.trim().toLowerCase());
   const headers = headerMap(req.headers);
+  requireSignedAmzHeaders(headers, signedHeaders);
   const scope = `${credential.date}/${credential.region}/s3/aws4_request`;
   const signingKey = deriveSigningKey(secret, credential.date, credential.region);
   // Presigned URLs carry no body hash unless the signer put X-Amz-Content-Sha256 in the query.

@@ -82,20 +82,62 @@ const parser = new XMLParser({
 
 type Parsed = Record<string, unknown>;
 
+/** Elements nested deeper than this are refused before parsing (S3 documents need < 10). */
+const MAX_DEPTH = 32;
+
+/**
+ * Parses an S3 request document. Everything the parser refuses — malformed text, a DTD (entity
+ * definitions are never needed and could expand), nesting beyond `MAX_DEPTH`, element names such
+ * as `__proto__` or `constructor` — is 400 MalformedXML, never an internal error.
+ */
 export function parseXml(body: Buffer | string, root: string): Parsed {
   const text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.trim() === '')
     throw new S3Error('MalformedXML', `The request body is empty; expected a <${root}> document.`);
-  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
-  const doc = parser.parse(text) as Parsed;
-  const node = doc[root];
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new S3Error('MalformedXML', 'Document type declarations (DOCTYPE, ENTITY) are not allowed.');
+  if (nestingDepth(text) > MAX_DEPTH)
+    throw new S3Error('MalformedXML', `The document nests elements deeper than ${MAX_DEPTH} levels.`);
+  let doc: Parsed;
+  try {
+    if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML');
+    doc = parser.parse(text) as Parsed;
+  } catch (e) {
+    if (e instanceof S3Error) throw e;
+    throw new S3Error('MalformedXML', `The XML could not be parsed: ${(e as Error)?.message ?? String(e)}`);
+  }
+  if (doc === null || typeof doc !== 'object')
+    throw new S3Error('MalformedXML', `Expected a <${root}> document.`);
+  const node = Object.prototype.hasOwnProperty.call(doc, root) ? doc[root] : undefined;
   if (node === undefined) throw new S3Error('MalformedXML', `Expected a <${root}> document.`);
   return (node === '' ? {} : node) as Parsed;
 }
 
-function str(v: unknown): string | undefined {
+/** Deepest element nesting of `text` (a cheap scan, before the parser recurses). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  const tag = /<(\/?)[^>!?]*?(\/?)>/g;
+  for (let m = tag.exec(text); m; m = tag.exec(text)) {
+    if (m[1]) depth--;
+    else if (!m[2]) max = Math.max(max, ++depth);
+  }
+  return max;
+}
+
+/**
+ * The text of an element that must hold text: absent → undefined; elements inside it (e.g.
+ * `<Key><x/></Key>`) → MalformedXML naming the element, never a stringified object.
+ */
+export function xmlText(v: unknown, element: string): string | undefined {
   if (v === undefined || v === null) return undefined;
-  return typeof v === 'string' ? v : String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new S3Error('MalformedXML', `<${element}> must contain text, not elements.`);
+}
+
+function str(v: unknown, element = 'element'): string | undefined {
+  return xmlText(v, element);
 }
 
 function list(v: unknown): Parsed[] {
@@ -112,12 +154,12 @@ export interface CompletedPart {
 export function parseCompleteMultipartUpload(body: Buffer): CompletedPart[] {
   const root = parseXml(body, 'CompleteMultipartUpload');
   const parts = list(root.Part).map((p, i) => {
-    const n = Number(str(p.PartNumber));
-    const etag = str(p.ETag);
+    const n = Number(str(p.PartNumber, 'PartNumber'));
+    const etag = str(p.ETag, 'ETag');
     if (!Number.isInteger(n) || n < 1 || n > 10000) {
       throw new S3Error(
         'InvalidArgument',
-        `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber)}".`,
+        `Part[${i}].PartNumber must be an integer 1–10000, got "${str(p.PartNumber, 'PartNumber')}".`,
       );
     }
     if (!etag) throw new S3Error('MalformedXML', `Part[${i}] (PartNumber ${n}) has no ETag.`);
@@ -136,14 +178,14 @@ export interface DeleteObjectsRequest {
 export function parseDeleteObjects(body: Buffer): DeleteObjectsRequest {
   const root = parseXml(body, 'Delete');
   const objects = list(root.Object).map((o, i) => {
-    const key = str(o.Key);
+    const key = str(o.Key, 'Key');
     if (key === undefined || key === '') throw new S3Error('MalformedXML', `Object[${i}] has no Key.`);
-    return { key, versionId: str(o.VersionId) ?? null };
+    return { key, versionId: str(o.VersionId, 'VersionId') ?? null };
   });
   if (objects.length === 0) throw new S3Error('MalformedXML', 'Delete lists no Object.');
   if (objects.length > 1000)
     throw new S3Error('MalformedXML', `Delete lists ${objects.length} objects; at most 1000 are allowed.`);
-  return { quiet: str(root.Quiet)?.toLowerCase() === 'true', objects };
+  return { quiet: str(root.Quiet, 'Quiet')?.toLowerCase() === 'true', objects };
 }
 
 export interface S3LifecycleRule {
@@ -173,7 +215,7 @@ function optDays(v: unknown, field: string): number | null {
 export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
   const root = parseXml(body, 'LifecycleConfiguration');
   return list(root.Rule).map((r, i) => {
-    const where = `Rule[${i}]${str(r.ID) ? ` (ID ${str(r.ID)})` : ''}`;
+    const where = `Rule[${i}]${str(r.ID, 'ID') ? ` (ID ${str(r.ID, 'ID')})` : ''}`;
     if (r.Transition !== undefined || r.NoncurrentVersionTransition !== undefined) {
       throw new S3Error(
         'NotImplemented',
@@ -192,7 +234,7 @@ export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
     const exp = (r.Expiration ?? undefined) as Parsed | undefined;
     if (exp && exp.Date !== undefined)
       throw new S3Error('NotImplemented', `${where}: Expiration.Date is not supported on B2; use Days.`);
-    const status = str(r.Status);
+    const status = str(r.Status, 'Status');
     if (status !== 'Enabled' && status !== 'Disabled') {
       throw new S3Error(
         'MalformedXML',
@@ -202,11 +244,12 @@ export function parseLifecycleConfiguration(body: Buffer): S3LifecycleRule[] {
     const nce = (r.NoncurrentVersionExpiration ?? undefined) as Parsed | undefined;
     const abort = (r.AbortIncompleteMultipartUpload ?? undefined) as Parsed | undefined;
     return {
-      id: str(r.ID) ?? null,
-      prefix: str(filter.Prefix) ?? str(r.Prefix) ?? '',
+      id: str(r.ID, 'ID') ?? null,
+      prefix: str(filter.Prefix, 'Prefix') ?? str(r.Prefix, 'Prefix') ?? '',
       enabled: status === 'Enabled',
       expirationDays: exp ? optDays(exp.Days, `${where}.Expiration.Days`) : null,
-      expiredObjectDeleteMarker: str(exp?.ExpiredObjectDeleteMarker)?.toLowerCase() === 'true',
+      expiredObjectDeleteMarker:
+        str(exp?.ExpiredObjectDeleteMarker, 'ExpiredObjectDeleteMarker')?.toLowerCase() === 'true',
       noncurrentDays: nce
         ? optDays(nce.NoncurrentDays, `${where}.NoncurrentVersionExpiration.NoncurrentDays`)
         : null,
@@ -224,7 +267,7 @@ export function parseEncryptionConfiguration(body: Buffer): 'AES256' {
   if (rules.length !== 1)
     throw new S3Error('MalformedXML', 'ServerSideEncryptionConfiguration needs exactly one Rule.');
   const apply = (rules[0].ApplyServerSideEncryptionByDefault ?? {}) as Parsed;
-  const alg = str(apply.SSEAlgorithm);
+  const alg = str(apply.SSEAlgorithm, 'SSEAlgorithm');
   if (alg !== 'AES256') {
     throw new S3Error('InvalidArgument', `SSEAlgorithm must be AES256 on B2 (SSE-B2), got "${alg ?? ''}".`);
   }
@@ -235,7 +278,7 @@ export function parseEncryptionConfiguration(body: Buffer): 'AES256' {
 export function parseCreateBucketConfiguration(body: Buffer): string | null {
   if (body.length === 0 || body.toString('utf8').trim() === '') return null;
   const root = parseXml(body, 'CreateBucketConfiguration');
-  return str(root.LocationConstraint) ?? null;
+  return str(root.LocationConstraint, 'LocationConstraint') ?? null;
 }
 
 export interface S3CorsRule {
@@ -253,7 +296,7 @@ export function parseCorsConfiguration(body: Buffer): S3CorsRule[] {
   const rules = list(root.CORSRule);
   if (rules.length === 0) throw new S3Error('MalformedXML', 'CORSConfiguration lists no CORSRule.');
   const strings = (v: unknown): string[] =>
-    (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => String(x));
+    (Array.isArray(v) ? v : v === undefined ? [] : [v]).map((x) => xmlText(x, 'CORSRule element') ?? '');
   return rules.map((r, i) => {
     const origins = strings(r.AllowedOrigin);
     const methods = strings(r.AllowedMethod);
@@ -263,9 +306,9 @@ export function parseCorsConfiguration(body: Buffer): S3CorsRule[] {
         `CORSRule[${i}] needs at least one AllowedOrigin and one AllowedMethod.`,
       );
     }
-    const max = str(r.MaxAgeSeconds);
+    const max = str(r.MaxAgeSeconds, 'MaxAgeSeconds');
     return {
-      id: str(r.ID) ?? null,
+      id: str(r.ID, 'ID') ?? null,
       origins,
       methods,
       headers: strings(r.AllowedHeader),

@@ -7,7 +7,7 @@ import type { FileRecord } from '../../core/types';
 import { readSmallBody } from '../body';
 import { authOf, b2, bucketNamed, keyOf, requireCapability, S3Call, S3Reply } from '../call';
 import { S3Error } from '../errors';
-import { parseXml, renderXml } from '../xml';
+import { parseXml, renderXml, xmlText } from '../xml';
 
 /** The version addressed by `?versionId=` or the newest upload of the key. */
 function target(c: S3Call): FileRecord {
@@ -44,8 +44,8 @@ export async function putObjectRetention(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   const f = target(c);
   const body = parseXml(await readSmallBody(c.body), 'Retention');
-  const mode = String(body.Mode ?? '').toLowerCase();
-  const until = Date.parse(String(body.RetainUntilDate ?? ''));
+  const mode = (xmlText(body.Mode, 'Mode') ?? '').toLowerCase();
+  const until = Date.parse(xmlText(body.RetainUntilDate, 'RetainUntilDate') ?? '');
   if (mode !== 'governance' && mode !== 'compliance')
     throw new S3Error('MalformedXML', 'Retention.Mode must be GOVERNANCE or COMPLIANCE.');
   if (Number.isNaN(until))
@@ -71,7 +71,7 @@ export async function putObjectLegalHold(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   const f = target(c);
   const body = parseXml(await readSmallBody(c.body), 'LegalHold');
-  const status = String(body.Status ?? '').toLowerCase();
+  const status = (xmlText(body.Status, 'Status') ?? '').toLowerCase();
   if (status !== 'on' && status !== 'off')
     throw new S3Error('MalformedXML', 'LegalHold.Status must be ON or OFF.');
   b2(() => c.engine.updateFileLegalHold(auth, { fileId: f.fileId, fileName: f.fileName, legalHold: status }));
@@ -113,7 +113,7 @@ export async function putObjectLockConfiguration(c: S3Call): Promise<S3Reply> {
     if ((days === null) === (years === null))
       throw new S3Error('MalformedXML', 'DefaultRetention needs exactly one of Days or Years.');
     defaultRetention = {
-      mode: String(dr.Mode ?? '').toLowerCase(),
+      mode: (xmlText(dr.Mode, 'Mode') ?? '').toLowerCase(),
       period: days !== null ? { duration: days, unit: 'days' } : { duration: years, unit: 'years' },
     };
   }

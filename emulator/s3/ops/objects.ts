@@ -4,11 +4,14 @@
  * delete marker, `x-amz-meta-*` is B2 fileInfo.
  */
 import type { DownloadCredential, DownloadPlan } from '../../core/engine';
+import { requireCap, requireNameScope } from '../../core/engine';
 import { B2Error } from '../../core/errors';
+import { isHeaderValue } from '../../core/validate';
 import type { FileRecord } from '../../core/types';
 import { readSmallBody } from '../body';
 import {
   authOf,
+  b2,
   b2Async,
   bucketNamed,
   contentTypeFrom,
@@ -96,6 +99,16 @@ function openObject(c: S3Call): DownloadPlan {
   const range = typeof c.headers.range === 'string' ? c.headers.range : undefined;
   const sseC = sseFrom(c.headers);
   const versionId = c.query.get('versionId');
+  // Nothing about a version — not even that it is a delete marker — before the caller may read it.
+  if (!c.auth && bucket.bucketType !== 'allPublic')
+    throw new S3Error('AccessDenied', 'Anonymous requests may only read objects of public buckets.');
+  if (c.auth && versionId !== undefined) {
+    const auth = c.auth;
+    b2(() => {
+      requireCap(auth, 'readFiles');
+      requireNameScope(auth, key);
+    });
+  }
   try {
     if (versionId !== undefined && versionId !== 'null') {
       const f = c.engine.store.getFile(versionId);
@@ -147,6 +160,12 @@ function readHeaders(c: S3Call, plan: DownloadPlan): { status: number; headers: 
     if (v !== undefined) {
       if (!c.auth)
         throw new S3Error('InvalidRequest', 'Response header overrides need an authenticated request.');
+      if (!isHeaderValue(v))
+        throw new S3Error(
+          'InvalidArgument',
+          `${q} cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF.`,
+          { ArgumentName: q },
+        );
       headers[h] = v;
     }
   }

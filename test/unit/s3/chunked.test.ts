@@ -115,6 +115,31 @@ describe('aws-chunked decoder', () => {
     });
   });
 
+  it('refuses a trailer line after x-amz-trailer-signature (it would override a signed one)', async () => {
+    const key = deriveSigningKey(SECRET, '20130524', 'us-east-1');
+    const client = new ChunkSigner(key, DATE, SCOPE, SEED);
+    const data = Buffer.from('signed, then an unsigned override');
+    const s1 = client.next(sha256Hex(data));
+    const s0 = client.next(sha256Hex(Buffer.alloc(0)));
+    // the signed trailer carries a wrong CRC; the unsigned line after the signature the right one
+    const signedLine = 'x-amz-checksum-crc32:AAAAAA==';
+    const ts = client.trailer(signedLine + '\n');
+    const body = Buffer.from(
+      `${data.length.toString(16)};chunk-signature=${s1}\r\n${data}\r\n0;chunk-signature=${s0}\r\n` +
+        `${signedLine}\r\nx-amz-trailer-signature:${ts}\r\nx-amz-checksum-crc32:${checksumOf('crc32', data)}\r\n\r\n`,
+    );
+    await expect(
+      decode(body, { signer: new ChunkSigner(key, DATE, SCOPE, SEED), signedTrailer: true }),
+    ).rejects.toMatchObject({ code: 'InvalidRequest' });
+  });
+
+  it('refuses a trailer sent twice', async () => {
+    const body = Buffer.from(
+      '2\r\nhi\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-checksum-crc32:BBBBBB==\r\n\r\n',
+    );
+    await expect(decode(body, {})).rejects.toMatchObject({ code: 'InvalidRequest' });
+  });
+
   it('a body cut short is IncompleteBody', async () => {
     await expect(decode(Buffer.from('a\r\n01234'), {})).rejects.toMatchObject({ code: 'IncompleteBody' });
   });
