@@ -16,6 +16,7 @@ import { timingSafeEqual } from 'crypto';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { JobHooks, RegionRuntime } from './core/context';
 import type { Clock } from './core/clock';
+import type { RequestTarget } from './core/target';
 import { FaultInjector, type FaultRule, StatsCollector } from './core/runtime';
 
 /** The clock moves at most 100 years ahead in total (dates stay valid and 4-digit). */
@@ -78,7 +79,7 @@ export function createAdminHandler(deps: AdminDeps) {
     send(res, 200, { ok: true, result: result ?? null });
   }
 
-  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse, url: RequestTarget): Promise<void> => {
     if (!authorized(req, deps.adminToken))
       return send(res, 401, {
         status: 401,

@@ -43,6 +43,22 @@ async function main(): Promise<void> {
         'answer 429 (native) / 503 SlowDown (S3) above this many calls per second per region',
       ).argParser(parseIntArg('--rate-limit', 1, 1_000_000)),
     )
+    .addOption(
+      new Option(
+        '--idle-timeout <seconds>',
+        'answer a request whose body sends nothing for this long with a timeout error (0 = never)',
+      )
+        .argParser(parseIntArg('--idle-timeout', 0, 86_400))
+        .default(60),
+    )
+    .addOption(
+      new Option(
+        '--request-timeout <seconds>',
+        'a request body must arrive completely within this time (0 = no limit)',
+      )
+        .argParser(parseIntArg('--request-timeout', 0, 604_800))
+        .default(900),
+    )
     .addHelpText(
       'after',
       "\nEnvironment: B2_LOCAL_KEY_ID / B2_LOCAL_APPLICATION_KEY fix the first region's master credentials;\n" +
@@ -67,6 +83,8 @@ async function main(): Promise<void> {
     memory?: boolean;
     region: string[];
     rateLimit?: number;
+    idleTimeout: number;
+    requestTimeout: number;
   }>();
   const regions = o.region.length ? o.region : ['us-west-004'];
   for (const r of regions)
@@ -100,6 +118,7 @@ async function main(): Promise<void> {
     dataDir: o.memory ? undefined : path.resolve(o.data ?? '.b2-local'),
     regions,
     rateLimit: o.rateLimit,
+    timeouts: { idleMs: o.idleTimeout * 1000, totalMs: o.requestTimeout * 1000 },
     masterKeyId: keyId || undefined,
     masterKey: key || undefined,
   });

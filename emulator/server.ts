@@ -12,11 +12,13 @@ import { Clock } from './core/clock';
 import type { JobHooks, ProtocolContext, RegionRuntime } from './core/context';
 import { Engine } from './core/engine';
 import { FaultInjector, StatsCollector, TokenBucketLimiter } from './core/runtime';
-import { createNativeHandler } from './native';
-import { createS3Handler } from './s3';
+import { answerNativeTimeout, createNativeHandler } from './native';
+import { answerS3Timeout, createS3Handler } from './s3';
 import { MemoryStore } from './store/memory';
 import type { Store } from './store/types';
 import type { ReadyLine, RegionReady } from '../infra/b2/wire/emulator';
+import { requestTarget } from './core/target';
+import { DEFAULT_TIMEOUTS, guardRequest, RequestTimeouts } from './timeouts';
 
 export interface EmulatorOptions {
   /** First region's port (0 = ephemeral for every region; N = N, N+1, … per region). */
@@ -28,6 +30,8 @@ export interface EmulatorOptions {
   masterKeyId?: string;
   masterKey?: string;
   log?: (line: string) => void;
+  /** Body time limits (emulator/timeouts.ts); default 60 s idle, 15 min total. */
+  timeouts?: Partial<RequestTimeouts>;
 }
 
 export type { ReadyLine, RegionReady };
@@ -56,6 +60,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const servers: http.Server[] = [];
   const stores: Store[] = [];
 
+  const timeouts: RequestTimeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const admin = createAdminHandler({ adminToken, clock, faults, stats, jobs, regions: () => runtimes });
 
   for (const [i, region] of opts.regions.entries()) {
@@ -91,22 +96,27 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
     const server = http.createServer(
       { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 },
       (req, res) => {
-        let url: URL;
-        try {
-          url = new URL(req.url ?? '/', 'http://127.0.0.1');
-        } catch {
-          res.writeHead(400).end();
+        // the target as sent: dot segments are name characters, never resolved (core/target.ts)
+        const url = requestTarget(req.url);
+        if (!url) {
+          res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('bad request target');
           return;
         }
         const p = url.pathname;
-        const handler =
-          p.startsWith('/b2api/') || p.startsWith('/file/')
-            ? native(req, res, url)
-            : p.startsWith('/__admin/')
-              ? admin(req, res, url)
-              : s3(req, res);
+        const isNative = p.startsWith('/b2api/') || p.startsWith('/file/');
+        guardRequest(req, res, timeouts, (s) =>
+          isNative || p.startsWith('/__admin/')
+            ? answerNativeTimeout(req, res, s)
+            : answerS3Timeout(req, res, s),
+        );
+        const handler = isNative
+          ? native(req, res, url)
+          : p.startsWith('/__admin/')
+            ? admin(req, res, url)
+            : s3(req, res);
         handler.catch((e: unknown) => {
           log(`unhandled error on ${req.method} ${p}: ${(e as Error)?.stack ?? String(e)}`);
+          if (res.writableEnded) return;
           if (!res.headersSent)
             res.writeHead(500, { 'content-type': 'text/plain' }).end('internal emulator error');
           else res.destroy();

@@ -9,6 +9,7 @@ import type { CorsRule } from '../core/types';
 import type { Engine } from '../core/engine';
 import { errors } from '../core/errors';
 import { b2Decode } from './http';
+import type { RequestTarget } from '../core/target';
 
 const METHODS: Record<string, string> = {
   b2_download_file_by_name: 'GET, HEAD',
@@ -36,7 +37,7 @@ function headerAllowed(rule: CorsRule, header: string): boolean {
 }
 
 /** The bucket a CORS-governed native request addresses, with its operation; null if not governed. */
-function target(engine: Engine, url: URL): { op: string; rules: CorsRule[] } | null {
+function target(engine: Engine, url: RequestTarget): { op: string; rules: CorsRule[] } | null {
   const p = url.pathname;
   if (p.startsWith('/file/')) {
     const rest = p.slice(6);
@@ -58,7 +59,12 @@ function target(engine: Engine, url: URL): { op: string; rules: CorsRule[] } | n
 }
 
 /** Answer an OPTIONS preflight; throws 403 when no rule allows it. */
-export function handlePreflight(engine: Engine, req: IncomingMessage, res: ServerResponse, url: URL): void {
+export function handlePreflight(
+  engine: Engine,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: RequestTarget,
+): void {
   const origin = req.headers.origin;
   const t = target(engine, url);
   const requested = String(req.headers['access-control-request-headers'] ?? '')
@@ -89,7 +95,11 @@ export function handlePreflight(engine: Engine, req: IncomingMessage, res: Serve
 }
 
 /** CORS headers for an actual request from an allowed origin (empty otherwise). */
-export function corsHeaders(engine: Engine, req: IncomingMessage, url: URL): Record<string, string> {
+export function corsHeaders(
+  engine: Engine,
+  req: IncomingMessage,
+  url: RequestTarget,
+): Record<string, string> {
   const origin = req.headers.origin;
   if (!origin) return {};
   const t = target(engine, url);

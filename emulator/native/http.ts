@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'http';
 import { B2Error, errors } from '../core/errors';
+import type { RequestTarget } from '../core/target';
 
 const MAX_JSON_BODY = 4 << 20;
 
@@ -30,6 +31,7 @@ export function sendJson(
 
 /** Render a B2Error as `{"status","code","message"}` (HEAD: headers only). */
 export function sendError(res: ServerResponse, err: B2Error, head = false): void {
+  if (res.writableEnded) return; // answered already (a request timeout): never cut that answer off
   if (res.headersSent) {
     res.destroy();
     return;
@@ -72,7 +74,7 @@ const NUMERIC = new Set([
 const BOOLEAN = new Set(['fileLockEnabled', 'bypassGovernance']);
 const ARRAYS = new Set(['bucketTypes', 'capabilities', 'bucketIds', 'partSha1Array']);
 
-function fromQuery(url: URL): Record<string, unknown> {
+function fromQuery(url: RequestTarget): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, val] of url.searchParams) {
     if (NUMERIC.has(k) && /^-?\d+$/.test(val)) out[k] = Number(val);
@@ -91,7 +93,7 @@ function fromQuery(url: URL): Record<string, unknown> {
 }
 
 /** Parameters of a JSON call: POST body (JSON object), else the query string. */
-export async function callParams(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+export async function callParams(req: IncomingMessage, url: RequestTarget): Promise<Record<string, unknown>> {
   if (req.method === 'GET' || req.method === 'HEAD') return fromQuery(url);
   const body = await readBody(req);
   const text = body.toString('utf8').trim();

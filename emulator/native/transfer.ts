@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { DownloadOverrides, DownloadPlan, Engine, SseInput } from '../core/engine';
 import { errors } from '../core/errors';
+import type { RequestTarget } from '../core/target';
 import type { AuthContext, FileRetention } from '../core/types';
 import { headerSafe, isHeaderValue, RESERVED_INFO_HEADERS } from '../core/validate';
 import { b2Decode, b2Encode, sendJson } from './http';
@@ -172,8 +173,8 @@ const OVERRIDE_HEADERS: [keyof DownloadOverrides, string][] = [
 ];
 
 /** `b2Content*` query overrides; each must be sendable as a header value (else 400 naming it). */
-export function overridesFromQuery(url: URL | URLSearchParams): DownloadOverrides {
-  const params = url instanceof URL ? url.searchParams : url;
+export function overridesFromQuery(url: RequestTarget): DownloadOverrides {
+  const params = url.searchParams;
   const o: DownloadOverrides = {};
   for (const [k] of OVERRIDE_HEADERS) {
     const v = params.get(k);
@@ -253,6 +254,6 @@ export function sendDownload(
   body.pipe(res);
 }
 
-export function downloadToken(req: IncomingMessage, url: URL): string | undefined {
+export function downloadToken(req: IncomingMessage, url: RequestTarget): string | undefined {
   return header(req, 'authorization') ?? url.searchParams.get('Authorization') ?? undefined;
 }

@@ -104,6 +104,11 @@ export const S3_ERRORS = {
     status: 412,
     message: 'At least one of the preconditions you specified did not hold.',
   },
+  RequestTimeout: {
+    status: 400,
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
+  },
   RequestTimeTooSkewed: {
     status: 403,
     message: "The difference between the request time and the server's time is too large.",

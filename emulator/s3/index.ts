@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import type { ProtocolContext } from '../core/context';
 import { B2Error } from '../core/errors';
 import { dropAnswer } from '../core/runtime';
+import { clientGone } from '../core/target';
 import type { AuthContext } from '../core/types';
 import { registerJobs } from '../jobs';
 import { checksumPolicyFromEnv, ChecksumPolicy, rejectChecksumHeaders, verifiedBody } from './body';
@@ -137,7 +138,12 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
       const reply = await HANDLERS[r.operation](call);
       send(res, req, requestId, reply);
     } catch (e) {
+      if (res.writableEnded) return; // answered already (a request timeout)
       const err = e instanceof S3Error ? e : e instanceof B2Error ? fromB2Error(e) : null;
+      if (!err && clientGone(req, res, e)) {
+        res.destroy();
+        return;
+      }
       if (!err)
         ctx.log(`s3: internal error on ${req.method} ${rawPath}: ${(e as Error)?.stack ?? String(e)}`);
       const s3 = err ?? new S3Error('InternalError');
@@ -193,6 +199,25 @@ function authenticate(
     });
   }
   return { auth: ctx.engine.authContextForKey(key, 4), sig };
+}
+
+/** S3's answer to a request whose body stopped arriving in time: 400 RequestTimeout, then close. */
+export function answerS3Timeout(req: IncomingMessage, res: ServerResponse, seconds: number): void {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const url = req.url ?? '/';
+  const qi = url.indexOf('?');
+  const s3 = new S3Error(
+    'RequestTimeout',
+    `Your socket connection to the server was not read from or written to within the timeout period (${seconds} s).`,
+  );
+  res.setHeader('connection', 'close');
+  sendError(res, req, requestId, qi < 0 ? url : url.slice(0, qi), {
+    status: s3.status,
+    code: s3.code,
+    message: s3.message,
+    headers: s3.headers,
+    fields: s3.fields,
+  });
 }
 
 function baseHeaders(requestId: string): Record<string, string> {
@@ -252,6 +277,7 @@ function sendError(
   resource: string,
   e: ErrorShape,
 ): void {
+  if (res.writableEnded) return; // answered already (a request timeout): never cut that answer off
   if (res.headersSent) {
     res.destroy();
     return;
