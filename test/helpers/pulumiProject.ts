@@ -43,6 +43,8 @@ export interface E2EProject {
    * Later `setConfig` calls keep it.
    */
   useProgram(source: string): void;
+  /** Runs the program in `dir` (e.g. an older checkout's `stacks/`); `undefined` = the repository's. */
+  useProgramDir(dir: string | undefined): void;
   /** Native client with the master key of region `i` (0 = primary). */
   native(i?: number): B2Client;
   /** Every file under the state dir, concatenated (state, backups, history). */
@@ -139,6 +141,10 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
     stack,
     setConfig,
     useProgram,
+    useProgramDir: (dir) => {
+      programDir = dir;
+      setConfig(lastConfig);
+    },
     native: (i = 0) => {
       const r = emu.info.regions[i]!;
       return new B2Client({ applicationKeyId: r.keyId, applicationKey: r.applicationKey, realmUrl: r.url });
