@@ -292,7 +292,7 @@ export class RawApi {
     fileName: string,
     args: DownloadArgs = {},
   ): Promise<DownloadResponse> {
-    const url = `${trimSlash(downloadUrl)}/file/${encodeURIComponent(bucketName)}/${w.encodeB2String(fileName)}`;
+    const url = `${trimSlash(downloadUrl)}/file/${encodeURIComponent(bucketName)}/${fileNamePath(fileName)}`;
     return this.download(url, token, args, { operation: 'b2_download_file_by_name', bucketName, fileName });
   }
 
@@ -338,4 +338,21 @@ function trimSlash(url: string): string {
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The `/file/<bucket>/` path of a file name. B2 names are opaque: `d/../b.txt` is its own file,
+ * but a URL parser resolves `.` and `..` path segments (`%2E` spellings included), so the request
+ * would name `b.txt`. When any `/`-separated segment is only dots of that kind, every `/` is sent
+ * as `%2F` (B2 decodes it back to `/`), leaving no segment to resolve. A name that is itself `.`
+ * or `..` cannot be sent by name at all: refused rather than redirected.
+ */
+export function fileNamePath(fileName: string): string {
+  const dotSegment = (seg: string): boolean => seg === '.' || seg === '..';
+  if (dotSegment(fileName))
+    throw new TypeError(
+      `downloadFileByName: fileName "${fileName}" cannot be sent in a URL path (it would be resolved as a dot segment); download it with downloadFileById`,
+    );
+  if (!fileName.split('/').some(dotSegment)) return w.encodeB2String(fileName);
+  return encodeURIComponent(fileName);
 }
