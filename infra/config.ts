@@ -11,6 +11,13 @@ import {
   CLOUD_PROVIDERS,
   CloudProvider,
   DEFAULT_COST_CENTER,
+  DEFAULT_KEY_DELIVERY_MODE,
+  DEFAULT_OBJECT_LOCK_MODE,
+  DEFAULT_PROVIDERS,
+  DEFAULT_SMOKE_TEST_TRIGGER,
+  DEFAULT_UPLOAD_ENCRYPTION,
+  defaultRetentionFor,
+  OPT_IN_DEFAULT,
   DEFAULT_LOCK_DAYS,
   DEFAULT_REPLICA_SUFFIX,
   DEFAULT_ROTATION,
@@ -265,7 +272,7 @@ export function parseStackConfig(
     env = oneOf(rawEnv, ENVIRONMENTS, 'env', problems, 'dev');
   }
 
-  const parsedProviders = parseProviderNames(get('providers') ?? ['aws'], key('providers'));
+  const parsedProviders = parseProviderNames(get('providers') ?? [...DEFAULT_PROVIDERS], key('providers'));
   problems.push(...parsedProviders.problems);
 
   const namePrefix = str(get('namePrefix'), 'namePrefix', problems, '');
@@ -276,21 +283,27 @@ export function parseStackConfig(
     RETENTION_PROFILES,
     'retention',
     problems,
-    env === 'dev' ? 'short' : 'standard',
+    defaultRetentionFor(env),
   );
 
   const rep = objectOf(get('replication'), 'replication', problems);
   unknownFields(rep, ['enabled', 'replicaSuffix'], 'replication', problems);
   const replication: ReplicationConfig = {
-    enabled: bool(rep.enabled, 'replication.enabled', problems, false),
+    enabled: bool(rep.enabled, 'replication.enabled', problems, OPT_IN_DEFAULT),
     replicaSuffix: str(rep.replicaSuffix, 'replication.replicaSuffix', problems, DEFAULT_REPLICA_SUFFIX),
   };
 
   const lock = objectOf(get('objectLock'), 'objectLock', problems);
   unknownFields(lock, ['enabled', 'mode', 'days'], 'objectLock', problems);
   const objectLock: ObjectLockConfig = {
-    enabled: bool(lock.enabled, 'objectLock.enabled', problems, false),
-    mode: oneOf(lock.mode, ['governance'] as const, 'objectLock.mode', problems, 'governance'),
+    enabled: bool(lock.enabled, 'objectLock.enabled', problems, OPT_IN_DEFAULT),
+    mode: oneOf(
+      lock.mode,
+      [DEFAULT_OBJECT_LOCK_MODE] as const,
+      'objectLock.mode',
+      problems,
+      DEFAULT_OBJECT_LOCK_MODE,
+    ),
     days: DEFAULT_LOCK_DAYS,
   };
   if (lock.days !== undefined) {
@@ -348,12 +361,12 @@ export function parseStackConfig(
   const rawPrefix = get('keyNamePrefix');
   const keyNamePrefix =
     rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
-  const uploadEncryption = (get('uploadEncryption') ?? 'SSE-B2') as UploadEncryption;
+  const uploadEncryption = (get('uploadEncryption') ?? DEFAULT_UPLOAD_ENCRYPTION) as UploadEncryption;
   problems.push(
     ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
   );
-  const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, false);
-  const disposable = bool(get('disposable'), 'disposable', problems, false);
+  const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, OPT_IN_DEFAULT);
+  const disposable = bool(get('disposable'), 'disposable', problems, OPT_IN_DEFAULT);
   if (env === 'prod' && forceDestroy && !disposable) {
     problems.push({
       property: key('forceDestroy'),
@@ -369,8 +382,8 @@ export function parseStackConfig(
   const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
   unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
   const smokeTest: SmokeTestConfig = {
-    enabled: bool(smoke.enabled, 'smokeTest.enabled', problems, false),
-    trigger: str(smoke.trigger, 'smokeTest.trigger', problems, 'initial'),
+    enabled: bool(smoke.enabled, 'smokeTest.enabled', problems, OPT_IN_DEFAULT),
+    trigger: str(smoke.trigger, 'smokeTest.trigger', problems, DEFAULT_SMOKE_TEST_TRIGGER),
   };
 
   // Every bucket name this config produces must be valid before anything is planned.
@@ -420,7 +433,7 @@ function parseKeyDelivery(raw: unknown, problems: Problem[]): KeyDeliveryConfig 
     problems,
   );
   const out: KeyDeliveryConfig = {
-    mode: oneOf(obj.mode, KEY_DELIVERY_MODES, 'keyDelivery.mode', problems, 'none'),
+    mode: oneOf(obj.mode, KEY_DELIVERY_MODES, 'keyDelivery.mode', problems, DEFAULT_KEY_DELIVERY_MODE),
     awsRegion: obj.awsRegion === undefined ? null : str(obj.awsRegion, 'keyDelivery.awsRegion', problems, ''),
     prefix: obj.prefix === undefined ? null : str(obj.prefix, 'keyDelivery.prefix', problems, ''),
     kmsKeyId: obj.kmsKeyId === undefined ? null : str(obj.kmsKeyId, 'keyDelivery.kmsKeyId', problems, ''),

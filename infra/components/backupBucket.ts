@@ -28,13 +28,14 @@ import {
   DEFAULT_BUCKET_TYPE,
   DEFAULT_CORS_RULES,
   DEFAULT_ENCRYPTION,
+  DEFAULT_RETENTION,
   DEFAULT_ROTATION,
-  KEY_CAPABILITIES,
-  ROTATION_PATTERN,
-  RetentionProfile,
   defaultBucketInfo,
+  KEY_CAPABILITIES,
   keyNameFor,
   lifecycleRulesFor,
+  RetentionProfile,
+  ROTATION_PATTERN,
 } from './defaults';
 
 export interface ObjectLockArgs {
@@ -109,7 +110,7 @@ export interface KeyOutputs {
 export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
   const problems = validateBucketName(args.bucketName);
   problems.push(
-    ...validateLifecycleRules(args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard')),
+    ...validateLifecycleRules(args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? DEFAULT_RETENTION)),
   );
   if (args.objectLock) {
     const d = args.objectLock.days;
@@ -235,7 +236,7 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
         ...defaultBucketInfo(args.env, args.provider, args.costCenter),
         ...(args.bucketInfo ?? {}),
       },
-      lifecycleRules: args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? 'standard'),
+      lifecycleRules: args.lifecycleRules ?? lifecycleRulesFor(args.retention ?? DEFAULT_RETENTION),
       corsRules: args.corsRules ?? DEFAULT_CORS_RULES,
       defaultServerSideEncryption: DEFAULT_ENCRYPTION,
       fileLockEnabled: !!args.objectLock,

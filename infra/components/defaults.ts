@@ -139,3 +139,36 @@ export const DEFAULT_ROTATION = 'initial';
 
 /** Default retention for Object Lock when enabled without a period. */
 export const DEFAULT_LOCK_DAYS = 30;
+
+// --- stack configuration defaults (infra/config.ts reads these; Pulumi.*.yaml may override) ---
+
+/** Cloud providers backed up when the stack names none. */
+export const DEFAULT_PROVIDERS: readonly CloudProvider[] = ['aws'];
+/** Retention profile when the stack sets none: `short` for dev, `standard` elsewhere. */
+export function defaultRetentionFor(env: Environment): RetentionProfile {
+  return env === 'dev' ? 'short' : 'standard';
+}
+/** Encryption the backup jobs request on upload (and the bucket default). */
+export const DEFAULT_UPLOAD_ENCRYPTION = 'SSE-B2' as const;
+/** Object Lock mode when enabled without one (the only one offered: compliance can never be lifted). */
+export const DEFAULT_OBJECT_LOCK_MODE = 'governance' as const;
+/** The smoke test's trigger value: changing it re-runs the smoke test. */
+export const DEFAULT_SMOKE_TEST_TRIGGER = 'initial';
+/**
+ * Opt-in features, off unless a stack turns them on: replication, Object Lock, the smoke test,
+ * `forceDestroy` and `disposable` (prod refuses forceDestroy unless disposable).
+ */
+export const OPT_IN_DEFAULT = false;
+
+// --- key delivery defaults (infra/components/keyDelivery.ts) ---
+
+/** Key delivery when the stack sets none: keys are stack outputs (secrets) only. */
+export const DEFAULT_KEY_DELIVERY_MODE = 'none' as const;
+/** First segment of every delivered secret's name: `{prefix}/{env}/{provider}/{purpose}`. */
+export const DEFAULT_KEY_SECRET_PREFIX = BUCKET_NAME_STEM;
+/** Days AWS Secrets Manager keeps a deleted secret recoverable (0, or 7-30). */
+export const DEFAULT_SECRET_RECOVERY_WINDOW_DAYS = 7;
+/** B2 region assumed when an S3 endpoint's host does not name one. */
+export const DEFAULT_B2_REGION = 'us-west-004';
+/** Retention profile of a component given none (the stack config picks one per env). */
+export const DEFAULT_RETENTION: RetentionProfile = 'standard';

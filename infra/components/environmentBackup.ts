@@ -9,7 +9,14 @@
 import * as pulumi from '@pulumi/pulumi';
 import { Problem, throwIfProblems } from '../providers/validation/problem';
 import { BackupBucket, KeyOutputs, ObjectLockArgs } from './backupBucket';
-import { CloudProvider, Environment, RetentionProfile, bucketNameFor } from './defaults';
+import {
+  bucketNameFor,
+  CloudProvider,
+  DEFAULT_REPLICA_SUFFIX,
+  DEFAULT_UPLOAD_ENCRYPTION,
+  Environment,
+  RetentionProfile,
+} from './defaults';
 import { ReplicatedBackupBucket } from './replicatedBackupBucket';
 import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
 import { parseProviderNames } from './validation/providerNames';
@@ -81,7 +88,10 @@ export interface KeySet {
 export function validateEnvironmentArgs(args: EnvironmentBackupArgs): Problem[] {
   const problems = parseProviderNames(args.providers).problems;
   problems.push(
-    ...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', !!args.replication?.enabled),
+    ...validateEncryptionWithReplication(
+      args.uploadEncryption ?? DEFAULT_UPLOAD_ENCRYPTION,
+      !!args.replication?.enabled,
+    ),
   );
   return problems;
 }
@@ -153,7 +163,7 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
         name,
         {
           ...common,
-          replicaBucketName: bucketName + (args.replication.replicaSuffix ?? '-replica'),
+          replicaBucketName: bucketName + (args.replication.replicaSuffix ?? DEFAULT_REPLICA_SUFFIX),
           uploadEncryption: args.uploadEncryption,
         },
         { parent },

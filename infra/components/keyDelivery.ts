@@ -19,6 +19,11 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type * as awsTypes from '@pulumi/aws';
+import {
+  DEFAULT_B2_REGION,
+  DEFAULT_KEY_SECRET_PREFIX,
+  DEFAULT_SECRET_RECOVERY_WINDOW_DAYS,
+} from './defaults';
 
 export const KEY_DELIVERY_MODES = ['none', 'aws-secrets-manager'] as const;
 export type KeyDeliveryMode = (typeof KEY_DELIVERY_MODES)[number];
@@ -50,9 +55,9 @@ export interface KeyDeliveryArgs {
 /** `s3.us-west-004.backblazeb2.com` → `us-west-004` (what the S3 client signs with). */
 export function b2RegionOf(s3Endpoint: string): string {
   try {
-    return /(?:^|\.)s3\.([a-z]+-[a-z]+-\d{3})\./.exec(new URL(s3Endpoint).hostname)?.[1] ?? 'us-west-004';
+    return /(?:^|\.)s3\.([a-z]+-[a-z]+-\d{3})\./.exec(new URL(s3Endpoint).hostname)?.[1] ?? DEFAULT_B2_REGION;
   } catch {
-    return 'us-west-004';
+    return DEFAULT_B2_REGION;
   }
 }
 
@@ -64,7 +69,7 @@ export function validateKeyDeliveryArgs(a: KeyDeliveryArgs): string[] {
   const problems: string[] = [];
   if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(a.awsRegion))
     problems.push(`awsRegion: "${a.awsRegion}" is not an AWS region like eu-central-1`);
-  const w = a.recoveryWindowInDays ?? 7;
+  const w = a.recoveryWindowInDays ?? DEFAULT_SECRET_RECOVERY_WINDOW_DAYS;
   if (!(w === 0 || (Number.isInteger(w) && w >= 7 && w <= 30)))
     problems.push(`recoveryWindowInDays: must be 0 or 7–30, got ${w}`);
   if (a.prefix !== undefined && !/^[A-Za-z0-9/_+=.@-]{1,100}$/.test(a.prefix))
@@ -103,7 +108,7 @@ export class KeyDelivery extends pulumi.ComponentResource {
       { region: args.awsRegion as awsTypes.Region },
       { parent: this },
     );
-    const prefix = args.prefix ?? 'infrafabric-backup';
+    const prefix = args.prefix ?? DEFAULT_KEY_SECRET_PREFIX;
     for (const [purpose, byProvider] of Object.entries(args.keys).sort(([a], [b]) => a.localeCompare(b))) {
       for (const [cloud, key] of Object.entries(byProvider).sort(([a], [b]) => a.localeCompare(b))) {
         if (!key) continue;
@@ -114,7 +119,7 @@ export class KeyDelivery extends pulumi.ComponentResource {
             name: secretName,
             description: `B2 ${purpose} key for the ${args.env} ${cloud} backup bucket (managed by infrafabric-backup)`,
             kmsKeyId: args.kmsKeyId,
-            recoveryWindowInDays: args.recoveryWindowInDays ?? 7,
+            recoveryWindowInDays: args.recoveryWindowInDays ?? DEFAULT_SECRET_RECOVERY_WINDOW_DAYS,
             tags: {
               env: args.env,
               provider: cloud,

@@ -26,10 +26,11 @@ import { BackupBucket, BackupBucketArgs, KeyOutputs, validateBackupBucketArgs } 
 import {
   DEFAULT_REPLICA_SUFFIX,
   DEFAULT_ROTATION,
+  DEFAULT_UPLOAD_ENCRYPTION,
   KEY_CAPABILITIES,
+  keyNameFor,
   REPLICATION_PRIORITY,
   REPLICATION_RULE_NAME,
-  keyNameFor,
 } from './defaults';
 import { UploadEncryption, validateEncryptionWithReplication } from './validation/encryption';
 
@@ -52,7 +53,9 @@ export function validateReplicatedArgs(args: ReplicatedBackupBucketArgs): Proble
   problems.push(...validateBucketName(replicaName, 'replicaBucketName'));
   if (replicaName === args.bucketName)
     problems.push({ property: 'replicaBucketName', reason: 'must differ from bucketName' });
-  problems.push(...validateEncryptionWithReplication(args.uploadEncryption ?? 'SSE-B2', true));
+  problems.push(
+    ...validateEncryptionWithReplication(args.uploadEncryption ?? DEFAULT_UPLOAD_ENCRYPTION, true),
+  );
   if (
     args.objectLock &&
     (!Number.isInteger(args.objectLock.days) || args.objectLock.days < 1 || args.objectLock.days > 3000)

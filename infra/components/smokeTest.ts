@@ -25,6 +25,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
 import { loaderFor } from '../providers/loader';
+import { DEFAULT_SMOKE_TEST_TRIGGER } from './defaults';
 
 export interface KeySmokeTestArgs {
   bucketId: pulumi.Input<string>;
@@ -201,7 +202,7 @@ function normalize(raw: Record<string, unknown>): SmokeInputs {
     readerKeyId: raw.readerKeyId as string,
     readerKey: raw.readerKey as string,
     account: (raw.account as 'primary' | 'replica') ?? 'primary',
-    trigger: (raw.trigger as string) ?? 'initial',
+    trigger: (raw.trigger as string) ?? DEFAULT_SMOKE_TEST_TRIGGER,
   };
 }
 
