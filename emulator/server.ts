@@ -64,7 +64,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const admin = createAdminHandler({ adminToken, clock, faults, stats, jobs, regions: () => runtimes });
 
   for (const [i, region] of opts.regions.entries()) {
-    const store: Store = opts.dataDir ? openFsStore(path.join(opts.dataDir, region)) : new MemoryStore();
+    let store: Store;
+    try {
+      // --data: each region directory is locked while open (store/lock.ts); a second server fails here
+      store = opts.dataDir ? openFsStore(path.join(opts.dataDir, region)) : new MemoryStore();
+    } catch (e) {
+      for (const s of servers) s.close();
+      for (const s of stores) s.close();
+      throw e;
+    }
     stores.push(store);
     const engine = new Engine({
       region,

@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Readable } from 'stream';
 import type { BucketRecord, FileRecord, KeyRecord, PartRecord } from '../core/types';
+import { lockDataDir, type DataDirLock } from './lock';
 import type { PendingBlob, Store } from './types';
 
 /** Write to disk in batches of about this many bytes (one writev per batch). */
@@ -52,17 +53,27 @@ export class FsStore implements Store {
   private readonly tmpDir: string;
   private seq: number;
 
+  private readonly lock: DataDirLock;
+
+  /** Throws DataDirLockedError if another process (or another open store) holds `dir`. */
   constructor(readonly dir: string) {
+    // before recovery touches tmp/: another server's in-flight uploads live there
+    this.lock = lockDataDir(dir);
     this.blobDir = path.join(dir, 'blobs');
     this.tmpDir = path.join(dir, 'tmp');
-    fs.mkdirSync(this.blobDir, { recursive: true });
-    fs.mkdirSync(this.tmpDir, { recursive: true });
-    this.db = new Database(path.join(dir, 'meta.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
-    this.seq = (this.db.prepare('SELECT MAX(seq) AS m FROM files').get() as { m: number | null }).m ?? 0;
-    this.recover();
+    try {
+      fs.mkdirSync(this.blobDir, { recursive: true });
+      fs.mkdirSync(this.tmpDir, { recursive: true });
+      this.db = new Database(path.join(dir, 'meta.sqlite'));
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec(SCHEMA);
+      this.seq = (this.db.prepare('SELECT MAX(seq) AS m FROM files').get() as { m: number | null }).m ?? 0;
+      this.recover();
+    } catch (e) {
+      this.lock.release();
+      throw e;
+    }
   }
 
   /** Remove partial uploads and blobs nothing references (see the write protocol above). */
@@ -304,6 +315,7 @@ export class FsStore implements Store {
 
   close(): void {
     this.db.close();
+    this.lock.release();
   }
 }
 
