@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliDeps, Exec } from './commands/common';
 import { COMMANDS } from './commands';
-import { JobError, messageOf, UsageError } from './lib/errors';
+import { InterruptedError, messageOf, UsageError } from './lib/errors';
 import { Io } from './lib/reporter';
 import { runJob, RunnerDeps } from './lib/runner';
 import { readStackOutputs, readStackOutputsFile } from './lib/stackOutputs';
@@ -79,16 +79,28 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
 }
 
 /**
- * SIGTERM (Kubernetes activeDeadline, systemd stop) or Ctrl-C aborts the running job: an upload in
- * progress aborts its multipart upload and the manifest records the run as failed. A second
+ * SIGTERM (Kubernetes activeDeadline, systemd stop, `timeout`) or Ctrl-C aborts the running job:
+ * every retry wait ends, an upload in progress aborts its multipart upload, the manifest records
+ * the run as failed, and the process exits 130 (SIGINT) or 143 (SIGTERM). Whatever is still
+ * running 4.5 s after the signal (a hung request, an unresponsive endpoint) does not hold the
+ * process: it exits then regardless, so nothing outlives a supervisor's grace period. A second
  * signal exits at once.
  */
+export const INTERRUPT_GRACE_MS = 4_500;
+
 function abortOnSignals(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`received ${sig}: aborting (again to exit at once)\n`);
-    controller.abort(new JobError(`interrupted by ${sig}`));
+    const reason = new InterruptedError(sig);
+    if (controller.signal.aborted) process.exit(reason.exitCode);
+    process.stderr.write(
+      `received ${sig}: aborting uploads in flight, exiting within 5 s (again to exit at once)\n`,
+    );
+    controller.abort(reason);
+    setTimeout(() => {
+      process.stderr.write(`${sig}: clean-up did not finish in time; exiting now\n`);
+      process.exit(reason.exitCode);
+    }, INTERRUPT_GRACE_MS).unref();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

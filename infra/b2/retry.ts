@@ -194,6 +194,11 @@ export class RetryPolicy {
     this.finalError = deps.finalError;
   }
 
+  /** Hands one retry to the policy's observer, for drivers that wait elsewhere (the SDK adapter). */
+  notifyRetry(event: RetryEvent): void {
+    this.onRetry?.(event);
+  }
+
   /** Computed wait before retry number `retry` (1 = first retry), jitter included. */
   backoffMs(retry: number): number {
     const { initialDelayMs, multiplier, maxDelayMs, jitterMs, jitterRatio } = this.options;

@@ -44,7 +44,21 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTEGRITY = 3;
 
+/**
+ * The job was stopped by SIGINT (exit 130) or SIGTERM (exit 143), the shell's 128 + signal number,
+ * so cron, systemd and Kubernetes see an interruption, not a failed backup.
+ */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+  readonly exitCode: number;
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+    this.exitCode = signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : EXIT_FAILED;
+  }
+}
+
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof InterruptedError) return err.exitCode;
   if (err instanceof UsageError) return EXIT_USAGE;
   if (err instanceof IntegrityError) return EXIT_INTEGRITY;
   return EXIT_FAILED;

@@ -10,7 +10,7 @@ import {
 import { createHash } from 'crypto';
 import { Readable, Writable } from 'stream';
 import { JobError } from './errors';
-import { RetryPolicy } from './retry';
+import { JobRetryPolicy, RetryPolicy } from './retry';
 
 export interface VersionEntry {
   key: string;
@@ -161,29 +161,34 @@ export async function downloadTo(
   let metadata: Record<string, string> = {};
   let resolvedVersion = versionId;
   let etag: string | undefined;
-  await policy.run(async () => {
-    const res = await s3.send(
-      new GetObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        VersionId: resolvedVersion,
-        Range: offset > 0 ? `bytes=${offset}-` : undefined,
-        IfMatch: offset > 0 ? etag : undefined,
-      }),
-    );
-    if (offset === 0) {
-      metadata = res.Metadata ?? {};
-      resolvedVersion ??= res.VersionId;
-      etag = res.ETag;
-    }
-    for await (const chunk of res.Body as Readable) {
-      const b = chunk as Buffer;
-      hash.update(b);
-      offset += b.length;
-      if (!sink.write(b)) await new Promise<void>((r) => sink.once('drain', r));
-      onProgress?.(offset);
-    }
-  });
+  await policy.run(
+    async () => {
+      const res = await s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          VersionId: resolvedVersion,
+          Range: offset > 0 ? `bytes=${offset}-` : undefined,
+          IfMatch: offset > 0 ? etag : undefined,
+        }),
+      );
+      if (offset === 0) {
+        metadata = res.Metadata ?? {};
+        resolvedVersion ??= res.VersionId;
+        etag = res.ETag;
+      }
+      for await (const chunk of res.Body as Readable) {
+        const b = chunk as Buffer;
+        const signal = policy instanceof JobRetryPolicy ? policy.signal : undefined;
+        if (signal?.aborted) throw signal.reason;
+        hash.update(b);
+        offset += b.length;
+        if (!sink.write(b)) await new Promise<void>((r) => sink.once('drain', r));
+        onProgress?.(offset);
+      }
+    },
+    { operation: `GetObject ${key}` },
+  );
   return { size: offset, sha256: hash.digest('hex'), metadata, versionId: resolvedVersion };
 }
 
@@ -195,11 +200,14 @@ export async function getBuffer(
   key: string,
   versionId?: string,
 ): Promise<{ body: Buffer; metadata: Record<string, string>; versionId?: string }> {
-  return policy.run(async () => {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-    const body = Buffer.from(await res.Body!.transformToByteArray());
-    return { body, metadata: res.Metadata ?? {}, versionId: res.VersionId };
-  });
+  return policy.run(
+    async () => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      const body = Buffer.from(await res.Body!.transformToByteArray());
+      return { body, metadata: res.Metadata ?? {}, versionId: res.VersionId };
+    },
+    { operation: `GetObject ${key}` },
+  );
 }
 
 export function isNotFound(err: unknown): boolean {

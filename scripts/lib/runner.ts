@@ -6,11 +6,18 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } from './config';
 import { Clock, systemClock } from '../../infra/b2/clock';
-import { exitCodeFor, messageOf, UsageError } from './errors';
+import { exitCodeFor, InterruptedError, messageOf, UsageError } from './errors';
 import { Manifest, manifestKey, newManifest, writeManifest } from './manifest';
 import { writeMetricsFile } from './metrics';
 import { Io, Reporter } from './reporter';
-import { JobRetryOptions, jobRetryPolicy, RetryPolicy, toJobError } from './retry';
+import {
+  describeRetry,
+  JobRetryOptions,
+  JobRetryPolicy,
+  jobRetryPolicy,
+  RetryPolicy,
+  toJobError,
+} from './retry';
 import { createS3Client } from './s3client';
 import { KeyPurpose } from './stackOutputs';
 
@@ -82,9 +89,13 @@ export function retryFromEnv(env: NodeJS.ProcessEnv): Partial<JobRetryOptions> {
   const base = num('BACKUP_RETRY_BASE_MS');
   const max = num('BACKUP_RETRY_MAX_MS');
   const budget = num('BACKUP_RETRY_BUDGET_MS');
+  const connectBudget = num('BACKUP_RETRY_CONNECT_BUDGET_MS');
+  const connectTimeout = num('BACKUP_CONNECT_TIMEOUT_MS');
   if (base !== undefined) out.initialDelayMs = base;
   if (max !== undefined) out.maxDelayMs = max;
   if (budget !== undefined) out.budgetMs = budget;
+  if (connectBudget !== undefined) out.connectBudgetMs = connectBudget;
+  if (connectTimeout !== undefined) out.connectTimeoutMs = connectTimeout;
   return out;
 }
 
@@ -101,11 +112,18 @@ export async function runJob<O>(
   let outcome: JobOutcome | undefined;
   let error: unknown;
   let manifestRef: { key: string; versionId?: string } | undefined;
-  let policy: RetryPolicy | undefined;
+  let policy: JobRetryPolicy | undefined;
   try {
     await def.validate?.(opts, deps);
     const conn = await resolveConnection(common, def.purpose, deps);
-    policy = jobRetryPolicy({ clock, ...retryFromEnv(deps.env), ...deps.retry });
+    policy = jobRetryPolicy({
+      clock,
+      // One stderr line per retry (operation, error, wait): a struggling job is never silent.
+      onRetry: (e) => reporter.note(describeRetry(e)),
+      signal: deps.signal,
+      ...retryFromEnv(deps.env),
+      ...deps.retry,
+    });
     const s3 = deps.makeS3 ? deps.makeS3(conn, policy) : createS3Client(conn, { policy });
     ctx = {
       s3,
@@ -121,8 +139,11 @@ export async function runJob<O>(
     };
     outcome = await def.run(ctx, opts);
   } catch (err) {
-    error = toJobError(err);
+    error = toJobError(err, undefined, policy?.connectBudgetMs);
   }
+  // Interrupted: whatever the job threw on its way out (an AbortError, the request's last error),
+  // the outcome is the signal's.
+  if (deps.signal?.aborted && deps.signal.reason instanceof InterruptedError) error = deps.signal.reason;
   const ok = !error && outcome?.ok !== false;
   if (ctx && def.writesManifest && !common.dryRun) {
     ctx.manifest.finishedAt = new Date(clock.now()).toISOString();

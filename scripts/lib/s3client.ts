@@ -8,7 +8,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as http from 'http';
 import * as https from 'https';
-import { B2RetryStrategy, RetryPolicy } from './retry';
+import {
+  B2RetryStrategy,
+  currentOperation,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  JobRetryPolicy,
+  RetryPolicy,
+} from './retry';
 import { SecretString } from '../../infra/b2/secret';
 import { TOOL_NAME, TOOL_VERSION } from './version';
 
@@ -68,6 +74,23 @@ function addUnsignedPayloadForMd5Uploads(client: S3Client): void {
   );
 }
 
+/** `UploadPart db/x.dump.gz #3`: what a retry line names. */
+export function describeOperation(commandName: string | undefined, input: unknown): string {
+  const op = (commandName ?? 'S3 request').replace(/Command$/, '');
+  const i = (input ?? {}) as { Key?: unknown; Prefix?: unknown; PartNumber?: unknown };
+  const target = typeof i.Key === 'string' ? ` ${i.Key}` : typeof i.Prefix === 'string' ? ` ${i.Prefix}` : '';
+  return `${op}${target}${typeof i.PartNumber === 'number' ? ` #${i.PartNumber}` : ''}`;
+}
+
+/** Names the running operation for retries inside the SDK's retry middleware (retry.ts). */
+function addOperationContext(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => (args) =>
+      currentOperation.run(describeOperation(context.commandName, args.input), () => next(args)),
+    { step: 'initialize', name: 'b2OperationContext', priority: 'high' },
+  );
+}
+
 export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Client {
   const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
   const client = new S3Client({
@@ -85,10 +108,14 @@ export function createS3Client(conn: S3Connection, opts: S3ClientOptions): S3Cli
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent(agentOpts),
       httpsAgent: new https.Agent(agentOpts),
-      connectionTimeout: 30_000,
+      // Short: a wrong endpoint must fail within the connection budget (retry.ts), and a B2
+      // connect never takes seconds.
+      connectionTimeout:
+        opts.policy instanceof JobRetryPolicy ? opts.policy.connectTimeoutMs : DEFAULT_CONNECT_TIMEOUT_MS,
       requestTimeout: opts.requestTimeoutMs ?? 300_000,
     }),
   });
   addUnsignedPayloadForMd5Uploads(client);
+  addOperationContext(client);
   return client;
 }

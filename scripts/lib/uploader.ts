@@ -357,7 +357,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
           if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
           etags.set(ready.number, out.ETag);
         },
-        { signal },
+        { signal, operation: `UploadPart ${req.key} #${ready.number}` },
       )
       .finally(() => ready.release());
 
@@ -448,7 +448,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
                 { abortSignal: signal },
               ),
             ),
-          { signal },
+          { signal, operation: `PutObject ${req.key}` },
         );
         return {
           key: req.key,

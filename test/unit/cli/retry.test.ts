@@ -4,6 +4,8 @@ import { CapExceededError } from '../../../scripts/lib/errors';
 import {
   B2RetryStrategy,
   classifyError,
+  currentOperation,
+  describeRetry,
   jobRetryPolicy,
   parseRetryAfter,
   RetryPolicy,
@@ -204,12 +206,14 @@ describe('B2RetryStrategy (SDK adapter)', () => {
       errorType: 'THROTTLING',
     } as never);
     expect(t1.getRetryCount()).toBe(1);
-    expect(t1.getRetryDelay()).toBe(500);
+    // The strategy waits itself (abortable, on the policy's clock); the middleware waits 0.
+    expect(t1.getRetryDelay()).toBe(0);
+    expect(clock.sleeps).toEqual([500]);
     const t2 = await s.refreshRetryTokenForRetry(t1, {
       error: s3Error(503, 'SlowDown', { 'retry-after': '3' }),
       errorType: 'THROTTLING',
     } as never);
-    expect(t2.getRetryDelay()).toBe(3000);
+    expect(clock.sleeps).toEqual([500, 3000]);
     await expect(
       s.refreshRetryTokenForRetry(t2, {
         error: s3Error(403, 'AccessDenied', {}, 'storage_cap_exceeded'),
@@ -217,5 +221,114 @@ describe('B2RetryStrategy (SDK adapter)', () => {
       } as never),
     ).rejects.toBeTruthy();
     expect(policy.stats.retries).toBe(2);
+  });
+});
+
+describe('connection failures, retry lines, interruption (issue 11 §9)', () => {
+  const refused = (): Error =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+  const dns = (): Error =>
+    Object.assign(new Error('getaddrinfo ENOTFOUND s3.nowhere.invalid'), { code: 'ENOTFOUND' });
+
+  it.each([
+    ['connection refused', refused],
+    ['DNS failure', dns],
+  ])('%s: gives up within the default 60 s, not the 10-minute budget', async (_, make) => {
+    const clock = new FakeClock();
+    const policy = jobRetryPolicy({ clock, random: () => 0.5 });
+    const t0 = clock.now();
+    let attempts = 0;
+    await expect(
+      policy.run(async () => {
+        attempts += 1;
+        throw make();
+      }),
+    ).rejects.toThrow(/cannot reach the S3 endpoint \(retried for up to 60 s\): .*E(CONNREFUSED|NOTFOUND) /);
+    expect(clock.now() - t0).toBeLessThanOrEqual(60_000);
+    expect(attempts).toBeGreaterThan(3);
+    expect(classifyError(make())).toMatchObject({ kind: 'transient', connect: 'refused' });
+  });
+
+  it('counts the connection budget from the first connection failure, with room for one connect timeout', async () => {
+    const clock = new FakeClock();
+    const policy = jobRetryPolicy({
+      clock,
+      random: () => 0,
+      connectBudgetMs: 20_000,
+      connectTimeoutMs: 5_000,
+    });
+    let n = 0;
+    let firstConnectFailure = 0;
+    await expect(
+      policy.run(async () => {
+        n += 1;
+        // Four minutes of throttling first: the connection budget must not be used up by them.
+        if (clock.now() - Date.UTC(2026, 0, 1) < 240_000) throw s3Error(503, 'SlowDown');
+        firstConnectFailure ||= clock.now();
+        throw refused();
+      }),
+    ).rejects.toThrow(/cannot reach/);
+    const spent = clock.now() - firstConnectFailure;
+    expect(spent).toBeGreaterThan(5_000);
+    expect(spent + 5_000).toBeLessThanOrEqual(20_000);
+    expect(n).toBeGreaterThan(5);
+  });
+
+  it('a connect timeout from the HTTP handler is a connection failure', () => {
+    const e = Object.assign(new Error('Socket timed out without establishing a connection within 10000 ms'), {
+      name: 'TimeoutError',
+    });
+    expect(classifyError(e)).toMatchObject({ kind: 'transient', connect: 'timeout' });
+  });
+
+  it('reports every retry once, with operation, error and wait, to onRetry', async () => {
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    const policy = jobRetryPolicy({ clock, random: () => 0, onRetry: (e) => lines.push(describeRetry(e)) });
+    let n = 0;
+    await policy.run(
+      async () => {
+        n += 1;
+        if (n === 1) throw s3Error(503, 'SlowDown');
+        if (n === 2) throw refused();
+        return 'ok';
+      },
+      { operation: 'UploadPart db/x.dump.gz #3' },
+    );
+    expect(lines).toEqual([
+      'retry: UploadPart db/x.dump.gz #3 failed (attempt 1): 503 SlowDown: SlowDown; retrying in 0.5 s',
+      'retry: UploadPart db/x.dump.gz #3 failed (attempt 2): ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9; retrying in 0.5 s',
+    ]);
+  });
+
+  it('the SDK adapter reports retries under the operation the S3 client named', async () => {
+    const clock = new FakeClock();
+    const events: string[] = [];
+    const policy = jobRetryPolicy({ clock, random: () => 0, onRetry: (e) => events.push(e.operation) });
+    const s = new B2RetryStrategy(policy);
+    const t0 = await s.acquireInitialRetryToken();
+    await currentOperation.run('ListObjectVersions db/', () =>
+      s.refreshRetryTokenForRetry(t0, { error: s3Error(503, 'SlowDown'), errorType: 'THROTTLING' } as never),
+    );
+    expect(events).toEqual(['ListObjectVersions db/']);
+  });
+
+  it('an aborted signal ends a 2-minute wait at once, in run() and in the SDK adapter', async () => {
+    const controller = new AbortController();
+    const policy = jobRetryPolicy({ signal: controller.signal, random: () => 0 });
+    const started = Date.now();
+    const running = policy.run(async () => {
+      throw s3Error(503, 'SlowDown', { 'retry-after': '120' });
+    });
+    const s = new B2RetryStrategy(policy);
+    const t0 = await s.acquireInitialRetryToken();
+    const refreshing = s.refreshRetryTokenForRetry(t0, {
+      error: s3Error(503, 'SlowDown', { 'retry-after': '120' }),
+      errorType: 'THROTTLING',
+    } as never);
+    setTimeout(() => controller.abort(new Error('interrupted by SIGINT')), 100);
+    await expect(running).rejects.toThrow('interrupted by SIGINT');
+    await expect(refreshing).rejects.toThrow('interrupted by SIGINT');
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
