@@ -140,3 +140,11 @@ export function keyOptions(cmd: Command): Command {
 
 /** Optional string flag. */
 export const str = (raw: Raw, name: string): string | undefined => raw[name] as string | undefined;
+
+/** Help of `--spool-dir` (restore, db-restore). */
+export const SPOOL_DIR_HELP =
+  'where the download is held and verified before it is written (default: $TMPDIR); needs free space for the whole object';
+
+/** Help of `--at` (restore, db-restore). */
+export const AT_HELP =
+  'newest version at or before this time: ISO 8601 with a UTC offset (2026-05-01T12:00:00Z, …+02:00) or an age like 2d';

@@ -56,35 +56,3 @@ export async function newestDump(
     `no successful db-dump manifest for engine ${engine}${database ? ` and database ${database}` : ''} under manifests/db-dump/`,
   );
 }
-
-/** The manifest entry recorded for an exact object version, if any. */
-export async function dumpForVersion(
-  ctx: JobContext,
-  key: string,
-  versionId: string,
-): Promise<DumpRecord | undefined> {
-  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/db-dump/'))
-    .map((k) => k.key)
-    .sort()
-    .reverse();
-  for (const mk of keys.slice(0, 500)) {
-    const m = JSON.parse(
-      (await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, mk)).body.toString('utf8'),
-    ) as Manifest;
-    const obj = m.objects.find((o) => o.key === key && o.versionId === versionId && o.status === 'uploaded');
-    const d = (m.details as DbDetails).database;
-    if (obj && d)
-      return {
-        manifestKey: mk,
-        manifest: m,
-        key,
-        versionId,
-        sha256: obj.sha256,
-        size: obj.size,
-        engine: d.engine!,
-        database: d.name ?? '',
-        tables: d.tables ?? [],
-      };
-  }
-  return undefined;
-}

@@ -14,7 +14,8 @@ import {
   withDatabase,
   withPasswordFile,
 } from '../lib/db';
-import { messageOf, UsageError } from '../lib/errors';
+import { EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
+import { requireExpectedHash, resolveRestoreSource } from '../lib/restoreSource';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { restoreDump } from './dbRestore';
 import { newestDump } from './dbManifests';
@@ -53,17 +54,26 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
   await createDatabase(admin, scratchName, ctx.env);
   const scratch = withDatabase(admin, scratchName);
   try {
-    const r = await restoreDump(
+    const src = await resolveRestoreSource(
       ctx,
-      { key: rec.key, versionId: rec.versionId, expectedSha256: rec.sha256 },
-      scratch,
+      rec.key,
+      { versionId: rec.versionId },
+      {
+        sha256: rec.sha256,
+        manifestKey: rec.manifestKey,
+        size: rec.size,
+        chosenBy: `newest dump (${rec.manifestKey})`,
+      },
     );
+    requireExpectedHash(src, false);
+    const r = await restoreDump(ctx, src, scratch);
     const actual = await tableStats(scratch, ctx.env);
     const diffs = compareStats(rec.tables, actual);
     const ok = diffs.length === 0;
     const rto = Number(r.seconds.toFixed(3));
     return {
       ok,
+      failureExitCode: EXIT_INTEGRITY,
       failureMessage: ok
         ? undefined
         : `restored data differs from the dump manifest: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,

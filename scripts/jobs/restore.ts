@@ -1,16 +1,24 @@
 /**
  * `restore`: one object version to a file or stdout — by `--version-id`, by `--at <time>` (the
- * newest version uploaded at or before it), or the current one. Written to a temp file and
- * renamed only after the SHA-256 matches, so a bad download never replaces a good file.
- * `--decrypt` opens a tf-state envelope with the key from --key-file / the key env var.
+ * newest version uploaded at or before it), or the current one. The version is downloaded into a
+ * private spool and its SHA-256 compared with the run manifest (or the object's metadata) before
+ * anything is written: a mismatch exits 3 with the target untouched; a version with no recorded
+ * hash is refused unless `--allow-unverified`. An existing `--to` file is replaced only with
+ * `--force`. `--decrypt` opens a tf-state envelope with the key from --key-file / the key env var.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { pipeline } from 'stream/promises';
 import { Writable } from 'stream';
 import { decrypt, loadKey } from '../lib/crypto';
-import { IntegrityError, UsageError } from '../lib/errors';
-import { downloadTo, getBuffer, listVersions, versionAt } from '../lib/objects';
+import { UsageError } from '../lib/errors';
+import {
+  describeVerification,
+  requireExpectedHash,
+  resolveRestoreSource,
+  sourceSummary,
+  spoolAndVerify,
+} from '../lib/restoreSource';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { parseInstant } from '../lib/timeparse';
 
@@ -22,100 +30,98 @@ export interface RestoreOptions {
   decrypt: boolean;
   keyFile?: string;
   keyEnv?: string;
+  /** Replace an existing --to file. */
+  force?: boolean;
+  /** Restore a version that has no recorded SHA-256 (nothing to verify against). */
+  allowUnverified?: boolean;
+  /** Parent of the private spool directory (default $TMPDIR). */
+  spoolDir?: string;
   /** Where `--to -` writes (injected in tests). */
   stdout?: Writable;
 }
 
-async function run(ctx: JobContext, opts: RestoreOptions): Promise<JobOutcome> {
-  let versionId = opts.versionId;
-  if (!versionId && opts.at) {
-    const at = parseInstant(opts.at, '--at', ctx.clock.now());
-    versionId = versionAt(await listVersions(ctx.s3, ctx.conn.bucket, opts.key), opts.key, at).versionId;
+/** Refuses a target that cannot or must not be written, before any network call. */
+export function checkTarget(to: string, force: boolean): void {
+  if (to === '-') return;
+  const abs = path.resolve(to);
+  const parent = path.dirname(abs);
+  let pst: fs.Stats;
+  try {
+    pst = fs.statSync(parent);
+  } catch {
+    throw new UsageError(`--to ${to}: directory ${parent} does not exist (create it first)`);
   }
+  if (!pst.isDirectory()) throw new UsageError(`--to ${to}: ${parent} is not a directory`);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isDirectory())
+    throw new UsageError(
+      `--to ${to} is a directory; name the file to write, e.g. ${path.join(to, 'restored')}`,
+    );
+  if (st && !force)
+    throw new UsageError(`--to ${to} already exists; not replaced (pass --force to replace it)`);
+}
+
+async function run(ctx: JobContext, opts: RestoreOptions): Promise<JobOutcome> {
   const encKey = opts.decrypt ? loadKey(opts, ctx.env) : undefined;
+  const src = await resolveRestoreSource(ctx, opts.key, { versionId: opts.versionId, at: opts.at });
+  requireExpectedHash(src, !!opts.allowUnverified);
   if (ctx.dryRun) {
     return {
-      summary: { key: opts.key, versionId: versionId ?? 'current', to: opts.to },
-      human: [`would restore ${opts.key} (${versionId ?? 'current'}) to ${opts.to}`],
+      summary: { ...sourceSummary(src), to: opts.to },
+      human: [
+        `would restore ${opts.key} version ${src.versionId} (uploaded ${new Date(src.uploadedAt).toISOString()}) to ${opts.to}`,
+        src.expectedSha256
+          ? `and verify it against sha256 ${src.expectedSha256} from ${src.expectedFrom}`
+          : 'without verification (--allow-unverified)',
+      ],
       bytes: 0,
       objects: 0,
     };
   }
+  checkTarget(opts.to, !!opts.force); // again: the file may have appeared since validation
   const toStdout = opts.to === '-';
   const out = opts.stdout ?? process.stdout;
-  let size: number;
-  let sha256: string;
-  let resolved: string | undefined;
-
-  if (encKey) {
-    const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId);
-    sha256 = createHash('sha256').update(got.body).digest('hex');
-    if (got.metadata.sha256 && got.metadata.sha256 !== sha256)
-      throw new IntegrityError(
-        `${opts.key}: SHA-256 mismatch (stored ${got.metadata.sha256}, downloaded ${sha256})`,
-      );
-    const plain = decrypt(got.body, encKey);
-    size = plain.length;
-    resolved = got.versionId;
-    if (toStdout) out.write(plain);
-    else writeAtomic(opts.to, plain);
-  } else if (toStdout) {
-    const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, out, (n) =>
-      ctx.reporter.progress('restore', n),
-    );
-    ({ size, sha256 } = dl);
-    resolved = dl.versionId;
-    if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256)
-      throw new IntegrityError(
-        `${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256}); output is corrupt`,
-      );
-  } else {
-    const tmp = path.join(
-      path.dirname(path.resolve(opts.to)),
-      `.${path.basename(opts.to)}.${process.pid}.part`,
-    );
-    const file = fs.createWriteStream(tmp);
-    try {
-      const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, opts.key, versionId, file, (n) =>
-        ctx.reporter.progress('restore', n),
-      );
-      await new Promise<void>((resolve, reject) =>
-        file.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
-      ({ size, sha256 } = dl);
-      resolved = dl.versionId;
-      if (dl.metadata.sha256 && dl.metadata.sha256 !== sha256)
-        throw new IntegrityError(
-          `${opts.key}: SHA-256 mismatch (stored ${dl.metadata.sha256}, downloaded ${sha256})`,
-        );
-      fs.renameSync(tmp, opts.to);
-    } catch (err) {
-      file.destroy();
-      fs.rmSync(tmp, { force: true });
-      throw err;
+  const spool = await spoolAndVerify(ctx, src, opts.spoolDir, 'restore');
+  let size = spool.size;
+  try {
+    if (encKey) {
+      const plain = decrypt(await spool.readAll(), encKey);
+      size = plain.length;
+      if (toStdout) await writeOut(out, plain);
+      else {
+        fs.writeFileSync(spool.path, plain, { mode: 0o600 });
+        await spool.moveTo(opts.to, !!opts.force);
+      }
+    } else if (toStdout) {
+      await pipeline(spool.createReadStream(), out, { end: false });
+    } else {
+      await spool.moveTo(opts.to, !!opts.force);
     }
+  } finally {
+    await spool.dispose();
   }
+  const verification = describeVerification(src, spool.sha256);
+  // With --to - the data owns stdout; the result line goes to stderr (cli.ts redirects it).
   return {
-    summary: {
-      key: opts.key,
-      versionId: resolved ?? versionId,
-      to: opts.to,
-      size,
-      sha256,
-      decrypted: !!encKey,
-    },
-    human: toStdout
-      ? []
-      : [`restored ${opts.key} (${resolved ?? versionId ?? 'current'}) to ${opts.to}: ${size} bytes`],
-    bytes: size,
+    summary: { ...sourceSummary(src, spool.sha256), to: opts.to, restoredBytes: size, decrypted: !!encKey },
+    human: [
+      toStdout
+        ? `restored ${opts.key} to stdout: ${size} bytes`
+        : `restored ${opts.key} to ${opts.to}: ${size} bytes`,
+      verification,
+    ],
+    bytes: spool.size,
     objects: 1,
   };
 }
 
-function writeAtomic(file: string, data: Buffer): void {
-  const tmp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.part`);
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+function writeOut(out: Writable, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => out.write(data, (e) => (e ? reject(e) : resolve())));
 }
 
 export const restoreJob: JobDefinition<RestoreOptions> = {
@@ -128,6 +134,9 @@ export const restoreJob: JobDefinition<RestoreOptions> = {
     if (o.versionId && o.at) throw new UsageError('give at most one of --version-id and --at');
     if (o.at) parseInstant(o.at, '--at', Date.now());
     if (o.decrypt) loadKey(o, deps.env);
+    checkTarget(o.to, !!o.force);
+    if (o.spoolDir && !(fs.existsSync(o.spoolDir) && fs.statSync(o.spoolDir).isDirectory()))
+      throw new UsageError(`--spool-dir ${o.spoolDir}: not a directory`);
   },
   run,
 };

@@ -155,11 +155,25 @@ export function dumpCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
   };
 }
 
-export function restoreCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
+/**
+ * The restore tool reading the (gunzipped) dump on stdin. `clean`: objects in the dump are dropped
+ * before they are recreated — pg_restore `--clean --if-exists`; a mysqldump file already starts
+ * each table with `DROP TABLE IF EXISTS`. Objects the dump does not contain are left alone.
+ * Callers refuse a non-empty target without `clean` (userTableCount), for both engines alike.
+ */
+export function restoreCommand(c: DbConn, env: NodeJS.ProcessEnv, clean = false): Command {
   if (c.engine === 'postgres') {
     return {
       cmd: tool(env, 'BACKUP_PG_RESTORE', ['pg_restore']),
-      args: ['--no-owner', '--no-acl', '--exit-on-error', '--no-password', '-d', c.database],
+      args: [
+        '--no-owner',
+        '--no-acl',
+        '--exit-on-error',
+        '--no-password',
+        ...(clean ? ['--clean', '--if-exists'] : []),
+        '-d',
+        c.database,
+      ],
       env: pgEnv(c, env),
     };
   }
@@ -171,6 +185,16 @@ export function restoreCommand(c: DbConn, env: NodeJS.ProcessEnv): Command {
 }
 
 export type QueryFn = (sql: string) => Promise<string[][]>;
+
+/** Tables and views users created in the target database (0: safe to restore into). */
+export async function userTableCount(c: DbConn, env: NodeJS.ProcessEnv): Promise<number> {
+  const sql =
+    c.engine === 'postgres'
+      ? "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') AND table_schema NOT LIKE 'pg_toast%'"
+      : 'SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()';
+  const rows = await query(c, sql, env);
+  return Number(rows[0]?.[0] ?? 0);
+}
 
 /** Runs SQL through psql / mysql and returns tab-separated rows. */
 export async function query(c: DbConn, sql: string, env: NodeJS.ProcessEnv): Promise<string[][]> {
@@ -203,7 +227,7 @@ export function runCapture(c: Command, input?: string): Promise<string> {
     child.once('error', (e) => reject(new JobError(`${c.cmd}: ${e.message}`)));
     child.once('close', (code) => {
       if (code === 0) resolve(out);
-      else reject(new JobError(`${c.cmd} exited with code ${code}: ${err.trim().slice(-800)}`));
+      else reject(new JobError(`${c.cmd} exited with status ${code}: ${err.trim().slice(-800)}`));
     });
     child.stdin.end(input ?? '');
   });

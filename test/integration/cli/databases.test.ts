@@ -2,8 +2,9 @@
  * db-dump / db-restore / drill with a real PostgreSQL and a real MariaDB (Debian packages,
  * started in temp dirs on 127.0.0.1) against the emulator.
  */
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -223,7 +224,7 @@ describePg('PostgreSQL', () => {
       'shop',
       '--json',
     ]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // integrity: the restored data differs from what the manifest recorded
     const d = r.json<{ ok: boolean; diffs: { table: string; problem: string }[]; error: string }>();
     expect(d.ok).toBe(false);
     expect(d.diffs).toEqual([
@@ -335,6 +336,124 @@ describePg('PostgreSQL', () => {
     expect(r.json<{ error: string }>().error).toMatch(/password authentication failed/);
     expect((await listVersionsJson(estate, 'db/')).length).toBe(before);
   });
+
+  describe('restore safety', () => {
+    let dumpKey: string;
+    let dumpVersion: string;
+    const restoreArgs = (db: string, ...extra: string[]): string[] => [
+      'db-restore',
+      '--engine',
+      'postgres',
+      '--url',
+      pg.url(db),
+      '--database',
+      'shop',
+      ...extra,
+    ];
+    const getCount = async (): Promise<number> =>
+      ((await estate.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> })
+        .operations['s3:GetObject'] ?? 0;
+
+    beforeAll(async () => {
+      const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('shop'), '--json']);
+      expect(dump.code).toBe(0);
+      ({ key: dumpKey, versionId: dumpVersion } = dump.json<{ key: string; versionId: string }>());
+    });
+
+    it('refuses a database that has tables (exit 2, before any download); --clean restores over it', async () => {
+      pg.createDatabase('shop_busy');
+      pg.sql('shop_busy', 'CREATE TABLE customers(id int); INSERT INTO customers VALUES (42);');
+      const before = await getCount();
+      const r = await cli(estate, restoreArgs('shop_busy'));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/database shop_busy already has 1 table\(s\); refusing .* pass --clean/);
+      expect(await getCount()).toBe(before);
+      expect(pg.sql('shop_busy', 'SELECT id FROM customers').trim()).toBe('42');
+      const clean = await cli(estate, restoreArgs('shop_busy', '--clean', '--json'));
+      expect(clean.code).toBe(0);
+      expect(pgFingerprint(pg, 'shop_busy', tables)).toEqual(pgFingerprint(pg, 'shop', tables));
+    });
+
+    it('a replaced dump (another valid dump as a newer version) is refused with exit 3; the newest listed dump restores', async () => {
+      pg.createDatabase('other');
+      pg.sql('other', 'CREATE TABLE customers(id int); INSERT INTO customers VALUES (1), (2);');
+      const other = await cli(estate, [
+        'db-dump',
+        '--engine',
+        'postgres',
+        '--url',
+        pg.url('other'),
+        '--json',
+      ]);
+      expect(other.code).toBe(0);
+      const otherKey = other.json<{ key: string }>().key;
+      // Copy the other database's dump over this one's name with a plain SDK client (any key with
+      // writeFiles can): valid gzip, valid pg_dump, sha256 metadata that matches its own bytes.
+      const bytes = await getObjectBytes(estate, otherKey);
+      await sdkClient(estate).send(
+        new PutObjectCommand({
+          Bucket: estate.bucket,
+          Key: dumpKey,
+          Body: bytes,
+          Metadata: { type: 'db-dump', sha256: createHash('sha256').update(bytes).digest('hex') },
+        }),
+      );
+      pg.createDatabase('shop_r1');
+      const r = await cli(estate, restoreArgs('shop_r1', '--key', dumpKey));
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/no run manifest of db-dump lists version .* \(replaced\?\)/);
+      expect(pg.sql('shop_r1', "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").trim()).toBe(
+        '0',
+      );
+      // Without --key the newest manifest names the exact version it wrote: the right data.
+      const ok = await cli(estate, restoreArgs('shop_r1', '--json'));
+      expect(ok.code).toBe(0);
+      expect(ok.json()).toMatchObject({ key: dumpKey, versionId: dumpVersion, verified: true });
+      expect(pgFingerprint(pg, 'shop_r1', tables)).toEqual(pgFingerprint(pg, 'shop', tables));
+    });
+
+    it('bytes that do not match the manifest exit 3 before pg_restore runs', async () => {
+      const manifests = (await listVersionsJson(estate, 'manifests/db-dump/')).filter((v) => v.latest);
+      let target: { key: string; body: Record<string, unknown> } | undefined;
+      for (const m of manifests) {
+        const body = JSON.parse((await getObjectBytes(estate, m.key)).toString()) as {
+          objects: { key: string; versionId: string; sha256: string }[];
+        };
+        if (body.objects.some((o) => o.key === dumpKey && o.versionId === dumpVersion))
+          target = { key: m.key, body: body as unknown as Record<string, unknown> };
+      }
+      const saved = JSON.stringify(target!.body);
+      const tampered = JSON.parse(saved) as { objects: { key: string; sha256: string }[] };
+      tampered.objects.find((o) => o.key === dumpKey)!.sha256 = '0'.repeat(64);
+      const put = (b: string): Promise<unknown> =>
+        sdkClient(estate).send(new PutObjectCommand({ Bucket: estate.bucket, Key: target!.key, Body: b }));
+      await put(JSON.stringify(tampered));
+      try {
+        pg.createDatabase('shop_r2');
+        const r = await cli(estate, restoreArgs('shop_r2', '--key', dumpKey, '--version-id', dumpVersion));
+        expect(r.code).toBe(3);
+        expect(r.stderr).toMatch(
+          /does not match 0{64} recorded in manifests\/db-dump\/.*nothing was written/,
+        );
+        expect(pg.sql('shop_r2', "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").trim()).toBe(
+          '0',
+        );
+      } finally {
+        await put(saved);
+      }
+    });
+
+    it('a restore tool that exits without reading its input is named with its status and stderr (no EPIPE crash)', async () => {
+      const failing = wrapper('failing_pg_restore', 'echo "FATAL: role does not exist" >&2; exit 7');
+      pg.createDatabase('shop_r3');
+      const r = await cli(estate, restoreArgs('shop_r3', '--json'), { BACKUP_PG_RESTORE: failing });
+      expect(r.code).toBe(1);
+      expect(r.json<{ error: string }>().error).toMatch(
+        /failing_pg_restore exited with status 7( before reading all of the dump)?: FATAL: role does not exist/,
+      );
+      expect(r.stderr).not.toMatch(/\n\s+at |EPIPE/);
+    });
+  });
 });
 
 describeMy('MariaDB', () => {
@@ -386,5 +505,28 @@ describeMy('MariaDB', () => {
     const r = await cli(estate, ['drill', '--engine', 'mysql', '--scratch-url', my.url('mysql'), '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ tablesChecked: 2, diffs: [] });
+  });
+
+  it('refuses a database that has tables (exit 2); --clean restores over it; a failing mysql is named', async () => {
+    my.createDatabase('bank_busy');
+    my.sql('bank_busy', 'CREATE TABLE accounts(id INT); INSERT INTO accounts VALUES (42);');
+    const args = ['db-restore', '--engine', 'mysql', '--url', my.url('bank_busy'), '--database', 'bank'];
+    const r = await cli(estate, args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/database bank_busy already has 1 table\(s\); refusing .* pass --clean/);
+    expect(my.sql('bank_busy', 'SELECT id FROM accounts').trim()).toBe('42');
+    // Answers the CLI's queries (-e) but dies at once when fed the dump.
+    const failing = wrapper(
+      'failing_mysql',
+      'case " $* " in *" -e "*) exec mariadb "$@";; esac\necho "ERROR 1045: access denied" >&2; exit 1',
+    );
+    const f = await cli(estate, [...args, '--clean', '--json'], { BACKUP_MYSQL: failing });
+    expect(f.code).toBe(1);
+    expect(f.json<{ error: string }>().error).toMatch(
+      /failing_mysql exited with status 1( before reading all of the dump)?: ERROR 1045: access denied/,
+    );
+    const clean = await cli(estate, [...args, '--clean']);
+    expect(clean.code).toBe(0);
+    expect(myFingerprint(my, 'bank_busy', tables)).toEqual(myFingerprint(my, 'bank', tables));
   });
 });

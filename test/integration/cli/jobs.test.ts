@@ -412,7 +412,29 @@ describe('restore and list', () => {
     expect(s.code).toBe(0);
     expect(s.stdout).toBe(contents[0]);
     // before the first version: nothing to restore
-    const early = await cli(estate, ['restore', '--key', key, '--at', '2000-01-01T00:00:00Z', '--to', out]);
+    // the restored file exists now: replaced only with --force
+    const clobber = await cli(estate, [
+      'restore',
+      '--key',
+      key,
+      '--version-id',
+      versions[0].versionId,
+      '--to',
+      out,
+    ]);
+    expect(clobber.code).toBe(2);
+    expect(clobber.stderr).toMatch(/pit-out\.json already exists; not replaced \(pass --force/);
+    expect(fs.readFileSync(out, 'utf8')).toBe(contents[1]);
+    const early = await cli(estate, [
+      'restore',
+      '--key',
+      key,
+      '--at',
+      '2000-01-01T00:00:00Z',
+      '--to',
+      out,
+      '--force',
+    ]);
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(/no version of .* at or before 2000-01-01/);
 
@@ -430,6 +452,7 @@ describe('restore and list', () => {
       new Date(Date.parse(versions[2].lastModified) + 7200_000 * 10).toISOString(),
       '--to',
       out,
+      '--force',
     ]);
     expect(now.code).toBe(1);
     expect(now.stderr).toMatch(/hide marker/);

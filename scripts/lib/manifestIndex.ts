@@ -1,0 +1,123 @@
+/**
+ * The run manifests as a record of what the jobs promise is stored: every object version a run
+ * uploaded (or found already stored), with its size and SHA-256. `verify` reconciles the bucket
+ * against it; `restore` and `db-restore` take the expected SHA-256 of a version from it.
+ */
+import { messageOf } from './errors';
+import { Manifest, ObjectStatus } from './manifest';
+import { getBuffer, listKeys } from './objects';
+import { JobContext } from './runner';
+
+export interface ManifestEntry {
+  key: string;
+  versionId?: string;
+  sha256: string;
+  size: number;
+  status: ObjectStatus;
+  /** The manifest object that lists it. */
+  manifestKey: string;
+  job: string;
+  /** The run's start (ms): the version was written at or after it. */
+  runStartedAt: number;
+}
+
+export interface ManifestIndex {
+  entries: ManifestEntry[];
+  /** (key, versionId) → the entry that lists that version (uploaded or skipped-as-stored). */
+  byVersion: Map<string, ManifestEntry>;
+  manifests: number;
+  unreadable: { key: string; error: string }[];
+}
+
+export const versionRef = (key: string, versionId: string): string => `${key}\0${versionId}`;
+
+/** The job that writes objects under a key's prefix (whose manifests list it). */
+export function jobForKey(key: string): string | undefined {
+  if (key.startsWith('db/')) return 'db-dump';
+  if (key.startsWith('configs/')) return 'snapshot-config';
+  if (key.startsWith('terraform-state/')) return 'tf-state';
+  if (key.startsWith('audit-logs/')) return 'audit-logs';
+  return undefined;
+}
+
+async function readManifest(ctx: JobContext, key: string): Promise<Manifest> {
+  const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, key);
+  return JSON.parse(got.body.toString('utf8')) as Manifest;
+}
+
+function entriesOf(manifestKey: string, m: Manifest): ManifestEntry[] {
+  const started = Date.parse(m.startedAt);
+  return (m.objects ?? [])
+    .filter((o) => o.status === 'uploaded' || o.status === 'skipped')
+    .map((o) => ({
+      key: o.key,
+      versionId: o.versionId,
+      sha256: o.sha256,
+      size: o.size,
+      status: o.status,
+      manifestKey,
+      job: m.job,
+      runStartedAt: Number.isNaN(started) ? 0 : started,
+    }));
+}
+
+/** Every manifest under `manifests/` (or one job's folder), oldest first. */
+export async function readManifestIndex(ctx: JobContext, job?: string): Promise<ManifestIndex> {
+  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
+    .map((k) => k.key)
+    .filter((k) => k.endsWith('.json'))
+    .sort();
+  const index: ManifestIndex = { entries: [], byVersion: new Map(), manifests: 0, unreadable: [] };
+  let done = 0;
+  for (const mk of keys) {
+    try {
+      const m = await readManifest(ctx, mk);
+      index.manifests += 1;
+      for (const e of entriesOf(mk, m)) {
+        index.entries.push(e);
+        if (e.versionId && e.sha256) {
+          // An upload's entry wins over a later run's "skipped, already stored" entry.
+          const ref = versionRef(e.key, e.versionId);
+          const prior = index.byVersion.get(ref);
+          if (!prior || (prior.status !== 'uploaded' && e.status === 'uploaded')) index.byVersion.set(ref, e);
+        }
+      }
+    } catch (err) {
+      index.unreadable.push({ key: mk, error: messageOf(err) });
+    }
+    ctx.reporter.progress('reading manifests', ++done, keys.length);
+  }
+  return index;
+}
+
+/**
+ * The manifest entry recording one exact version, searching the writing job's manifests newest
+ * first (all manifests when the prefix belongs to no job).
+ */
+export async function findManifestEntry(
+  ctx: JobContext,
+  key: string,
+  versionId: string,
+): Promise<ManifestEntry | undefined> {
+  const job = jobForKey(key);
+  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
+    .map((k) => k.key)
+    .filter((k) => k.endsWith('.json'))
+    .sort()
+    .reverse();
+  let fallback: ManifestEntry | undefined;
+  for (const mk of keys) {
+    let m: Manifest;
+    try {
+      m = await readManifest(ctx, mk);
+    } catch {
+      continue; // unreadable manifests are verify's to report
+    }
+    for (const e of entriesOf(mk, m)) {
+      if (e.key !== key || e.versionId !== versionId || !e.sha256) continue;
+      if (e.status === 'uploaded') return e;
+      fallback ??= e;
+    }
+  }
+  return fallback;
+}
