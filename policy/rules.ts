@@ -257,12 +257,13 @@ export interface StackResource {
  */
 export function checkReplicationInProd(resources: StackResource[], facts: StackFacts): string[] {
   if ((facts.env ?? 'prod') !== 'prod') return [];
-  const out: string[] = [];
-  if (!facts.replicationEnabled)
-    out.push('prod must replicate every bucket: set infrafabric-backup:replication.enabled to true');
   const primary = resources.filter(
     (r) => r.kind === 'bucket' && (r.props.account ?? 'primary') === 'primary',
   );
+  if (primary.length === 0) return []; // not an estate stack (no bucket of ours): nothing to replicate
+  const out: string[] = [];
+  if (!facts.replicationEnabled)
+    out.push('prod must replicate every bucket: set infrafabric-backup:replication.enabled to true');
   const rules = resources.filter((r) => r.kind === 'replication');
   const sources = new Set(rules.map((r) => r.props.sourceBucketId).filter((v) => typeof v === 'string'));
   let unmatchedRules = rules.filter((r) => typeof r.props.sourceBucketId !== 'string').length;

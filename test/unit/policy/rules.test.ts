@@ -222,6 +222,8 @@ describe('policy rules', () => {
       /replication.enabled/,
     );
     expect(checkReplicationInProd([b('a', 'A')], dev)).toEqual([]);
+    // A stack without buckets of ours (another program on the same pack) has nothing to replicate.
+    expect(checkReplicationInProd([], { ...prod, env: null, replicationEnabled: false })).toEqual([]);
     expect(checkReplicationInProd([b('a', 'A')], { ...prod, env: 'staging' })).toEqual([]);
   });
 });
