@@ -30,6 +30,21 @@ export interface ProjectDirOptions {
   programDir?: string;
   /** Repository root whose Pulumi.yaml is copied. Default this checkout. */
   repoRoot?: string;
+  /**
+   * The committed stack file to copy (config and, when it has them, `encryptionsalt` /
+   * `secretsprovider` / `encryptedkey`, which then win over the working copy's). Default
+   * `<repoRoot>/Pulumi.<stack>.yaml`; `config` overrides its config.
+   */
+  stackFile?: string;
+}
+
+const SECRETS_KEYS = ['secretsprovider', 'encryptedkey', 'encryptionsalt'] as const;
+
+/** Reads a stack file's secrets-provider settings (salt etc.), empty when missing. */
+export function readStackSecrets(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  const doc = (parse(fs.readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(SECRETS_KEYS.filter((k) => doc[k] !== undefined).map((k) => [k, doc[k]]));
 }
 
 /** Reads a stack file's `config:` map (empty when the file is missing). */
@@ -61,10 +76,14 @@ export function writeProjectDir(opts: ProjectDirOptions): string {
   const previous = fs.existsSync(stackFile)
     ? ((parse(fs.readFileSync(stackFile, 'utf8')) ?? {}) as Record<string, unknown>)
     : {};
-  const config = opts.config ?? readStackConfig(path.join(repoRoot, `Pulumi.${opts.stack}.yaml`));
+  const committed = opts.stackFile ?? path.join(repoRoot, `Pulumi.${opts.stack}.yaml`);
+  const config = opts.config ?? readStackConfig(committed);
   const doc: Record<string, unknown> = { config };
-  for (const k of ['secretsprovider', 'encryptedkey', 'encryptionsalt'])
-    if (previous[k] !== undefined) doc[k] = previous[k];
+  // The committed file's salt wins (GitOps: every checkout decrypts the same secrets); else keep
+  // the one the CLI wrote into the working copy on an earlier run.
+  const committedSecrets = readStackSecrets(committed);
+  const secrets = Object.keys(committedSecrets).length ? committedSecrets : previous;
+  for (const k of SECRETS_KEYS) if (secrets[k] !== undefined) doc[k] = secrets[k];
   writeIfChanged(stackFile, stringify(doc));
   return opts.dir;
 }
