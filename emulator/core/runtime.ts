@@ -87,15 +87,18 @@ export class FaultInjector implements Faults {
     for (const k of Object.keys(rule))
       if (!known.has(k))
         throw new Error(`unknown fault rule field "${k}" (fields: ${[...known].join(', ')})`);
-    for (const k of ['operation', 'path', 'method', 'code', 'message'] as const)
+    for (const k of ['operation', 'path', 'method', 'message'] as const)
       if (rule[k] !== undefined && (typeof rule[k] !== 'string' || rule[k] === ''))
         throw new Error(`${k} must be a non-empty string`);
+    // An empty code is allowed on purpose: it answers a body without a code, which is how tests
+    // reach a client's "no code in the body" fallback.
+    if (rule.code !== undefined && typeof rule.code !== 'string') throw new Error('code must be a string');
     if (rule.method !== undefined && !/^[A-Za-z]{1,20}$/.test(rule.method))
       throw new Error(
         `method must be an HTTP method name such as "POST", got ${JSON.stringify(rule.method)}`,
       );
-    if (rule.code !== undefined && !/^[A-Za-z0-9_]{1,64}$/.test(rule.code))
-      throw new Error('code must be 1-64 letters, digits or "_"');
+    if (rule.code !== undefined && !/^[A-Za-z0-9_]{0,64}$/.test(rule.code))
+      throw new Error('code must be at most 64 letters, digits or "_"');
     if (rule.message !== undefined && (rule.message.length > 1000 || /[\r\n]/.test(rule.message)))
       throw new Error('message must be at most 1000 characters on one line');
     const action = rule.action ?? 'error';
