@@ -25,7 +25,8 @@ interface Registered {
 
 const registered: Registered[] = [];
 
-pulumi.runtime.setMocks(
+// setMocks is async but does all its work before its first await: nothing to wait for.
+void pulumi.runtime.setMocks(
   {
     newResource(args) {
       registered.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });

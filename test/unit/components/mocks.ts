@@ -36,7 +36,8 @@ export function installMocks(stack = 'dev', project = 'infrafabric-backup'): Reg
   const registered: Registered[] = [];
   const secretOutputs = new Map<string, string[]>();
   const registrationOptions = new Map<string, Pick<Registered, 'protect' | 'aliases' | 'parent'>>();
-  pulumi.runtime.setMocks(
+  // setMocks is async but does all its work before its first await: nothing to wait for.
+  void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const opts = registrationOptions.get(`${args.type}::${args.name}`) ?? {};
