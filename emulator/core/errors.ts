@@ -32,7 +32,8 @@ export const errors = {
   unauthorized: (message = 'unauthorized') => new B2Error(401, 'unauthorized', message),
   unsupported: (message: string) => new B2Error(401, 'unsupported', message),
   badAuthToken: (message = 'Invalid authorization token') => new B2Error(401, 'bad_auth_token', message),
-  expiredAuthToken: () => new B2Error(401, 'expired_auth_token', 'Authorization token has expired'),
+  expiredAuthToken: (message = 'Authorization token has expired') =>
+    new B2Error(401, 'expired_auth_token', message),
   missingAuthToken: () => new B2Error(401, 'missing_auth_token', 'Authorization header is missing'),
   accessDenied: (message: string) => new B2Error(403, 'access_denied', message),
   notFound: (message: string) => new B2Error(404, 'not_found', message),

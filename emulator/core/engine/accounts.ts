@@ -3,6 +3,7 @@
  * (account tokens), and the upload-URL and download-authorization tokens the other modules issue.
  * Tokens live in memory only: a restart makes clients re-authorize, as B2 allows (b2-api.md §1.4).
  */
+import { createHash, timingSafeEqual } from 'crypto';
 import { B2Error, errors } from '../errors';
 import { newAccountId, newApplicationKey, newKeyId, newToken } from '../ids';
 import { ALL_CAPABILITIES, BUCKET_KEY_CAPABILITIES, type AuthContext, type KeyRecord } from '../types';
@@ -23,6 +24,13 @@ interface UploadTokenRecord {
   fileId: string | null;
   expiresAt: number;
   busy: boolean;
+}
+
+/** Constant-time comparison of two secrets (their SHA-256 digests, so lengths may differ). */
+export function secretsEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
 }
 
 /** The account id of a store, created on first open. */
@@ -100,7 +108,8 @@ export class Accounts {
   /** Key check for S3 SigV4 and native authorize: the key if id+secret match and it is live. */
   verifyKey(keyId: string, secret: string): KeyRecord {
     const key = this.findKey(keyId);
-    if (!key || key.applicationKey !== secret) throw errors.unauthorized('Invalid application key id or key');
+    if (!key || !secretsEqual(key.applicationKey, secret))
+      throw errors.unauthorized('Invalid application key id or key');
     if (key.expirationTimestamp !== null && key.expirationTimestamp <= this.core.clock.now())
       throw errors.unauthorized('The application key has expired');
     return key;
@@ -182,6 +191,12 @@ export class Accounts {
     const namePrefix = input.namePrefix ?? null;
     if (namePrefix !== null && typeof namePrefix !== 'string')
       throw errors.badRequest('namePrefix must be a string');
+    // a key never mints a key wider than itself: a prefix-restricted creator's key lives inside
+    // its own prefix (docs/b2-key-scope.md)
+    if (auth.namePrefix && !auth.system && !(namePrefix ?? '').startsWith(auth.namePrefix))
+      throw errors.unauthorized(
+        `a key restricted to names starting with "${auth.namePrefix}" can only create keys whose namePrefix starts with it`,
+      );
     const counter = Number(this.core.store.getMeta('keyCounter') ?? '0') + 1;
     this.core.store.setMeta('keyCounter', String(counter));
     const key: KeyRecord = {
@@ -269,8 +284,7 @@ export class Accounts {
     if ((kind === 'part') !== (rec.fileId !== null))
       throw errors.badAuthToken(`This token is for ${rec.fileId ? 'b2_upload_part' : 'b2_upload_file'}`);
     if (rec.expiresAt <= this.core.clock.now()) throw errors.expiredAuthToken();
-    if (!this.findKey(rec.keyId))
-      throw errors.badAuthToken('The application key behind this token was deleted');
+    this.requireLiveKey(rec.keyId);
     if (rec.busy)
       throw new B2Error(400, 'auth_token_limit', `more than one upload using auth token ${token}`);
     rec.busy = true;
@@ -285,10 +299,23 @@ export class Accounts {
     return token;
   }
 
-  /** The download authorization behind a token, if it is one (expired → 401). */
+  /** The download authorization behind a token, if it is one (expired, or its key gone → 401). */
   downloadToken(token: string): DownloadTokenRecord | undefined {
     const dl = this.downloadTokens.get(token);
-    if (dl && dl.expiresAt <= this.core.clock.now()) throw errors.expiredAuthToken();
+    if (!dl) return undefined;
+    if (dl.expiresAt <= this.core.clock.now()) throw errors.expiredAuthToken();
+    this.requireLiveKey(dl.keyId);
     return dl;
+  }
+
+  /**
+   * Tokens derived from a key (upload URLs, download authorizations) live no longer than the key:
+   * deleted → 401 `bad_auth_token`, expired → 401 `expired_auth_token`.
+   */
+  private requireLiveKey(keyId: string): void {
+    const key = this.findKey(keyId);
+    if (!key) throw errors.badAuthToken('The application key behind this token was deleted');
+    if (key.expirationTimestamp !== null && key.expirationTimestamp <= this.core.clock.now())
+      throw errors.expiredAuthToken('The application key behind this token has expired');
   }
 }

@@ -37,6 +37,7 @@ export class Downloads {
       throw errors.unauthorized(`fileNamePrefix must start with the key's namePrefix "${auth.namePrefix}"`);
     const token = this.accounts.issueDownloadToken({
       accountId: this.core.accountId,
+      keyId: auth.keyId,
       bucketId: bucket.bucketId,
       fileNamePrefix: input.fileNamePrefix,
       expiresAt: this.core.clock.now() + d * 1000,

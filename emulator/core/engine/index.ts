@@ -90,6 +90,7 @@ export class Engine {
   listBuckets: Buckets['listBuckets'] = (...a) => this.buckets.listBuckets(...a);
   canRead: Buckets['canRead'] = (...a) => this.buckets.canRead(...a);
   getNotificationRules: Buckets['getNotificationRules'] = (...a) => this.buckets.getNotificationRules(...a);
+  setLifecycleRules: Buckets['setLifecycleRules'] = (...a) => this.buckets.setLifecycleRules(...a);
   setNotificationRules: Buckets['setNotificationRules'] = (...a) => this.buckets.setNotificationRules(...a);
 
   // ---------------------------------------------------------------- files and versions

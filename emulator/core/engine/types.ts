@@ -139,6 +139,8 @@ export interface DownloadOverrides {
 
 export interface DownloadTokenRecord {
   accountId: string;
+  /** The key that issued it: the authorization dies with the key (deleted or expired). */
+  keyId: string;
   bucketId: string;
   fileNamePrefix: string;
   expiresAt: number;

@@ -215,12 +215,9 @@ export async function putBucketLifecycle(c: S3Call): Promise<S3Reply> {
       `At most ${MAX_LIFECYCLE_RULES} lifecycle rules are allowed, got ${rules.length}.`,
     );
   }
-  // Written to the store directly: the engine's native validation refuses overlapping prefixes,
-  // which B2 accepts on this path.
-  const fresh = c.engine.store.getBucket(b.bucketId)!;
-  fresh.lifecycleRules = rules;
-  fresh.revision += 1;
-  c.engine.store.putBucket(fresh);
+  // Overlapping prefixes are accepted on this path (B2 applies the most cost-saving combination);
+  // capability and name-prefix scope are the engine's (docs/b2-key-scope.md).
+  b2(() => c.engine.setLifecycleRules(auth, b.bucketId, rules, { allowOverlap: true }));
   return {};
 }
 
@@ -261,10 +258,8 @@ export async function deleteBucketLifecycle(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   requireCapability(auth, 'writeBucketLifecycleRules', 'writeBuckets');
   const b = bucketNamed(c);
-  const fresh = c.engine.store.getBucket(b.bucketId)!;
-  fresh.lifecycleRules = [];
-  fresh.revision += 1;
-  c.engine.store.putBucket(fresh);
+  // a key with a namePrefix may not drop rules outside its prefix (engine: checkLifecycleScope)
+  b2(() => c.engine.setLifecycleRules(auth, b.bucketId, [], { allowOverlap: true }));
   return { status: 204 };
 }
 

@@ -3,6 +3,7 @@
  * legal hold, mapped onto the engine's B2 rules (one-way enablement, governance bypass,
  * compliance only extends, `bucket_missing_file_lock` on ordinary buckets).
  */
+import { requireNameScope } from '../../core/engine';
 import type { FileRecord } from '../../core/types';
 import { readSmallBody } from '../body';
 import { authOf, b2, bucketNamed, keyOf, requireCapability, S3Call, S3Reply } from '../call';
@@ -12,9 +13,11 @@ import { parseXml, renderXml, xmlText } from '../xml';
 /** The version addressed by `?versionId=` or the newest upload of the key. */
 function target(c: S3Call): FileRecord {
   const bucket = bucketNamed(c);
+  const key = keyOf(c);
+  // the key's name prefix before anything about the object (or its bucket's lock) is revealed
+  b2(() => requireNameScope(authOf(c), key));
   if (!bucket.fileLockEnabled)
     throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
-  const key = keyOf(c);
   const versionId = c.query.get('versionId');
   const f = versionId ? c.engine.store.getFile(versionId) : c.engine.newestVersion(bucket.bucketId, key);
   if (!f || f.bucketId !== bucket.bucketId || f.fileName !== key || f.action !== 'upload') {
@@ -42,6 +45,7 @@ export async function getObjectRetention(c: S3Call): Promise<S3Reply> {
 
 export async function putObjectRetention(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
+  requireCapability(auth, 'writeFileRetentions');
   const f = target(c);
   const body = parseXml(await readSmallBody(c.body), 'Retention');
   const mode = (xmlText(body.Mode, 'Mode') ?? '').toLowerCase();
@@ -69,6 +73,7 @@ export async function getObjectLegalHold(c: S3Call): Promise<S3Reply> {
 
 export async function putObjectLegalHold(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
+  requireCapability(auth, 'writeFileLegalHolds');
   const f = target(c);
   const body = parseXml(await readSmallBody(c.body), 'LegalHold');
   const status = (xmlText(body.Status, 'Status') ?? '').toLowerCase();

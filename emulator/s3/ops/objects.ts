@@ -22,6 +22,7 @@ import {
   objectHeaders,
   quote,
   refuseUnsupportedWriteHeaders,
+  requireCapability,
   S3Call,
   S3Reply,
   sseFrom,
@@ -254,6 +255,11 @@ export function copySource(c: S3Call): FileRecord {
   }
   const bucket = bucketNamed(c, pathPart.slice(0, slash));
   const key = pathPart.slice(slash + 1);
+  // read scope first: nothing about a source outside the key's scope (existence, ETag through
+  // x-amz-copy-source-if-*) may leak before the key is known to be allowed to read it
+  const auth = authOf(c);
+  requireCapability(auth, 'readFiles');
+  b2(() => requireNameScope(auth, key));
   if (versionId) {
     const f = c.engine.store.getFile(versionId);
     if (!f || f.bucketId !== bucket.bucketId || f.fileName !== key)
@@ -271,6 +277,9 @@ export async function copyObject(c: S3Call): Promise<S3Reply> {
   const bucket = bucketNamed(c);
   const key = keyOf(c);
   refuseUnsupportedWriteHeaders(c.headers);
+  // write scope of the destination, then read scope of the source, before the source is looked at
+  requireCapability(auth, 'writeFiles');
+  b2(() => requireNameScope(auth, key));
   const src = copySource(c);
   checkConditions(c.headers, etagOf(src), src.uploadTimestamp, 'x-amz-copy-source-');
   const directive = String(c.headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
