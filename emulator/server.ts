@@ -6,6 +6,7 @@
 import { randomBytes } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
+import type { Duplex } from 'stream';
 import * as path from 'path';
 import { createAdminHandler } from './admin';
 import { Clock } from './core/clock';
@@ -132,6 +133,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       },
     );
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', answerClientError);
     const port = opts.port === 0 ? 0 : opts.port + i;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -166,4 +168,32 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       for (const s of stores) s.close();
     },
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses (bad framing, oversized headers, bytes after a closing
+ * request) get a named answer instead of Node's bare `400 Bad Request`: B2 JSON for native paths,
+ * S3 XML otherwise, then the connection closes.
+ */
+function answerClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, text] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const message = `malformed HTTP request (${err.code ?? 'parse error'}): ${err.message}`;
+  const path = /^[A-Z]+ (\S+)/.exec(err.rawPacket?.toString('latin1') ?? '')?.[1] ?? '';
+  const native = path.startsWith('/b2api/') || path.startsWith('/file/');
+  const body = native
+    ? JSON.stringify({ status, code: status === 408 ? 'request_timeout' : 'bad_request', message })
+    : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${status === 408 ? 'RequestTimeout' : 'InvalidRequest'}</Code><Message>${message.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`)}</Message></Error>`;
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: ${native ? 'application/json;charset=UTF-8' : 'application/xml'}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -182,6 +182,22 @@ describe('slow bodies are answered with a named timeout', () => {
   });
 });
 
+describe('requests the HTTP parser refuses get a named answer', () => {
+  it.each([
+    ['/b2api/v2/b2_list_buckets', /"code":"bad_request"/],
+    ['/some-bucket/key', /<Code>InvalidRequest<\/Code>/],
+  ])('a bad Content-Length on %s', async (path, named) => {
+    const { answer } = await rawExchange(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n`,
+      Buffer.alloc(0),
+      {},
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(named);
+    await s.uploadOk(bucketId, 'after-bad-framing.txt', 'still serving');
+  });
+});
+
 describe('S3: a stalled body → 400 RequestTimeout', () => {
   let env: S3Env;
   beforeAll(async () => {
