@@ -1,17 +1,23 @@
 /**
- * Backup CLI benchmarks against the emulator (issue 6 §4), all tools on the same emulator in the
- * same run:
- *   (a) 2 GiB stream upload: our db-dump-path uploader vs `rclone rcat` vs `aws s3 cp -`
- *       (each tool's default transfer settings; the same generator feeds all three);
+ * Backup CLI benchmarks against the emulator (issue 6 §4, issue 11 §13–14), all tools on the same
+ * emulator in the same run:
+ *   (a) 2 GiB stream upload: our db-dump-path uploader vs `rclone rcat` over S3 vs `rclone rcat`
+ *       over the native b2 API vs `aws s3 cp -` (each tool's default transfer settings; the same
+ *       generator feeds all four);
+ *   (r) 1 GiB restore: `infrafabric-backup restore --to -` and `--to FILE` (spooled and SHA-256
+ *       verified before anything is written) vs `rclone cat` over S3 and over b2 vs `aws s3 cp … -`,
+ *       stdout into a pipe that the benchmark drains (as `| pg_restore` would);
  *   (b) peak RSS of our uploader while streaming 5 GiB (target ≤ 256 MiB);
  *   (c) `restore` of a 100 MB snapshot end to end through the CLI bin (target < 30 s);
  *   (d) 10,000 small files: `audit-logs` vs `rclone copy` vs `aws s3 sync`;
  *   (e) S3 requests per GiB for (a), from the emulator's call counters.
  *
- *   node bin/run-ts.js bench/cli/run.ts [--stream-mib 2048] [--rounds 3] [--rss-mib 5120]
- *                                       [--small-files 10000] [--only a,b,c,d] [--out FILE]
+ *   node bin/run-ts.js bench/cli/run.ts [--stream-mib 2048] [--restore-mib 1024] [--rounds 3]
+ *                 [--rss-mib 5120] [--small-files 10000] [--only a,r,b,c,d] [--out FILE]
  *
- * Writes bench/results/cli.json. MB/s = 10^6 bytes per second. Not part of `npm test`.
+ * Writes bench/results/cli.json; sections not run this time are kept from the previous file with
+ * their own date. Every round records the 1-minute load average (the machine is shared). MB/s =
+ * 10^6 bytes per second. Not part of `npm test`.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -26,6 +32,7 @@ const MiB = 1024 * 1024;
 
 interface Args {
   streamMiB: number;
+  restoreMiB: number;
   rssMiB: number;
   smallFiles: number;
   rounds: number;
@@ -37,15 +44,17 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     streamMiB: 2048,
+    restoreMiB: 1024,
     rssMiB: 5120,
     smallFiles: 10_000,
     rounds: 3,
-    only: new Set(['a', 'b', 'c', 'd']),
+    only: new Set(['a', 'r', 'b', 'c', 'd']),
     out: path.join(ROOT, 'bench', 'results', 'cli.json'),
   };
   for (let i = 0; i < argv.length; i++) {
     const v = Number(argv[i + 1]);
     if (argv[i] === '--stream-mib') a.streamMiB = v;
+    else if (argv[i] === '--restore-mib') a.restoreMiB = v;
     else if (argv[i] === '--rss-mib') a.rssMiB = v;
     else if (argv[i] === '--small-files') a.smallFiles = v;
     else if (argv[i] === '--rounds') a.rounds = v;
@@ -63,11 +72,22 @@ interface Measured {
   /** User + system CPU seconds of the measured command (GNU time). */
   cpuSeconds?: number;
   stdout: string;
+  /** Bytes the command wrote to stdout (all of them, also when `drain` discarded them). */
+  stdoutBytes: number;
   stderr: string;
 }
 
-/** Runs `cmd` (optionally fed by `gen.js <bytes>`) under GNU time; returns wall time and peak RSS. */
-function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?: number): Promise<Measured> {
+/**
+ * Runs `cmd` (optionally fed by `gen.js <bytes>`) under GNU time; returns wall time and peak RSS.
+ * `drain`: stdout is counted and discarded (a restore's gigabyte), not kept as text.
+ */
+function measure(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  feedBytes?: number,
+  drain = false,
+): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     let gen: ChildProcess | undefined;
@@ -80,8 +100,12 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
       stdio: [gen ? gen.stdout! : 'ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    let outBytes = 0;
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      outBytes += d.length;
+      if (!drain) out += d.toString();
+    });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', reject);
     child.once('close', (code) => {
@@ -94,6 +118,7 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv, feedBytes?
         maxRssKiB: m ? Number(m[1]) : undefined,
         cpuSeconds: m ? Number(m[2]) + Number(m[3]) : undefined,
         stdout: out,
+        stdoutBytes: outBytes,
         stderr: err.replace(/__RSS__ [\d. ]+\n?/, ''),
       });
     });
@@ -147,6 +172,15 @@ async function main(): Promise<void> {
       B2_APPLICATION_KEY: applicationKey,
     };
     fs.writeFileSync(path.join(tmp, 'rclone.conf'), '');
+    // rclone's native b2 backend against the emulator's native API (same key, same bucket).
+    const rcloneB2: NodeJS.ProcessEnv = {
+      ...base,
+      RCLONE_CONFIG: path.join(tmp, 'rclone.conf'),
+      RCLONE_CONFIG_EMU_TYPE: 'b2',
+      RCLONE_CONFIG_EMU_ACCOUNT: keyId,
+      RCLONE_CONFIG_EMU_KEY: applicationKey,
+      RCLONE_CONFIG_EMU_ENDPOINT: emu.url,
+    };
     const rclone: NodeJS.ProcessEnv = {
       ...base,
       RCLONE_CONFIG: path.join(tmp, 'rclone.conf'),
@@ -186,13 +220,34 @@ async function main(): Promise<void> {
       const res = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
       return res.Versions?.find((v) => v.Key === key)?.Size ?? -1;
     };
+    // Sections not run this time stay as they were, each with the date of its own run.
+    const previous = fs.existsSync(args.out)
+      ? (JSON.parse(fs.readFileSync(args.out, 'utf8')) as Record<string, unknown>)
+      : {};
+    const sectionKeys: Record<string, string> = {
+      a: 'streamUpload',
+      r: 'restore',
+      b: 'peakRss',
+      c: 'restore100MB',
+      d: 'smallFiles',
+    };
+    const kept: Record<string, unknown> = {};
+    for (const [s, k] of Object.entries(sectionKeys)) {
+      if (args.only.has(s) || previous[k] === undefined) continue;
+      const prev = previous[k] as Record<string, unknown>;
+      kept[k] = { ...prev, date: prev.date ?? previous.date };
+    }
+    const runDate = new Date().toISOString();
     const results: Record<string, unknown> = {
-      date: new Date().toISOString(),
+      ...kept,
+      date: runDate,
+      sectionsRun: [...args.only],
       machine: { cpus: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version },
       tools: {
         rclone: 'Debian rclone v1.60.1 (s3 backend, defaults: 5 MiB chunks, 4 concurrent)',
+        rcloneB2: 'Debian rclone v1.60.1 (native b2 backend, defaults: 96 MiB chunks, 4 concurrent)',
         aws: 'Debian aws-cli 2.9.19 (defaults: 8 MiB parts, 10 concurrent)',
-        ours: 'uploadStream: 16 MiB parts in pooled memory buffers, 4 in flight, Content-MD5 per part, UNSIGNED-PAYLOAD',
+        ours: 'uploadStream: 16 MiB parts in pooled memory buffers, 4 in flight, x-amz-checksum-crc32 per part (zlib), UNSIGNED-PAYLOAD; restore: one GET hashed (SHA-256) into a private spool, then renamed (file) or streamed (stdout)',
       },
     };
 
@@ -209,6 +264,7 @@ async function main(): Promise<void> {
           ours,
         ],
         ['rclone', 'rclone', ['rcat', `emu:${bucket}/stream/rclone.bin`], rclone],
+        ['rcloneB2', 'rclone', ['rcat', `emu:${bucket}/stream/rcloneB2.bin`], rcloneB2],
         [
           'aws',
           AWS,
@@ -275,12 +331,106 @@ async function main(): Promise<void> {
         };
       }
       const mbps = (n: string): number => (streamRuns[n] as { medianMBps: number }).medianMBps;
+      const cpu = (n: string): number => (streamRuns[n] as { clientCpuSecPerGiB: number }).clientCpuSecPerGiB;
       results.streamUpload = {
+        date: runDate,
         bytes: streamBytes,
         rounds: args.rounds,
         runs: streamRuns,
         ratioVsRclone: Number((mbps('ours') / mbps('rclone')).toFixed(2)),
+        ratioVsRcloneB2: Number((mbps('ours') / mbps('rcloneB2')).toFixed(2)),
         ratioVsAws: Number((mbps('ours') / mbps('aws')).toFixed(2)),
+        /** Client CPU per GiB, ours / rclone native b2 (target ≤ 1). */
+        cpuRatioVsRcloneB2: Number((cpu('ours') / cpu('rcloneB2')).toFixed(2)),
+      };
+    }
+    // (r) 1 GiB restore: ours (stdout, file) vs rclone cat (s3, b2) vs aws s3 cp - (stdout).
+    if (args.only.has('r')) {
+      const restoreBytes = args.restoreMiB * MiB;
+      const key = 'bench/restore.bin';
+      // One PUT with the SHA-256 in its metadata: `restore` verifies against it (the key is under
+      // no backup job's prefix, so no run manifest is expected).
+      const { randomBytes, createHash } = await import('crypto');
+      const block = randomBytes(MiB);
+      const body = Buffer.alloc(restoreBytes);
+      for (let off = 0; off < restoreBytes; off += MiB) block.copy(body, off);
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: { sha256 } }));
+      const fileOut = path.join(tmp, 'restored.bin');
+      const runs: [string, string, string[], NodeJS.ProcessEnv, 'stdout' | 'file'][] = [
+        ['ours-stdout', process.execPath, [bin, 'restore', '--key', key, '--to', '-'], ours, 'stdout'],
+        ['ours-file', process.execPath, [bin, 'restore', '--key', key, '--to', fileOut], ours, 'file'],
+        ['rclone', 'rclone', ['cat', `emu:${bucket}/${key}`], rclone, 'stdout'],
+        ['rcloneB2', 'rclone', ['cat', `emu:${bucket}/${key}`], rcloneB2, 'stdout'],
+        ['aws', AWS, ['s3', 'cp', `s3://${bucket}/${key}`, '-', '--endpoint-url', emu.url, '--only-show-errors'], aws, 'stdout'],
+      ];
+      const perTool: Record<
+        string,
+        {
+          MBps: number;
+          seconds: number;
+          clientCpuSecPerGiB?: number;
+          emulatorCpuSecPerGiB?: number;
+          maxRssMiB?: number;
+          loadavg1: number;
+        }[]
+      > = {};
+      for (let round = 0; round < args.rounds; round++) {
+        for (let k = 0; k < runs.length; k++) {
+          const [name, cmd, a, env, to] = runs[(k + round) % runs.length];
+          fs.rmSync(fileOut, { force: true });
+          const emuCpu0 = emulatorCpuSeconds(emu);
+          const m = await measure(cmd, a, env, undefined, true);
+          const emuCpu = emulatorCpuSeconds(emu) - emuCpu0;
+          const got = to === 'file' ? fs.statSync(fileOut).size : m.stdoutBytes;
+          if (got !== restoreBytes)
+            throw new Error(`${name}: restored ${got} bytes, expected ${restoreBytes}`);
+          const r = {
+            seconds: Number(m.seconds.toFixed(2)),
+            MBps: Number((restoreBytes / 1e6 / m.seconds).toFixed(1)),
+            clientCpuSecPerGiB: perGiB(m.cpuSeconds, restoreBytes),
+            emulatorCpuSecPerGiB: perGiB(emuCpu, restoreBytes),
+            maxRssMiB: m.maxRssKiB ? Number((m.maxRssKiB / 1024).toFixed(1)) : undefined,
+            loadavg1: Number(os.loadavg()[0].toFixed(2)),
+          };
+          (perTool[name] ??= []).push(r);
+          process.stderr.write(`(r) round ${round + 1} ${name}: ${JSON.stringify(r)}\n`);
+        }
+      }
+      fs.rmSync(fileOut, { force: true });
+      const restoreRuns: Record<string, { medianMBps: number; clientCpuSecPerGiB: number }> = {};
+      for (const [name, rs] of Object.entries(perTool)) {
+        const sorted = [...rs].sort((x, y) => x.MBps - y.MBps);
+        const med = sorted[Math.floor(sorted.length / 2)];
+        restoreRuns[name] = {
+          medianMBps: med.MBps,
+          allMBps: rs.map((r) => r.MBps),
+          allLoadavg1: rs.map((r) => r.loadavg1),
+          medianSeconds: med.seconds,
+          clientCpuSecPerGiB: medianOf(rs.map((r) => r.clientCpuSecPerGiB ?? NaN)),
+          allClientCpuSecPerGiB: rs.map((r) => r.clientCpuSecPerGiB),
+          emulatorCpuSecPerGiB: medianOf(rs.map((r) => r.emulatorCpuSecPerGiB ?? NaN)),
+          maxRssMiB: Math.max(...rs.map((r) => r.maxRssMiB ?? 0)),
+        } as never;
+      }
+      const ratio = (a: string, b: string): number =>
+        Number((restoreRuns[a].medianMBps / restoreRuns[b].medianMBps).toFixed(2));
+      const cpuRatio = (a: string, b: string): number =>
+        Number((restoreRuns[a].clientCpuSecPerGiB / restoreRuns[b].clientCpuSecPerGiB).toFixed(2));
+      results.restore = {
+        date: runDate,
+        bytes: restoreBytes,
+        rounds: args.rounds,
+        runs: restoreRuns,
+        /** Throughput ours / rclone cat over S3 (target ≥ 1.0). */
+        stdoutVsRcloneCat: ratio('ours-stdout', 'rclone'),
+        fileVsRcloneCat: ratio('ours-file', 'rclone'),
+        stdoutVsRcloneB2: ratio('ours-stdout', 'rcloneB2'),
+        stdoutVsAws: ratio('ours-stdout', 'aws'),
+        /** CPU per GiB ours / rclone cat over S3 (target ≤ 1.0). */
+        stdoutCpuVsRcloneCat: cpuRatio('ours-stdout', 'rclone'),
+        fileCpuVsRcloneCat: cpuRatio('ours-file', 'rclone'),
       };
     }
     // (b) peak RSS streaming 5 GiB.
@@ -299,6 +449,7 @@ async function main(): Promise<void> {
       };
       if (bigOut.size !== rssBytes) throw new Error(`rss run uploaded ${bigOut.size}`);
       results.peakRss = {
+        date: runDate,
         bytes: rssBytes,
         parts: bigOut.parts,
         seconds: Number(big.seconds.toFixed(2)),
@@ -330,6 +481,7 @@ async function main(): Promise<void> {
       );
       const size = fs.statSync(restoreTo).size;
       results.restore100MB = {
+        date: runDate,
         key: snapKey,
         bytes: size,
         seconds: Number(rs.seconds.toFixed(2)),
@@ -391,6 +543,7 @@ async function main(): Promise<void> {
       }
       const sec = (n: string): number => (smallRuns[n] as { seconds: number }).seconds;
       results.smallFiles = {
+        date: runDate,
         files: args.smallFiles,
         runs: smallRuns,
         ratioVsRclone: Number((sec('rclone') / sec('ours')).toFixed(2)),

@@ -1,6 +1,6 @@
 /**
- * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (pooled memory parts, Content-MD5,
- * B2 retry policy) exactly as `db-dump` uses it, minus pg_dump and gzip. Prints one JSON line.
+ * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (pooled memory parts, a CRC32
+ * checksum header per part, B2 retry policy) exactly as `db-dump` uses it, minus pg_dump and gzip. Prints one JSON line.
  *
  *   gen | node bin/run-ts.js bench/cli/streamUpload.ts <key>     (B2_* env as for the CLI)
  */
@@ -11,6 +11,8 @@ import { uploadStream } from '../../scripts/lib/uploader';
 import { choosePartSize, parseSize } from '../../scripts/lib/partSize';
 
 async function main(): Promise<void> {
+  // As the CLI does (scripts/cli.ts): no Node-version warning in the measured process.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const key = process.argv[2];
   const env = process.env;
   const policy = jobRetryPolicy();
