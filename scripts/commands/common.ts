@@ -77,6 +77,15 @@ export function int(name: string) {
   };
 }
 
+function positiveSeconds(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(`${name} must be a positive number of seconds (got "${v}")`);
+    return n;
+  };
+}
+
 export function addCommon(cmd: Command, withProvider = true): Command {
   if (withProvider) {
     cmd.option(
@@ -111,7 +120,13 @@ export function addCommon(cmd: Command, withProvider = true): Command {
     .option('--json', 'print the result as one JSON document on stdout', false)
     .option('--dry-run', 'show what would happen; write nothing', false)
     .option('--metrics-file <path>', 'write Prometheus textfile metrics (success, bytes, duration, retries)')
-    .option('--no-progress', 'never draw progress, even on a TTY');
+    .option(
+      '--progress-interval <seconds>',
+      'off a terminal (cron, Kubernetes), print one progress line every this many seconds',
+      positiveSeconds('--progress-interval'),
+      30,
+    )
+    .option('--no-progress', 'no progress at all (on a terminal or in logs)');
 }
 
 export function commonOptions(raw: Raw): CommonOptions {
@@ -129,6 +144,7 @@ export function commonOptions(raw: Raw): CommonOptions {
     dryRun: !!raw.dryRun,
     metricsFile: raw.metricsFile as string | undefined,
     progress: raw.progress !== false,
+    progressIntervalMs: typeof raw.progressInterval === 'number' ? raw.progressInterval * 1000 : undefined,
   };
 }
 

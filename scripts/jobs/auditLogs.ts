@@ -324,7 +324,7 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     if (r.adopted) adopted += 1;
     else bytes += r.size;
     done += 1;
-    ctx.reporter.progress('audit-logs', done, all.length);
+    ctx.reporter.progress('audit-logs', done, all.length, 'objects');
   });
   await store.save({ version: 1, files, pending: [] });
   return {

@@ -92,7 +92,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       c.error = messageOf(err);
     }
     checks.push(c);
-    ctx.reporter.progress('verify', checks.length, chosen.length);
+    ctx.reporter.progress('verify', checks.length, chosen.length, 'objects');
   }
   const count = (r: Check['result']): number => checks.filter((c) => c.result === r).length;
   const bad = checks.filter(

@@ -85,7 +85,7 @@ export async function readManifestIndex(ctx: JobContext, job?: string): Promise<
     } catch (err) {
       index.unreadable.push({ key: mk, error: messageOf(err) });
     }
-    ctx.reporter.progress('reading manifests', ++done, keys.length);
+    ctx.reporter.progress('reading manifests', ++done, keys.length, 'objects');
   }
   return index;
 }

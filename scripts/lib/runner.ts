@@ -26,6 +26,8 @@ export interface CommonOptions extends ConnectionFlags {
   dryRun: boolean;
   metricsFile?: string;
   progress: boolean;
+  /** Off a TTY: one progress line per this many ms (`--progress-interval`, default 30 s). */
+  progressIntervalMs?: number;
 }
 
 export interface JobContext {
@@ -106,7 +108,10 @@ export async function runJob<O>(
   deps: RunnerDeps,
 ): Promise<number> {
   const clock = deps.clock ?? systemClock;
-  const reporter = new Reporter(deps.io, common.json, common.progress && deps.io.isTTY);
+  const reporter = new Reporter(deps.io, common.json, {
+    enabled: common.progress,
+    ...(common.progressIntervalMs ? { intervalMs: common.progressIntervalMs } : {}),
+  });
   const startedAt = clock.now();
   let ctx: JobContext | undefined;
   let outcome: JobOutcome | undefined;
