@@ -351,6 +351,12 @@ async function deleteOne(
       throw e;
     }
   }
+  // scope before the lookup: a missing version answers success, so checking after would tell an
+  // out-of-scope key which versions exist
+  b2(() => {
+    requireCap(auth, 'deleteFiles');
+    requireNameScope(auth, key);
+  });
   const existing = c.engine.store.getFile(versionId);
   if (!existing || existing.bucketId !== bucketId || existing.fileName !== key) {
     // S3 answers success for a version that is not there; a malformed id is a client error.
