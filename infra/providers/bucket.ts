@@ -526,12 +526,21 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
     if (props.forceDestroy) {
       // Governance retention is bypassed only on an explicitly disposable stack: force-destroy alone
       // must not erase what Object Lock protects (a locked version then fails the delete, as it should).
-      await deleteAllVersions(
-        client,
-        id,
-        props.disposable === true && live.fileLockConfiguration?.value?.isFileLockEnabled === true,
-        (done) => log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`),
-      );
+      const locked = live.fileLockConfiguration?.value?.isFileLockEnabled === true;
+      try {
+        await deleteAllVersions(client, id, props.disposable === true && locked, (done) =>
+          log(`forceDestroy ${live.bucketName}: deleted ${done} file versions so far`),
+        );
+      } catch (e) {
+        if (!locked || props.disposable === true) throw e;
+        throw new Error(
+          `bucket ${live.bucketName} (${id}): forceDestroy stopped at a file version under Object Lock retention ` +
+            `(${describeError(e)}). Governance retention is bypassed only on a stack marked ` +
+            '`infrafabric-backup:disposable: true`; wait for the retention to expire, or remove it deliberately ' +
+            '(b2 file update --legal-hold/--file-retention with a bypassGovernance key).',
+          { cause: e },
+        );
+      }
     } else {
       const { count, capped } = await countVersions(client, id);
       if (count > 0) {

@@ -380,3 +380,24 @@ test('a provider fix reaches resources created before it: the stored loader runs
     fs.rmSync(fixed, { recursive: true, force: true });
   }
 });
+
+test('forceDestroy does not bypass governance retention unless the bucket is disposable', async () => {
+  const name = uniqueName('locked');
+  const { urn, id, state } = await createBucket(name, {
+    fileLockEnabled: true,
+    defaultRetention: { mode: 'governance', period: { duration: 1, unit: 'days' } },
+  });
+  await h.primary.uploadFile({ bucketId: id, fileName: 'configs/locked.json', body: '{}' });
+  // forceDestroy alone (any non-disposable stack, prod can not even set it): the locked version
+  // stops the delete; the bucket and the file are still there.
+  await expect(h.host.delete(urn, id, { ...state, forceDestroy: true })).rejects.toThrow(
+    /Object Lock retention[\s\S]*disposable: true/,
+  );
+  expect(await h.primary.getBucketById(id)).toBeDefined();
+  const left: string[] = [];
+  for await (const f of h.primary.listFileNames({ bucketId: id })) left.push(f.fileName);
+  expect(left).toEqual(['configs/locked.json']);
+  // the explicitly disposable stack may bypass governance
+  await h.host.delete(urn, id, { ...state, forceDestroy: true, disposable: true });
+  expect(await h.primary.getBucketById(id)).toBeUndefined();
+});
