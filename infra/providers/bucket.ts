@@ -533,11 +533,15 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
         );
       } catch (e) {
         if (!locked || props.disposable === true) throw e;
-        throw new Error(
-          `bucket ${live.bucketName} (${id}): forceDestroy stopped at a file version under Object Lock retention ` +
-            `(${describeError(e)}). Governance retention is bypassed only on a stack marked ` +
-            '`infrafabric-backup:disposable: true`; wait for the retention to expire, or remove it deliberately ' +
-            '(b2 file update --legal-hold/--file-retention with a bypassGovernance key).',
+        // (`cause` set by assignment: the program's on-the-fly TypeScript compile targets a lib without
+        // the ErrorOptions constructor.)
+        throw Object.assign(
+          new Error(
+            `bucket ${live.bucketName} (${id}): forceDestroy stopped at a file version under Object Lock retention ` +
+              `(${describeError(e)}). Governance retention is bypassed only on a stack marked ` +
+              '`infrafabric-backup:disposable: true`; wait for the retention to expire, or remove it deliberately ' +
+              '(b2 file update --legal-hold/--file-retention with a bypassGovernance key).',
+          ),
           { cause: e },
         );
       }
