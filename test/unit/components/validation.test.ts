@@ -1,4 +1,5 @@
 /** The pure validation helpers (one file each) that back `check` and the components. */
+import { validateBackupBucketArgs } from '../../../infra/components/backupBucket';
 import { parseProviderNames } from '../../../infra/components/validation/providerNames';
 import { validateEncryptionWithReplication } from '../../../infra/components/validation/encryption';
 import { validateBucketName } from '../../../infra/providers/validation/bucketName';
@@ -176,6 +177,28 @@ describe('unknown provider inputs', () => {
     };
     expect((await replicationProvider.check!({}, rep)).failures).toEqual([
       { property: 'prefix', reason: expect.stringMatching(/^unknown property/) },
+    ]);
+  });
+});
+
+describe('validateBackupBucketArgs: key generations', () => {
+  const base = { bucketName: 'infrafabric-backup-dev-aws', env: 'dev', provider: 'aws' };
+  const props = (keys: Record<string, unknown>) =>
+    validateBackupBucketArgs({ ...base, keys }).map((p) => `${p.property}: ${p.reason}`);
+  test('a previous generation different from the current one is fine', () => {
+    expect(props({ rotation: '2026-12', previousRotation: 'initial', validDurationInSeconds: 3600 })).toEqual(
+      [],
+    );
+  });
+  test('the same generation twice, a bad name, a bad duration are refused by name', () => {
+    expect(props({ rotation: 'a', previousRotation: 'a' })).toEqual([
+      'keys.previousRotation: must differ from keys.rotation',
+    ]);
+    expect(props({ previousRotation: 'has space' })).toEqual([
+      expect.stringMatching(/^keys.previousRotation: "has space" must be 1-24/),
+    ]);
+    expect(props({ validDurationInSeconds: 0.5 })).toEqual([
+      expect.stringMatching(/^keys.validDurationInSeconds: must be a whole number/),
     ]);
   });
 });
