@@ -1,19 +1,34 @@
-/** `verify`: re-download objects and check their SHA-256. */
+/** `verify`: reconcile the bucket with the run manifests and check SHA-256s. */
 import { VerifyOptions, verifyJob } from '../jobs/verify';
-import { int, str, defineCommand } from './common';
+import { defineCommand, int, str } from './common';
 
 export const verifyCommand = defineCommand<VerifyOptions>({
   name: 'verify',
-  description: 're-download current objects and check SHA-256 against metadata or run manifests',
+  description:
+    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; exit 3 on any integrity problem',
   job: verifyJob,
   define: (cmd) =>
     cmd
       .option('--prefix <prefix>', 'key prefix')
-      .option('--sample <n>', 'check a random sample of n objects', int('--sample'))
-      .option('--strict', 'also fail on objects without a recorded checksum', false),
+      .option(
+        '--sample <n>',
+        'hash a random sample of n current objects (existence is still checked for every listed object)',
+        int('--sample'),
+      )
+      .option('--since <age>', 'only objects listed by runs newer than this age, e.g. 30d (default: all)')
+      .option(
+        '--allow-unverified',
+        'do not fail on objects with no recorded checksum anywhere (default: they fail)',
+        false,
+      )
+      .option('--strict', 'kept for old scripts: the default already fails unverifiable objects', false)
+      .option('--rules <file>', 'native lifecycle rules JSON, when the S3 lifecycle call is unavailable'),
   options: (raw) => ({
     prefix: str(raw, 'prefix'),
     sample: raw.sample as number | undefined,
+    since: str(raw, 'since'),
+    allowUnverified: !!raw.allowUnverified,
     strict: !!raw.strict,
+    rulesFile: str(raw, 'rules'),
   }),
 });

@@ -19,7 +19,11 @@ export interface PruneOptions {
   rulesFile?: string;
 }
 
-async function loadRules(ctx: JobContext, opts: PruneOptions): Promise<{ rules: B2Rule[]; source: string }> {
+/** The bucket's lifecycle rules: from a native rules file, else over S3. Shared with `verify`. */
+export async function loadRules(
+  ctx: JobContext,
+  opts: { rulesFile?: string },
+): Promise<{ rules: B2Rule[]; source: string }> {
   if (opts.rulesFile) {
     const doc = JSON.parse(fs.readFileSync(opts.rulesFile, 'utf8')) as
       B2Rule[] | { lifecycleRules: B2Rule[] };

@@ -1,20 +1,40 @@
 /**
- * `verify`: re-downloads current objects and checks their SHA-256 against the object's metadata,
- * or — for multipart objects, whose metadata cannot carry it — against the run manifests.
- * `--sample N` checks a random N (cheap daily check); default checks all.
+ * `verify`: reconciles the bucket with the run manifests, then re-downloads objects and checks
+ * their SHA-256.
+ *
+ * 1. Reconcile (every listed object, never sampled; scripts/lib/reconcile.ts): every version a
+ *    manifest lists as uploaded still exists unless the lifecycle rule accounts for its removal;
+ *    no listed name is hidden outside the rules; the current version of every backup name is one
+ *    a run wrote (else `replaced`); every tf-state version is listed.
+ * 2. Hash (all current objects, or `--sample N` of them): the downloaded SHA-256 equals the one
+ *    the manifest recorded for that version, else the object's metadata. An object with no
+ *    recorded hash anywhere fails unless `--allow-unverified`.
+ *
+ * Exit 3 (integrity) when anything is missing, hidden, replaced, mismatched or unverifiable;
+ * exit 1 when a download failed for another reason.
  */
 import { randomInt } from 'crypto';
 import { Writable } from 'stream';
-import { messageOf, UsageError } from '../lib/errors';
-import { Manifest } from '../lib/manifest';
-import { downloadTo, getBuffer, listKeys, listVersions } from '../lib/objects';
+import { EXIT_FAILED, EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
+import { readManifestIndex, versionRef } from '../lib/manifestIndex';
+import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
+import { Finding, reconcile } from '../lib/reconcile';
 import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
+import { parseDuration } from '../lib/timeparse';
+import { loadRules } from './prune';
 
 export interface VerifyOptions {
   prefix?: string;
   sample?: number;
-  strict: boolean;
+  /** Only manifests of runs newer than this age (e.g. 30d) promise objects to check. */
+  since?: string;
+  /** Count objects without a recorded checksum as unverified instead of failing. */
+  allowUnverified?: boolean;
+  /** Kept as an alias of the default (unverifiable objects fail). */
+  strict?: boolean;
+  /** Native lifecycle rules JSON when the S3 lifecycle call is unavailable. */
+  rulesFile?: string;
 }
 
 interface Check {
@@ -23,29 +43,12 @@ interface Check {
   size: number;
   expected?: string;
   actual?: string;
-  source?: 'metadata' | 'manifest';
+  source?: string;
   result: 'ok' | 'mismatch' | 'no-checksum' | 'error';
   error?: string;
 }
 
 const nullSink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
-
-/** (key, versionId) → sha256 from every manifest in the bucket. */
-async function manifestIndex(ctx: JobContext): Promise<Map<string, string>> {
-  const idx = new Map<string, string>();
-  for (const m of await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/')) {
-    try {
-      const doc = JSON.parse(
-        (await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, m.key)).body.toString('utf8'),
-      ) as Manifest;
-      for (const o of doc.objects ?? [])
-        if (o.versionId && o.sha256 && o.status === 'uploaded') idx.set(`${o.key}\0${o.versionId}`, o.sha256);
-    } catch (err) {
-      ctx.reporter.note(`warning: unreadable manifest ${m.key}: ${messageOf(err)}`);
-    }
-  }
-  return idx;
-}
 
 function sample<T>(items: T[], n: number): T[] {
   const a = [...items];
@@ -56,68 +59,103 @@ function sample<T>(items: T[], n: number): T[] {
   return a.slice(0, n);
 }
 
-async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
-  const versions = (await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '')).filter(
-    (v) => v.isLatest && !v.deleteMarker && !v.key.startsWith('manifests/'),
-  );
-  const chosen = opts.sample !== undefined ? sample(versions, opts.sample) : versions;
-  if (ctx.dryRun) {
-    return {
-      summary: { wouldCheck: chosen.map((v) => v.key) },
-      human: [`would verify ${chosen.length} of ${versions.length} objects`],
-      bytes: 0,
-      objects: 0,
-    };
+async function hashCheck(
+  ctx: JobContext,
+  v: VersionEntry,
+  expected: { sha256: string; source: string } | undefined,
+): Promise<Check> {
+  const c: Check = { key: v.key, versionId: v.versionId, size: v.size, result: 'ok' };
+  try {
+    const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, v.key, v.versionId, nullSink());
+    c.actual = dl.sha256;
+    if (expected) {
+      c.expected = expected.sha256;
+      c.source = expected.source;
+    } else if (dl.metadata.sha256) {
+      c.expected = dl.metadata.sha256;
+      c.source = 'metadata';
+    }
+    c.result = !c.expected ? 'no-checksum' : c.expected === c.actual ? 'ok' : 'mismatch';
+  } catch (err) {
+    c.result = 'error';
+    c.error = messageOf(err);
   }
-  let index: Map<string, string> | undefined;
+  return c;
+}
+
+async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
+  const now = ctx.clock.now();
+  const sinceMs = opts.since ? now - parseDuration(opts.since, '--since') : undefined;
+  const index = await readManifestIndex(ctx);
+  const { rules, source: rulesSource } = await loadRules(ctx, { rulesFile: opts.rulesFile });
+  const all = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
+  const versions = all.filter((v) => !v.key.startsWith('manifests/'));
+  const rec = reconcile({ entries: index.entries, versions, rules, now, sinceMs, prefix: opts.prefix });
+  const findings: Finding[] = [...rec.findings];
+
+  const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
+  const chosen = opts.sample !== undefined ? sample(current, opts.sample) : current;
   const checks: Check[] = [];
   let bytes = 0;
-  for (const v of chosen) {
-    const c: Check = { key: v.key, versionId: v.versionId, size: v.size, result: 'ok' };
-    try {
-      const dl = await downloadTo(ctx.s3, ctx.policy, ctx.conn.bucket, v.key, v.versionId, nullSink());
-      bytes += dl.size;
-      c.actual = dl.sha256;
-      if (dl.metadata.sha256) {
-        c.expected = dl.metadata.sha256;
-        c.source = 'metadata';
-      } else {
-        index ??= await manifestIndex(ctx);
-        c.expected = index.get(`${v.key}\0${v.versionId}`);
-        c.source = c.expected ? 'manifest' : undefined;
-      }
-      c.result = !c.expected ? 'no-checksum' : c.expected === c.actual ? 'ok' : 'mismatch';
-    } catch (err) {
-      c.result = 'error';
-      c.error = messageOf(err);
+  if (!ctx.dryRun) {
+    for (const v of chosen) {
+      const e = index.byVersion.get(versionRef(v.key, v.versionId));
+      const c = await hashCheck(ctx, v, e ? { sha256: e.sha256, source: e.manifestKey } : undefined);
+      if (c.result !== 'error') bytes += v.size;
+      checks.push(c);
+      ctx.reporter.progress('verify', checks.length, chosen.length, 'objects');
     }
-    checks.push(c);
-    ctx.reporter.progress('verify', checks.length, chosen.length, 'objects');
   }
   const count = (r: Check['result']): number => checks.filter((c) => c.result === r).length;
-  const bad = checks.filter(
-    (c) => c.result === 'mismatch' || c.result === 'error' || (opts.strict && c.result === 'no-checksum'),
+  const hashBad = checks.filter(
+    (c) => c.result === 'mismatch' || (c.result === 'no-checksum' && !opts.allowUnverified),
   );
+  const errors = checks.filter((c) => c.result === 'error');
+  const integrity = findings.length + hashBad.length + index.unreadable.length;
+  const problems = [
+    ...findings.map((f) => `${f.key}${f.versionId ? ` (${f.versionId})` : ''}: ${f.problem}`),
+    ...hashBad.map((c) => `${c.key} (${c.versionId}): ${c.result}`),
+    ...index.unreadable.map((u) => `${u.key}: unreadable manifest (${u.error})`),
+    ...errors.map((c) => `${c.key}: ${c.error}`),
+  ];
+  const ok = integrity === 0 && errors.length === 0;
   return {
-    ok: bad.length === 0,
-    failureMessage: bad.length
-      ? `${bad.length} object(s) failed verification: ${bad.map((c) => `${c.key} (${c.result})`).join(', ')}`
-      : undefined,
+    ok,
+    failureExitCode: integrity > 0 ? EXIT_INTEGRITY : EXIT_FAILED,
+    failureMessage: ok ? undefined : `${problems.length} problem(s): ${problems.join('; ')}`,
     summary: {
+      manifests: index.manifests,
+      lifecycleRules: rulesSource,
+      listedVersionsChecked: rec.checked,
+      expiredByLifecycle: rec.expired,
+      findings,
+      unreadableManifests: index.unreadable,
       checked: checks.length,
-      total: versions.length,
+      total: current.length,
       verified: count('ok'),
       mismatch: count('mismatch'),
       noChecksum: count('no-checksum'),
       errors: count('error'),
+      ...(ctx.dryRun ? { wouldHash: chosen.map((v) => v.key) } : {}),
       checks,
     },
     human: [
-      ...table(
-        ['key', 'result', 'checked against'],
-        checks.map((c) => [c.key, c.result, c.source ?? '-']),
-      ),
-      `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum, ${count('error')} errors`,
+      ...(findings.length
+        ? table(
+            ['key', 'version', 'problem', 'detail'],
+            findings.map((f) => [f.key, f.versionId ?? '-', f.problem, f.detail]),
+          )
+        : []),
+      ...(checks.length
+        ? table(
+            ['key', 'result', 'checked against'],
+            checks.map((c) => [c.key, c.result, c.source ?? '-']),
+          )
+        : []),
+      `reconciled ${rec.checked} listed version(s) from ${index.manifests} manifest(s): ${findings.length} problem(s), ${rec.expired} removed by lifecycle as expected`,
+      ctx.dryRun
+        ? `would hash ${chosen.length} of ${current.length} objects`
+        : `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum${opts.allowUnverified ? ' (allowed)' : ''}, ${count('error')} errors`,
     ],
     bytes,
     objects: checks.length,
@@ -131,6 +169,7 @@ export const verifyJob: JobDefinition<VerifyOptions> = {
   validate: (o) => {
     if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1))
       throw new UsageError('--sample must be a positive integer');
+    if (o.since) parseDuration(o.since, '--since');
   },
   run,
 };

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PassThrough } from 'stream';
-import { main } from '../../../scripts/cli';
+import { CliDeps, main } from '../../../scripts/cli';
 import { startEmulator, RunningEmulator } from '../../helpers/emulator';
 
 export interface Estate {
@@ -142,6 +142,7 @@ export async function cli(
   args: string[],
   extraEnv: NodeJS.ProcessEnv = {},
   stdin?: NodeJS.ReadableStream,
+  deps: Pick<CliDeps, 'clock'> = {},
 ): Promise<CliRun & { stdoutBuffer: Buffer }> {
   const out = collect();
   const err = collect();
@@ -149,6 +150,7 @@ export async function cli(
     io: { stdout: out.stream, stderr: err.stream, isTTY: false },
     env: { ...(estate?.env ?? { PATH: process.env.PATH }), ...extraEnv },
     stdin,
+    ...deps,
   });
   await new Promise((r) => setImmediate(r));
   const stdout = out.text();
@@ -199,4 +201,29 @@ export async function listVersionsJson(estate: Estate, prefix = ''): Promise<Lis
   const r = await cli(estate, ['list', '--json', '--prefix', prefix]);
   if (r.code !== 0) throw new Error(`list failed: ${r.stderr}`);
   return r.json<{ versions: ListedVersion[] }>().versions;
+}
+
+/** A CLI clock that follows the emulator's (advanced through the admin API); `sync()` after an advance. */
+export interface EmulatorClock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sync(): Promise<void>;
+}
+
+/**
+ * The CLI's clock following the emulator's, so ages, `--since` and lifecycle due times agree with
+ * the server's view of time.
+ */
+export async function emulatorClock(estate: Estate): Promise<EmulatorClock> {
+  const { systemClock } = await import('../../../infra/b2/clock');
+  const read = async (): Promise<number> =>
+    ((await estate.emu.admin('GET', '/__admin/clock')) as { now: number }).now;
+  let offset = (await read()) - Date.now();
+  return {
+    now: () => Date.now() + offset,
+    sleep: systemClock.sleep,
+    async sync() {
+      offset = (await read()) - Date.now();
+    },
+  };
 }

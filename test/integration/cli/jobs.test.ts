@@ -487,7 +487,22 @@ describe('restore and list', () => {
 
 describe('verify', () => {
   it('checks every current object against metadata and counts no failures', async () => {
+    // The restore test above hid pit.json by hand (no lifecycle rule): verify names exactly that.
+    const hidden = await cli(estate, ['verify', '--json']);
+    expect(hidden.code).toBe(3);
+    const found = hidden.json<{ findings: { key: string; problem: string }[] }>().findings;
+    expect(found).toEqual([
+      expect.objectContaining({ problem: 'hidden', key: expect.stringMatching(/pit\.json$/) }),
+    ]);
+    // Unhide it (delete the hide marker): healthy again.
+    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const { sdkClient } = await import('./fixture');
+    const marker = (await listVersionsJson(estate, found[0].key)).find((v) => v.hideMarker)!;
+    await sdkClient(estate).send(
+      new DeleteObjectCommand({ Bucket: estate.bucket, Key: marker.key, VersionId: marker.versionId }),
+    );
     const r = await cli(estate, ['verify', '--json']);
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const d = r.json<{ checked: number; verified: number; mismatch: number }>();
     expect(d.checked).toBeGreaterThan(3);
@@ -508,8 +523,13 @@ describe('verify', () => {
       }),
     );
     const r = await cli(estate, ['verify', '--json', '--prefix', 'configs/aws/tampered']);
-    expect(r.code).toBe(1);
-    expect(r.json()).toMatchObject({ ok: false, mismatch: 1 });
+    expect(r.code).toBe(3); // integrity failure
+    expect(r.json()).toMatchObject({
+      ok: false,
+      mismatch: 1,
+      // written by no backup run: also reported as replaced
+      findings: [expect.objectContaining({ key: 'configs/aws/tampered.json', problem: 'replaced' })],
+    });
   });
 });
 
