@@ -61,6 +61,8 @@ export interface WorkspaceOptions {
 export const POLICY_PACK_DIR = path.resolve(__dirname, '..', '..', 'policy');
 
 export interface RunOptions {
+  /** `false`: run this one command without the workspace's policy pack (e.g. a program that predates it). */
+  policyPack?: false;
   /** Copy the CLI's stdout and stderr to our stderr as they arrive (progress). Default false. */
   echo?: boolean;
   /** Return instead of throwing on a non-zero exit. Default false. */
@@ -144,7 +146,7 @@ export class PulumiWorkspace {
   run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const full = [...args, '--non-interactive'];
     if (STACK_COMMANDS.has(args[0]!) && !isStackLifecycle(args)) full.push('--stack', this.opts.stack);
-    full.push(...this.policyArgs(args));
+    if (opts.policyPack !== false) full.push(...this.policyArgs(args));
     const started = Date.now();
     const child = spawn(this.exe, full, {
       cwd: this.opts.projectDir,

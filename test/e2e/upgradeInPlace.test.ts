@@ -78,7 +78,11 @@ describe('e2e: upgrade in place from the previous version', () => {
   it('the previous version deploys prod topology', async () => {
     p.useProgramDir(path.join(oldRoot, 'stacks'));
     await p.ws.selectOrCreateStack();
-    await p.ws.run(['up', '--yes', '--skip-preview'], { env: { INFRAFABRIC_BACKUP_ROOT: oldRoot } });
+    // The previous version predates the policy pack (it declares no protect): deploy it without.
+    await p.ws.run(['up', '--yes', '--skip-preview'], {
+      env: { INFRAFABRIC_BACKUP_ROOT: oldRoot },
+      policyPack: false,
+    });
     const state = await p.ws.exportState();
     // deployed by the old code: the old key URNs, nothing protected
     const keys = state.deployment
