@@ -87,12 +87,13 @@ export function validateFileName(name: unknown, field = 'fileName'): string {
 }
 
 /**
- * Can `v` be sent as an HTTP header value as is? Node (and RFC 9110 field-value) allow tab,
- * visible ASCII, space and obs-text (0x80-0xff, sent as latin1); CR, LF, other controls and
- * characters above U+00FF cannot be sent and would fail the whole response.
+ * Can `v` be sent as an HTTP header value as is? Tab, space and visible ASCII only. CR, LF and
+ * other controls can never be sent; RFC 9110 tolerates obs-text (0x80-0xff), but Node refuses it
+ * in some responses (with a Content-Length, ERR_INVALID_CHAR) and clients read it differently, so
+ * it is refused too: such a value would fail the whole response.
  */
 export function isHeaderValue(v: string): boolean {
-  return /^[\t\x20-\x7e\x80-\xff]*$/.test(v);
+  return /^[\t\x20-\x7e]*$/.test(v);
 }
 
 /** A value for a response header: as is when it can be sent, else percent-encoded (stored before validation). */
@@ -118,7 +119,7 @@ export function validateFileInfo(info: unknown, field = 'fileInfo'): Record<stri
     // reserved values are served back as real response headers (Content-Disposition & co.)
     if (key in RESERVED_INFO_HEADERS && !isHeaderValue(v))
       throw bad(
-        `${field} value of "${k}" cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF (percent-encode them, e.g. RFC 6266 filename*=UTF-8''…)`,
+        `${field} value of "${k}" cannot be an HTTP header value: only printable ASCII, no CR, LF or other control characters (percent-encode the rest, e.g. RFC 6266 filename*=UTF-8''…)`,
       );
     out[key] = v;
   }

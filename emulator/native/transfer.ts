@@ -181,7 +181,7 @@ export function overridesFromQuery(url: RequestTarget): DownloadOverrides {
     if (v === null) continue;
     if (!isHeaderValue(v))
       throw errors.badRequest(
-        `${k} cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF`,
+        `${k} cannot be an HTTP header value: only printable ASCII, no CR, LF or other control characters`,
       );
     o[k] = v;
   }

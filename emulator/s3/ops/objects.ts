@@ -164,7 +164,7 @@ function readHeaders(c: S3Call, plan: DownloadPlan): { status: number; headers: 
       if (!isHeaderValue(v))
         throw new S3Error(
           'InvalidArgument',
-          `${q} cannot be an HTTP header value: no CR, LF or other control characters, and no characters above U+00FF.`,
+          `${q} cannot be an HTTP header value: only printable ASCII, no CR, LF or other control characters.`,
           { ArgumentName: q },
         );
       headers[h] = v;

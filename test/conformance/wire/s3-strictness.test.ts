@@ -217,11 +217,13 @@ describe('bad input is a named 4xx, never a 500', () => {
     await expectAlive();
   });
 
-  it('a non-latin1 response-content-disposition is refused (400), a latin1 one served', async () => {
-    const bad = await s3raw(env, 'GET', `/${BUCKET}/override.txt`, {
-      query: { 'response-content-disposition': 'attachment; filename="日本.txt"' },
-    });
-    expect([bad.status, bad.code]).toEqual([400, 'InvalidArgument']);
+  it('a non-ASCII response-content-disposition is refused (400), an ASCII one served', async () => {
+    for (const name of ['日本.txt', 'é.txt']) {
+      const bad = await s3raw(env, 'GET', `/${BUCKET}/override.txt`, {
+        query: { 'response-content-disposition': `attachment; filename="${name}"` },
+      });
+      expect([bad.status, bad.code]).toEqual([400, 'InvalidArgument']);
+    }
     const ok = await s3raw(env, 'GET', `/${BUCKET}/override.txt`, {
       query: { 'response-content-disposition': 'attachment; filename="a.txt"' },
     });
