@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The local B2 emulator (design.md §4). Source: emulator/cli.ts.
+// The local B2 emulator (docs/architecture.md §4). Source: emulator/cli.ts.
 'use strict';
 require('tsx/cjs');
 require('../emulator/cli.ts');

@@ -1,5 +1,5 @@
 /**
- * Admin API for tests (design.md §4), `Authorization: Bearer <adminToken>`:
+ * Admin API for tests (docs/architecture.md §4), `Authorization: Bearer <adminToken>`:
  *   POST   /__admin/clock             {"advanceSeconds":N} → move the emulator clock forward (≤ 100 years in total)
  *   GET    /__admin/clock
  *   POST   /__admin/lifecycle/run     run lifecycle rules now (hook from emulator/jobs; 501 until registered)

@@ -1,5 +1,5 @@
 /**
- * `b2-local`: the local B2 emulator (design.md §4). Prints one JSON ready line on stdout, then
+ * `b2-local`: the local B2 emulator (docs/architecture.md §4). Prints one JSON ready line on stdout, then
  * logs only to stderr. Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 import { Command, CommanderError, Option } from 'commander';

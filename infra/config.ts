@@ -1,6 +1,6 @@
 /**
  * The stack configuration: one typed, validated schema, read from Pulumi config once at the edge
- * (style.md §7). Components never read config; they take the `StackConfig` this returns.
+ * (docs/conventions.md §7). Components never read config; they take the `StackConfig` this returns.
  *
  * Every key lives in the project namespace `infrafabric-backup:` and is documented in the README
  * (## Stack configuration). Unknown keys in that namespace are refused, so a typo such as

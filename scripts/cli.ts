@@ -1,7 +1,7 @@
 /**
- * `infrafabric-backup`: the backup jobs CLI (design.md §5). Each command (its options, help and
+ * `infrafabric-backup`: the backup jobs CLI (docs/architecture.md §5). Each command (its options, help and
  * the mapping to the job's options) lives in `scripts/commands/<name>.ts`; this file assembles
- * them, parses argv and maps the outcome to an exit code; each job is `run(opts, deps)` (style.md §7). Exit codes: 0 ok,
+ * them, parses argv and maps the outcome to an exit code; each job is `run(opts, deps)` (docs/conventions.md §7). Exit codes: 0 ok,
  * 1 the job failed, 2 usage (bad flags or missing configuration).
  */
 import { Command, CommanderError } from 'commander';

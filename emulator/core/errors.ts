@@ -1,5 +1,5 @@
 /**
- * The one error type every engine method throws (b2-api.md §6). Protocol layers render it:
+ * The one error type every engine method throws (docs/b2-api.md §6). Protocol layers render it:
  * native → JSON `{"status","code","message"}`, S3 → XML (the S3 layer maps `code` to an S3 code).
  */
 export class B2Error extends Error {

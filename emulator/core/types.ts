@@ -1,14 +1,14 @@
 /**
  * Records the engine keeps (one account per region) and the auth context every engine method
  * takes. Shapes are storage shapes, not wire shapes: the native layer renders them per API
- * version (b2-api.md §3), the S3 layer renders them as XML.
+ * version (docs/b2-api.md §3), the S3 layer renders them as XML.
  */
 
-// Capability names are wire constants (b2-api.md §7), the one thing the emulator shares with the client.
+// Capability names are wire constants (docs/b2-api.md §7), the one thing the emulator shares with the client.
 export { ALL_CAPABILITIES } from '../../infra/b2/wire/capabilities';
 export type { Capability } from '../../infra/b2/wire/capabilities';
 
-/** Capabilities a bucket-restricted key may hold (b2-api.md §4). */
+/** Capabilities a bucket-restricted key may hold (docs/b2-api.md §4). */
 export const BUCKET_KEY_CAPABILITIES: ReadonlySet<string> = new Set([
   'listAllBucketNames',
   'listBuckets',
@@ -162,7 +162,7 @@ export interface FileRecord {
   extra?: Record<string, unknown>;
 }
 
-/** A `folder` entry of a delimiter listing (b2-api.md §2.4); never stored. */
+/** A `folder` entry of a delimiter listing (docs/b2-api.md §2.4); never stored. */
 export interface FolderEntry {
   action: 'folder';
   fileName: string;

@@ -1,5 +1,5 @@
 /**
- * Semantic validation of B2 inputs (b2-api.md §4). Each failure is a B2Error whose message names
+ * Semantic validation of B2 inputs (docs/b2-api.md §4). Each failure is a B2Error whose message names
  * the field and the rule, so a caller knows what to fix.
  */
 import { CORS_OPERATIONS } from '../../infra/b2/wire/cors';

@@ -1,5 +1,5 @@
 /**
- * Lifecycle execution (b2-api.md §5) on the emulator clock: for every bucket with rules, hide
+ * Lifecycle execution (docs/b2-api.md §5) on the emulator clock: for every bucket with rules, hide
  * current uploads, delete hidden versions and orphaned hide markers, cancel unfinished large
  * files — exactly the per-name plan of `lifecyclePlan.ts`. Runs on `POST /__admin/lifecycle/run`
  * and once per emulator day from the timer in `index.ts`. Object Lock is honoured.

@@ -1,5 +1,5 @@
 /**
- * What B2's daily lifecycle pass does to one file name (b2-api.md §5), as a pure function of the
+ * What B2's daily lifecycle pass does to one file name (docs/b2-api.md §5), as a pure function of the
  * name's versions, the matching rule and the time — so the rules can be tested without a server.
  *
  * - `daysFromUploadingToHiding: N`: the newest version is an upload at least N whole days old →

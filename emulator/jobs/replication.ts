@@ -1,5 +1,5 @@
 /**
- * Cloud Replication execution (b2-api.md §10) between the emulator's regions (each its own
+ * Cloud Replication execution (docs/b2-api.md §10) between the emulator's regions (each its own
  * account). The engine marks new uploads under an enabled rule `PENDING`; this job copies them to
  * the destination bucket and sets the source to `COMPLETED` or `FAILED`, the copy to `REPLICA`.
  * `includeExistingFiles` back-fills uploads that carry no status. Keys are checked as B2 does:
@@ -114,7 +114,7 @@ async function replicateOne(
   replica.contentMd5 = f.contentMd5;
   replica.contentType = f.contentType;
   replica.fileInfo = { ...f.fileInfo };
-  // Replicas age from the original upload time (b2-api.md §5).
+  // Replicas age from the original upload time (docs/b2-api.md §5).
   replica.uploadTimestamp = f.uploadTimestamp;
   replica.serverSideEncryption = f.serverSideEncryption
     ? { ...f.serverSideEncryption }

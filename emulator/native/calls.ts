@@ -1,5 +1,5 @@
 /**
- * One handler per JSON call of the native API (b2-api.md §2). Handlers return the JSON body;
+ * One handler per JSON call of the native API (docs/b2-api.md §2). Handlers return the JSON body;
  * `index.ts` authenticates, counts, injects faults and renders errors.
  * Docs: https://www.backblaze.com/apidocs/<call name>
  */

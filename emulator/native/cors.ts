@@ -1,5 +1,5 @@
 /**
- * CORS for the native operations a bucket's `corsRules` govern (b2-api.md §3–4):
+ * CORS for the native operations a bucket's `corsRules` govern (docs/b2-api.md §3–4):
  * b2_download_file_by_name, b2_download_file_by_id, b2_upload_file, b2_upload_part.
  * Preflights (OPTIONS) are answered from the rules; actual requests from an allowed origin get
  * `Access-Control-Allow-Origin` and the rule's exposed headers.

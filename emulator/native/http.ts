@@ -167,7 +167,7 @@ export class Params {
 
 /**
  * B2's string decoding for names in headers, paths and query strings: percent-encoded UTF-8,
- * `+` meaning space (b2-api.md §2.2).
+ * `+` meaning space (docs/b2-api.md §2.2).
  */
 export function b2Decode(s: string, field: string): string {
   try {

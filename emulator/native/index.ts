@@ -1,7 +1,7 @@
 /**
  * The native B2 API of one region: routes `/b2api/v1..v4/<call>` and `/file/<bucket>/<name>`,
  * counts each call, applies injected faults, the rate limit and `X-Bz-Test-Mode`, and renders
- * results and errors as B2 does (b2-api.md §1–§6).
+ * results and errors as B2 does (docs/b2-api.md §1–§6).
  *
  * Per request: `admit` (stats, faults, rate limit, method, test mode) → `dispatch` → one of the
  * route handlers below; any failure goes to `answerFailure`, which renders B2 errors, stays
@@ -86,7 +86,7 @@ const TEST_MODES = new Set([
   'force_cap_exceeded',
 ]);
 
-/** `X-Bz-Test-Mode` (b2-api.md §1.4): deterministic "some" = every third call. */
+/** `X-Bz-Test-Mode` (docs/b2-api.md §1.4): deterministic "some" = every third call. */
 function applyTestMode(engine: Engine, counter: { n: number }, req: IncomingMessage, r: Route): void {
   const mode = req.headers['x-bz-test-mode'];
   if (typeof mode !== 'string' || !TEST_MODES.has(mode)) return;

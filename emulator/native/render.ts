@@ -1,5 +1,5 @@
 /**
- * Engine records → native JSON, per API version (b2-api.md §1.2 and §3).
+ * Engine records → native JSON, per API version (docs/b2-api.md §1.2 and §3).
  */
 import type {
   AuthContext,
@@ -137,7 +137,7 @@ export function renderKey(k: KeyRecord, version: number, withSecret: boolean): J
   return out;
 }
 
-/** b2_authorize_account's body for each version (b2-api.md §1.2). */
+/** b2_authorize_account's body for each version (docs/b2-api.md §1.2). */
 export function renderAuthorize(
   engine: Engine,
   url: string,

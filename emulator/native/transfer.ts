@@ -1,5 +1,5 @@
 /**
- * Uploads (b2_upload_file, b2_upload_part: raw bodies with B2 headers, b2-api.md §2.2) and
+ * Uploads (b2_upload_file, b2_upload_part: raw bodies with B2 headers, docs/b2-api.md §2.2) and
  * downloads (by name and by id, with Range and the x-bz-* headers, §2.3).
  */
 import type { IncomingMessage, ServerResponse } from 'http';

@@ -24,7 +24,7 @@ export function checksumPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Che
 const CHECKSUM_HEADER_RE = /^x-amz-checksum-(crc32|crc32c|crc64nvme|sha1|sha256)$/;
 
 /**
- * Refuse the flexible-checksum headers the way B2 did until mid-2025 (b2-api.md §11):
+ * Refuse the flexible-checksum headers the way B2 did until mid-2025 (docs/b2-api.md §11):
  * 400 InvalidArgument "Unsupported header '<name>' received for this API call."
  */
 export function rejectChecksumHeaders(headers: IncomingMessage['headers']): void {

@@ -228,7 +228,7 @@ export function lockFrom(headers: IncomingMessage['headers']): {
   return { fileRetention, legalHold };
 }
 
-/** Headers B2 refuses on writes (b2-api.md §11: tagging; storage classes other than STANDARD). */
+/** Headers B2 refuses on writes (docs/b2-api.md §11: tagging; storage classes other than STANDARD). */
 export function refuseUnsupportedWriteHeaders(headers: IncomingMessage['headers']): void {
   if (headers['x-amz-tagging'] !== undefined) {
     throw new S3Error('InvalidArgument', "Unsupported header 'x-amz-tagging' received for this API call.");

@@ -1,5 +1,5 @@
 /**
- * S3 error table (b2-api.md §11 "Errors"): one place maps an S3 error code to its HTTP status and
+ * S3 error table (docs/b2-api.md §11 "Errors"): one place maps an S3 error code to its HTTP status and
  * default message, as minio's `cmd/api-errors.go` does. Handlers throw `S3Error`; the outer layer
  * (`index.ts`) renders it as `<Error><Code/><Message/>…</Error>` with `x-amz-request-id`.
  *
@@ -156,7 +156,7 @@ export function isS3Error(e: unknown): e is S3Error {
 }
 
 /**
- * B2 engine error code → S3 code. The engine speaks B2 (b2-api.md §6); S3 clients key on the AWS
+ * B2 engine error code → S3 code. The engine speaks B2 (docs/b2-api.md §6); S3 clients key on the AWS
  * codes, so a B2 refusal must surface as the S3 code a client expects for the same situation.
  */
 const FROM_B2: Record<string, S3ErrorCode> = {

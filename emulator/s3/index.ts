@@ -1,5 +1,5 @@
 /**
- * S3-compatible API of the emulator (b2-api.md §10–12). The server dispatches every request that
+ * S3-compatible API of the emulator (docs/b2-api.md §10–12). The server dispatches every request that
  * is not native (`/b2api/`, `/file/`) or admin (`/__admin/`) here.
  *
  * Pipeline per request: route → stats → injected faults → rate limit (503 SlowDown) → SigV4 →
@@ -160,7 +160,7 @@ export function createS3Handler(ctx: ProtocolContext, opts: S3Options = {}): S3H
 
 /**
  * SigV4 + B2 key rules. Returns null for an anonymous request to an operation that allows it.
- * The master key is refused on S3 (b2-api.md §11), as is an expired key (emulator clock).
+ * The master key is refused on S3 (docs/b2-api.md §11), as is an expired key (emulator clock).
  */
 function authenticate(
   ctx: ProtocolContext,

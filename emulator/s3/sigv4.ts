@@ -8,7 +8,7 @@
  * Covers: Authorization header auth with a signed payload, `UNSIGNED-PAYLOAD`, the three
  * `STREAMING-*` payload forms (the chunk/trailer signatures are checked by `chunked.ts` with the
  * `ChunkSigner` returned here), presigned query URLs with `X-Amz-Expires`, and the 15-minute
- * clock-skew window. B2 accepts SigV4 only; V2 (`AWS key:sig`) is refused (b2-api.md §11).
+ * clock-skew window. B2 accepts SigV4 only; V2 (`AWS key:sig`) is refused (docs/b2-api.md §11).
  *
  * Time: signatures are checked against the wall clock, not the emulator's admin clock. Real clients
  * sign with their wall clock; the admin clock only ages data (lifecycle), and advancing it by days

@@ -4,7 +4,7 @@
  * It adds the account id and tokens to requests, turns B2's paging into async iterators, wraps
  * secrets in `SecretString`, and delegates everything else: tokens/re-auth/upload URLs to
  * `Session`, endpoint shapes to `RawApi`, transport/errors/retries to `HttpClient`.
- * It knows nothing of Pulumi (design.md §2).
+ * It knows nothing of Pulumi (docs/architecture.md §2).
  */
 import { Readable } from 'stream';
 import { BucketNotFound } from './errors';
@@ -44,7 +44,7 @@ export interface B2ClientOptions {
   onRetry?: RunOptions['onRetry'];
   /**
    * B2's `X-Bz-Test-Mode` on every request: `fail_some_uploads`,
-   * `expire_some_account_authorization_tokens` or `force_cap_exceeded` (b2-api.md §1.4).
+   * `expire_some_account_authorization_tokens` or `force_cap_exceeded` (docs/b2-api.md §1.4).
    */
   testMode?: string;
 }
@@ -351,7 +351,7 @@ export class B2Client {
 
   /**
    * Every key of the account. v1–v3 `b2_list_keys` omits multi-bucket keys and v4 may list only
-   * those (b2-api.md §1.1), so both are walked and each key is yielded once.
+   * those (docs/b2-api.md §1.1), so both are walked and each key is yielded once.
    */
   async *listKeys(opts: ListKeysOptions = {}): AsyncIterable<Key> {
     const seen = new Set<string>();

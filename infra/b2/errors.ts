@@ -1,5 +1,5 @@
 /**
- * Typed B2 errors, all built by one `fromWire` (b2sdk `interpret_b2_error`, style.md §3).
+ * Typed B2 errors, all built by one `fromWire` (b2sdk `interpret_b2_error`, docs/conventions.md §3).
  *
  * Callers branch with `instanceof` on a class or grouping (`NotFound`, `Unauthorized`, …), never
  * on message text. Every class has a literal `name` (so logs and Pulumi diagnostics say what

@@ -1,5 +1,5 @@
 /**
- * The only code that touches the network (b2sdk `b2http.py`, style.md §2).
+ * The only code that touches the network (b2sdk `b2http.py`, docs/conventions.md §2).
  *
  * It encodes requests, decodes responses, turns every failure into a typed `B2Error` through
  * `fromWire` / `fromTransport`, and runs the `RetryPolicy` for calls that can simply be sent

@@ -1,5 +1,5 @@
 /**
- * Public entry of the B2 native API client (design.md §2). Import from `infra/b2`, not from
+ * Public entry of the B2 native API client (docs/architecture.md §2). Import from `infra/b2`, not from
  * the layer files: `B2Client`, typed errors, `SecretString`, `RetryPolicy` and the wire types.
  */
 export * from './client';

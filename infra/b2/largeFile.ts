@@ -4,7 +4,7 @@
  *
  * Contract:
  * - Memory: at most `concurrency + 1` parts are buffered (a retried part must be re-sendable,
- *   style.md §4, so parts are held in memory until acknowledged).
+ *   docs/conventions.md §4, so parts are held in memory until acknowledged).
  * - Anything fatal (a part out of retries, the source stream failing, a size mismatch) cancels
  *   the large file, so no partial file is ever visible as finished, then rethrows.
  * - Inputs of at most one part go through `b2_upload_file` instead (B2 needs ≥ 2 parts).

@@ -1,10 +1,10 @@
 /**
- * One method per `b2_*` endpoint (b2sdk `raw_api.py`, style.md §2). Each takes the API URL and
+ * One method per `b2_*` endpoint (b2sdk `raw_api.py`, docs/conventions.md §2). Each takes the API URL and
  * token explicitly and only shapes the request; transport, error mapping and retries live in
  * `http.ts`, tokens and re-authorization in `session.ts`.
  *
  * JSON calls use the v3 shapes (`/b2api/v3`); `createKey` with `bucketIds` and the v4 key listing
- * go to `/b2api/v4`, the only version that knows multi-bucket keys (b2-api.md §1.1).
+ * go to `/b2api/v4`, the only version that knows multi-bucket keys (docs/b2-api.md §1.1).
  */
 import { RequestContext } from './errors';
 import { HttpClient, DownloadResponse } from './http';

@@ -1,6 +1,6 @@
 /**
  * The one secret wrapper of the project (the native client and the backup jobs): a secret that
- * cannot be printed by accident (restic `secret_string.go`, style.md §7).
+ * cannot be printed by accident (restic `secret_string.go`, docs/conventions.md §7).
  *
  * `String(s)`, template literals, `JSON.stringify`, `util.inspect` / `console.log` all print
  * `**redacted**`. Code that really needs the value calls `reveal()`, which is easy to grep for.

@@ -1,15 +1,15 @@
 /**
- * Tokens for the raw API (b2sdk `session.py`, style.md §2).
+ * Tokens for the raw API (b2sdk `session.py`, docs/conventions.md §2).
  *
  * - One authorization per (realm, key id) per process: a module-level cache lets every
  *   `B2Client` built for the same key share it (a Pulumi provider process builds one client per
- *   resource operation; design.md §6 wants one authorize per process). The cache key also holds a
+ *   resource operation; docs/architecture.md §6 wants one authorize per process). The cache key also holds a
  *   SHA-256 of the application key, so a wrong key never borrows another client's token.
  * - On `expired_auth_token` / `bad_auth_token` for an account-token call the session
  *   re-authorizes once and repeats the call once. Concurrent failures share one re-authorize.
  * - Upload URLs are pooled per bucket (part URLs per large file). A URL serves one upload at a
  *   time (B2 answers `auth_token_limit` otherwise); it goes back to the pool only after a
- *   success, so every retry after a failure uses a fresh URL (b2-api.md §12).
+ *   success, so every retry after a failure uses a fresh URL (docs/b2-api.md §12).
  */
 import { createHash } from 'crypto';
 import {
@@ -173,7 +173,7 @@ export class Session {
       );
       return fromV3(v3, generation);
     } catch (err) {
-      // Multi-bucket keys authorize only on v4 (b2-api.md §1.1). The docs say older versions
+      // Multi-bucket keys authorize only on v4 (docs/b2-api.md §1.1). The docs say older versions
       // answer 401 `unsupported`; rclone saw a 400 on v1 (PR #8978), so both fall through to v4.
       if (!(err instanceof UnsupportedByApiVersion) && !(err instanceof BadRequest)) throw err;
       const v4 = await this.raw.authorizeAccount(

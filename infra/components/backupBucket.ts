@@ -1,6 +1,6 @@
 /**
  * `BackupBucket`: one backup bucket with its lifecycle, encryption, bucket info and the
- * `backup-writer` / `restore-reader` keys scoped to it (design.md §1).
+ * `backup-writer` / `restore-reader` keys scoped to it (docs/architecture.md §1).
  *
  * REFACTOR RULE (README "The estate", "Refactors and aliases"): a resource's URN is
  * `<parent types>$<type>::<name>`. Any change to a component's name, type, parent or to the logical

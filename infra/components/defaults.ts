@@ -1,5 +1,5 @@
 /**
- * Every default of the backup estate (design.md §1), in one place. Components and the stack program
+ * Every default of the backup estate (docs/architecture.md §1), in one place. Components and the stack program
  * take their defaults from here; nothing else hard-codes a retention, a capability or a name shape.
  */
 import { CorsRule, DefaultServerSideEncryption, LifecycleRule } from '../providers/types';
@@ -31,7 +31,7 @@ export const DEFAULT_CORS_RULES: CorsRule[] = [];
 export const MANAGED_BY = 'pulumi/infrafabric-backup';
 export const DEFAULT_COST_CENTER = 'platform';
 
-/** bucketInfo: env, provider, managed-by, cost-center (design.md §1). */
+/** bucketInfo: env, provider, managed-by, cost-center (docs/architecture.md §1). */
 export function defaultBucketInfo(
   env: string,
   provider: string,
@@ -45,7 +45,7 @@ export const CANCEL_UNFINISHED_LARGE_FILES_DAYS = 7;
 
 /**
  * Lifecycle per backup prefix, mapped from the seed's intent onto B2's three real fields
- * (b2-api.md §4.1 and §5). The seed wrote `daysHiddenOrDeleted` and two rules on one prefix; neither
+ * (docs/b2-api.md §4.1 and §5). The seed wrote `daysHiddenOrDeleted` and two rules on one prefix; neither
  * exists in B2 (one rule per prefix; overlapping prefixes are refused). The mapping:
  *
  * | prefix | seed intent | daysFromUploadingToHiding | daysFromHidingToDeleting |
@@ -98,7 +98,7 @@ export function lifecycleRulesFor(profile: RetentionProfile): LifecycleRule[] {
 }
 
 /**
- * Key purposes and their capabilities (design.md §1). All are bucket-scoped, so only capabilities a
+ * Key purposes and their capabilities (docs/architecture.md §1). All are bucket-scoped, so only capabilities a
  * bucket-restricted key may hold appear here.
  * - `backup-writer`: upload and list, read back its own manifests; NO deleteFiles (it can still
  *   hide, which is why prod buckets may add Object Lock).
@@ -132,7 +132,7 @@ export function keyNameFor(
 /** Rotation values end up in key names: letters, digits, `-`. */
 export const ROTATION_PATTERN = /^[A-Za-z0-9-]{1,24}$/;
 
-/** The one replication rule per replicated bucket (b2-api.md §10). */
+/** The one replication rule per replicated bucket (docs/b2-api.md §10). */
 export const REPLICATION_RULE_NAME = 'to-eu';
 export const REPLICATION_PRIORITY = 128;
 export const DEFAULT_ROTATION = 'initial';

@@ -1,13 +1,13 @@
 /**
  * `ReplicatedBackupBucket`: a BackupBucket in the primary (US-West) account replicated to a twin
  * BackupBucket in the replica (EU) account, with the two replication keys and the rule
- * (design.md §1, b2-api.md §10).
+ * (docs/architecture.md §1, docs/b2-api.md §10).
  *
  * Graph (no cycle): source bucket → source replication key; replica bucket → destination key;
  * all four → Replication (which writes both buckets' replicationConfiguration).
  *
  * Object Lock, when asked for, goes on the EU twin only: B2 refuses to enable Object Lock on a
- * replication source (`source_replication_conflict`, b2-api.md §9), and the twin is the copy that
+ * replication source (`source_replication_conflict`, docs/b2-api.md §9), and the twin is the copy that
  * most needs to be immutable.
  *
  * The source is the same bucket a plain BackupBucket of this name would be: its component

@@ -1,7 +1,7 @@
 /**
  * `b2:Bucket` — a B2 bucket as a Pulumi dynamic resource (type `pulumi-nodejs:dynamic/b2:Bucket`).
  *
- * What replaces and what updates in place (design.md §3):
+ * What replaces and what updates in place (docs/architecture.md §3):
  * - replace: `bucketName` (B2 cannot rename), `account` (a bucket cannot move between accounts);
  * - update in place: `bucketType`, `bucketInfo`, `corsRules`, `lifecycleRules`,
  *   `defaultServerSideEncryption`, `fileLockEnabled` (false → true only), `defaultRetention`;
@@ -298,7 +298,7 @@ type LiveBucket = NonNullable<Awaited<ReturnType<typeof findBucketById>>>;
 /**
  * Live bucket → state. Fails closed when the key may not read a setting we manage: B2 then answers
  * `{isClientAuthorizedToRead: false, value: null}`, and treating that as "unset" would plan removing
- * encryption or lock (design.md §3).
+ * encryption or lock (docs/architecture.md §3).
  */
 export function bucketStateFromLive(
   live: LiveBucket,

@@ -1,6 +1,6 @@
 /**
  * Credentials and endpoints for the dynamic providers, resolved at run time inside the provider
- * host — never captured in the serialised provider (design.md §3).
+ * host — never captured in the serialised provider (docs/architecture.md §3).
  *
  * Two B2 accounts: `primary` (US-West; every bucket and key unless stated) and `replica` (EU; the
  * twin buckets and destination keys of replication). For each, stack config wins over the

@@ -2,7 +2,7 @@
  * The thin loader that Pulumi serialises into the state as a dynamic resource's `__provider`.
  *
  * The engine runs refresh and delete with the provider code stored in the state, not the code in
- * the repository (design.md §3). So what gets serialised is only this: a handful of arrow
+ * the repository (docs/architecture.md §3). So what gets serialised is only this: a handful of arrow
  * functions that `require()` the real provider module at run time and forward each call. That
  * means
  * - a fix to a provider reaches resources created before the fix;

@@ -2,7 +2,7 @@
  * `b2:Replication` — one Cloud Replication rule from a source bucket (primary, US-West account) to a
  * destination bucket (replica, EU account); type `pulumi-nodejs:dynamic/b2:Replication`.
  *
- * B2 stores replication inside BOTH buckets' `replicationConfiguration` (b2-api.md §10): the
+ * B2 stores replication inside BOTH buckets' `replicationConfiguration` (docs/b2-api.md §10): the
  * destination maps the source key id to a destination key id, the source holds the rule and its
  * key. Modelling it as its own resource that depends on both buckets and both keys keeps the
  * dependency graph acyclic (the buckets need nothing from each other), and lets keys rotate:

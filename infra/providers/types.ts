@@ -1,6 +1,6 @@
 /**
  * Wire-shaped types shared by the dynamic providers and the components. Field names are exactly
- * B2's (b2-api.md §3); nullable fields are `T | null`, never optional, so `null` ("not set") stays
+ * B2's (docs/b2-api.md §3); nullable fields are `T | null`, never optional, so `null` ("not set") stays
  * apart from "not given".
  */
 
@@ -35,7 +35,7 @@ export interface DefaultServerSideEncryption {
   algorithm: 'AES256';
 }
 
-/** Object Lock default retention (b2-api.md §9). */
+/** Object Lock default retention (docs/b2-api.md §9). */
 export interface DefaultRetention {
   mode: 'governance' | 'compliance';
   period: { duration: number; unit: 'days' | 'years' };

@@ -2,7 +2,7 @@
  * `snapshot-config`: a cloud provider's configuration export (JSON/YAML file, stdin, or a
  * directory tarred and gzipped) to `configs/<provider>/<YYYY-MM-DD>/<name>`, SSE-B2, with
  * metadata. Content identical to the newest snapshot of the same name is skipped (HEAD before
- * put: B2 refuses `If-None-Match`, b2-api.md §11) unless `--force`.
+ * put: B2 refuses `If-None-Match`, docs/b2-api.md §11) unless `--force`.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';

@@ -3,7 +3,7 @@
  * Pulumi stack exports, encrypted client-side with AES-256-GCM before upload to
  * `terraform-state/<name>/<file>.enc`. The key never leaves the machine; its id goes into
  * metadata (`x-amz-meta-key-id`). The key is stable per workspace so B2 keeps the history as
- * versions (the lifecycle rule deletes superseded ones after 90 days, design.md §1).
+ * versions (the lifecycle rule deletes superseded ones after 90 days, docs/architecture.md §1).
  * Unchanged state (same HMAC of the plaintext under the key) is not uploaded again.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';

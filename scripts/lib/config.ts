@@ -1,5 +1,5 @@
 /**
- * Connection configuration parsed at the edge (style.md §7): flags win over environment, which
+ * Connection configuration parsed at the edge (docs/conventions.md §7): flags win over environment, which
  * wins over a stack's outputs. Missing values produce one UsageError naming every missing field
  * and where it can come from.
  */

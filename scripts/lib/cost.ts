@@ -1,7 +1,7 @@
 /**
  * Monthly cost of what the bucket stores: B2 versus AWS S3 Standard (us-east-1), with egress
  * measured against B2's free allowance (3× the average stored per month). Prices are defaults
- * with their dates (b2-api.md §13) and can be overridden with `--prices file.json`.
+ * with their dates (docs/b2-api.md §13) and can be overridden with `--prices file.json`.
  *
  * Units: B2 bills decimal GB/TB; AWS bills GB-months of 2^30 bytes. Hidden (non-current)
  * versions are stored, so they are billed and counted here.

@@ -1,5 +1,5 @@
 /**
- * Error types of the backup CLI and how each maps to an exit code (design.md §5): 0 ok, 1 the job
+ * Error types of the backup CLI and how each maps to an exit code (docs/architecture.md §5): 0 ok, 1 the job
  * failed, 2 usage or refused before doing anything, 3 integrity failure (a verification mismatch,
  * a missing, hidden or replaced backup, a restore whose bytes do not match the recorded SHA-256).
  * Jobs throw these; only the runner and `cli.ts` turn them into exit codes and messages.
@@ -24,7 +24,7 @@ export class JobError extends Error {
 }
 
 /**
- * B2 answered 403 with a cap-exceeded code (storage/transaction/download caps, b2-api.md §6).
+ * B2 answered 403 with a cap-exceeded code (storage/transaction/download caps, docs/b2-api.md §6).
  * Retrying cannot help until someone raises the cap, so the job stops at once.
  */
 export class CapExceededError extends JobError {

@@ -1,5 +1,5 @@
 /**
- * What B2's lifecycle rules will do to the versions in a bucket, and when (b2-api.md §5):
+ * What B2's lifecycle rules will do to the versions in a bucket, and when (docs/b2-api.md §5):
  *
  * - `daysFromUploadingToHiding: N` hides the current version N days after its upload;
  * - `daysFromHidingToDeleting: N` deletes a non-current version N days after it became hidden —
@@ -9,7 +9,7 @@
  *
  * Lifecycle runs about once a day, so an action due at T happens at the first daily run after T;
  * the report gives the due time. Rules come from S3 GetBucketLifecycleConfiguration (mapped per
- * b2-api.md §11) or from native rules (`--rules file.json`).
+ * docs/b2-api.md §11) or from native rules (`--rules file.json`).
  */
 import { VersionEntry } from './objects';
 

@@ -1,5 +1,5 @@
 /**
- * One manifest per run at `manifests/<job>/<timestamp>.json` (design.md §5): every object the
+ * One manifest per run at `manifests/<job>/<timestamp>.json` (docs/architecture.md §5): every object the
  * run touched with size, SHA-256 and version id. Written even when the job fails (status
  * `failed` with the error), so a dashboard sees failed runs and `verify` has the checksums of
  * multipart objects whose metadata cannot carry one.

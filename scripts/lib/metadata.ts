@@ -1,7 +1,7 @@
 /**
- * Object metadata every job writes (design.md §5): `x-amz-meta-sha256, -type, -provider, -env,
+ * Object metadata every job writes (docs/architecture.md §5): `x-amz-meta-sha256, -type, -provider, -env,
  * -tool-version`. Keys are lower-case because S3 metadata names are case-insensitive on the wire
- * and B2 maps them to fileInfo names (b2-api.md §11).
+ * and B2 maps them to fileInfo names (docs/b2-api.md §11).
  */
 import { TOOL_VERSION } from './version';
 

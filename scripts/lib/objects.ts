@@ -16,7 +16,7 @@ export interface VersionEntry {
   key: string;
   versionId: string;
   isLatest: boolean;
-  /** B2 hide marker, shown by S3 as a delete marker (b2-api.md §11). */
+  /** B2 hide marker, shown by S3 as a delete marker (docs/b2-api.md §11). */
   deleteMarker: boolean;
   lastModified: number;
   size: number;

@@ -1,5 +1,5 @@
 /**
- * Per-request integrity headers for uploads (issue 11 §13, b2-api.md §11).
+ * Per-request integrity headers for uploads (issue 11 §13, docs/b2-api.md §11).
  *
  * Every part and single PUT carries a checksum the server verifies before it stores the bytes. The
  * preferred one is `x-amz-checksum-crc32`, computed natively by zlib (~0.25 s of CPU per GiB here,

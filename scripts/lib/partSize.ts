@@ -1,5 +1,5 @@
 /**
- * Multipart part sizing for B2's S3 API (b2-api.md §4, §11): parts 5 MiB..5 GiB, at most 10,000
+ * Multipart part sizing for B2's S3 API (docs/b2-api.md §4, §11): parts 5 MiB..5 GiB, at most 10,000
  * parts, and parts of one upload may differ in size (only the last may be under 5 MiB).
  *
  * The streaming uploader holds parts in memory (no temp-file write and re-read), so the default

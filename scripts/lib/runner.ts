@@ -1,7 +1,7 @@
 /**
  * Runs one job: resolves the connection, builds the S3 client, times the run, writes the
  * manifest (backup jobs, even on failure) and the metrics file, prints the result, and maps the
- * outcome to an exit code. Jobs are `run(ctx, opts)` functions that return data (style.md §7).
+ * outcome to an exit code. Jobs are `run(ctx, opts)` functions that return data (docs/conventions.md §7).
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } from './config';

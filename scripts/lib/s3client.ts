@@ -1,5 +1,5 @@
 /**
- * The S3 client set up for B2 (design.md §5, b2-api.md §11–12): path-style addressing, the
+ * The S3 client set up for B2 (docs/architecture.md §5, docs/b2-api.md §11–12): path-style addressing, the
  * region taken from the endpoint host, checksum headers only when an operation requires them
  * (B2 has answered 400 to the SDK's default `x-amz-checksum-*`; our uploads set their own CRC32,
  * with a Content-MD5 fallback: partChecksum.ts), and the one B2 retry policy.

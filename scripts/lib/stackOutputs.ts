@@ -1,5 +1,5 @@
 /**
- * Reads a Pulumi stack's outputs (`pulumi stack output --json --show-secrets`, design.md §1
+ * Reads a Pulumi stack's outputs (`pulumi stack output --json --show-secrets`, docs/architecture.md §1
  * "outputs") and picks the bucket, S3 endpoint and scoped key a job needs.
  *
  * The extractor is deliberately tolerant about the output layout (maps keyed by provider or
@@ -27,7 +27,7 @@ export interface StackPick {
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Runs the pinned Pulumi CLI through `npm run pulumi` (design.md §3). */
+/** Runs the pinned Pulumi CLI through `npm run pulumi` (docs/architecture.md §3). */
 export async function readStackOutputs(stack: string, cwd: string = REPO_ROOT): Promise<StackOutputs> {
   const args = [
     'run',

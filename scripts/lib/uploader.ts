@@ -1,5 +1,5 @@
 /**
- * Streaming multipart uploader with bounded memory (design.md §5, §6: ≤ 256 MiB RSS while
+ * Streaming multipart uploader with bounded memory (docs/architecture.md §5, §6: ≤ 256 MiB RSS while
  * streaming a 5 GiB dump).
  *
  * Why not lib-storage `Upload`: it holds every queued part in memory (queueSize × partSize, i.e.
@@ -584,7 +584,7 @@ async function abortQuietly(req: UploadRequest, uploadId: string): Promise<void>
       new AbortMultipartUploadCommand({ Bucket: req.bucket, Key: req.key, UploadId: uploadId }),
     );
   } catch {
-    // The lifecycle rule cancels unfinished large files after 7 days (design.md §1); the
+    // The lifecycle rule cancels unfinished large files after 7 days (docs/architecture.md §1); the
     // original error is the one worth reporting.
   }
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bootstrap-state` — B2 as the team's Pulumi state backend (design.md §3).
+ * `npm run bootstrap-state` — B2 as the team's Pulumi state backend (docs/architecture.md §3).
  *
  * Provisions, idempotently, through the native API (infra/b2):
  * - a private state bucket: SSE-B2 by default, a lifecycle rule that deletes superseded state

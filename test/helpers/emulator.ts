@@ -1,6 +1,6 @@
 /**
  * Starts the real emulator (`bin/b2-local.js`) as a child process on 127.0.0.1 with port 0 and
- * returns its ready line (design.md §4). Every test that needs B2 uses this; `stop()` kills the
+ * returns its ready line (docs/architecture.md §4). Every test that needs B2 uses this; `stop()` kills the
  * exact PID it started and waits for it to exit.
  */
 import { spawn, ChildProcess } from 'child_process';

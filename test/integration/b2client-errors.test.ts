@@ -1,5 +1,5 @@
 /**
- * Error mapping end to end: real errors the emulator produces for bad requests (b2-api.md §6),
+ * Error mapping end to end: real errors the emulator produces for bad requests (docs/b2-api.md §6),
  * each arriving as the typed class a caller branches on, with status, code and operation.
  */
 import { createHash, randomBytes } from 'crypto';

@@ -1,5 +1,5 @@
 /**
- * Opt-in real-B2 tier (style.md §10): the client's tour against a real Backblaze account.
+ * Opt-in real-B2 tier (docs/conventions.md §10): the client's tour against a real Backblaze account.
  *
  *   B2_TEST_APPLICATION_KEY_ID / B2_TEST_APPLICATION_KEY   a key with writeBuckets, deleteBuckets,
  *                                                          listBuckets, writeFiles, listFiles,

@@ -1,5 +1,5 @@
 /**
- * `B2Client` against the real emulator (design.md §4), port 0, fresh in-memory store per file.
+ * `B2Client` against the real emulator (docs/architecture.md §4), port 0, fresh in-memory store per file.
  * A full tour of the public API, then retries / re-authorization via the admin faults and clock
  * APIs, then error mapping from real emulator errors.
  */

@@ -1,5 +1,5 @@
 /**
- * `b2-local` command line (design.md §4): usage errors exit 2 with a clear message, --help exits 0,
+ * `b2-local` command line (docs/architecture.md §4): usage errors exit 2 with a clear message, --help exits 0,
  * the ready line is exactly one JSON line on stdout, and SIGTERM shuts down cleanly.
  */
 import { spawnSync } from 'child_process';

@@ -1,5 +1,5 @@
 /**
- * `--data DIR` survives kill -9 (design.md §4, issue 3): start the emulator on a data directory,
+ * `--data DIR` survives kill -9 (docs/architecture.md §4, issue 3): start the emulator on a data directory,
  * upload concurrently, SIGKILL it mid-way, restart on the same directory, and check that every
  * acknowledged file lists and downloads byte-exact, that no partial file is visible, and that an
  * acknowledged part of an unfinished large file survived too.

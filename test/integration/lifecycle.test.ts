@@ -1,5 +1,5 @@
 /**
- * Lifecycle rules executed by the emulator on its own clock (b2-api.md §5): the test advances the
+ * Lifecycle rules executed by the emulator on its own clock (docs/b2-api.md §5): the test advances the
  * admin clock and runs `POST /__admin/lifecycle/run`, then observes files hidden, hidden versions
  * deleted, orphaned hide markers removed and unfinished large files cancelled — over the native
  * API and over S3 (rules set with PutBucketLifecycleConfiguration).

@@ -1,5 +1,5 @@
 /**
- * Cloud Replication between two emulator regions (two accounts, b2-api.md §10): configured over
+ * Cloud Replication between two emulator regions (two accounts, docs/b2-api.md §10): configured over
  * the native API exactly as B2 wants it (destination key mapping first, then the source rule),
  * fed over S3, drained with `POST /__admin/replication/run`. Checks PENDING → COMPLETED on the
  * source, REPLICA on the destination, prefix filters, includeExistingFiles, and FAILED when the

@@ -4,7 +4,7 @@
  * Python virtualenvs holding the real B2/S3 clients the conformance tests drive:
  *   .cache/venv         b2 (B2 CLI), b2sdk (newest), boto3
  *   .cache/venv-b2sdk28 b2sdk 2.8 — the API v3 generation
- *   .cache/venv-b2sdk1  b2sdk 1.x — the old client (POST authorize, API v2), see b2-api.md §1.3
+ *   .cache/venv-b2sdk1  b2sdk 1.x — the old client (POST authorize, API v2), see docs/b2-api.md §1.3
  * A venv is (re)built only when its spec or the Python version changed, or a marker file is gone.
  */
 const fs = require('fs');
@@ -24,7 +24,7 @@ const VENVS = [
     report: ['b2', 'b2sdk', 'boto3'],
   },
   {
-    // The last generation on API v3 (apiInfo.storageApi with a single bucketId), b2-api.md §1.3.
+    // The last generation on API v3 (apiInfo.storageApi with a single bucketId), docs/b2-api.md §1.3.
     name: 'venv-b2sdk28',
     dir: path.join(CACHE_DIR, 'venv-b2sdk28'),
     requirements: ['b2sdk==2.8.*'],

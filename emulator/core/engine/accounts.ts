@@ -1,7 +1,7 @@
 /**
  * Accounts, application keys and tokens: the master key, key create/delete/list, authorization
  * (account tokens), and the upload-URL and download-authorization tokens the other modules issue.
- * Tokens live in memory only: a restart makes clients re-authorize, as B2 allows (b2-api.md §1.4).
+ * Tokens live in memory only: a restart makes clients re-authorize, as B2 allows (docs/b2-api.md §1.4).
  */
 import { createHash, timingSafeEqual } from 'crypto';
 import { B2Error, errors } from '../errors';

@@ -3,7 +3,7 @@
  * (capability, bucket, name prefix), the lookups that apply them (bucket, file version, unfinished
  * large file), and the settings every new version resolves (SSE, Object Lock, replication status).
  *
- * Rules come from b2-api.md; section numbers are cited where a rule is not obvious.
+ * Rules come from docs/b2-api.md; section numbers are cited where a rule is not obvious.
  */
 import { createHash } from 'crypto';
 import type { Store } from '../../store/types';
@@ -23,7 +23,7 @@ import * as v from '../validate';
 import type { SseInput } from './types';
 
 export const DAY_MS = 86_400_000;
-/** Account authorization tokens and upload tokens live at most 24 h (b2-api.md §1.4). */
+/** Account authorization tokens and upload tokens live at most 24 h (docs/b2-api.md §1.4). */
 export const TOKEN_TTL_MS = DAY_MS;
 /** Most live tokens of each kind kept in memory (see `prune`). */
 const MAX_TOKENS = 50_000;
@@ -186,7 +186,7 @@ export class EngineCore {
 
   /**
    * The listing prefix after the key's namePrefix: v2+ refuse a prefix outside it (401), v1
-   * silently filters (b2-api.md §1.1).
+   * silently filters (docs/b2-api.md §1.1).
    */
   effectivePrefix(auth: AuthContext, prefix: string): { prefix: string; filter: string | null } {
     const np = auth.namePrefix;

@@ -82,7 +82,7 @@ export class Buckets {
 
   /**
    * Replace a bucket's lifecycle rules (native `lifecycleRules`, S3 Put/DeleteBucketLifecycle).
-   * `allowOverlap`: the S3 path accepts overlapping prefixes (b2-api.md §11), the native one not.
+   * `allowOverlap`: the S3 path accepts overlapping prefixes (docs/b2-api.md §11), the native one not.
    * Scope: see `checkLifecycleScope` (docs/b2-key-scope.md).
    */
   setLifecycleRules(
@@ -212,7 +212,7 @@ export class Buckets {
     return bucket;
   }
 
-  /** b2_list_buckets with B2's rules for restricted keys and `bucketTypes` (b2-api.md §2). */
+  /** b2_list_buckets with B2's rules for restricted keys and `bucketTypes` (docs/b2-api.md §2). */
   listBuckets(
     auth: AuthContext,
     filter: { bucketId?: string; bucketName?: string; bucketTypes?: unknown },
@@ -263,7 +263,7 @@ export class Buckets {
 
 /**
  * Lifecycle rules may be written with `writeBucketLifecycleRules` (any key, bucket-restricted ones
- * included) or with `writeBuckets` (which bucket-restricted keys cannot hold). b2-api.md §7 lists
+ * included) or with `writeBuckets` (which bucket-restricted keys cannot hold). docs/b2-api.md §7 lists
  * lifecycle under writeBuckets and names writeBucketLifecycleRules for the S3 lifecycle calls;
  * we accept either on both APIs so one key behaves the same on both (docs/b2-key-scope.md).
  */

@@ -120,7 +120,7 @@ export class Files {
     return f;
   }
 
-  /** Object Lock: legal hold and unexpired retention protect a version (b2-api.md §9). */
+  /** Object Lock: legal hold and unexpired retention protect a version (docs/b2-api.md §9). */
   private checkDeletable(auth: AuthContext, f: FileRecord, bypass: boolean): void {
     if (auth.system) return;
     if (f.legalHold === 'on') throw errors.accessDenied(`file ${f.fileName} is under legal hold`);

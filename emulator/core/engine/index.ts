@@ -17,7 +17,7 @@
  *   copies.ts       b2_copy_file / b2_copy_part (S3 CopyObject / UploadPartCopy)
  *   downloads.ts    download authorizations, download access rules, Range, SSE-C
  *
- * Rules come from b2-api.md; section numbers are cited where a rule is not obvious.
+ * Rules come from docs/b2-api.md; section numbers are cited where a rule is not obvious.
  */
 import type { Store } from '../../store/types';
 import type { Clock } from '../clock';

@@ -1,6 +1,6 @@
 /**
  * Large files: start, part upload URLs, part uploads, part listing, finish, cancel, and the
- * listing of unfinished large files (b2-api.md §2.2).
+ * listing of unfinished large files (docs/b2-api.md §2.2).
  */
 import { B2Error, errors } from '../errors';
 import type { AuthContext, FileRecord, PartRecord } from '../types';

@@ -1,6 +1,6 @@
 /**
  * b2_list_file_names and b2_list_file_versions: one walk over the store's (name, newest first)
- * order with B2's paging, prefixes, delimiters and name-prefix rules (b2-api.md §2.4).
+ * order with B2's paging, prefixes, delimiters and name-prefix rules (docs/b2-api.md §2.4).
  */
 import { compareUtf8 } from '../../store/types';
 import { errors } from '../errors';
@@ -20,7 +20,7 @@ export class Listing {
     return this.listFiles(auth, input, true);
   }
 
-  /** One engine for both list calls, with B2's paging (b2-api.md §2.4). */
+  /** One engine for both list calls, with B2's paging (docs/b2-api.md §2.4). */
   private listFiles(auth: AuthContext, input: ListFilesInput, versions: boolean): ListFilesResult {
     requireCap(auth, 'listFiles');
     const bucket = this.core.bucketFor(auth, input.bucketId, errors.invalidBucketId);

@@ -127,7 +127,7 @@ export interface CreateKeyInput {
   namePrefix?: string | null;
 }
 
-/** Query-string overrides of download response headers (b2-api.md §2.3). */
+/** Query-string overrides of download response headers (docs/b2-api.md §2.3). */
 export interface DownloadOverrides {
   b2ContentDisposition?: string;
   b2ContentLanguage?: string;

@@ -1,6 +1,6 @@
 /**
  * Bucket operations of the S3-compatible API
- * (https://www.backblaze.com/docs/cloud-storage-s3-compatible-api, b2-api.md §11).
+ * (https://www.backblaze.com/docs/cloud-storage-s3-compatible-api, docs/b2-api.md §11).
  */
 import type { LifecycleRule } from '../../core/types';
 import { readSmallBody } from '../body';
@@ -16,7 +16,7 @@ import {
   XmlNode,
 } from '../xml';
 
-/** ListBuckets: restricted keys need `listAllBucketNames` (b2-api.md §7, §11). */
+/** ListBuckets: restricted keys need `listAllBucketNames` (docs/b2-api.md §7, §11). */
 export async function listBuckets(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   if (auth.bucketIds) requireCapability(auth, 'listAllBucketNames');
@@ -188,7 +188,7 @@ export async function deleteBucketEncryption(c: S3Call): Promise<S3Reply> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lifecycle (b2-api.md §11 "lifecycle"): Expiration.Days → daysFromUploadingToHiding,
+// Lifecycle (docs/b2-api.md §11 "lifecycle"): Expiration.Days → daysFromUploadingToHiding,
 // NoncurrentVersionExpiration → daysFromHidingToDeleting, AbortIncompleteMultipartUpload →
 // daysFromStartingToCancelingUnfinishedLargeFiles. Unlike the native API, overlapping prefixes are
 // accepted (B2 then applies the most cost-saving combination — see jobs/lifecyclePlan.ruleFor).
@@ -271,7 +271,7 @@ const OP_OF_S3_METHOD: Record<string, string> = {
   DELETE: 's3_delete',
 };
 
-/** PutBucketCors: S3 rules become B2 CORS rules over the `s3_*` operations (b2-api.md §4 limits). */
+/** PutBucketCors: S3 rules become B2 CORS rules over the `s3_*` operations (docs/b2-api.md §4 limits). */
 export async function putBucketCors(c: S3Call): Promise<S3Reply> {
   const auth = authOf(c);
   const b = bucketNamed(c);

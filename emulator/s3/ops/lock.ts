@@ -1,5 +1,5 @@
 /**
- * Object Lock over S3 (b2-api.md §9, §11): bucket lock configuration and per-object retention /
+ * Object Lock over S3 (docs/b2-api.md §9, §11): bucket lock configuration and per-object retention /
  * legal hold, mapped onto the engine's B2 rules (one-way enablement, governance bypass,
  * compliance only extends, `bucket_missing_file_lock` on ordinary buckets).
  */

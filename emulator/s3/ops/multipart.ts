@@ -1,6 +1,6 @@
 /**
  * Multipart uploads over B2 large files: UploadId = the large file's fileId, parts are B2 parts
- * (same 5 MB minimum except the last, at least 2 parts, part numbers 1–10000 — b2-api.md §4),
+ * (same 5 MB minimum except the last, at least 2 parts, part numbers 1–10000 — docs/b2-api.md §4),
  * the completed object's ETag is S3's `md5(concatenated part MD5s)-N`.
  */
 import { createHash } from 'crypto';

@@ -1,5 +1,5 @@
 /**
- * Object operations with B2 semantics (b2-api.md §11): versioning is always on, a version id is
+ * Object operations with B2 semantics (docs/b2-api.md §11): versioning is always on, a version id is
  * a B2 fileId, DeleteObject without a version id writes a hide marker that S3 clients see as a
  * delete marker, `x-amz-meta-*` is B2 fileInfo.
  */
@@ -407,7 +407,7 @@ export async function deleteObjects(c: S3Call): Promise<S3Reply> {
   return { xml: renderXml('DeleteResult', { Deleted: deleted, Error: errorsOut }) };
 }
 
-/** PutObjectAcl: B2 object ACLs are the bucket's; a canned ACL must match it (b2-api.md §11). */
+/** PutObjectAcl: B2 object ACLs are the bucket's; a canned ACL must match it (docs/b2-api.md §11). */
 export async function putObjectAcl(c: S3Call): Promise<S3Reply> {
   authOf(c);
   const plan = openObject(c);

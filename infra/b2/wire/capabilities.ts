@@ -1,5 +1,5 @@
 /**
- * Application-key capability names (b2-api.md §7): the 26 classic ones (b2sdk ALL_CAPABILITIES;
+ * Application-key capability names (docs/b2-api.md §7): the 26 classic ones (b2sdk ALL_CAPABILITIES;
  * the master key holds all) plus the newer lifecycle/logging ones. Wire constants, shared by the
  * emulator and the providers' validation. https://www.backblaze.com/docs/cloud-storage-application-key-capabilities
  */

@@ -1,5 +1,5 @@
 /**
- * B2's native error body (b2-api.md §6): `{"status":400,"code":"bad_request","message":"…"}`.
+ * B2's native error body (docs/b2-api.md §6): `{"status":400,"code":"bad_request","message":"…"}`.
  *
  * Real B2 (and proxies in front of it) sometimes answer with a blank or HTML body, and HEAD
  * answers never have one; the codec below returns `null` for anything that is not this shape so

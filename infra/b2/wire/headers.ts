@@ -1,5 +1,5 @@
 /**
- * Header names and the B2 string codec (b2-api.md §2.2, §2.3). Named once here so client and
+ * Header names and the B2 string codec (docs/b2-api.md §2.2, §2.3). Named once here so client and
  * emulator spell them identically (rclone `b2.go` `retryAfterHeader`). Lower case: Node's fetch
  * and http both normalise header names to lower case.
  */

@@ -1,4 +1,4 @@
-/** Wire-level B2 types and codecs, shared with the emulator (style.md §1). */
+/** Wire-level B2 types and codecs, shared with the emulator (docs/conventions.md §1). */
 export * from './types';
 export * from './errors';
 export * from './headers';

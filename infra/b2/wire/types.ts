@@ -1,12 +1,12 @@
 /**
- * B2 native API JSON shapes (b2-api.md §1–3), v2/v3 unless marked v4.
+ * B2 native API JSON shapes (docs/b2-api.md §1–3), v2/v3 unless marked v4.
  *
  * Wire names are exactly as on the wire (camelCase from the B2 docs). Nullable fields are
  * `T | null`, never optional, because B2 distinguishes "null" from "absent" in several places
  * (lifecycle day counts, guarded settings). Fields that older captures omit are optional.
  *
  * Names follow the endpoint: `b2_update_bucket` → `UpdateBucketRequest` / response `Bucket`.
- * No logic and no imports from outside wire/: the emulator imports these types too (style.md §1).
+ * No logic and no imports from outside wire/: the emulator imports these types too (docs/conventions.md §1).
  */
 import type { CorsOperation } from './cors';
 
@@ -58,7 +58,7 @@ export interface FileLockConfiguration {
   isFileLockEnabled: boolean | null;
 }
 
-/** One rule per prefix; overlapping prefixes are refused by B2 (b2-api.md §4). */
+/** One rule per prefix; overlapping prefixes are refused by B2 (docs/b2-api.md §4). */
 export interface LifecycleRule {
   fileNamePrefix: string;
   daysFromUploadingToHiding: number | null;

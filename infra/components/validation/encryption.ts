@@ -4,7 +4,7 @@ export const UPLOAD_ENCRYPTIONS = ['SSE-B2', 'SSE-C'] as const;
 export type UploadEncryption = (typeof UPLOAD_ENCRYPTIONS)[number];
 
 /**
- * B2 replication silently skips SSE-C files (b2-api.md §8, §10), so a replicated estate whose jobs
+ * B2 replication silently skips SSE-C files (docs/b2-api.md §8, §10), so a replicated estate whose jobs
  * upload with SSE-C would look replicated and not be. The design forbids the combination outright;
  * we refuse it at preview instead of discovering it at restore time.
  */

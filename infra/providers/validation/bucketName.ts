@@ -1,7 +1,7 @@
 import { Problem } from './problem';
 
 /**
- * B2 bucket-name rules (b2-api.md §4): 6–63 characters of letters, digits and `-`, not starting
+ * B2 bucket-name rules (docs/b2-api.md §4): 6–63 characters of letters, digits and `-`, not starting
  * with `b2-`. B2 accepts upper case natively, but the S3-compatible API (which the backup jobs use)
  * needs lower case, so we require `[a-z0-9-]`. Names are global across all B2 accounts.
  * https://www.backblaze.com/docs/cloud-storage-buckets#bucket-names

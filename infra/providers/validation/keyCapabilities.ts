@@ -5,7 +5,7 @@ import { ALL_CAPABILITIES, Capability } from '../../b2/wire/capabilities';
 export { ALL_CAPABILITIES };
 export type { Capability };
 
-/** What a key restricted to one or more buckets may hold (b2-api.md §4, "bucket-restricted key"). */
+/** What a key restricted to one or more buckets may hold (docs/b2-api.md §4, "bucket-restricted key"). */
 export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = [
   'listAllBucketNames',
   'listBuckets',
@@ -55,7 +55,7 @@ export function validateCapabilities(
   return problems;
 }
 
-/** Key names: 1–100 of letters, digits and `-` (b2-api.md §4). */
+/** Key names: 1–100 of letters, digits and `-` (docs/b2-api.md §4). */
 export function validateKeyName(name: unknown, property = 'keyName'): Problem[] {
   if (typeof name !== 'string' || !/^[A-Za-z0-9-]{1,100}$/.test(name)) {
     return [{ property, reason: `key name ${JSON.stringify(name)} must be 1-100 letters, digits or "-"` }];

@@ -2,7 +2,7 @@ import { LifecycleRule } from '../types';
 import { Problem } from './problem';
 
 /**
- * Lifecycle-rule checks that B2 would otherwise only report at apply time (b2-api.md §4):
+ * Lifecycle-rule checks that B2 would otherwise only report at apply time (docs/b2-api.md §4):
  * at most 100 rules; each rule has a `fileNamePrefix` and at least one positive whole number of
  * days; no two rules may match the same file (`photos/` and `photos/kittens/` overlap, and `""`
  * overlaps everything). https://www.backblaze.com/docs/cloud-storage-lifecycle-rules

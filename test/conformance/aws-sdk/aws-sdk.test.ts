@@ -1,7 +1,7 @@
 /**
  * @aws-sdk/client-s3 (+ lib-storage) against the emulator with the SDK's default checksum
  * settings (CRC32 on every upload, response validation) and with `WHEN_REQUIRED` (what the
- * backup CLI uses for B2, design.md §5). In B2's 2024–25 mode the default settings must fail with
+ * backup CLI uses for B2, docs/architecture.md §5). In B2's 2024–25 mode the default settings must fail with
  * B2's error, while WHEN_REQUIRED uploads work.
  */
 import {

@@ -1,6 +1,6 @@
 /**
  * Conformance: the real b2sdk (Python) against the emulator, unchanged, in three generations —
- * the newest from PyPI (API v4), 2.8 (API v3) and 1.x (POST authorize, API v2), per b2-api.md §1.3. The
+ * the newest from PyPI (API v4), 2.8 (API v3) and 1.x (POST authorize, API v2), per docs/b2-api.md §1.3. The
  * scenario (scenario.py) runs once per generation; each step below reports its own outcome.
  * The 300 MB file runs only with the newest b2sdk (the large-file path is the same code in 1.x,
  * already exercised by the 30 MiB case) to keep CPU and disk in bounds.

@@ -1,6 +1,6 @@
 """
 b2sdk conformance scenario against the local emulator, run unchanged by every b2sdk generation
-(newest 2.x: API v4; 1.x: POST authorize, API v2 — see b2-api.md §1.3). Driven by
+(newest 2.x: API v4; 1.x: POST authorize, API v2 — see docs/b2-api.md §1.3). Driven by
 test/conformance/b2sdk/b2sdk.test.ts, which starts the emulator and reads our stdout.
 
 Input: env B2_CONFORMANCE = JSON {"url", "keyId", "applicationKey", "workdir", "runId", "heavy"}.

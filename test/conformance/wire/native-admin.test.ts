@@ -1,5 +1,5 @@
 /**
- * Admin API (design.md §4): fault injection (status+code+Retry-After, resets, count, fraction,
+ * Admin API (docs/architecture.md §4): fault injection (status+code+Retry-After, resets, count, fraction,
  * path match), per-operation stats, the emulator clock, and the --rate-limit 429.
  */
 import { startEmulator, type RunningEmulator } from '../../helpers/emulator';

@@ -1,5 +1,5 @@
 /**
- * b2_authorize_account per version (b2-api.md §1.2–1.4), token expiry on the emulator clock,
+ * b2_authorize_account per version (docs/b2-api.md §1.2–1.4), token expiry on the emulator clock,
  * the Date header and X-Bz-Test-Mode.
  */
 import { startEmulator, type RunningEmulator } from '../../helpers/emulator';

@@ -1,5 +1,5 @@
 /**
- * Buckets (b2-api.md §2 rules, §3 shape, §4 limits): CRUD, ifRevisionIs, list_buckets rules,
+ * Buckets (docs/b2-api.md §2 rules, §3 shape, §4 limits): CRUD, ifRevisionIs, list_buckets rules,
  * guarded fields, lifecycle/CORS/SSE/lock/replication validation.
  */
 import { startEmulator, type RunningEmulator } from '../../helpers/emulator';

@@ -1,5 +1,5 @@
 /**
- * CORS rules on native downloads and uploads (b2-api.md §3–4): preflights answered from the
+ * CORS rules on native downloads and uploads (docs/b2-api.md §3–4): preflights answered from the
  * bucket's corsRules, allowed origins echoed on actual requests, everything else refused.
  */
 import { startEmulator, type RunningEmulator } from '../../helpers/emulator';

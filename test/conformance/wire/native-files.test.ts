@@ -1,5 +1,5 @@
 /**
- * Files (b2-api.md §2.2–2.4, §3, §4): uploads and SHA-1 modes, large files, listing and paging,
+ * Files (docs/b2-api.md §2.2–2.4, §3, §4): uploads and SHA-1 modes, large files, listing and paging,
  * hide/delete, downloads with Range and headers, download authorizations, public buckets, copy.
  */
 import { randomBytes } from 'crypto';

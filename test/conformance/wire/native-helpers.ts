@@ -1,5 +1,5 @@
 /**
- * Plain-HTTP helpers for the native wire tests: written from b2-api.md with `fetch`, never through
+ * Plain-HTTP helpers for the native wire tests: written from docs/b2-api.md with `fetch`, never through
  * our client, so neither side can hide the other's mistakes.
  */
 import { createHash } from 'crypto';

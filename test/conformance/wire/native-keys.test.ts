@@ -1,5 +1,5 @@
 /**
- * Application keys (b2-api.md §2, §4, §7): create/list paging/delete and restricted-key
+ * Application keys (docs/b2-api.md §2, §4, §7): create/list paging/delete and restricted-key
  * enforcement — capabilities, bucket scope and namePrefix (401 on v2+, filtered on v1).
  */
 import { startEmulator, type RunningEmulator } from '../../helpers/emulator';

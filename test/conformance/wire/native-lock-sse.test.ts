@@ -1,5 +1,5 @@
 /**
- * Server-side encryption (b2-api.md §8) and Object Lock (§9) on the native API: bucket default
+ * Server-side encryption (docs/b2-api.md §8) and Object Lock (§9) on the native API: bucket default
  * SSE-B2, SSE-C keys required on download, retention/legal-hold headers, locked versions refused
  * for deletion, governance bypass, compliance only extended.
  */

@@ -1,5 +1,5 @@
 /**
- * S3 writes on a `--data` emulator survive kill -9 (design.md §4): an acknowledged PutObject and
+ * S3 writes on a `--data` emulator survive kill -9 (docs/architecture.md §4): an acknowledged PutObject and
  * CompleteMultipartUpload are readable after restart, with the same version ids, ETags (the
  * multipart ETag lives in protocol-private record data) and full-object checksum.
  */

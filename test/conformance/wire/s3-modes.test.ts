@@ -1,7 +1,7 @@
 /**
  * Emulator modes that change S3 answers: `--rate-limit` (503 SlowDown + Retry-After on S3, 429 on
- * native — b2-api.md §12) and `B2_LOCAL_S3_CHECKSUMS=reject` (B2's 2024–25 refusal of flexible
- * checksum headers — b2-api.md §11).
+ * native — docs/b2-api.md §12) and `B2_LOCAL_S3_CHECKSUMS=reject` (B2's 2024–25 refusal of flexible
+ * checksum headers — docs/b2-api.md §11).
  */
 import { startS3Env, S3Env, s3raw } from './s3helpers';
 

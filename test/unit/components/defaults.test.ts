@@ -1,4 +1,4 @@
-/** design.md §1 defaults, kept in infra/components/defaults.ts. */
+/** docs/architecture.md §1 defaults, kept in infra/components/defaults.ts. */
 import {
   KEY_CAPABILITIES,
   bucketNameFor,

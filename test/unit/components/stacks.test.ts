@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- registered inputs and stack exports are arbitrary property bags. */
 /**
  * The stack program under Pulumi mocks, once per stack file: which buckets, keys and replication
- * rules each environment declares (prod must match design.md §1 exactly), with which inputs, and
+ * rules each environment declares (prod must match docs/architecture.md §1 exactly), with which inputs, and
  * which outputs are secret.
  */
 import type * as pulumiT from '@pulumi/pulumi';
@@ -75,7 +75,7 @@ const STANDARD_RULES = [
   },
 ];
 
-describe('prod stack (design.md §1)', () => {
+describe('prod stack (docs/architecture.md §1)', () => {
   let s: Loaded;
   beforeAll(async () => {
     s = await loadStack('prod');

@@ -1,6 +1,6 @@
 /**
  * Engine rules without HTTP: Range parsing, and list paging checked against a naive model over
- * random names, versions, hide markers and delimiters (b2-api.md §2.4).
+ * random names, versions, hide markers and delimiters (docs/b2-api.md §2.4).
  */
 import { Readable } from 'stream';
 import { Clock } from '../../../emulator/core/clock';

@@ -1,4 +1,4 @@
-/** Lifecycle planning per name (b2-api.md §5), on synthetic versions and a fixed clock. */
+/** Lifecycle planning per name (docs/b2-api.md §5), on synthetic versions and a fixed clock. */
 import type { FileRecord, LifecycleRule } from '../../../emulator/core/types';
 import { DAY_MS, dueUnfinished, planName, ruleFor } from '../../../emulator/jobs/lifecyclePlan';
 
