@@ -12,7 +12,15 @@ export const tfStateCommand = defineCommand<TfStateOptions>({
       cmd
         .option('--file <state>', 'a terraform.tfstate or a `pulumi stack export` file')
         .option('--workspace <dir>', 'a Terraform working directory (all workspaces)')
-        .option('--name <name>', 'name under terraform-state/ (default: the directory name)'),
+        .option(
+          '--name <name>',
+          'name under terraform-state/ (default: <directory name>-<8 hex>, unique per workspace path in the repository)',
+        )
+        .option(
+          '--rotate-key',
+          'accept an encryption key id that differs from the previous version (default: refused, exit 2)',
+          false,
+        ),
     ),
   options: (raw) => ({
     file: str(raw, 'file'),
@@ -20,5 +28,6 @@ export const tfStateCommand = defineCommand<TfStateOptions>({
     name: str(raw, 'name'),
     keyFile: str(raw, 'keyFile'),
     keyEnv: raw.keyEnv as string,
+    rotateKey: !!raw.rotateKey,
   }),
 });

@@ -2,9 +2,15 @@
  * `tf-state`: Terraform state files (a file, or every state under a workspace directory) and
  * Pulumi stack exports, encrypted client-side with AES-256-GCM before upload to
  * `terraform-state/<name>/<file>.enc`. The key never leaves the machine; its id goes into
- * metadata (`x-amz-meta-key-id`). The key is stable per workspace so B2 keeps the history as
- * versions (the lifecycle rule deletes superseded ones after 90 days, docs/architecture.md §1).
+ * metadata (`x-amz-meta-key-id`). The object name is stable per workspace so B2 keeps the history
+ * as versions (the lifecycle rule deletes superseded ones after 90 days, docs/architecture.md §1).
  * Unchanged state (same HMAC of the plaintext under the key) is not uploaded again.
+ *
+ * Names: `<name>` defaults to `<directory name>-<8 hex>`, the hex a hash of the workspace path
+ * relative to the enclosing git repository's root (the absolute path outside a repository), so
+ * two workspaces that share a directory name never write the same object. The same hash goes into
+ * metadata (`workspace-id`): a second workspace given the same `--name` is refused. A backup whose
+ * encryption key id differs from the previous version's is refused unless `--rotate-key`.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, createHmac } from 'crypto';
@@ -22,6 +28,35 @@ export interface TfStateOptions {
   name?: string;
   keyFile?: string;
   keyEnv?: string;
+  /** Accept an encryption key id that differs from the previous version's. */
+  rotateKey?: boolean;
+}
+
+/** The enclosing git repository's root (a `.git` directory or file), if any. */
+function gitRoot(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** Name characters kept as typed; anything else becomes `_`. */
+const safeName = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
+
+/**
+ * The workspace's stable identity: a hash of its path relative to the repository root (so a
+ * clone elsewhere gets the same id), and the default name `<dir name>-<first 8 hex>`.
+ */
+export function workspaceIdentity(dir: string): { id: string; defaultName: string; relative: string } {
+  const abs = path.resolve(dir);
+  const root = gitRoot(abs);
+  const relative = root ? path.relative(root, abs).split(path.sep).join('/') || '.' : abs;
+  const id = createHash('sha256')
+    .update(root ? `repo:${relative}` : `abs:${relative}`)
+    .digest('hex')
+    .slice(0, 16);
+  const base = relative === '.' && root ? path.basename(root) : path.basename(abs);
+  return { id, defaultName: `${safeName(base)}-${id.slice(0, 8)}`, relative };
 }
 
 interface StateFile {
@@ -87,16 +122,40 @@ function contentMac(plain: Buffer, k: EncryptionKey): string {
 async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
   const key = loadKey(opts, ctx.env);
   const files = findStateFiles(opts);
-  const name = opts.name ?? path.basename(path.resolve(opts.workspace ?? path.dirname(opts.file!)));
-  ctx.manifest.details = { name, keyId: key.keyId, files: files.map((f) => f.rel) };
+  const ws = workspaceIdentity(opts.workspace ?? path.dirname(path.resolve(opts.file!)));
+  const name = opts.name ?? ws.defaultName;
+  ctx.manifest.details = {
+    name,
+    workspaceId: ws.id,
+    workspace: ws.relative,
+    keyId: key.keyId,
+    files: files.map((f) => f.rel),
+  };
+  // Every check before the first upload: a refusal leaves nothing half-written.
+  const planned = [];
+  for (const f of files) {
+    const objectKey = `terraform-state/${name}/${f.rel}.enc`;
+    const head = await headObject(ctx.s3, ctx.conn.bucket, objectKey);
+    const prevWorkspace = head?.Metadata?.['workspace-id'];
+    if (prevWorkspace && prevWorkspace !== ws.id)
+      throw new UsageError(
+        `${objectKey} was written from another workspace (workspace id ${prevWorkspace}, this one is ${ws.id} for ${ws.relative}); ` +
+          'two workspaces must not share a name: choose another --name (or drop --name for the default, unique per workspace)',
+      );
+    const prevKey = head?.Metadata?.['key-id'];
+    if (prevKey && prevKey !== key.keyId && !opts.rotateKey)
+      throw new UsageError(
+        `${objectKey}: the encryption key id ${key.keyId} differs from the previous version's ${prevKey}; ` +
+          'if this is a deliberate key rotation pass --rotate-key (keep the old key: older versions need it to decrypt), else use the old key',
+      );
+    planned.push({ f, objectKey, head });
+  }
   const human: string[] = [];
   let bytes = 0;
   let uploaded = 0;
-  for (const f of files) {
+  for (const { f, objectKey, head } of planned) {
     const plain = fs.readFileSync(f.abs);
-    const objectKey = `terraform-state/${name}/${f.rel}.enc`;
     const mac = contentMac(plain, key);
-    const head = await headObject(ctx.s3, ctx.conn.bucket, objectKey);
     if (head?.Metadata?.['content-hmac'] === mac && head.Metadata?.['key-id'] === key.keyId) {
       ctx.manifest.objects.push({
         key: objectKey,
@@ -136,6 +195,7 @@ async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
               'key-id': key.keyId,
               'content-hmac': mac,
               'state-kind': f.kind,
+              'workspace-id': ws.id,
             },
           }),
         }),
@@ -154,7 +214,13 @@ async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
     uploaded += 1;
   }
   return {
-    summary: { name, keyId: key.keyId, objects: ctx.manifest.objects },
+    summary: {
+      name,
+      workspaceId: ws.id,
+      workspace: ws.relative,
+      keyId: key.keyId,
+      objects: ctx.manifest.objects,
+    },
     human,
     bytes,
     objects: uploaded,
@@ -169,6 +235,10 @@ export const tfStateJob: JobDefinition<TfStateOptions> = {
     if (!!o.file === !!o.workspace)
       throw new UsageError('give exactly one of --file <state> or --workspace <dir>');
     loadKey(o, deps.env); // fail on a missing/bad key before touching the network
+    if (o.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(o.name))
+      throw new UsageError(
+        `--name "${o.name}": use letters, digits, '.', '_' and '-' only (it is one path segment)`,
+      );
   },
   run,
 };

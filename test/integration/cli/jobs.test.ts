@@ -293,7 +293,10 @@ describe('tf-state', () => {
     const ws = path.join(tmp, 'network');
     file('network/terraform.tfstate', state);
     file('network/terraform.tfstate.d/staging/terraform.tfstate', state.replace('1.9.5', '1.9.6'));
-    const r = await cli(estate, ['tf-state', '--workspace', ws, '--json'], { BACKUP_ENCRYPTION_KEY: key });
+    // --name pins the pre-0.2 layout (terraform-state/<dir name>/…); the default is unique per workspace
+    const r = await cli(estate, ['tf-state', '--workspace', ws, '--name', 'network', '--json'], {
+      BACKUP_ENCRYPTION_KEY: key,
+    });
     expect(r.code).toBe(0);
     const doc = r.json<{ keyId: string; objects: { key: string; status: string }[] }>();
     expect(doc.objects.map((o) => o.key).sort()).toEqual([
@@ -351,7 +354,7 @@ describe('tf-state', () => {
     expect(fs.readFileSync(path.join(tmp, 'out.tfstate'), 'utf8')).toBe(state);
 
     // unchanged state is not uploaded again
-    const again = await cli(estate, ['tf-state', '--workspace', ws, '--json'], {
+    const again = await cli(estate, ['tf-state', '--workspace', ws, '--name', 'network', '--json'], {
       BACKUP_ENCRYPTION_KEY: key,
     });
     expect(again.json<{ objects: { status: string }[] }>().objects.map((o) => o.status)).toEqual([
