@@ -11,7 +11,7 @@
  *   newer version written by anyone else is `replaced`;
  * - under `terraform-state/` (versioned by design) every version must be listed.
  *
- * B2 applies lifecycle rules about once a day at day granularity, so a removal up to one day
+ * B2 applies lifecycle rules about once a day at day granularity (docs/b2-api.md §5), so a removal up to one day
  * before the exact due time still counts as accounted for (LIFECYCLE_SLACK_MS).
  */
 import { B2Rule, ruleFor } from './lifecycle';

@@ -78,7 +78,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-cli-verify-'));
   fs.mkdirSync(path.join(tmp, 'tf'));
   fs.mkdirSync(path.join(tmp, 'logs'));
-  // The stack's retention shape (design §1): superseded versions deleted after N days; audit-log
+  // The stack's retention shape (docs/architecture.md §1): superseded versions deleted after N days; audit-log
   // segments hidden after 7 days and deleted a day later.
   await setLifecycleRules(estate, [
     { fileNamePrefix: 'configs/', daysFromUploadingToHiding: null, daysFromHidingToDeleting: 30 },
