@@ -1,16 +1,29 @@
 /**
  * `cost`: bytes by bucket and top-level prefix from version listings, this month's cost on B2 vs
- * S3 Standard, a 12-month projection, and an egress alert past 2.5× the average stored (B2's free
- * allowance is 3×). `--fail-on-alert` makes the alert fail a pipeline; `--html` writes a
- * self-contained report with an inline SVG chart.
+ * S3 Standard, a 12-month projection, and an egress alert on the account total: B2's free egress is
+ * 3× what the whole account stores, so the alert fires when the projected egress charge passes
+ * `--alert-over-usd` (default $0: any charge). The account total is `--account-stored`, else the sum
+ * over `--all-buckets`, else the listed buckets (said so in the output). Without
+ * `--egress-per-month` the alert is skipped with a note, never silently green. `--fail-on-alert`
+ * makes the alert fail a pipeline (exit 1); `--html` writes a self-contained report with an inline
+ * SVG chart. Sizes in sentences are decimal GB, B2's billing unit.
  */
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
-import { CostReport, DEFAULT_PRICES, mergePrices, monthCost, project, renderHtml } from '../lib/cost';
+import {
+  CostReport,
+  DEFAULT_PRICES,
+  egressCheck,
+  formatGB,
+  mergePrices,
+  monthCost,
+  project,
+  renderHtml,
+} from '../lib/cost';
 import { UsageError } from '../lib/errors';
 import { listVersions } from '../lib/objects';
 import { parseSize } from '../lib/partSize';
-import { formatBytes, table } from '../lib/reporter';
+import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 
 export interface CostOptions {
@@ -22,6 +35,10 @@ export interface CostOptions {
   pricesFile?: string;
   html?: string;
   failOnAlert: boolean;
+  /** The account's stored bytes for the egress allowance (a bucket-scoped key cannot list them all). */
+  accountStored?: string;
+  /** Alert when the month's projected egress charge exceeds this many dollars (default 0). */
+  alertOverUsd?: number;
 }
 
 const MONTH = 30 * 86_400_000;
@@ -58,13 +75,21 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
     buckets.push({ bucket, bytes: prefixes.reduce((s, p) => s + p.bytes, 0), prefixes });
   }
   const totalBytes = buckets.reduce((s, b) => s + b.bytes, 0);
-  const egress = opts.egressPerMonth ? parseSize(opts.egressPerMonth, '--egress-per-month') : 0;
+  const egressGiven =
+    opts.egressPerMonth !== undefined ? parseSize(opts.egressPerMonth, '--egress-per-month') : undefined;
+  const egress = egressGiven ?? 0;
   const growth = opts.growthPerMonth ? parseSize(opts.growthPerMonth, '--growth-per-month') : recent;
   const current = monthCost(totalBytes, egress, prices);
-  const alert =
-    current.egressMultiple > prices.egressAlertMultiple
-      ? `egress ${formatBytes(egress)}/month is ${current.egressMultiple.toFixed(2)}x the stored ${formatBytes(totalBytes)} (alert above ${prices.egressAlertMultiple}x; B2 free allowance is ${prices.b2.egressFreeMultiple}x)`
-      : undefined;
+  const accountStored =
+    opts.accountStored !== undefined ? parseSize(opts.accountStored, '--account-stored') : undefined;
+  const basis =
+    accountStored !== undefined
+      ? '--account-stored'
+      : opts.allBuckets
+        ? 'all buckets'
+        : `only ${bucketNames.join(', ')}: pass --account-stored or --all-buckets for the account total`;
+  const check = egressCheck(egressGiven, accountStored ?? totalBytes, basis, opts.alertOverUsd ?? 0, prices);
+  const alert = check.status === 'alert' ? check.message : undefined;
   const report: CostReport = {
     generatedAt: new Date(now).toISOString(),
     buckets,
@@ -73,6 +98,7 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
     current,
     projection: project(totalBytes, growth, egress, opts.months, prices),
     alert,
+    egressAlert: check,
     prices,
   };
   if (opts.html && !ctx.dryRun) fs.writeFileSync(opts.html, renderHtml(report));
@@ -81,7 +107,7 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
     ...table(
       ['bucket / prefix', 'versions', 'stored'],
       buckets.flatMap((b) =>
-        b.prefixes.map((p) => [`${b.bucket}/${p.prefix}`, p.objects, formatBytes(p.bytes)]),
+        b.prefixes.map((p) => [`${b.bucket}/${p.prefix}`, p.objects, formatGB(p.bytes)]),
       ),
     ),
     '',
@@ -93,7 +119,11 @@ async function run(ctx: JobContext, opts: CostOptions): Promise<JobOutcome> {
       ],
     ),
     `in ${opts.months} months: B2 ${money(report.projection.at(-1)?.b2Total ?? 0)}, S3 ${money(report.projection.at(-1)?.s3Total ?? 0)} per month`,
-    ...(alert ? [`ALERT: ${alert}`] : []),
+    alert
+      ? `ALERT: ${alert}`
+      : check.status === 'skipped'
+        ? `note: ${check.reason}`
+        : `egress: ${check.message}`,
     ...(opts.html ? [ctx.dryRun ? `would write html report ${opts.html}` : `html report: ${opts.html}`] : []),
   ];
   return {
@@ -111,8 +141,12 @@ export const costJob: JobDefinition<CostOptions> = {
   purpose: 'restore-reader',
   writesManifest: false,
   validate: (o) => {
-    if (o.egressPerMonth) parseSize(o.egressPerMonth, '--egress-per-month');
+    // An empty value (an unset CI variable) is an error, not "no figure": the alert must not go quiet.
+    if (o.egressPerMonth !== undefined) parseSize(o.egressPerMonth, '--egress-per-month');
     if (o.growthPerMonth) parseSize(o.growthPerMonth, '--growth-per-month');
+    if (o.accountStored !== undefined) parseSize(o.accountStored, '--account-stored');
+    if (o.alertOverUsd !== undefined && !(Number.isFinite(o.alertOverUsd) && o.alertOverUsd >= 0))
+      throw new UsageError(`--alert-over-usd must be a dollar amount ≥ 0 (got "${o.alertOverUsd}")`);
     if (!Number.isInteger(o.months) || o.months < 1 || o.months > 120)
       throw new UsageError('--months must be 1..120');
     if (o.pricesFile && !fs.existsSync(o.pricesFile))

@@ -78,7 +78,8 @@ export interface MonthCost {
   s3Storage: number;
   s3Egress: number;
   s3Total: number;
-  egressMultiple: number;
+  /** Egress ÷ stored; null when nothing is stored (never Infinity: JSON and prose stay finite). */
+  egressMultiple: number | null;
   b2FreeEgressBytes: number;
 }
 
@@ -98,7 +99,7 @@ export function monthCost(storedBytes: number, egressBytes: number, p: Prices = 
     s3Storage,
     s3Egress,
     s3Total: s3Storage + s3Egress,
-    egressMultiple: storedBytes > 0 ? egressBytes / storedBytes : egressBytes > 0 ? Infinity : 0,
+    egressMultiple: storedBytes > 0 ? egressBytes / storedBytes : egressBytes > 0 ? null : 0,
     b2FreeEgressBytes: b2Free,
   };
 }
@@ -129,9 +130,19 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Inline SVG line chart of the monthly projection (no external assets). */
-export function projectionSvg(months: MonthCost[], width = 640, height = 280): string {
-  const pad = { l: 60, r: 20, t: 20, b: 40 };
+/** Decimal gigabytes, B2's billing unit: `1,234.5 GB` (one unit system in every cost sentence). */
+export function formatGB(bytes: number): string {
+  const gb = bytes / GB;
+  const digits = gb >= 100 ? 0 : gb >= 1 ? 1 : 3;
+  return `${gb.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} GB`;
+}
+
+/**
+ * Inline SVG line chart of the monthly projection (no external assets): a y-axis labelled in USD
+ * per month, and the legend in the top margin, above the plot area, so no line can cross it.
+ */
+export function projectionSvg(months: MonthCost[], width = 640, height = 300): string {
+  const pad = { l: 78, r: 20, t: 44, b: 40 };
   const maxY = Math.max(0.01, ...months.map((m) => Math.max(m.b2Total, m.s3Total)));
   const x = (i: number): number =>
     pad.l + (months.length <= 1 ? 0 : (i * (width - pad.l - pad.r)) / (months.length - 1));
@@ -151,10 +162,12 @@ export function projectionSvg(months: MonthCost[], width = 640, height = 280): s
     ...ticks,
     ...labels,
     `<text x="${(width / 2).toFixed(0)}" y="${height - 6}" font-size="12" text-anchor="middle">month</text>`,
+    `<text x="14" y="${((pad.t + height - pad.b) / 2).toFixed(0)}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${((pad.t + height - pad.b) / 2).toFixed(0)})">USD per month</text>`,
     `<path d="${line((m) => m.s3Total)}" fill="none" stroke="#d9534f" stroke-width="2"><title>S3 Standard</title></path>`,
     `<path d="${line((m) => m.b2Total)}" fill="none" stroke="#0275d8" stroke-width="2"><title>B2</title></path>`,
-    `<rect x="${pad.l + 10}" y="${pad.t}" width="10" height="10" fill="#0275d8"/><text x="${pad.l + 26}" y="${pad.t + 9}" font-size="12">B2</text>`,
-    `<rect x="${pad.l + 60}" y="${pad.t}" width="10" height="10" fill="#d9534f"/><text x="${pad.l + 76}" y="${pad.t + 9}" font-size="12">S3 Standard</text>`,
+    // Legend in the top margin (y < pad.t): the plot's highest point is y = pad.t.
+    `<g class="legend"><rect x="${pad.l}" y="8" width="10" height="10" fill="#0275d8"/><text x="${pad.l + 16}" y="17" font-size="12">B2</text>`,
+    `<rect x="${pad.l + 56}" y="8" width="10" height="10" fill="#d9534f"/><text x="${pad.l + 72}" y="17" font-size="12">S3 Standard</text></g>`,
     '</svg>',
   ].join('\n');
 }
@@ -171,7 +184,71 @@ export interface CostReport {
   current: MonthCost;
   projection: MonthCost[];
   alert?: string;
+  /** The egress check: on the account total, with a dollar threshold; skipped without a figure. */
+  egressAlert?: EgressCheck;
   prices: Prices;
+}
+
+export type EgressCheck =
+  | { status: 'skipped'; reason: string }
+  | {
+      status: 'ok' | 'alert';
+      egressBytes: number;
+      accountStoredBytes: number;
+      /** Where the account total came from: `--account-stored`, `--all-buckets`, or the listed buckets. */
+      accountBasis: string;
+      freeBytes: number;
+      billableBytes: number;
+      chargeUsd: number;
+      thresholdUsd: number;
+      egressMultiple: number | null;
+      message: string;
+    };
+
+/**
+ * B2 egress is free up to 3× the account's average stored bytes (all buckets together), then
+ * $0.01/GB. The check alerts when this month's projected egress charge exceeds `thresholdUsd`
+ * (0 = any charge at all). Every sentence is in decimal GB, B2's billing unit.
+ */
+export function egressCheck(
+  egressBytes: number | undefined,
+  accountStoredBytes: number,
+  accountBasis: string,
+  thresholdUsd: number,
+  p: Prices = DEFAULT_PRICES,
+): EgressCheck {
+  if (egressBytes === undefined)
+    return {
+      status: 'skipped',
+      reason:
+        'egress alert skipped: no --egress-per-month given (the S3 API reports no egress; pass the figure from your B2 usage report or CDN)',
+    };
+  const freeBytes = accountStoredBytes * p.b2.egressFreeMultiple;
+  const billableBytes = Math.max(0, egressBytes - freeBytes);
+  const chargeUsd = (billableBytes / GB) * p.b2.egressPerGB;
+  const egressMultiple =
+    accountStoredBytes > 0 ? egressBytes / accountStoredBytes : egressBytes > 0 ? null : 0;
+  const alert = chargeUsd > thresholdUsd;
+  const times =
+    egressMultiple === null
+      ? 'with nothing stored in the account, all of it billable'
+      : `${egressMultiple.toFixed(2)}× the account's ${formatGB(accountStoredBytes)} stored (${accountBasis})`;
+  const message =
+    `egress ${formatGB(egressBytes)}/month is ${times}; B2's free allowance is ${formatGB(freeBytes)} ` +
+    `(${p.b2.egressFreeMultiple}× stored), so ${formatGB(billableBytes)} is billable at $${p.b2.egressPerGB}/GB: ` +
+    `$${chargeUsd.toFixed(2)}/month, ${alert ? 'over' : 'within'} the $${thresholdUsd.toFixed(2)} alert threshold`;
+  return {
+    status: alert ? 'alert' : 'ok',
+    egressBytes,
+    accountStoredBytes,
+    accountBasis,
+    freeBytes,
+    billableBytes,
+    chargeUsd,
+    thresholdUsd,
+    egressMultiple,
+    message,
+  };
 }
 
 export function renderHtml(r: CostReport): string {
@@ -189,8 +266,9 @@ export function renderHtml(r: CostReport): string {
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,td:nth-child(2){text-align:left}.alert{color:#b00;font-weight:bold}</style>
 </head><body>
 <h1>Backup storage cost</h1>
-<p>Generated ${esc(r.generatedAt)}. Stored ${(r.totalBytes / GB).toFixed(3)} GB, growing ${(r.growthBytesPerMonth / GB).toFixed(3)} GB/month.</p>
-${r.alert ? `<p class="alert">${esc(r.alert)}</p>` : ''}
+<p>Generated ${esc(r.generatedAt)}. Stored ${formatGB(r.totalBytes)}, growing ${formatGB(r.growthBytesPerMonth)}/month.</p>
+${r.alert ? `<p class="alert">ALERT: ${esc(r.alert)}</p>` : ''}
+${r.egressAlert && !r.alert ? `<p>${esc(r.egressAlert.status === 'skipped' ? r.egressAlert.reason : r.egressAlert.message)}</p>` : ''}
 <h2>This month</h2>
 <table><tr><th></th><th>storage</th><th>egress</th><th>total</th></tr>
 <tr><td>B2</td><td>${money(r.current.b2Storage)}</td><td>${money(r.current.b2Egress)}</td><td>${money(r.current.b2Total)}</td></tr>

@@ -171,6 +171,9 @@ it('has a PostgreSQL server for the database examples (run node tools/setup.js)'
       AUDIT_LOG_DIR: path.join(tmp, 'audit'),
       TF_WORKSPACE_DIR: path.join(tmp, 'tf'),
       CONFIG_EXPORT: path.join(tmp, 'aws-config.json'),
+      BACKUP_EGRESS_PER_MONTH: '500GB',
+      BACKUP_ACCOUNT_STORED: '2TB',
+      BACKUP_EGRESS_ALERT_USD: '5',
     };
     // The drill needs a dump to drill on.
     const dump = await cli(estate, ['db-dump', '--engine', 'postgres', '--url', pg.url('orders')]);

@@ -541,6 +541,12 @@ describe('cost', () => {
     const html = path.join(tmp, 'cost.html');
     const r = await cli(estate, ['cost', '--json', '--html', html]);
     expect(r.code).toBe(0);
+    // No egress figure: the alert is skipped, and says so.
+    expect(r.json<{ egressAlert: unknown }>().egressAlert).toEqual({
+      status: 'skipped',
+      reason: expect.stringContaining('no --egress-per-month given'),
+    });
+    expect(r.stdout).not.toMatch(/Infinity|NaN/);
     const d = r.json<{
       totalBytes: number;
       buckets: { prefixes: { prefix: string }[] }[];
@@ -554,17 +560,38 @@ describe('cost', () => {
     expect(d.projection).toHaveLength(12);
     expect(fs.readFileSync(html, 'utf8')).toMatch(/<svg[\s\S]*<path d="M/);
 
-    const alert = await cli(estate, [
+    // The allowance is 3x the account total: the bucket-scoped key sees one bucket, so the
+    // account's stored bytes are given; 1 TB stored → 3 TB free; 3.6 TB egress → 600 GB → $6.
+    const account = ['--account-stored', '1TB'];
+    const within = await cli(estate, [
       'cost',
       '--json',
+      ...account,
       '--egress-per-month',
-      String(d.totalBytes * 3),
+      '3TB',
       '--fail-on-alert',
     ]);
+    expect(within.code).toBe(0);
+    expect(within.json<{ egressAlert: { status: string } }>().egressAlert.status).toBe('ok');
+    const over = ['cost', '--json', ...account, '--egress-per-month', '3.6TB', '--fail-on-alert'];
+    const alert = await cli(estate, over);
     expect(alert.code).toBe(1);
-    expect(alert.json<{ alert: string }>().alert).toMatch(/3\.00x the stored/);
-    const noFail = await cli(estate, ['cost', '--egress-per-month', String(d.totalBytes * 3)]);
+    expect(alert.json<{ alert: string }>().alert).toMatch(
+      /^egress 3,600 GB\/month is 3\.60× the account's 1,000 GB stored \(--account-stored\).*: \$6\.00\/month, over the \$0\.00 alert threshold$/,
+    );
+    // A dollar threshold above the charge: no alert.
+    const under = await cli(estate, [...over, '--alert-over-usd', '10']);
+    expect(under.code).toBe(0);
+    expect(under.json<{ egressAlert: { status: string } }>().egressAlert.status).toBe('ok');
+    const noFail = await cli(estate, ['cost', ...account, '--egress-per-month', '3.6TB']);
     expect(noFail.code).toBe(0);
     expect(noFail.stdout).toMatch(/ALERT: egress/);
+    // Without --account-stored the output says the total covers only the listed bucket.
+    const listed = await cli(estate, ['cost', '--json', '--egress-per-month', '1GB']);
+    expect(listed.json<{ egressAlert: { accountBasis: string } }>().egressAlert.accountBasis).toMatch(
+      /^only .*: pass --account-stored or --all-buckets/,
+    );
+    const bad = await cli(estate, ['cost', '--alert-over-usd', 'lots']);
+    expect(bad.code).toBe(2);
   });
 });

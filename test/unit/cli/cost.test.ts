@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import {
   DEFAULT_PRICES,
+  egressCheck,
+  formatGB,
   mergePrices,
   monthCost,
   project,
@@ -67,5 +70,86 @@ describe('HTML report', () => {
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script|<link|src=|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toContain('b&lt;script&gt;');
+  });
+});
+
+describe('egress alert on the account total (issue 11 §15)', () => {
+  const GB = 1e9;
+
+  it('is skipped, with a note naming the flag, when no egress figure is given', () => {
+    expect(egressCheck(undefined, 500 * GB, 'all buckets', 0)).toEqual({
+      status: 'skipped',
+      reason: expect.stringContaining('no --egress-per-month given'),
+    });
+  });
+
+  it('measures egress against 3x the account total and alerts on the dollar charge', () => {
+    // 500 GB stored in the account: 1,500 GB free; 2,000 GB egress → 500 GB billable → $5.00.
+    const c = egressCheck(2000 * GB, 500 * GB, 'all buckets', 4);
+    expect(c).toMatchObject({ status: 'alert', billableBytes: 500 * GB, egressMultiple: 4 });
+    if (c.status === 'skipped') throw new Error('unexpected');
+    expect(c.chargeUsd).toBeCloseTo(5, 10);
+    expect(c.message).toBe(
+      "egress 2,000 GB/month is 4.00× the account's 500 GB stored (all buckets); B2's free allowance is 1,500 GB (3× stored), so 500 GB is billable at $0.01/GB: $5.00/month, over the $4.00 alert threshold",
+    );
+    expect(egressCheck(2000 * GB, 500 * GB, 'all buckets', 5).status).toBe('ok');
+    // Within the allowance: $0, no alert even at the default $0 threshold.
+    expect(egressCheck(1500 * GB, 500 * GB, 'all buckets', 0).status).toBe('ok');
+    expect(egressCheck(1501 * GB, 500 * GB, 'all buckets', 0).status).toBe('alert');
+  });
+
+  it('never says Infinity: nothing stored, egress given', () => {
+    const c = egressCheck(10 * GB, 0, 'all buckets', 0);
+    expect(c).toMatchObject({ status: 'alert', egressMultiple: null });
+    expect(JSON.stringify(c)).not.toMatch(/Infinity|NaN/);
+    if (c.status !== 'skipped') expect(c.message).toContain('with nothing stored in the account');
+    expect(monthCost(0, 10 * GB).egressMultiple).toBeNull();
+  });
+
+  it('one unit system per sentence: decimal GB only, for any sizes', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1e15 }),
+        fc.nat({ max: 1e15 }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        (egress, stored, usd) => {
+          const c = egressCheck(egress, stored, 'all buckets', usd);
+          if (c.status === 'skipped') return;
+          expect(c.message).not.toMatch(/[KMGTP]iB|Infinity|NaN/);
+          expect(c.message).toMatch(/ GB\//);
+          expect(c.chargeUsd > usd).toBe(c.status === 'alert');
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    );
+    expect(formatGB(1234.5 * GB)).toBe('1,235 GB');
+    expect(formatGB(12.34 * GB)).toBe('12.3 GB');
+    expect(formatGB(0.5 * GB)).toBe('0.500 GB');
+  });
+});
+
+describe('chart', () => {
+  const proj = project(1 * TB, 0.05 * TB, 0, 12);
+
+  it('labels the y axis in USD per month', () => {
+    expect(projectionSvg(proj)).toMatch(/<text[^>]*rotate\(-90[^>]*>USD per month<\/text>/);
+  });
+
+  it('keeps the legend above the plot area, where no line can pass', () => {
+    for (const p of [proj, project(0, 5 * TB, 100 * TB, 24), project(TB, 0, 0, 1)]) {
+      const svg = projectionSvg(p);
+      const legend = /<g class="legend">([\s\S]*?)<\/g>/.exec(svg)![1];
+      const legendBottom = Math.max(
+        ...[...legend.matchAll(/<rect x="[\d.]+" y="([\d.]+)" width="\d+" height="(\d+)"/g)].map(
+          (m) => Number(m[1]) + Number(m[2]),
+        ),
+        ...[...legend.matchAll(/<text x="[\d.]+" y="([\d.]+)"/g)].map((m) => Number(m[1]) + 3),
+      );
+      const ys = [...svg.matchAll(/<path d="([^"]+)"/g)].flatMap((m) =>
+        [...m[1].matchAll(/[ML][\d.]+,([\d.]+)/g)].map((x) => Number(x[1])),
+      );
+      expect(ys.length).toBeGreaterThan(0);
+      expect(Math.min(...ys)).toBeGreaterThan(legendBottom);
+    }
   });
 });
