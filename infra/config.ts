@@ -323,18 +323,16 @@ export function parseStackConfig(
     });
   }
 
-  const keyRotation = str(get('keyRotation'), 'keyRotation', problems, DEFAULT_ROTATION);
+  // Generations are names: read as written (a YAML `2026` must stay the string "2026", not a number).
+  const keyRotation = raw[key('keyRotation')] ?? DEFAULT_ROTATION;
   if (!ROTATION_PATTERN.test(keyRotation)) {
     problems.push({
       property: key('keyRotation'),
       reason: `${JSON.stringify(keyRotation)} must be 1-24 letters, digits or "-" (it becomes part of key names), e.g. 2026-12`,
     });
   }
-  const rawPrevious = get('previousKeyRotation');
-  const previousKeyRotation =
-    rawPrevious === undefined || rawPrevious === '' || rawPrevious === null
-      ? null
-      : str(rawPrevious, 'previousKeyRotation', problems, '');
+  const rawPrevious = raw[key('previousKeyRotation')];
+  const previousKeyRotation = rawPrevious === undefined || rawPrevious === '' ? null : rawPrevious;
   if (previousKeyRotation !== null && !ROTATION_PATTERN.test(previousKeyRotation)) {
     problems.push({
       property: key('previousKeyRotation'),

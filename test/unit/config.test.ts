@@ -1,4 +1,5 @@
 /** infra/config.ts: the one validated stack schema, against the real stack files and bad input. */
+import fc from 'fast-check';
 import { parseStackConfig } from '../../infra/config';
 import { ValidationError } from '../../infra/providers/validation/problem';
 import { stackConfigFromFile } from './components/mocks';
@@ -322,9 +323,69 @@ describe('estate safety (issue 10: prod protection, secret-only credentials, rot
     expect(problemsWith({ env: 'dev', previousKeyRotation: 'no spaces' })).toEqual([
       expect.stringMatching(/^infrafabric-backup:previousKeyRotation: "no spaces" must be 1-24/),
     ]);
+    // YAML `keyRotation: 2026` arrives as "2026": a generation name, kept a string
+    expect(
+      parseStackConfig(
+        {
+          'infrafabric-backup:env': 'dev',
+          'infrafabric-backup:keyRotation': '2026',
+          'infrafabric-backup:previousKeyRotation': '2025',
+        },
+        'x',
+      ),
+    ).toMatchObject({
+      keyRotation: '2026',
+      previousKeyRotation: '2025',
+    });
     expect(parseWith({ env: 'dev', keyValidDurationInSeconds: 86400 }).keyValidDurationInSeconds).toBe(86400);
     expect(problemsWith({ env: 'dev', keyValidDurationInSeconds: 0 })).toEqual([
       expect.stringMatching(/^infrafabric-backup:keyValidDurationInSeconds: must be a whole number/),
     ]);
+  });
+});
+
+describe('properties (fast-check)', () => {
+  const gen = fc.stringMatching(/^[A-Za-z0-9-]{1,24}$/);
+  test('any two different valid generations are accepted as current and previous', () => {
+    fc.assert(
+      fc.property(gen, gen, (a, b) => {
+        fc.pre(a !== b);
+        const c = parseStackConfig(ns({ env: 'dev', keyRotation: a, previousKeyRotation: b }), 'x');
+        return c.keyRotation === a && c.previousKeyRotation === b;
+      }),
+      { seed: 10, numRuns: 200 },
+    );
+  });
+  test('a plaintext master key is refused whatever its value, and the value is never echoed', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 8, maxLength: 60 }).filter((v) => v.trim().length >= 8),
+        (v) => {
+          fc.pre(!/^\s*[[{]|^(true|false)$|^-?\d+$/.test(v.trim()));
+          try {
+            parseStackConfig(ns({ env: 'dev', b2ApplicationKey: v }), 'x');
+            return false;
+          } catch (e) {
+            const msg = (e as Error).message;
+            return msg.includes('PlaintextCredentialRefused') && !msg.includes(v);
+          }
+        },
+      ),
+      { seed: 11, numRuns: 200 },
+    );
+  });
+  test('env prod with forceDestroy is refused unless disposable, for any stack name', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/), fc.boolean(), (stack, disposable) => {
+        const raw = ns({ env: 'prod', forceDestroy: true, disposable });
+        try {
+          const c = parseStackConfig(raw, stack);
+          return disposable && !c.protectBuckets;
+        } catch (e) {
+          return !disposable && (e as Error).message.includes('ProdForceDestroyRefused');
+        }
+      }),
+      { seed: 12, numRuns: 100 },
+    );
   });
 });
