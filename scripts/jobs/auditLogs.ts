@@ -16,6 +16,7 @@
  * State lives in the bucket (`state/audit-logs/<name>.json`) or in `--state-file`.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { describeWalk, walkFiles, WalkResult } from '../lib/walk';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -76,19 +77,6 @@ function hashRange(file: string, start: number, end: number): Promise<string> {
       .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) walk(r);
-      else if (d.isFile()) out.push(r);
-    }
-  };
-  walk('');
-  return out.sort();
 }
 
 function segmentKey(day: string, rel: string, generation: number, start: number, end: number): string {
@@ -154,14 +142,15 @@ async function plan(
   dir: string,
   state: AuditState,
   day: string,
-): Promise<{ segments: Segment[]; files: Record<string, FileState> }> {
+): Promise<{ segments: Segment[]; files: Record<string, FileState>; walk: WalkResult }> {
   // Segments left pending by a crashed run will be finished in this run: plan after them, so a
   // file that grew since is not uploaded twice from the same offset.
   const base: Record<string, FileState> = { ...state.files };
   for (const p of state.pending) base[p.rel] = p.after;
   const files: Record<string, FileState> = { ...base };
   const segments: Segment[] = [];
-  for (const rel of listFiles(dir)) {
+  const walk = walkFiles(dir); // symlinks followed; loops, broken links, FIFOs reported, not read
+  for (const rel of walk.files) {
     const abs = path.join(dir, rel);
     const size = fs.statSync(abs).size;
     if (size === 0) continue;
@@ -188,7 +177,7 @@ async function plan(
     });
     files[rel] = after;
   }
-  return { segments, files };
+  return { segments, files, walk };
 }
 
 /** Segments up to this size are read, gzipped and sent from memory in one PutObject. */
@@ -282,7 +271,8 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     : bucketStore(ctx, `state/audit-logs/${name}.json`);
   const state = await store.load();
   const day = ymd(ctx.startedAt, '/');
-  const { segments, files } = await plan(dir, state, day);
+  const { segments, files, walk } = await plan(dir, state, day);
+  const walkOut = { symlinksFollowed: walk.followed, skippedEntries: walk.skipped };
   const recovered = state.pending.filter((p) => !segments.some((s) => s.key === p.key));
   ctx.manifest.details = { name, state: store.describe, recoveredPending: recovered.length };
 
@@ -295,9 +285,11 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
         planned: segments.length,
         pendingFromCrash: recovered.length,
         segments: [...recovered, ...segments].map((s) => s.key),
+        ...walkOut,
       },
       human: [
         `would upload ${segments.length} segment(s)${recovered.length ? ` and finish ${recovered.length} left pending by an interrupted run` : ''}`,
+        ...describeWalk(walk),
       ],
       bytes: 0,
       objects: 0,
@@ -334,9 +326,11 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
       adoptedAfterCrash: adopted,
       unchangedFiles: Object.keys(files).length - segments.length,
       bytes,
+      ...walkOut,
     },
     human: [
       `${all.length - adopted} segment(s) uploaded, ${adopted} adopted from an interrupted run, ${bytes} bytes`,
+      ...describeWalk(walk),
     ],
     bytes,
     objects: all.length,

@@ -5,6 +5,7 @@
  * put: B2 refuses `If-None-Match`, docs/b2-api.md §11) unless `--force`.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { describeWalk, walkFiles, WalkResult } from '../lib/walk';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -33,6 +34,8 @@ interface Snapshot {
   body: Buffer;
   contentType: string;
   format: 'json' | 'yaml' | 'tar.gz' | 'raw';
+  /** For a directory: symlinks followed and entries skipped (never silent). */
+  walk?: WalkResult;
 }
 
 async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -61,25 +64,21 @@ function detectFormat(body: Buffer, what: string, ext: string): 'json' | 'yaml' 
   }
 }
 
-/** Deterministic tar.gz (sorted entries, fixed mtime) so identical trees give identical bytes. */
-async function tarDir(dir: string): Promise<Buffer> {
-  const entries: string[] = [];
-  const walk = (rel: string): void => {
-    for (const d of fs
-      .readdirSync(path.join(dir, rel), { withFileTypes: true })
-      .sort((a, b) => a.name.localeCompare(b.name))) {
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) walk(r);
-      else if (d.isFile()) entries.push(r);
-    }
-  };
-  walk('');
-  if (entries.length === 0) throw new UsageError(`--from ${dir}: directory has no files`);
+/**
+ * Deterministic tar.gz (sorted entries, fixed mtime) so identical trees give identical bytes.
+ * Symlinks are followed (the archive holds the target's content); walk.ts lists what was skipped.
+ */
+async function tarDir(dir: string): Promise<{ body: Buffer; walk: WalkResult }> {
+  const walk = walkFiles(dir);
+  if (walk.files.length === 0)
+    throw new UsageError(
+      `--from ${dir}: directory has no files${walk.skipped.length ? ` (skipped: ${describeWalk(walk).join('; ')})` : ''}`,
+    );
   const stream = tar.c(
-    { cwd: dir, gzip: true, portable: true, mtime: new Date(0), noDirRecurse: true },
-    entries,
+    { cwd: dir, gzip: true, portable: true, mtime: new Date(0), noDirRecurse: true, follow: true },
+    walk.files,
   );
-  return readAll(stream as unknown as NodeJS.ReadableStream);
+  return { body: await readAll(stream as unknown as NodeJS.ReadableStream), walk };
 }
 
 export async function loadSnapshot(opts: SnapshotConfigOptions): Promise<Snapshot> {
@@ -97,10 +96,11 @@ export async function loadSnapshot(opts: SnapshotConfigOptions): Promise<Snapsho
     throw new UsageError(`--from ${opts.from}: no such file or directory`);
   }
   if (st.isDirectory()) {
-    const body = await tarDir(opts.from);
+    const { body, walk } = await tarDir(opts.from);
     return {
       name: opts.name ?? `${path.basename(path.resolve(opts.from))}.tar.gz`,
       body,
+      walk,
       format: 'tar.gz',
       contentType: 'application/gzip',
     };
@@ -131,6 +131,16 @@ async function previousSnapshot(
   return head ? { key: same[0].key, sha256: head.Metadata?.sha256 } : undefined;
 }
 
+const walkSummary = (snap: Snapshot): Record<string, unknown> =>
+  snap.walk
+    ? {
+        files: snap.walk.files.length,
+        symlinksFollowed: snap.walk.followed,
+        skippedEntries: snap.walk.skipped,
+      }
+    : {};
+const walkLines = (snap: Snapshot): string[] => (snap.walk ? describeWalk(snap.walk) : []);
+
 async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOutcome> {
   const snap = await loadSnapshot(opts);
   const sha256 = createHash('sha256').update(snap.body).digest('hex');
@@ -151,8 +161,8 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
       note: `same content as ${prev.key}`,
     });
     return {
-      summary: { key, skipped: true, sameAs: prev.key, sha256, size: snap.body.length },
-      human: [`unchanged since ${prev.key} — skipped (use --force to upload anyway)`],
+      summary: { key, skipped: true, sameAs: prev.key, sha256, size: snap.body.length, ...walkSummary(snap) },
+      human: [`unchanged since ${prev.key} — skipped (use --force to upload anyway)`, ...walkLines(snap)],
       bytes: 0,
       objects: 0,
     };
@@ -160,8 +170,8 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
   if (ctx.dryRun) {
     ctx.manifest.objects.push({ key, size: snap.body.length, sha256, status: 'planned' });
     return {
-      summary: { key, wouldUpload: true, sha256, size: snap.body.length },
-      human: [`would upload ${key} (${snap.body.length} bytes)`],
+      summary: { key, wouldUpload: true, sha256, size: snap.body.length, ...walkSummary(snap) },
+      human: [`would upload ${key} (${snap.body.length} bytes)`, ...walkLines(snap)],
       bytes: 0,
       objects: 0,
     };
@@ -194,8 +204,18 @@ async function run(ctx: JobContext, opts: SnapshotConfigOptions): Promise<JobOut
     status: 'uploaded',
   });
   return {
-    summary: { key, versionId: out.VersionId, sha256, size: snap.body.length, skipped: false },
-    human: [`uploaded ${key} (${snap.body.length} bytes, sha256 ${sha256.slice(0, 12)}…)`],
+    summary: {
+      key,
+      versionId: out.VersionId,
+      sha256,
+      size: snap.body.length,
+      skipped: false,
+      ...walkSummary(snap),
+    },
+    human: [
+      `uploaded ${key} (${snap.body.length} bytes, sha256 ${sha256.slice(0, 12)}…)`,
+      ...walkLines(snap),
+    ],
     bytes: snap.body.length,
     objects: 1,
   };
