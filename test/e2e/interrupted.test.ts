@@ -6,6 +6,7 @@
  * The stack uses two providers so the kill lands while work is still outstanding.
  */
 import { ChildProcess } from 'child_process';
+import { endTree, taggedProcesses } from '../helpers/processes';
 import { bucketNames, createE2EProject, E2EProject, keyNames } from '../helpers/pulumiProject';
 
 jest.setTimeout(240_000);
@@ -21,14 +22,7 @@ describe('e2e: up killed midway, then re-run', () => {
     p = await createE2EProject({ config: { providers: ['aws', 'gcp'] } });
   });
   afterAll(async () => {
-    // The CLI's plugins (own process group) must not outlive the test.
-    if (cli?.pid) {
-      try {
-        process.kill(-cli.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    // cleanup ends every process of the workspace's tree: the CLI and its plugins.
     await p?.cleanup();
   });
 
@@ -52,13 +46,13 @@ describe('e2e: up killed midway, then re-run', () => {
     cli!.kill('SIGKILL');
     const killed = await run;
     expect(killed.signal).toBe('SIGKILL');
-    // Let in-flight provider calls (orphaned plugin processes) finish, then stop them.
+    // Let in-flight provider calls finish, then stop the orphans. Killing the CLI's process group
+    // is not enough: the engine starts each plugin (language host, pulumi-resource-pulumi-nodejs
+    // and its node child) in a group of its own, and they are now children of init. They carry the
+    // workspace's tree tag, which is how endTree finds them.
     await new Promise((r) => setTimeout(r, 1500));
-    try {
-      process.kill(-cli!.pid!, 'SIGKILL');
-    } catch {
-      /* the group is already gone */
-    }
+    expect(await endTree(p.treeTag)).toEqual([]);
+    expect(taggedProcesses().filter((x) => x.tree === p.treeTag)).toEqual([]);
 
     // Midway indeed: not every key exists yet.
     expect((await keyNames(p.native())).length).toBeLessThan(4);

@@ -9,7 +9,8 @@
  * MariaDB: Debian `mariadb-server` (`mariadb-install-db`, `mariadbd`), a `backup` user with a
  * password for TCP access.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import { ChildProcess, execFileSync, spawnSync } from 'child_process';
+import { endTree, spawnTracked, tagOf } from './processes';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -105,6 +106,8 @@ async function stopProcess(proc: ChildProcess, signal: NodeJS.Signals, dir: stri
     await exited;
     clearTimeout(t);
   }
+  const tag = tagOf(proc);
+  if (tag) await endTree(tag); // the server's own children (postgres backends) included
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
@@ -142,7 +145,8 @@ export async function startPostgres(): Promise<RunningDatabase> {
   );
   const port = await freePort();
   let logs = '';
-  const proc = spawn(
+  const proc = spawnTracked(
+    'postgres',
     path.join(bin, 'postgres'),
     [
       '-D',
@@ -234,7 +238,8 @@ export async function startMariadb(): Promise<RunningDatabase> {
   const port = await freePort();
   const daemon = fs.existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd';
   let logs = '';
-  const proc = spawn(
+  const proc = spawnTracked(
+    'mariadb',
     daemon,
     [
       '--no-defaults',

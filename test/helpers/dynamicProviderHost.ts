@@ -9,7 +9,8 @@
  *
  * Only the exact PID started here is stopped.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess } from 'child_process';
+import { endTree, spawnTracked, tagOf } from './processes';
 import * as path from 'path';
 import * as readline from 'readline';
 import * as grpc from '@grpc/grpc-js';
@@ -102,7 +103,7 @@ const fromStruct = (s: any): Props => (s ? s.toJavaScript() : {});
 export async function startProviderHost(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ProviderHost> {
-  const proc: ChildProcess = spawn(process.execPath, [HOST, '127.0.0.1:1'], {
+  const proc: ChildProcess = spawnTracked('provider-host', process.execPath, [HOST, '127.0.0.1:1'], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, PULUMI_NODEJS_PROJECT: PROJECT, PULUMI_NODEJS_STACK: STACK, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -216,11 +217,14 @@ export async function startProviderHost(
     stderr: () => stderr,
     async stop() {
       client.close();
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      const tag = tagOf(proc);
+      if (tag) await endTree(tag);
     },
   };
 }

@@ -3,10 +3,11 @@
  * returns its ready line (docs/architecture.md §4). Every test that needs B2 uses this; `stop()` kills the
  * exact PID it started and waits for it to exit.
  */
-import { spawn, ChildProcess } from 'child_process';
+import { ChildProcess } from 'child_process';
 import * as path from 'path';
 import * as readline from 'readline';
 import type { ReadyLine } from '../../infra/b2/wire/emulator';
+import { endTree, spawnTracked, tagOf } from './processes';
 
 export type { ReadyLine };
 
@@ -41,11 +42,12 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
   for (const r of opts.regions ?? []) args.push('--region', r);
   if (opts.rateLimit) args.push('--rate-limit', String(opts.rateLimit));
   args.push(...(opts.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, {
+  const proc = spawnTracked('emulator', process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const tag = tagOf(proc);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -87,11 +89,13 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
       return text ? JSON.parse(text) : null;
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill(signal);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill(signal);
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (tag) await endTree(tag);
     },
   };
 }

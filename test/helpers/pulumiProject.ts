@@ -14,6 +14,7 @@ import { B2Client } from '../../infra/b2';
 import { writeProjectDir } from '../../scripts/start/project';
 import { PulumiWorkspace, REPO_ROOT } from '../../scripts/start/pulumi';
 import { RunningEmulator, startEmulator } from './emulator';
+import { endTree, register, taggedEnv } from './processes';
 
 export { REPO_ROOT };
 
@@ -28,6 +29,8 @@ export interface E2EOptions {
 }
 
 export interface E2EProject {
+  /** Tree tag of every CLI run (and plugin) of `ws`: `endTree(treeTag)` ends them all. */
+  treeTag: string;
   tmp: string;
   stateDir: string;
   projectDir: string;
@@ -123,13 +126,17 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
         }
       : {}),
   };
+  const { env: treeEnv, tag: treeTag } = taggedEnv('pulumi-workspace', {});
+  register('pulumi-workspace', treeTag);
   const ws = new PulumiWorkspace({
     projectDir,
     backendUrl: `file://${stateDir}`,
     passphraseFile,
     stack,
     pulumiHome: path.join(tmp, 'pulumi-home'),
-    env: { ...providerEnv, ...opts.env },
+    // Every CLI run of this workspace, its language host and plugins (each in a process group of
+    // its own) carry one tree tag, so cleanup ends them all (test/helpers/processes.ts).
+    env: { ...providerEnv, ...opts.env, ...treeEnv },
   });
   return {
     tmp,
@@ -150,8 +157,10 @@ export async function createE2EProject(opts: E2EOptions = {}): Promise<E2EProjec
       return new B2Client({ applicationKeyId: r.keyId, applicationKey: r.applicationKey, realmUrl: r.url });
     },
     stateText: () => readAllFiles(stateDir),
+    treeTag,
     async cleanup() {
       ws.signalRunning('SIGKILL');
+      await endTree(treeTag);
       await emu.stop();
       fs.rmSync(tmp, { recursive: true, force: true });
     },
