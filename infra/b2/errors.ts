@@ -342,20 +342,19 @@ export function fromWire(
   return new Cls(status, c, text, request.operation);
 }
 
-/** Classifies a transport failure (no HTTP response) from Node/undici error codes. */
+/** Classifies a transport failure (no HTTP response) from the `node:http` socket error code. */
 export function fromTransport(err: unknown, request: RequestContext, timedOut: boolean): ConnectionError {
   const sysCode = transportCode(err);
   let code = 'connection_error';
-  if (timedOut || sysCode === 'ETIMEDOUT' || sysCode === 'UND_ERR_CONNECT_TIMEOUT') code = 'timeout';
-  else if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE' || sysCode === 'UND_ERR_SOCKET')
-    code = 'connection_reset';
+  if (timedOut || sysCode === 'ETIMEDOUT') code = 'timeout';
+  else if (sysCode === 'ECONNRESET' || sysCode === 'EPIPE') code = 'connection_reset';
   else if (sysCode === 'ECONNREFUSED') code = 'connection_refused';
   const detail = sysCode ? ` (${sysCode})` : '';
   const text = `${request.operation} failed: no response, ${code}${detail}${describeTarget(request)}`;
   return new ConnectionError(0, code, scrub(text, request.secrets), request.operation);
 }
 
-/** Digs the system error code out of undici's `TypeError('fetch failed', {cause})` chain. */
+/** The system error code of a socket error, also when wrapped (`cause` chain, a few levels). */
 function transportCode(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; depth < 5 && cur && typeof cur === 'object'; depth++) {

@@ -127,29 +127,14 @@ describe('fromWire error mapping', () => {
 
 describe('fromTransport', () => {
   const t = { operation: 'b2_list_buckets' };
+  const sock = (code: string) => Object.assign(new Error(`socket error ${code}`), { code });
   it.each([
-    [
-      Object.assign(new TypeError('fetch failed'), {
-        cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }),
-      }),
-      'connection_reset',
-    ],
-    [
-      Object.assign(new TypeError('fetch failed'), { cause: { code: 'UND_ERR_SOCKET', cause: {} } }),
-      'connection_reset',
-    ],
-    [
-      Object.assign(new TypeError('fetch failed'), {
-        cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
-      }),
-      'connection_refused',
-    ],
-    [
-      Object.assign(new TypeError('fetch failed'), {
-        cause: Object.assign(new Error('x'), { code: 'ETIMEDOUT' }),
-      }),
-      'timeout',
-    ],
+    [sock('ECONNRESET'), 'connection_reset'],
+    [sock('EPIPE'), 'connection_reset'],
+    [sock('ECONNREFUSED'), 'connection_refused'],
+    [sock('ETIMEDOUT'), 'timeout'],
+    // A wrapped socket error (cause chain) is still classified by its code.
+    [Object.assign(new Error('request failed'), { cause: sock('ECONNRESET') }), 'connection_reset'],
     [new Error('something else'), 'connection_error'],
   ])('classifies %#', (err, code) => {
     const e = E.fromTransport(err, t, false);
