@@ -35,13 +35,53 @@ export const POLICY_NAMES = [
 
 type Check = (args: ResourceValidationArgs) => string[];
 
+/**
+ * The inputs a rule reads, with values the engine cannot know yet (during a preview) left
+ * undefined. @pulumi/policy's props throw when an unknown value is read, which would turn the whole
+ * policy into a "can't run during preview" notice; the rules treat undefined as "not judged yet".
+ */
+export function knownProps(props: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    try {
+      const v = props[k];
+      // Touch nested values too (arrays/objects of unknowns throw on access).
+      out[k] = v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as unknown);
+    } catch {
+      out[k] = undefined;
+    }
+  }
+  return out;
+}
+
+const BUCKET_KEYS = [
+  'bucketName',
+  'bucketType',
+  'defaultServerSideEncryption',
+  'lifecycleRules',
+  'forceDestroy',
+  'account',
+  'bucketId',
+  'capabilities',
+  'keyName',
+] as const;
+const KEY_KEYS = ['keyName', 'capabilities', 'bucketIds', 'namePrefix'] as const;
+const REPLICATION_KEYS = ['sourceBucketId', 'destinationBucketId', 'ruleName'] as const;
+
 function report(messages: string[], reportViolation: ReportViolation, urn?: string): void {
   for (const m of messages) reportViolation(m, urn);
 }
 
+/** The resource's kind from its type, else from which inputs it has (names only: always known). */
+function kindOf(type: string, props: Record<string, unknown>) {
+  const present = Object.fromEntries(Object.keys(props).map((k) => [k, true]));
+  return resourceKind(type, present);
+}
+
 function onBuckets(check: Check) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (resourceKind(args.type, args.props) === 'bucket') report(check(args), reportViolation);
+    if (kindOf(args.type, args.props) === 'bucket')
+      report(check({ ...args, props: knownProps(args.props, BUCKET_KEYS) }), reportViolation);
   };
 }
 
@@ -50,9 +90,10 @@ function onKeys(
   check: (args: ResourceValidationArgs, purpose: string) => string[],
 ) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (resourceKind(args.type, args.props) !== 'key') return;
-    const purpose = keyPurpose(args.props.keyName, args.urn);
-    if (purpose && purposes.includes(purpose)) report(check(args, purpose), reportViolation);
+    if (kindOf(args.type, args.props) !== 'key') return;
+    const props = knownProps(args.props, KEY_KEYS);
+    const purpose = keyPurpose(props.keyName, args.urn);
+    if (purpose && purposes.includes(purpose)) report(check({ ...args, props }, purpose), reportViolation);
   };
 }
 
@@ -112,8 +153,13 @@ export function buildPolicies(facts: StackFacts): Policies {
       validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
         const resources: StackResource[] = [];
         for (const r of args.resources) {
-          const kind = resourceKind(r.type, r.props);
-          if (kind) resources.push({ kind, props: r.props, name: r.name });
+          const kind = kindOf(r.type, r.props);
+          if (kind)
+            resources.push({
+              kind,
+              props: knownProps(r.props, kind === 'replication' ? REPLICATION_KEYS : BUCKET_KEYS),
+              name: r.name,
+            });
         }
         report(checkReplicationInProd(resources, facts), reportViolation);
       },

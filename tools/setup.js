@@ -7,6 +7,7 @@
  *   python  .cache/venv (b2 CLI, newest b2sdk, boto3), .cache/venv-b2sdk28 (b2sdk 2.8, API v3)
  *           and .cache/venv-b2sdk1 (b2sdk 1.x, API v2)
  *   pulumi  the pinned Pulumi CLI (tools/ensure-pulumi.js)
+ *   actionlint  the pinned workflow linter (tools/lib/actionlint.js)
  * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
  * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
  * Any failure exits non-zero with what failed and how to fix it.
@@ -16,7 +17,7 @@ const { ROOT, CACHE_DIR, log, fail } = require('./lib/proc');
 const { withLock } = require('./lib/lock');
 const { STAMP_FILE, writeStep } = require('./lib/stamp');
 
-const STEPS = ['apt', 'python', 'pulumi'];
+const STEPS = ['apt', 'python', 'pulumi', 'actionlint'];
 
 const HELP = `usage: node tools/setup.js [--only ${STEPS.join('|')}] [--skip STEP] [--skip-pulumi] [--force]
 
@@ -27,6 +28,7 @@ Installs what the tests need (idempotent; fast when already done):
           .cache/venv-b2sdk28 with b2sdk==2.8.* (the API v3 generation);
           .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
   pulumi  the pinned Pulumi CLI (see tools/ensure-pulumi.js and README "Pulumi CLI")
+  actionlint  the pinned GitHub Actions linter, built from the Go module proxy into .cache/actionlint
 
   --only STEP     run just this step (repeatable)
   --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
@@ -97,6 +99,8 @@ function runSteps(steps, force) {
       require('./lib/venv').ensurePythonClients({ force });
     } else if (step === 'pulumi') {
       require('./lib/pulumi-cli').ensurePulumi({ force });
+    } else if (step === 'actionlint') {
+      require('./lib/actionlint').ensureActionlint({ force });
     }
   }
 }

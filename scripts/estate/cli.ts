@@ -104,8 +104,14 @@ async function main(argv: string[]): Promise<void> {
         (v: string, acc: string[]) => [...acc, v],
         [] as string[],
       )
-      .option('--config-dir <dir>', 'directory holding Pulumi.<stack>.yaml (default: the repository)')
-      .option('--work-dir <dir>', 'working copies of the stacks (default: .cache/estate)')
+      .option(
+        '--config-dir <dir>',
+        'directory holding Pulumi.<stack>.yaml (default: $ESTATE_CONFIG_DIR, else the repository)',
+      )
+      .option(
+        '--work-dir <dir>',
+        'working copies of the stacks (default: $ESTATE_WORK_DIR, else .cache/estate)',
+      )
       .option('--summary-file <file>', 'append the markdown summary here (default: $GITHUB_STEP_SUMMARY)')
       .addOption(new Option('--json', 'print the reports as JSON on stdout').default(false))
       .option(
@@ -113,8 +119,22 @@ async function main(argv: string[]): Promise<void> {
         'preview: do not fail on a planned bucket delete/replace (PR label allow-bucket-replace)',
         false,
       )
-      .action((opts: CommonOpts) => {
-        chosen = { kind, opts };
+      .addOption(
+        new Option(
+          '--allow-bucket-replace-if <bool>',
+          'the same, when the value is "true" (the workflow passes the label check)',
+        ).choices(['true', 'false', '']),
+      )
+      .action((opts: CommonOpts & { allowBucketReplaceIf?: string }) => {
+        chosen = {
+          kind,
+          opts: {
+            ...opts,
+            allowBucketReplace: opts.allowBucketReplace || opts.allowBucketReplaceIf === 'true',
+            configDir: opts.configDir ?? (process.env.ESTATE_CONFIG_DIR || undefined),
+            workDir: opts.workDir ?? (process.env.ESTATE_WORK_DIR || undefined),
+          },
+        };
       });
   sub('preview', 'preview every stack with the policy pack and gate the PR');
   sub('up', 'pulumi up one stack with the policy pack');

@@ -15,7 +15,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LocalEmulator, providerEnv, startLocalEmulator } from './localEmulator';
-import { readStackConfig, writeProjectDir } from './project';
+import { writeProjectDir } from './project';
 import { POLICY_PACK_DIR, PulumiWorkspace, REPO_ROOT, resourceSummary } from './pulumi';
 import { runSampleBackup, sampleTarget } from './sampleBackup';
 import { collectEstate, formatSummary } from './summary';
@@ -84,18 +84,12 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
   fs.mkdirSync(opts.state, { recursive: true });
   const projectDir = writeProjectDir({ dir: path.join(opts.state, 'project'), stack: opts.stack });
   const backend = `file://${opts.state}`;
-  const policyPackConfig = transitionalPolicyConfig(opts.stack, opts.state);
-  if (policyPackConfig)
-    step(
-      `policy pack: ${TRANSITIONAL_ADVISORY.join(', ')} advisory for "${opts.stack}" until its stack file sets infrafabric-backup:disposable`,
-    );
   const ws = new PulumiWorkspace({
     projectDir,
     backendUrl: backend,
     passphraseFile: pass.file,
     stack: opts.stack,
     policyPack: POLICY_PACK_DIR,
-    policyPackConfig,
     env: { ...providerEnv(emu.ready), INFRAFABRIC_BACKUP_ROOT: REPO_ROOT },
   });
   running.workspace = ws;
@@ -173,27 +167,6 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
       `inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`,
     );
   }
-}
-
-/** Prod-protection policies the disposable local stack is exempt from (README "Policy pack"). */
-const TRANSITIONAL_ADVISORY = ['b2-prod-no-force-destroy', 'b2-prod-bucket-protected'];
-
-/**
- * The local stack is prod's topology on the emulator and opts out of destroy protection with
- * `infrafabric-backup:disposable: true` (issue 10 item 3). A stack file from before that key existed
- * (env prod, forceDestroy, no disposable) would fail the pack's prod-protection policies, so for such
- * a file — and only those two policies — npm start runs them as advisory (a policy pack config file
- * in the state dir) and says so. Once the stack file declares `disposable`, nothing is overridden.
- */
-function transitionalPolicyConfig(stack: string, stateDir: string): string | undefined {
-  const config = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
-  if (config['infrafabric-backup:env'] !== 'prod' || 'infrafabric-backup:disposable' in config)
-    return undefined;
-  if (config['infrafabric-backup:forceDestroy'] !== true) return undefined;
-  const file = path.join(stateDir, 'policy-pack-config.json');
-  const body = Object.fromEntries(TRANSITIONAL_ADVISORY.map((p) => [p, 'advisory']));
-  fs.writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
-  return file;
 }
 
 async function main(): Promise<void> {

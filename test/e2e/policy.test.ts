@@ -74,6 +74,22 @@ describe('e2e: the policy pack enforced by the engine', () => {
     expect(await bucketNames(p.native())).toEqual(['policy-e2e-exposed']);
   });
 
+  it('prod (mandatory): the real program with prod config (replication, protected buckets) passes', async () => {
+    const p = await createE2EProject({
+      regions: ['us-west-004', 'eu-central-001'],
+      config: { env: 'prod', retention: 'standard', forceDestroy: false, replication: { enabled: true } },
+    });
+    projects.push(p);
+    await p.ws.selectOrCreateStack();
+    const res = await p.ws.run(['preview'], { allowFailure: true });
+    expect({ code: res.code, out: res.code === 0 ? '' : res.stdout.slice(-3000) }).toEqual({
+      code: 0,
+      out: '',
+    });
+    expect(res.stdout).toContain('infrafabric-backup-guardrails');
+    expect(res.stdout).not.toMatch(/\[(mandatory|advisory)\]/);
+  });
+
   it('prod (mandatory): the real program without replication fails naming b2-prod-replication', async () => {
     const p = await project({ env: 'prod', retention: 'standard', forceDestroy: false });
     const res = await p.ws.run(['preview'], { allowFailure: true });

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { KEY_CAPABILITIES, lifecycleRulesFor } from '../../../infra/components/defaults';
-import { POLICY_NAMES, buildPolicies } from '../../../policy/policies';
+import { POLICY_NAMES, buildPolicies, knownProps } from '../../../policy/policies';
 import {
   BACKUP_PREFIXES,
   StackFacts,
@@ -259,6 +259,60 @@ describe('policies (as the engine calls them through @pulumi/policy)', () => {
     }
     return out;
   }
+
+  it('values unknown during preview (props that throw when read, as @pulumi/policy does) are left undefined, not fatal', () => {
+    const props = {
+      bucketName: 'b',
+      get bucketId(): string {
+        throw new Error("string value at .bucketId can't be known during preview");
+      },
+      bucketIds: [
+        {
+          toJSON() {
+            throw new Error('unknown');
+          },
+        },
+      ],
+    };
+    expect(knownProps(props, ['bucketName', 'bucketId', 'bucketIds', 'absent'])).toEqual({
+      bucketName: 'b',
+      bucketId: undefined,
+      bucketIds: undefined,
+      absent: undefined,
+    });
+    const p = buildPolicies(prod).find((x) => x.name === 'b2-prod-replication') as StackValidationPolicy;
+    const out: string[] = [];
+    const replication = {
+      get sourceBucketId(): string {
+        throw new Error("string value at .sourceBucketId can't be known during preview");
+      },
+      destinationBucketId: 'x',
+      ruleName: 'to-eu',
+    };
+    void p.validateStack(
+      {
+        resources: [
+          {
+            type: BUCKET_T,
+            props: {
+              ...bucket(),
+              get bucketId() {
+                throw new Error('unknown');
+              },
+            },
+            name: 'a',
+            urn: 'u',
+            opts: {},
+          },
+          { type: REPL_T, props: replication, name: 'r', urn: 'r', opts: {} },
+        ],
+        stackTags: new Map(),
+        getConfig: () => ({}),
+      } as never,
+      (m: string) => out.push(m),
+    );
+    expect(out).toEqual([]);
+  });
 
   it('names every policy once', () => {
     expect(buildPolicies(prod).map((p) => p.name)).toEqual([...POLICY_NAMES]);

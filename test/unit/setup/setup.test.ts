@@ -148,7 +148,7 @@ describe('setup.js --only python', () => {
     fs.mkdirSync(sb.cache, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     fs.writeFileSync(path.join(sb.cache, 'setup.lock'), String(dead));
-    const res = setup(['--skip', 'apt', '--skip', 'python', '--skip', 'pulumi']); // the lock is taken even so
+    const res = setup(['--skip', 'apt', '--skip', 'python', '--skip', 'pulumi', '--skip', 'actionlint']); // the lock is taken even so
     expect(res.status).toBe(0);
     expect(res.stderr).not.toContain('waiting for PID');
     expect(fs.existsSync(path.join(sb.cache, 'setup.lock'))).toBe(false);
@@ -266,7 +266,7 @@ describe('setup.js arguments', () => {
       'postgresql',
       'mariadb-server',
     ]);
-    const res = setup(['--skip', 'python', '--skip', 'pulumi'], env);
+    const res = setup(['--skip', 'python', '--skip', 'pulumi', '--skip', 'actionlint'], env);
     expect(res.status).toBe(0);
     expect(res.stderr).toMatch(/\[setup:done\] apt in/);
     expect(pyCalls(pyLog)).toEqual([]);
