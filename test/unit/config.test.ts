@@ -33,11 +33,13 @@ describe('stack files', () => {
       replication: { enabled: false },
     });
   });
-  test('staging: multi bucket, standard retention', () => {
+  test("staging: prod's shape (three providers, replication), short retention", () => {
     expect(parseStackConfig(stackConfigFromFile('staging'), 'staging')).toMatchObject({
       env: 'staging',
-      providers: ['multi'],
-      retention: 'standard',
+      providers: ['aws', 'azure', 'gcp'],
+      retention: 'short',
+      replication: { enabled: true, replicaSuffix: '-replica' },
+      forceDestroy: false,
     });
   });
   test('prod: three providers, replication, lock available but off, SSE-B2', () => {

@@ -4,6 +4,7 @@
  * rules each environment declares (prod must match docs/architecture.md §1 exactly), with which inputs, and
  * which outputs are secret.
  */
+import { lifecycleRulesFor } from '../../../infra/components/defaults';
 import type * as pulumiT from '@pulumi/pulumi';
 import type { Registered } from './mocks';
 
@@ -47,6 +48,12 @@ const KEY = 'pulumi-nodejs:dynamic/b2:ApplicationKey';
 const REPL = 'pulumi-nodejs:dynamic/b2:Replication';
 const SMOKE = 'pulumi-nodejs:dynamic/b2:KeySmokeTest';
 const ofType = (reg: Registered[], t: string) => reg.filter((r) => r.type === t);
+
+/** Staging narrowed to one `multi` bucket without replication (tests that look at two keys). */
+const SINGLE_BUCKET: Record<string, string> = {
+  'infrafabric-backup:providers': '["multi"]',
+  'infrafabric-backup:replication': '{"enabled":false}',
+};
 
 const STANDARD_RULES = [
   {
@@ -256,13 +263,19 @@ describe('dev stack', () => {
 });
 
 describe('staging stack', () => {
-  test('one staging-multi bucket with standard retention', async () => {
+  test("prod's shape (three providers, each replicated to an EU twin) with the short retention", async () => {
     const s = await loadStack('staging');
-    const buckets = ofType(s.reg, BUCKET);
-    expect(buckets.map((b) => b.inputs.bucketName)).toEqual(['infrafabric-backup-staging-multi']);
-    expect(buckets[0].inputs.lifecycleRules).toEqual(STANDARD_RULES);
-    expect(ofType(s.reg, KEY)).toHaveLength(2);
-    expect(ofType(s.reg, REPL)).toHaveLength(0);
+    const prod = await loadStack('prod');
+    const names = (l: Loaded) =>
+      ofType(l.reg, BUCKET)
+        .map((b) => String(b.inputs.bucketName).replace(/-(staging|prod)-/, '-ENV-'))
+        .sort();
+    expect(names(s)).toEqual(names(prod));
+    expect(names(s)).toHaveLength(6);
+    for (const b of ofType(s.reg, BUCKET))
+      expect(b.inputs.lifecycleRules).toEqual(lifecycleRulesFor('short'));
+    expect(ofType(s.reg, KEY)).toHaveLength(ofType(prod.reg, KEY).length);
+    expect(ofType(s.reg, REPL)).toHaveLength(3);
   });
 });
 
@@ -309,7 +322,12 @@ describe('prod with governance Object Lock', () => {
 
 describe('key rotation from config', () => {
   test('keyRotation reaches every key', async () => {
-    const s = await loadStack('staging', { 'infrafabric-backup:keyRotation': '2027-01' });
+    // One multi bucket without replication: two keys to look at.
+    const s = await loadStack('staging', {
+      'infrafabric-backup:keyRotation': '2027-01',
+      'infrafabric-backup:providers': '["multi"]',
+      'infrafabric-backup:replication': '{"enabled":false}',
+    });
     const keys = ofType(s.reg, KEY);
     expect(keys).toHaveLength(2);
     for (const k of keys) expect(k.inputs.rotation).toBe('2027-01');
@@ -325,6 +343,8 @@ describe('key rotation from config', () => {
 describe('key delivery to AWS Secrets Manager (mocks only: the AWS plugin is unobtainable here)', () => {
   test('one secret per writer/reader key, in the configured region; value secret; ARNs exported', async () => {
     const s = await loadStack('staging', {
+      'infrafabric-backup:providers': '["multi"]',
+      'infrafabric-backup:replication': '{"enabled":false}',
       'infrafabric-backup:keyDelivery': JSON.stringify({
         mode: 'aws-secrets-manager',
         awsRegion: 'eu-central-1',
@@ -486,9 +506,9 @@ describe('key generations (rotation with an overlap window)', () => {
   });
 
   test('each generation keeps its resource: current → previous → deleted', async () => {
-    const g0 = await loadStack('staging');
-    const g1 = await loadStack('staging', rot('2026-12', 'initial'));
-    const g2 = await loadStack('staging', rot('2027-01', '2026-12'));
+    const g0 = await loadStack('staging', SINGLE_BUCKET);
+    const g1 = await loadStack('staging', { ...SINGLE_BUCKET, ...rot('2026-12', 'initial') });
+    const g2 = await loadStack('staging', { ...SINGLE_BUCKET, ...rot('2027-01', '2026-12') });
     expect(moves(g0.reg, g1.reg, 'staging', [KEY])).toEqual({
       'staging-multi-backup-writer-initial': 'staging-multi-backup-writer-initial',
       'staging-multi-restore-reader-initial': 'staging-multi-restore-reader-initial',
@@ -502,18 +522,23 @@ describe('key generations (rotation with an overlap window)', () => {
   });
 
   test('upgrade: keys deployed before generations existed are kept, by the oldest declared generation', async () => {
-    const old = legacy((await loadStack('staging')).reg);
-    expect(moves(old, (await loadStack('staging')).reg, 'staging', [KEY])).toEqual({
+    const old = legacy((await loadStack('staging', SINGLE_BUCKET)).reg);
+    expect(moves(old, (await loadStack('staging', SINGLE_BUCKET)).reg, 'staging', [KEY])).toEqual({
       'staging-multi-backup-writer': 'staging-multi-backup-writer-initial',
       'staging-multi-restore-reader': 'staging-multi-restore-reader-initial',
     });
     // upgrading and rotating at once: the old keys become the previous generation
-    expect(moves(old, (await loadStack('staging', rot('2026-12', 'initial'))).reg, 'staging', [KEY])).toEqual(
-      {
-        'staging-multi-backup-writer': 'staging-multi-backup-writer-initial',
-        'staging-multi-restore-reader': 'staging-multi-restore-reader-initial',
-      },
-    );
+    expect(
+      moves(
+        old,
+        (await loadStack('staging', { ...SINGLE_BUCKET, ...rot('2026-12', 'initial') })).reg,
+        'staging',
+        [KEY],
+      ),
+    ).toEqual({
+      'staging-multi-backup-writer': 'staging-multi-backup-writer-initial',
+      'staging-multi-restore-reader': 'staging-multi-restore-reader-initial',
+    });
   });
 
   test('keyValidDurationInSeconds reaches the writer/reader keys only', async () => {
