@@ -80,7 +80,10 @@ function workingDirectory(args) {
   }
   const dir = path.join(CACHE_DIR, 'stacks', stack);
   /** @type {{ writeProjectDir(o: { dir: string, stack: string }): string }} */
-  const project = require('tsx/cjs/api').require('../scripts/start/project.ts', __filename);
+  const project = require('tsx/cjs/api').require(
+    path.join(ROOT, 'scripts', 'start', 'project.ts'),
+    path.join(__dirname, 'pulumi.js'),
+  );
   project.writeProjectDir({ dir, stack });
   if (args[0] === 'config' && ['set', 'set-all', 'rm', 'rm-all', 'refresh', 'cp'].includes(args[1] ?? ''))
     process.stderr.write(
