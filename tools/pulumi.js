@@ -20,6 +20,9 @@ const path = require('path');
 const { spawn } = require('child_process');
 const { ROOT, CACHE_DIR, SetupError, fail } = require('./lib/proc');
 
+/** tsx's CommonJS API (loads scripts/start/project.ts, the one place that writes working copies). */
+const TSX_API = 'tsx/cjs/api';
+
 /** Commands that may rewrite the (selected) stack's `Pulumi.<stack>.yaml`. */
 const WRITES_STACK_FILE = [
   'up',
@@ -80,7 +83,7 @@ function workingDirectory(args) {
   }
   const dir = path.join(CACHE_DIR, 'stacks', stack);
   /** @type {{ writeProjectDir(o: { dir: string, stack: string }): string }} */
-  const project = require('tsx/cjs/api').require(
+  const project = require(TSX_API).require(
     path.join(ROOT, 'scripts', 'start', 'project.ts'),
     path.join(__dirname, 'pulumi.js'),
   );

@@ -242,7 +242,7 @@ describe('setup.js arguments', () => {
   it('rejects an unknown step with exit 2 and the usage', () => {
     const res = setup(['--only', 'bogus']);
     expect(res.status).toBe(2);
-    expect(res.stderr).toContain('setup: --only needs one of apt, python, pulumi (got bogus)');
+    expect(res.stderr).toContain('setup: --only needs one of apt, python, pulumi, actionlint (got bogus)');
     expect(res.stderr).toContain('usage: node tools/setup.js');
   });
 
