@@ -29,7 +29,7 @@ import { choosePartSize } from '../lib/partSize';
 import { mapLimit } from '../lib/pool';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { ymd } from '../lib/timeparse';
-import { uploadStream } from '../lib/uploader';
+import { GZIP_CHUNK, uploadStream } from '../lib/uploader';
 
 export interface AuditLogsOptions {
   dir: string;
@@ -245,7 +245,7 @@ async function uploadSegment(
   }
 
   if ((await hashRange(abs, seg.start, seg.end)) !== seg.sourceSha256) throw changed();
-  const gzip = createGzip({ level: 6 });
+  const gzip = createGzip({ level: 6, chunkSize: GZIP_CHUNK });
   const src = fs.createReadStream(abs, { start: seg.start, end: seg.end - 1 });
   const feeding = pipeline(src, gzip).catch((err: unknown) => gzip.destroy(err as Error));
   const res = await uploadStream({

@@ -30,7 +30,7 @@ import { JobError, UsageError } from '../lib/errors';
 import { choosePartSize, parseSize } from '../lib/partSize';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { stamp } from '../lib/timeparse';
-import { uploadStream } from '../lib/uploader';
+import { GZIP_CHUNK, uploadStream } from '../lib/uploader';
 import { objectMetadataFor } from './common';
 
 export interface DbDumpOptions {
@@ -118,7 +118,9 @@ async function dumpAndUpload(
       resolve({ code: -1, signal: null });
     });
   });
-  const gzip = createGzip({ level: opts.compressionLevel });
+  // 1 MiB output chunks instead of zlib's 16 KiB: 64× fewer chunks through the stream machinery
+  // into the uploader (−0.7 CPU s per 512 MiB at level 1 in a side-by-side run, bench/README.md).
+  const gzip = createGzip({ level: opts.compressionLevel, chunkSize: GZIP_CHUNK });
   child.stdout.on('error', (err) => gzip.destroy(err));
   child.stdout.pipe(gzip);
 

@@ -120,6 +120,9 @@ interface PartBuilder {
   discard(): Promise<void>;
 }
 
+/** Output chunk size for gzip streams feeding the uploader (zlib's default is 16 KiB). */
+export const GZIP_CHUNK = 1 * MiB;
+
 /** Parts on the wire at once: B2 throughput scales with parallel parts. */
 export const DEFAULT_CONCURRENCY = 4;
 /**

@@ -277,7 +277,7 @@ describePg('PostgreSQL', () => {
     expect(m.objects[0].status).toBe('aborted');
   });
 
-  it('SIGTERM to the CLI mid-upload aborts the multipart upload and exits 1', async () => {
+  it('SIGTERM to the CLI mid-upload aborts the multipart upload and exits 143', async () => {
     // The whole dump is produced, then the dump process lingers: the CLI is mid-upload, waiting.
     const slow = wrapper('slow_pg_dump', `pg_dump "$@"\nexec sleep 60`);
     await fetch(`${estate.emu.url}/__admin/stats`, {
@@ -304,7 +304,7 @@ describePg('PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill('SIGTERM');
-    expect(await exited).toBe(1);
+    expect(await exited).toBe(143); // 128 + SIGTERM (issue 11 §9)
     expect(JSON.parse(stdout)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/interrupted by SIGTERM/),
