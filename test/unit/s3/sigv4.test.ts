@@ -15,6 +15,7 @@ import {
   canonicalUri,
   ChunkSigner,
   deriveSigningKey,
+  requireSignedAmzHeaders,
   SignableRequest,
   verifyRequest,
   sha256Hex,
@@ -388,5 +389,34 @@ describe('cross-check with @smithy/signature-v4 (test-only reference signer)', (
 
   it('derives the documented signing key shape (32 bytes)', () => {
     expect(deriveSigningKey(SECRET, '20130524', 'us-east-1')).toHaveLength(32);
+  });
+});
+
+describe('every x-amz-* header must be signed', () => {
+  const h = (pairs: Record<string, string>): Map<string, string> => new Map(Object.entries(pairs));
+  it('refuses unsigned x-amz-* headers, naming them', () => {
+    expect(() =>
+      requireSignedAmzHeaders(h({ host: 'x', 'x-amz-copy-source': '/b/k', 'x-amz-meta-a': '1' }), ['host']),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'AccessDenied',
+        message: 'There were headers present in the request which were not signed',
+        fields: { HeadersNotSigned: 'x-amz-copy-source, x-amz-meta-a' },
+      }) as unknown as Error,
+    );
+  });
+  it('accepts signed ones, other unsigned headers, and an unsigned x-amz-content-sha256', () => {
+    expect(() =>
+      requireSignedAmzHeaders(
+        h({
+          host: 'x',
+          'x-amz-date': 'd',
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+          'user-agent': 'u',
+          'x-amzn-trace-id': 't',
+        }),
+        ['host', 'x-amz-date'],
+      ),
+    ).not.toThrow();
   });
 });
