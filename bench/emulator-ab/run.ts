@@ -7,7 +7,10 @@
  * Reports per-metric medians, the ratio B/A (≥ 0.95 = no regression), and each emulator's CPU
  * seconds per GiB (from /proc, less sensitive to a shared machine than wall time).
  *
- *   node bin/run-ts.js bench/emulator-ab/run.ts [--base <commit>] [--size-mib 256] [--rounds 5]
+ *   node bin/run-ts.js bench/emulator-ab/run.ts [--base <commit>] [--head <commit>] [--size-mib 256] [--rounds 5]
+ *
+ * `--head` builds B from a commit too (default: this checkout as it is), e.g. to measure one change
+ * alone: `--base 40df4be --head c0257d9` is the engine split and nothing else.
  *
  * Writes bench/results/emulator-ab.json. MB/s = 10^6 bytes per second.
  */
@@ -25,6 +28,7 @@ const DEFAULT_BASE = '40df4be'; // last commit with the single-class emulator/co
 
 interface Args {
   base: string;
+  head: string | null;
   sizeMiB: number;
   rounds: number;
   small: number;
@@ -34,6 +38,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     base: DEFAULT_BASE,
+    head: null,
     sizeMiB: 256,
     rounds: 5,
     small: 300,
@@ -49,11 +54,13 @@ function parseArgs(argv: string[]): Args {
       return n;
     };
     if (flag === '--base') a.base = value;
+    else if (flag === '--head') a.head = value;
     else if (flag === '--size-mib') a.sizeMiB = num();
     else if (flag === '--rounds') a.rounds = num();
     else if (flag === '--small') a.small = num();
     else if (flag === '--out') a.out = path.resolve(value);
-    else throw new Error(`unknown flag ${flag} (flags: --base, --size-mib, --rounds, --small, --out)`);
+    else
+      throw new Error(`unknown flag ${flag} (flags: --base, --head, --size-mib, --rounds, --small, --out)`);
   }
   return a;
 }
@@ -338,14 +345,21 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const baseRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'b2-ab-base-'));
-  const baseCommit = execFileSync('git', ['-C', ROOT, 'rev-parse', args.base], { encoding: 'utf8' }).trim();
-  const headCommit = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-  execFileSync('sh', ['-c', `git -C "${ROOT}" archive ${baseCommit} | tar -x -C "${baseRoot}"`]);
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(baseRoot, 'node_modules'));
+  const rev = (r: string): string =>
+    execFileSync('git', ['-C', ROOT, 'rev-parse', r], { encoding: 'utf8' }).trim();
+  const checkout = (commit: string): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'b2-ab-'));
+    execFileSync('sh', ['-c', `git -C "${ROOT}" archive ${commit} | tar -x -C "${dir}"`]);
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    return dir;
+  };
+  const baseCommit = rev(args.base);
+  const headCommit = args.head ? rev(args.head) : rev('HEAD');
+  const baseRoot = checkout(baseCommit);
+  const headRoot = args.head ? checkout(headCommit) : ROOT;
   const emus: Emu[] = [];
   try {
-    emus.push(await startAt(baseRoot, 'A'), await startAt(ROOT, 'B'));
+    emus.push(await startAt(baseRoot, 'A'), await startAt(headRoot, 'B'));
     const data = makeData(args.sizeMiB);
     const runs: Record<'A' | 'B', Record<string, { mbps: number; cpu: number }>[]> = { A: [], B: [] };
     const load0 = os.loadavg();
@@ -386,9 +400,9 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'emulator-ab',
       date: new Date().toISOString(),
-      command: `node bin/run-ts.js bench/emulator-ab/run.ts --base ${args.base} --size-mib ${args.sizeMiB} --rounds ${args.rounds} --small ${args.small}`,
+      command: `node bin/run-ts.js bench/emulator-ab/run.ts --base ${args.base}${args.head ? ` --head ${args.head}` : ''} --size-mib ${args.sizeMiB} --rounds ${args.rounds} --small ${args.small}`,
       A: { commit: baseCommit, what: 'base' },
-      B: { commit: headCommit, what: 'this checkout' },
+      B: { commit: headCommit, what: args.head ? 'head' : 'this checkout' },
       machine: {
         cpus: os.cpus().length,
         loadavgStart: load0.map((x) => Number(x.toFixed(1))),
@@ -412,6 +426,7 @@ async function main(): Promise<void> {
     for (const e of emus) e.proc.kill('SIGTERM');
     agent.destroy();
     fs.rmSync(baseRoot, { recursive: true, force: true });
+    if (headRoot !== ROOT) fs.rmSync(headRoot, { recursive: true, force: true });
   }
 }
 
