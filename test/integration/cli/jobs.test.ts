@@ -293,7 +293,7 @@ describe('tf-state', () => {
     const ws = path.join(tmp, 'network');
     file('network/terraform.tfstate', state);
     file('network/terraform.tfstate.d/staging/terraform.tfstate', state.replace('1.9.5', '1.9.6'));
-    // --name pins the pre-0.2 layout (terraform-state/<dir name>/…); the default is unique per workspace
+    // --name pins the 0.1.0 layout (terraform-state/<dir name>/…); the default is unique per workspace
     const r = await cli(estate, ['tf-state', '--workspace', ws, '--name', 'network', '--json'], {
       BACKUP_ENCRYPTION_KEY: key,
     });
