@@ -19,6 +19,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { ApplicationKey } from '../providers/applicationKey';
 import { Bucket } from '../providers/bucket';
+import { stackIdentity } from '../providers/ownership';
 import { AccountRole, CorsRule, DefaultRetention, LifecycleRule } from '../providers/types';
 import { validateBucketName } from '../providers/validation/bucketName';
 import { validateCapabilities, validateKeyName } from '../providers/validation/keyCapabilities';
@@ -106,6 +107,14 @@ export interface KeyOutputs {
   applicationKey: pulumi.Output<string>;
 }
 
+/** `<project>/<stack>` of the running program: the owner recorded on buckets and in key names. */
+export function currentStackIdentity(): string {
+  return stackIdentity(pulumi.getProject(), pulumi.getStack());
+}
+
+/** Stands in for the stack in length checks (the discriminator has a fixed length). */
+const ANY_STACK = 'project/stack';
+
 /** Validation of the arguments; pure, so preview fails before anything is registered. */
 export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
   const problems = validateBucketName(args.bucketName);
@@ -131,7 +140,10 @@ export function validateBackupBucketArgs(args: BackupBucketArgs): Problem[] {
   } else {
     for (const purpose of ['backup-writer', 'restore-reader', 'replication-destination'] as const) {
       problems.push(
-        ...validateKeyName(keyNameFor(args.bucketName, purpose, rotation), `keys (${purpose} key name)`),
+        ...validateKeyName(
+          keyNameFor(args.bucketName, purpose, rotation, ANY_STACK),
+          `keys (${purpose} key name)`,
+        ),
       );
     }
   }
@@ -245,12 +257,14 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
       // Only written when set, so a stack deployed before the flag existed sees no change.
       ...(args.disposable ? { disposable: true } : {}),
       account,
+      owner: { stack: currentStackIdentity(), resource: `${name}-bucket` },
       ...(args.adoptBucketId ? { adoptBucketId: args.adoptBucketId } : {}),
     },
     // Refactor rule (file header): renaming `${name}-bucket` or moving it needs an alias.
     { parent, ...(args.protect ? { protect: true } : {}) },
   );
   const k = args.keys ?? {};
+  const stack = currentStackIdentity();
   const current = k.rotation ?? DEFAULT_ROTATION;
   const previous = k.previousRotation ?? null;
   // The resources of one generation; the oldest declared generation also answers to the key's
@@ -264,7 +278,8 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
     new ApplicationKey(
       keyResourceName(name, purpose, rotation),
       {
-        keyName: keyNameFor(args.bucketName, purpose, rotation),
+        keyName: keyNameFor(args.bucketName, purpose, rotation, stack),
+        ownerStack: stack,
         capabilities: [...capabilities].sort(),
         bucketIds: [bucket.id],
         namePrefix: k.namePrefix ?? null,

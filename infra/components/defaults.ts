@@ -2,6 +2,7 @@
  * Every default of the backup estate (docs/architecture.md §1), in one place. Components and the stack program
  * take their defaults from here; nothing else hard-codes a retention, a capability or a name shape.
  */
+import { withDiscriminator } from '../providers/ownership';
 import { CorsRule, DefaultServerSideEncryption, LifecycleRule } from '../providers/types';
 import { Capability } from '../providers/validation/keyCapabilities';
 
@@ -114,19 +115,23 @@ export const KEY_CAPABILITIES = {
 export type KeyPurpose = keyof typeof KEY_CAPABILITIES;
 
 /**
- * Key names: `{bucket name}-{purpose}`, plus `-{rotation}` once rotated. Bucket names are global,
- * so a name belongs to exactly one key resource and one rotation: a key found under it that the
- * state does not hold can only be the leftover of an interrupted create (its secret died with that
- * process), which the provider may then delete (`deleteUnrecordedSameName`). ≤ 100 chars,
- * `[A-Za-z0-9-]` (checked).
+ * Key names: `{bucket name}-{purpose}`, plus `-{rotation}` once rotated, plus the owning stack's
+ * discriminator `-s{6 hex}` (infra/providers/ownership.ts) when `stack` (`<project>/<stack>`) is
+ * given — the components always give it. Bucket names are global, so with the discriminator a name
+ * belongs to exactly one stack, key resource and rotation: a key found under it that the state does
+ * not hold can only be the leftover of an interrupted create (its secret died with that process),
+ * which the provider may then delete (`deleteUnrecordedSameName`). ≤ 100 chars, `[A-Za-z0-9-]`
+ * (checked).
  */
 export function keyNameFor(
   bucketName: string,
   purpose: KeyPurpose,
   rotation: string = DEFAULT_ROTATION,
+  stack?: string,
 ): string {
   const base = `${bucketName}-${purpose}`;
-  return rotation === DEFAULT_ROTATION ? base : `${base}-${rotation}`;
+  const name = rotation === DEFAULT_ROTATION ? base : `${base}-${rotation}`;
+  return stack ? withDiscriminator(name, stack) : name;
 }
 
 /** Rotation values end up in key names: letters, digits, `-`. */

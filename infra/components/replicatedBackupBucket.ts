@@ -22,7 +22,13 @@ import { ApplicationKey } from '../providers/applicationKey';
 import { Replication } from '../providers/replication';
 import { validateBucketName } from '../providers/validation/bucketName';
 import { Problem, throwIfProblems } from '../providers/validation/problem';
-import { BackupBucket, BackupBucketArgs, KeyOutputs, validateBackupBucketArgs } from './backupBucket';
+import {
+  BackupBucket,
+  BackupBucketArgs,
+  KeyOutputs,
+  currentStackIdentity,
+  validateBackupBucketArgs,
+} from './backupBucket';
 import {
   DEFAULT_REPLICA_SUFFIX,
   DEFAULT_ROTATION,
@@ -106,6 +112,7 @@ export function createReplicatedBackupBucket(
   throwIfProblems(`ReplicatedBackupBucket "${name}"`, validateReplicatedArgs(args));
   const replicaName = args.replicaBucketName ?? args.bucketName + DEFAULT_REPLICA_SUFFIX;
   const rotation = args.keys?.rotation ?? DEFAULT_ROTATION;
+  const stack = currentStackIdentity();
   const {
     replicaBucketName: _r,
     uploadEncryption: _u,
@@ -135,7 +142,8 @@ export function createReplicatedBackupBucket(
   const sourceKey = new ApplicationKey(
     `${name}-replication-source`,
     {
-      keyName: keyNameFor(args.bucketName, 'replication-source', rotation),
+      keyName: keyNameFor(args.bucketName, 'replication-source', rotation, stack),
+      ownerStack: stack,
       capabilities: [...KEY_CAPABILITIES['replication-source']],
       bucketIds: [source.bucketId],
       rotation,
@@ -147,7 +155,8 @@ export function createReplicatedBackupBucket(
   const destinationKey = new ApplicationKey(
     `${name}-replication-destination`,
     {
-      keyName: keyNameFor(args.bucketName, 'replication-destination', rotation),
+      keyName: keyNameFor(args.bucketName, 'replication-destination', rotation, stack),
+      ownerStack: stack,
       capabilities: [...KEY_CAPABILITIES['replication-destination']],
       bucketIds: [replica.bucketId],
       rotation,

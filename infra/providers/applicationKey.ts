@@ -5,6 +5,17 @@
  * (`deleteBeforeReplace: false`), so consumers always have a working key. Bump `rotation` to rotate.
  * The secret (`applicationKey`) is returned once by B2 and kept only in the state, marked secret
  * through `additionalSecretOutputs`; it is never logged, never in an error, never in `__provider`.
+ *
+ * Ownership (ownership.ts): `ownerStack` (`<project>/<stack>`, default: the running program's) is
+ * recorded with the key, and the components end key names with that stack's discriminator
+ * (`-s` + 6 hex). Leftover cleanup (`deleteUnrecordedSameName`) deletes only keys whose name carries
+ * this stack's discriminator and whose definition is the one being created, so one stack never
+ * deletes another's keys. A name that differs from the recorded one only by the discriminator
+ * (state written before discriminators) is not a replacement: the key in use keeps its old name
+ * until the next rotation.
+ *
+ * `read` lists the account's keys once per provider process and account (a cache dropped on every
+ * create and delete), so a refresh makes O(1) `b2_list_keys` walks per account, not one per key.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { B2Client } from '../b2';
@@ -13,6 +24,7 @@ import { clientFor, configureFromStack } from './credentials';
 import { isNotFound } from './b2ops';
 import { thinLoader } from './loader';
 import { isUnknown, normalizeSet, sameValue } from './normalize';
+import { carriesDiscriminator, stackDiscriminator, stackIdentity } from './ownership';
 import { ACCOUNT_ROLES, AccountRole } from './types';
 import { validateCapabilities, validateKeyName } from './validation/keyCapabilities';
 import { Problem } from './validation/problem';
@@ -43,6 +55,8 @@ export interface ApplicationKeyArgs {
    * `validDurationInSeconds`. Default false (report only).
    */
   deleteUnrecordedSameName?: pulumi.Input<boolean>;
+  /** `<project>/<stack>` owning the key. Default: the running program's. Not compared (state only). */
+  ownerStack?: pulumi.Input<string>;
 }
 
 export interface ApplicationKeyInputs {
@@ -55,6 +69,8 @@ export interface ApplicationKeyInputs {
   account: AccountRole;
   adoptKeyId?: string;
   deleteUnrecordedSameName: boolean;
+  /** Absent only in state written before ownership existed. */
+  ownerStack?: string;
 }
 
 export interface ApplicationKeyOutputs extends ApplicationKeyInputs {
@@ -91,6 +107,7 @@ export function normalizeKeyInputs(raw: Partial<ApplicationKeyInputs>): Applicat
     deleteUnrecordedSameName: raw.deleteUnrecordedSameName ?? false,
   };
   if (raw.adoptKeyId) out.adoptKeyId = raw.adoptKeyId;
+  if (raw.ownerStack) out.ownerStack = raw.ownerStack;
   return out;
 }
 
@@ -101,6 +118,7 @@ export function checkKey(news: Record<string, unknown>): Problem[] {
       ...KEY_REPLACES,
       'adoptKeyId',
       'deleteUnrecordedSameName',
+      'ownerStack',
       'applicationKeyId',
       'applicationKey',
       'accountId',
@@ -137,12 +155,39 @@ export function checkKey(news: Record<string, unknown>): Problem[] {
   if (news.account !== undefined && !(ACCOUNT_ROLES as readonly unknown[]).includes(news.account)) {
     problems.push({ property: 'account', reason: `must be one of ${ACCOUNT_ROLES.join(', ')}` });
   }
+  const owner = news.ownerStack;
+  if (
+    owner !== undefined &&
+    !isUnknown(owner) &&
+    (typeof owner !== 'string' || !/^[^/\s]+\/[^/\s]+$/.test(owner))
+  ) {
+    problems.push({
+      property: 'ownerStack',
+      reason: `must be "<project>/<stack>", got ${JSON.stringify(owner)}`,
+    });
+  }
   return problems;
 }
 
+/**
+ * Fields whose change replaces the key. A new name that is the recorded one plus this stack's
+ * discriminator (`<old>-s1a2b3c`, the upgrade from names without one) is not a change: B2 cannot
+ * rename a key, and replacing every key in use only to rename it would cut off its consumers.
+ */
 export function changedKeyFields(olds: Partial<ApplicationKeyInputs>, news: ApplicationKeyInputs): string[] {
   const o = normalizeKeyInputs(olds);
-  return KEY_REPLACES.filter((f) => !sameValue(o[f], news[f]));
+  return KEY_REPLACES.filter((f) => !sameValue(o[f], news[f])).filter(
+    (f) => !(f === 'keyName' && isDiscriminatorOnlyRename(o.keyName, news)),
+  );
+}
+
+function isDiscriminatorOnlyRename(oldName: string, news: ApplicationKeyInputs): boolean {
+  return (
+    !!news.ownerStack &&
+    typeof oldName === 'string' &&
+    !carriesDiscriminator(oldName, news.ownerStack) &&
+    news.keyName === `${oldName}-${stackDiscriminator(news.ownerStack)}`
+  );
 }
 
 type LiveKey = {
@@ -162,6 +207,32 @@ async function listAllKeys(client: B2Client): Promise<LiveKey[]> {
   return keys;
 }
 
+/**
+ * One listing per account client in this provider process, shared by concurrent reads and kept for
+ * KEY_LIST_TTL_MS: the engine reads every key of a refresh within moments, and an out-of-band
+ * change is seen by any read that starts later than that.
+ */
+const keyListCache = new Map<B2Client, { at: number; keys: Promise<LiveKey[]> }>();
+export const KEY_LIST_TTL_MS = 5_000;
+
+function cachedKeys(client: B2Client): Promise<LiveKey[]> {
+  const hit = keyListCache.get(client);
+  if (hit && Date.now() - hit.at < KEY_LIST_TTL_MS) return hit.keys;
+  const entry = { at: Date.now(), keys: listAllKeys(client) };
+  keyListCache.set(client, entry);
+  // A failed listing is not kept: the next read tries again.
+  entry.keys.catch(() => {
+    if (keyListCache.get(client) === entry) keyListCache.delete(client);
+  });
+  return entry.keys;
+}
+
+/** Drops the cached listing of `client`'s account (after any create or delete of a key). */
+export function forgetKeyList(client?: B2Client): void {
+  if (client) keyListCache.delete(client);
+  else keyListCache.clear();
+}
+
 function liveBucketIds(k: LiveKey): string[] {
   return normalizeSet(k.bucketIds ?? (k.bucketId ? [k.bucketId] : []));
 }
@@ -172,6 +243,7 @@ async function createKey(
   inputs: ApplicationKeyInputs,
 ): Promise<pulumi.dynamic.CreateResult<ApplicationKeyOutputs>> {
   const client = clientFor(inputs.account);
+  forgetKeyList(client);
   const all = await listAllKeys(client);
   if (inputs.adoptKeyId) {
     const k = all.find((x) => x.applicationKeyId === inputs.adoptKeyId);
@@ -194,8 +266,17 @@ async function createKey(
   // (create-before-delete) differs in capabilities, scope or name prefix — or in its name, since
   // the components put the rotation in it — so it is never taken for a leftover. A lifetime change
   // cannot be told apart (B2 shows only the absolute expiry), hence no deletion with a lifetime.
+  // Only keys named with THIS stack's discriminator can be this stack's leftovers: a same-name key
+  // without it (or with another stack's) is never deleted, whatever its definition.
+  const ours = !!inputs.ownerStack && carriesDiscriminator(inputs.keyName, inputs.ownerStack);
+  if (inputs.deleteUnrecordedSameName && !ours && sameName.length) {
+    log(
+      `not deleting same-name keys of ${inputs.keyName}: the name does not end with this stack's discriminator ` +
+        `(${inputs.ownerStack ? stackDiscriminator(inputs.ownerStack) : 'no ownerStack'}), so they cannot be proven ours`,
+    );
+  }
   const leftovers =
-    inputs.deleteUnrecordedSameName && inputs.validDurationInSeconds === null
+    inputs.deleteUnrecordedSameName && ours && inputs.validDurationInSeconds === null
       ? sameName.filter(
           (k) =>
             sameValue(normalizeSet(k.capabilities), inputs.capabilities) &&
@@ -217,6 +298,7 @@ async function createKey(
         'Unless one is being replaced by this run, it may be left over from an interrupted create; delete it if unused.',
     );
   }
+  forgetKeyList(client);
   const created = await client.createKey({
     keyName: inputs.keyName,
     capabilities: inputs.capabilities,
@@ -224,6 +306,7 @@ async function createKey(
     ...(inputs.namePrefix ? { namePrefix: inputs.namePrefix } : {}),
     ...(inputs.validDurationInSeconds ? { validDurationInSeconds: inputs.validDurationInSeconds } : {}),
   } as Parameters<B2Client['createKey']>[0]);
+  forgetKeyList(client);
   const secret = (created as { applicationKey: { reveal(): string } | string }).applicationKey;
   return {
     id: created.applicationKeyId,
@@ -241,6 +324,7 @@ async function createKey(
  * 400 bad_request, so rather than parse its message we check whether the key is still listed.
  */
 async function deleteKeyIfPresent(client: B2Client, id: string): Promise<void> {
+  forgetKeyList(client);
   try {
     await client.deleteKey(id);
   } catch (e) {
@@ -286,7 +370,7 @@ export const applicationKeyProvider: pulumi.dynamic.ResourceProvider = {
   /** Live fields from b2_list_keys; the secret cannot be read back and is carried from the state. */
   async read(id, props?: Partial<ApplicationKeyOutputs>) {
     const client = clientFor(props?.account ?? 'primary');
-    const k = (await listAllKeys(client)).find((x) => x.applicationKeyId === id);
+    const k = (await cachedKeys(client)).find((x) => x.applicationKeyId === id);
     if (!k) return { id: '', props: {} };
     return {
       id,
@@ -334,6 +418,7 @@ export class ApplicationKey extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        ownerStack: args.ownerStack ?? stackIdentity(pulumi.getProject(), pulumi.getStack()),
         applicationKeyId: undefined,
         applicationKey: undefined,
         accountId: undefined,

@@ -5,7 +5,16 @@
  * - replace: `bucketName` (B2 cannot rename), `account` (a bucket cannot move between accounts);
  * - update in place: `bucketType`, `bucketInfo`, `corsRules`, `lifecycleRules`,
  *   `defaultServerSideEncryption`, `fileLockEnabled` (false → true only), `defaultRetention`;
- * - state only: `forceDestroy`, `disposable`, `adoptBucketId`.
+ * - state only: `forceDestroy`, `disposable`, `adoptBucketId`, `owner` (reaches B2 as the
+ *   bucketInfo marker), `acknowledgeIrreversible`.
+ * - refused at check (preview): moving a bucket to the other `account` under the same name, and
+ *   enabling Object Lock on an existing bucket without `acknowledgeIrreversible: true`.
+ *
+ * Ownership (ownership.ts): every bucket carries `owner-stack` / `owner-resource` in its bucketInfo.
+ * `create` adopts a same-name bucket only when that marker names this very stack and resource (a
+ * create retried after a crash); any other bucket is refused (`BucketOwnedElsewhere`) until taken
+ * over deliberately with `adoptBucketId`, which rewrites the marker. Update and delete never touch
+ * a bucket whose marker names another stack.
  * Replication is NOT managed here (see replication.ts): this provider never sends or compares
  * `replicationConfiguration`, so the two never fight.
  *
@@ -44,6 +53,17 @@ import {
   DefaultServerSideEncryption,
   LifecycleRule,
 } from './types';
+import {
+  BucketOwner,
+  MAX_BUCKET_INFO_ENTRIES,
+  OWNER_KEYS,
+  describeOwner,
+  ownerInfo,
+  ownerOf,
+  ownerProblem,
+  sameOwner,
+  stackIdentity,
+} from './ownership';
 import { validateBucketName } from './validation/bucketName';
 import { validateLifecycleRules } from './validation/lifecycleRules';
 import { Problem } from './validation/problem';
@@ -77,8 +97,18 @@ export interface BucketArgs {
   disposable?: pulumi.Input<boolean>;
   /** Which account holds the bucket (`primary` default, or `replica`). Changing it replaces. */
   account?: pulumi.Input<AccountRole>;
-  /** Adopt this existing bucket (by id) instead of creating one; its name must equal `bucketName`. */
+  /**
+   * Adopt this existing bucket (by id) instead of creating one; its name must equal `bucketName`.
+   * This is the deliberate take-over: the bucket's ownership marker is rewritten to this stack.
+   */
   adoptBucketId?: pulumi.Input<string>;
+  /**
+   * Ownership marker written to bucketInfo (`owner-stack`, `owner-resource`, see ownership.ts).
+   * Default: this program's `<project>/<stack>` and this resource's name.
+   */
+  owner?: pulumi.Input<BucketOwner>;
+  /** Must be true to enable Object Lock on an existing bucket (B2 can never disable it). Default false. */
+  acknowledgeIrreversible?: pulumi.Input<boolean>;
 }
 
 /** Resolved inputs after `check` (defaults applied, canonical order). */
@@ -95,6 +125,11 @@ export interface BucketInputs {
   disposable: boolean;
   account: AccountRole;
   adoptBucketId?: string;
+  /** Absent only in state written before ownership markers existed. */
+  owner?: BucketOwner;
+  acknowledgeIrreversible?: boolean;
+  /** Set by check when this update does something B2 can never undo (shown in the plan). */
+  irreversible?: string;
 }
 
 /** State: the inputs as live in B2, plus what B2 computed. */
@@ -127,6 +162,9 @@ const BUCKET_PROPERTIES = [
   ...BUCKET_REPLACES,
   ...BUCKET_UPDATABLE,
   'adoptBucketId',
+  'owner',
+  'acknowledgeIrreversible',
+  'irreversible',
   'bucketId',
   'revision',
   'accountId',
@@ -135,10 +173,14 @@ const BUCKET_PROPERTIES = [
 
 /** Applies defaults and canonical order; does not validate. */
 export function normalizeBucketInputs(raw: Partial<BucketInputs> & Record<string, unknown>): BucketInputs {
+  const owner = raw.owner ? { stack: raw.owner.stack, resource: raw.owner.resource } : undefined;
   const out: BucketInputs = {
     bucketName: raw.bucketName as string,
     bucketType: raw.bucketType ?? 'allPrivate',
-    bucketInfo: normalizeStringMap(raw.bucketInfo),
+    // The marker is part of the desired bucketInfo, so it shows in plans and drift is repaired.
+    bucketInfo: isUnknown(raw.bucketInfo)
+      ? normalizeStringMap(raw.bucketInfo)
+      : normalizeStringMap({ ...(raw.bucketInfo ?? {}), ...(owner ? ownerInfo(owner) : {}) }),
     corsRules: normalizeCorsRules(raw.corsRules),
     lifecycleRules: normalizeLifecycleRules(raw.lifecycleRules),
     defaultServerSideEncryption: raw.defaultServerSideEncryption ?? DEFAULT_SSE,
@@ -149,6 +191,9 @@ export function normalizeBucketInputs(raw: Partial<BucketInputs> & Record<string
     account: raw.account ?? 'primary',
   };
   if (raw.adoptBucketId) out.adoptBucketId = raw.adoptBucketId;
+  if (owner) out.owner = owner;
+  if (raw.acknowledgeIrreversible) out.acknowledgeIrreversible = true;
+  if (typeof raw.irreversible === 'string') out.irreversible = raw.irreversible;
   return out;
 }
 
@@ -229,6 +274,58 @@ export function checkBucket(
     (typeof info !== 'object' || info === null || Object.values(info).some((v) => typeof v !== 'string'))
   ) {
     problems.push({ property: 'bucketInfo', reason: 'must be a map of strings' });
+  } else if (info !== undefined) {
+    const reserved = Object.keys(info).filter((k) => OWNER_KEYS.includes(k));
+    if (reserved.length) {
+      problems.push({
+        property: 'bucketInfo',
+        reason: `${reserved.join(', ')} is reserved for the ownership marker (set through the owner input)`,
+      });
+    }
+    if (Object.keys(info).length + OWNER_KEYS.length > MAX_BUCKET_INFO_ENTRIES) {
+      problems.push({
+        property: 'bucketInfo',
+        reason:
+          `${Object.keys(info).length} entries plus the ${OWNER_KEYS.length} of the ownership marker exceed ` +
+          `B2's limit of ${MAX_BUCKET_INFO_ENTRIES}; drop some`,
+      });
+    }
+  }
+  if (!isUnknown(news.owner)) {
+    const why = ownerProblem(news.owner);
+    if (why) problems.push({ property: 'owner', reason: why });
+  }
+  const existing = olds !== undefined && typeof olds.bucketName === 'string';
+  if (
+    existing &&
+    news.bucketName === olds!.bucketName &&
+    news.account !== undefined &&
+    !isUnknown(news.account) &&
+    (olds!.account ?? 'primary') !== news.account
+  ) {
+    problems.push({
+      property: 'account',
+      reason:
+        `AccountChangeRefused: bucket "${olds!.bucketName}" is in the ${olds!.account ?? 'primary'} account and cannot ` +
+        `move to the ${String(news.account)} account: B2 cannot move a bucket, and a new bucket of the same name ` +
+        'cannot exist while the old one does (names are global). To move it by hand: give the new bucket another ' +
+        'name (stack config nameSuffix/namePrefix), `pulumi up` (creates it in the new account), copy the data ' +
+        '(e.g. `rclone sync` or `b2 sync` between the two), then delete the old bucket when it is no longer needed',
+    });
+  }
+  if (
+    existing &&
+    olds!.fileLockEnabled !== true &&
+    news.fileLockEnabled === true &&
+    news.acknowledgeIrreversible !== true
+  ) {
+    problems.push({
+      property: 'fileLockEnabled',
+      reason:
+        `IrreversibleChangeNotAcknowledged: enabling Object Lock on the existing bucket "${String(news.bucketName)}" ` +
+        'is irreversible (B2 can never disable it). If that is intended, acknowledge it: stack config ' +
+        '`objectLock.acknowledgeIrreversible: true` (Bucket input acknowledgeIrreversible: true)',
+    });
   }
   const lockWanted = news.fileLockEnabled === true;
   if (olds?.fileLockEnabled === true && news.fileLockEnabled !== true) {
@@ -302,7 +399,10 @@ type LiveBucket = NonNullable<Awaited<ReturnType<typeof findBucketById>>>;
  */
 export function bucketStateFromLive(
   live: LiveBucket,
-  carry: Pick<BucketInputs, 'forceDestroy' | 'account' | 'adoptBucketId'> & { disposable?: boolean },
+  carry: Pick<
+    BucketInputs,
+    'forceDestroy' | 'account' | 'adoptBucketId' | 'owner' | 'acknowledgeIrreversible'
+  > & { disposable?: boolean },
   s3Endpoint: string,
 ): BucketOutputs {
   const sse = live.defaultServerSideEncryption;
@@ -344,6 +444,8 @@ export function bucketStateFromLive(
     s3Endpoint,
   };
   if (carry.adoptBucketId) state.adoptBucketId = carry.adoptBucketId;
+  if (carry.owner) state.owner = carry.owner;
+  if (carry.acknowledgeIrreversible) state.acknowledgeIrreversible = true;
   return state;
 }
 
@@ -374,21 +476,62 @@ export function bucketPatch(current: BucketOutputs, desired: BucketInputs): Reco
 /**
  * Brings live bucket `bucketId` to `desired`, sending only what differs, with `ifRevisionIs`; on a
  * 409 revision conflict it re-reads and re-applies (updateBucketWithRetry).
+ *
+ * Unless `takeOver` (adoption by id), a bucket whose live marker names another stack is left alone:
+ * it was taken over by that stack, and writing our marker back would steal it again.
  */
 export async function applyBucketSettings(
   client: B2Client,
   bucketId: string,
   desired: BucketInputs,
+  takeOver = false,
 ): Promise<BucketOutputs> {
   const s3 = await s3EndpointOf(client);
   const after = await updateBucketWithRetry(
     client,
     bucketId,
     `bucket ${desired.bucketName}`,
-    (live) => bucketPatch(bucketStateFromLive(live, desired, s3), desired),
+    (live) => {
+      const liveOwner = ownerOf(live.bucketInfo);
+      if (!takeOver && liveOwner && desired.owner && liveOwner.stack !== desired.owner.stack) {
+        throw new BucketOwnedElsewhere(live.bucketName, live.bucketId, liveOwner, desired.owner, 'update');
+      }
+      return bucketPatch(bucketStateFromLive(live, desired, s3), desired);
+    },
     log,
   );
   return bucketStateFromLive(after, desired, s3);
+}
+
+/**
+ * A bucket that this stack/resource does not own: refused, naming the owner and the deliberate way
+ * to take it over.
+ */
+export class BucketOwnedElsewhere extends Error {
+  override readonly name = 'BucketOwnedElsewhere';
+  constructor(
+    readonly bucketName: string,
+    readonly bucketId: string,
+    readonly liveOwner: BucketOwner | null,
+    readonly wanted: BucketOwner | undefined,
+    readonly during: 'create' | 'update',
+  ) {
+    super(
+      `BucketOwnedElsewhere: bucket "${bucketName}" (${bucketId}) already exists in this account and belongs to ` +
+        `${describeOwner(liveOwner)}` +
+        (wanted ? `, not to stack "${wanted.stack}", resource "${wanted.resource}"` : '') +
+        '. Refusing to ' +
+        (during === 'create' ? 'adopt' : 'change') +
+        ' it. ' +
+        (during === 'create'
+          ? 'If it really should be managed here (and no longer by its owner), take it over deliberately: set ' +
+            `adoptBucketId: "${bucketId}" on this resource (BackupBucket arg adoptBucketId), run \`pulumi up\` ` +
+            '(the ownership marker is then rewritten to this stack), and remove it from the previous owner ' +
+            '(`pulumi state delete <urn>` there). Otherwise pick another bucket name (stack config namePrefix/nameSuffix).'
+          : 'It was taken over by that stack (adoptBucketId). Remove it from this stack without deleting it: ' +
+            '`pulumi state delete <urn>`.'),
+    );
+  }
 }
 
 /** Thrown from create after the bucket exists, so the engine records the partial resource. */
@@ -405,6 +548,35 @@ class PartialCreateError extends Error {
   }
 }
 
+/** b2_create_bucket with the marker already in bucketInfo; a global name clash is named. */
+async function createNewBucket(client: B2Client, inputs: BucketInputs): Promise<string> {
+  try {
+    const created = await client.createBucket({
+      bucketName: inputs.bucketName,
+      bucketType: inputs.bucketType,
+      bucketInfo: inputs.bucketInfo,
+      corsRules: inputs.corsRules,
+      lifecycleRules: inputs.lifecycleRules,
+      fileLockEnabled: inputs.fileLockEnabled,
+      defaultServerSideEncryption: inputs.defaultServerSideEncryption,
+    } as Parameters<B2Client['createBucket']>[0]);
+    return created.bucketId;
+  } catch (e) {
+    if (isDuplicateBucketName(e)) {
+      // Cause attached by assignment: the program's TypeScript (Pulumi's ts-node) may lack
+      // the ES2022 `Error(message, options)` signature.
+      throw Object.assign(
+        new Error(
+          `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
+            'Pick another name with the stack config namePrefix/nameSuffix.',
+        ),
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
+
 /**
  * `provider` is the serialised `__provider` of the request, recorded with a partially created
  * bucket so that the engine can later refresh or delete it.
@@ -415,6 +587,7 @@ async function createBucket(
 ): Promise<pulumi.dynamic.CreateResult<BucketOutputs>> {
   const client = clientFor(inputs.account);
   let bucketId: string;
+  let takeOver = false;
   if (inputs.adoptBucketId) {
     const live = await findBucketById(client, inputs.adoptBucketId);
     if (!live)
@@ -425,46 +598,39 @@ async function createBucket(
       );
     }
     bucketId = live.bucketId;
-    log(`adopting bucket ${live.bucketName} (${bucketId}) by id`);
+    takeOver = true;
+    const previous = ownerOf(live.bucketInfo);
+    log(
+      `adopting bucket ${live.bucketName} (${bucketId}) by id; previous owner: ${describeOwner(previous)}; ` +
+        'its ownership marker now names this stack',
+    );
   } else {
     const existing = await findBucketByName(client, inputs.bucketName);
     if (existing) {
-      // Same name in OUR account: a previous create succeeded but was not recorded (crash, lost
-      // connection). Adopt it rather than fail or duplicate.
+      // Same name in OUR account. Adopted only when its marker names this stack and resource: then
+      // a previous create of this very resource succeeded but was not recorded (crash, lost
+      // connection). Anything else belongs to someone else, or to nobody we can prove.
+      const liveOwner = ownerOf(existing.bucketInfo);
+      if (!inputs.owner || !sameOwner(liveOwner, inputs.owner)) {
+        throw new BucketOwnedElsewhere(
+          existing.bucketName,
+          existing.bucketId,
+          liveOwner,
+          inputs.owner,
+          'create',
+        );
+      }
       bucketId = existing.bucketId;
       log(
-        `bucket ${inputs.bucketName} already exists in this account (${bucketId}); adopting it (earlier create not recorded?)`,
+        `bucket ${inputs.bucketName} already exists in this account (${bucketId}) with this resource's ownership ` +
+          'marker; adopting it (an earlier create of this resource was not recorded)',
       );
     } else {
-      try {
-        const created = await client.createBucket({
-          bucketName: inputs.bucketName,
-          bucketType: inputs.bucketType,
-          bucketInfo: inputs.bucketInfo,
-          corsRules: inputs.corsRules,
-          lifecycleRules: inputs.lifecycleRules,
-          fileLockEnabled: inputs.fileLockEnabled,
-          defaultServerSideEncryption: inputs.defaultServerSideEncryption,
-        } as Parameters<B2Client['createBucket']>[0]);
-        bucketId = created.bucketId;
-      } catch (e) {
-        if (isDuplicateBucketName(e)) {
-          // Cause attached by assignment: the program's TypeScript (Pulumi's ts-node) may lack
-          // the ES2022 `Error(message, options)` signature.
-          throw Object.assign(
-            new Error(
-              `bucket name "${inputs.bucketName}" is already used by another B2 account (names are global). ` +
-                'Pick another name with the stack config namePrefix/nameSuffix.',
-            ),
-            { cause: e },
-          );
-        }
-        throw e;
-      }
+      bucketId = await createNewBucket(client, inputs);
     }
   }
   try {
-    const outs = await applyBucketSettings(client, bucketId, inputs);
+    const outs = await applyBucketSettings(client, bucketId, inputs, takeOver);
     return { id: bucketId, outs };
   } catch (e) {
     throw new PartialCreateError(
@@ -484,14 +650,26 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds, news) {
     const failures = checkBucket(olds, news);
     if (failures.length) return { inputs: news, failures };
-    return { inputs: normalizeBucketInputs(news) };
+    const inputs = normalizeBucketInputs(news);
+    delete inputs.irreversible;
+    if (olds?.bucketName && olds.fileLockEnabled !== true && inputs.fileLockEnabled) {
+      // Acknowledged (check refuses it otherwise); recorded in the inputs so the plan shows it.
+      inputs.irreversible = 'enables Object Lock: irreversible, B2 can never disable it (acknowledged)';
+    }
+    return { inputs };
   },
 
   async diff(_id, olds: BucketOutputs, news: BucketInputs) {
-    const changed = changedBucketFields(
-      olds,
-      normalizeBucketInputs(news as BucketInputs & Record<string, unknown>),
-    );
+    const desired = normalizeBucketInputs(news as BucketInputs & Record<string, unknown>);
+    if (olds.fileLockEnabled === true && !desired.fileLockEnabled) {
+      // Found by refresh (or adoption): failing here reports it at preview, not first at apply.
+      throw new Error(
+        `ObjectLockNotInConfig: bucket ${olds.bucketName} (${olds.bucketId}) has Object Lock enabled in B2, but the ` +
+          'configuration says it is off. B2 can never disable Object Lock. Declare it: stack config ' +
+          '`objectLock.enabled: true` (Bucket input fileLockEnabled: true) with `objectLock.acknowledgeIrreversible: true`.',
+      );
+    }
+    const changed = changedBucketFields(olds, desired);
     const replaces = changed.filter((f) => (BUCKET_REPLACES as readonly string[]).includes(f));
     return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
   },
@@ -507,11 +685,20 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
       disposable: props?.disposable ?? false,
       account: props?.account ?? 'primary',
       adoptBucketId: props?.adoptBucketId,
+      owner: props?.owner,
+      acknowledgeIrreversible: props?.acknowledgeIrreversible,
     };
     const client = clientFor(carry.account);
     const live = await findBucketById(client, id);
     if (!live) return { id: '', props: {} };
-    return { id, props: bucketStateFromLive(live, carry, await s3EndpointOf(client)) };
+    const state = bucketStateFromLive(live, carry, await s3EndpointOf(client));
+    if (state.fileLockEnabled && props?.fileLockEnabled === false) {
+      log(
+        `warning: bucket ${live.bucketName} (${id}) has Object Lock enabled in B2 but not in the state; ` +
+          'B2 can never disable it: declare objectLock.enabled (with acknowledgeIrreversible) in the stack config',
+      );
+    }
+    return { id, props: state };
   },
 
   async update(id, _olds: BucketOutputs, news: BucketInputs) {
@@ -523,6 +710,15 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
     const client = clientFor(props.account ?? 'primary');
     const live = await findBucketById(client, id);
     if (!live) return; // already gone
+    const liveOwner = ownerOf(live.bucketInfo);
+    if (liveOwner && (!props.owner || liveOwner.stack !== props.owner.stack)) {
+      // Taken over by another stack (adoptBucketId there): it is no longer ours to delete.
+      log(
+        `bucket ${live.bucketName} (${id}) now belongs to ${describeOwner(liveOwner)}; not deleting it, ` +
+          'only removing it from this stack',
+      );
+      return;
+    }
     if (props.forceDestroy) {
       // Governance retention is bypassed only on an explicitly disposable stack: force-destroy alone
       // must not erase what Object Lock protects (a locked version then fails the delete, as it should).
@@ -573,6 +769,7 @@ export class Bucket extends pulumi.dynamic.Resource {
   declare readonly forceDestroy: pulumi.Output<boolean>;
   declare readonly disposable: pulumi.Output<boolean>;
   declare readonly account: pulumi.Output<AccountRole>;
+  declare readonly owner: pulumi.Output<BucketOwner>;
   declare readonly bucketId: pulumi.Output<string>;
   declare readonly revision: pulumi.Output<number>;
   declare readonly accountId: pulumi.Output<string>;
@@ -582,7 +779,14 @@ export class Bucket extends pulumi.dynamic.Resource {
     super(
       thinLoader('bucket', 'bucketProvider'),
       name,
-      { ...args, bucketId: undefined, revision: undefined, accountId: undefined, s3Endpoint: undefined },
+      {
+        ...args,
+        owner: args.owner ?? { stack: stackIdentity(pulumi.getProject(), pulumi.getStack()), resource: name },
+        bucketId: undefined,
+        revision: undefined,
+        accountId: undefined,
+        s3Endpoint: undefined,
+      },
       opts,
       'b2',
       'Bucket',

@@ -4,6 +4,8 @@
  * the secret appears only in the secret output.
  */
 import { B2Client } from '../../../infra/b2';
+import { KEY_LIST_TTL_MS } from '../../../infra/providers/applicationKey';
+import { stackDiscriminator, withDiscriminator } from '../../../infra/providers/ownership';
 import { Harness, clearFaults, expectNoSecrets, startHarness } from './harness';
 
 let h: Harness;
@@ -20,6 +22,10 @@ afterAll(async () => {
 afterEach(async () => {
   await clearFaults(h);
 });
+
+/** The stack these tests create keys as, and the inputs the components give an owned key. */
+const STACK = 'ifb-test/stack-a';
+const OWNED = { deleteUnrecordedSameName: true, ownerStack: STACK };
 
 const WRITER = ['listBuckets', 'listFiles', 'readBuckets', 'readFiles', 'writeFiles'];
 
@@ -128,8 +134,82 @@ test('read: live fields, secret carried from state; a key deleted out of band is
     applicationKey: state.applicationKey,
   });
   await h.primary.deleteKey(id);
+  // Reads share one key listing per account for KEY_LIST_TTL_MS; a later read sees the change.
+  await new Promise((r) => setTimeout(r, KEY_LIST_TTL_MS + 200));
   expect((await h.host.read(urn, id, state)).id).toBe('');
   await h.host.delete(urn, id, state); // deleting an already-deleted key succeeds
+});
+
+test('reads of many keys list the account once (refresh is O(1) b2_list_keys walks per account); create/delete drop the cache', async () => {
+  const made = [];
+  for (let i = 0; i < 6; i++) made.push(await createKey(`ifb-cache-${i}`));
+  const listCalls = async () =>
+    ((await h.emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> }).operations
+      .b2_list_keys ?? 0;
+  const before = await listCalls();
+  const reads = await Promise.all(made.map((k) => h.host.read(k.urn, k.id, k.state)));
+  expect(reads.map((r) => r.id)).toEqual(made.map((k) => k.id));
+  // One walk = the v3 and the v4 listing (b2-api.md §1.1), one page each here.
+  const oneWalk = (await listCalls()) - before;
+  expect(oneWalk).toBeLessThanOrEqual(2);
+  for (const k of made) await h.host.read(k.urn, k.id, k.state);
+  expect((await listCalls()) - before).toBe(oneWalk);
+  // A delete drops the cached listing: the deleted key is gone at the next read.
+  await h.host.delete(made[0].urn, made[0].id, made[0].state);
+  expect((await h.host.read(made[0].urn, made[0].id, made[0].state)).id).toBe('');
+  for (const k of made.slice(1)) await h.host.delete(k.urn, k.id, k.state);
+});
+
+test("ownership: leftover cleanup deletes only keys named with this stack's discriminator; another stack's key survives", async () => {
+  const OTHER = 'ifb-test/stack-b';
+  // Stack A's key, recorded by A.
+  const aName = withDiscriminator('ifb-owned', STACK);
+  const a = await createKey(aName, OWNED);
+  // Stack B declares the very same name and definition (a copied config, a forged name): B's
+  // create must not take A's key for its own leftover.
+  const b = await createKey(aName, { deleteUnrecordedSameName: true, ownerStack: OTHER });
+  expect(await liveKeyIds(aName)).toEqual([a.id, b.id].sort());
+  expect(h.host.stderr()).toMatch(
+    /not deleting same-name keys of .*does not end with this stack's discriminator/,
+  );
+  // A name without any discriminator is never cleaned up either.
+  const plain = await createKey('ifb-nodisc', OWNED);
+  const plain2 = await createKey('ifb-nodisc', OWNED);
+  expect(await liveKeyIds('ifb-nodisc')).toEqual([plain.id, plain2.id].sort());
+  // B's key names carry B's discriminator: A's and B's keys never share a name.
+  expect(stackDiscriminator(OTHER)).not.toBe(stackDiscriminator(STACK));
+  expect(withDiscriminator('ifb-owned', OTHER)).not.toBe(aName);
+  // Deleting B's resource deletes B's key by id only.
+  await h.host.delete(b.urn, b.id, b.state);
+  expect(await liveKeyIds(aName)).toEqual([a.id]);
+});
+
+test("upgrade: a name that only gains this stack's discriminator is not a replacement; any other rename is", async () => {
+  const legacy = await createKey('ifb-legacy-name', { deleteUnrecordedSameName: true });
+  const next = (
+    await h.host.check(
+      legacy.urn,
+      legacy.checked,
+      keyInputs(withDiscriminator('ifb-legacy-name', STACK), OWNED),
+    )
+  ).inputs;
+  expect(await h.host.diff(legacy.urn, legacy.id, legacy.state, next)).toMatchObject({
+    changes: 'none',
+    replaces: [],
+  });
+  // Another stack's discriminator, or another name, replaces as before.
+  const foreign = (
+    await h.host.check(
+      legacy.urn,
+      legacy.checked,
+      keyInputs(withDiscriminator('ifb-legacy-name', 'ifb-test/stack-b'), OWNED),
+    )
+  ).inputs;
+  expect((await h.host.diff(legacy.urn, legacy.id, legacy.state, foreign)).replaces).toEqual(['keyName']);
+  const renamed = (
+    await h.host.check(legacy.urn, legacy.checked, keyInputs(withDiscriminator('ifb-other', STACK), OWNED))
+  ).inputs;
+  expect((await h.host.diff(legacy.urn, legacy.id, legacy.state, renamed)).replaces).toEqual(['keyName']);
 });
 
 test('a create retried after a crash reports the unrecorded key instead of hiding it', async () => {
@@ -140,13 +220,14 @@ test('a create retried after a crash reports the unrecorded key instead of hidin
 });
 
 test('with deleteUnrecordedSameName (as the components set it) a retried create removes the leftover: no orphaned key', async () => {
-  const first = await createKey('ifb-crash2', { deleteUnrecordedSameName: true });
+  const name = withDiscriminator('ifb-crash2', STACK);
+  const first = await createKey(name, OWNED);
   // The engine never recorded `first`: the re-run creates again.
-  const again = await createKey('ifb-crash2', { deleteUnrecordedSameName: true });
+  const again = await createKey(name, OWNED);
   expect(again.state.sameNameKeyIds).toEqual([first.id]);
-  expect(await liveKeyIds('ifb-crash2')).toEqual([again.id]);
+  expect(await liveKeyIds(name)).toEqual([again.id]);
   expect(h.host.stderr()).toMatch(
-    new RegExp(`deleted 1 unrecorded key\\(s\\) named ifb-crash2 \\(${first.id}\\)`),
+    new RegExp(`deleted 1 unrecorded key\\(s\\) named ${name} \\(${first.id}\\)`),
   );
   // Changing the flag alone is not a replacement.
   const olds = again.state;
@@ -157,13 +238,13 @@ test('with deleteUnrecordedSameName (as the components set it) a retried create 
 });
 
 test('with deleteUnrecordedSameName, a replacement of the same name (new capabilities) still creates before deleting', async () => {
-  const name = 'ifb-samename-replace';
-  const old = await createKey(name, { deleteUnrecordedSameName: true });
+  const name = withDiscriminator('ifb-samename-replace', STACK);
+  const old = await createKey(name, OWNED);
   const next = (
     await h.host.check(
       old.urn,
       old.checked,
-      keyInputs(name, { deleteUnrecordedSameName: true, capabilities: ['listFiles', 'readFiles'] }),
+      keyInputs(name, { ...OWNED, capabilities: ['listFiles', 'readFiles'] }),
     )
   ).inputs;
   expect((await h.host.diff(old.urn, old.id, old.state, next)).replaces).toEqual(['capabilities']);

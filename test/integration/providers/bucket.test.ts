@@ -19,9 +19,13 @@ afterEach(async () => {
 let seq = 0;
 const uniqueName = (tag: string) => `ifb-${tag}-${process.pid}-${++seq}`;
 
+/** The stack identity these tests create buckets as (the ownership marker). */
+const STACK = 'ifb-test/stack-a';
+
 function inputs(bucketName: string, over: Record<string, unknown> = {}) {
   return h.withProvider('bucket', {
     bucketName,
+    owner: { stack: STACK, resource: `${bucketName}-res` },
     bucketType: 'allPrivate',
     bucketInfo: defaultBucketInfo('dev', 'aws'),
     lifecycleRules: lifecycleRulesFor('short'),
@@ -43,7 +47,11 @@ test('create: the bucket exists in B2 with the declared settings; outputs carry 
   const { id, state } = await createBucket(name);
   const live = (await h.primary.getBucketById(id))!;
   expect(live.bucketName).toBe(name);
-  expect(live.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+  expect(live.bucketInfo).toEqual({
+    ...defaultBucketInfo('dev', 'aws'),
+    'owner-stack': STACK,
+    'owner-resource': `${name}-res`,
+  });
   expect(live.lifecycleRules.map((r) => r.fileNamePrefix).sort()).toEqual([
     'audit-logs/',
     'configs/',
@@ -113,8 +121,13 @@ test('read returns live state: an out-of-band change shows up and diffs as an up
     deleteBeforeReplace: false,
   });
   const fixed = await h.host.update(urn, id, read.properties, checked);
-  expect(fixed.properties.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
-  expect((await h.primary.getBucketById(id))!.bucketInfo).toEqual(defaultBucketInfo('dev', 'aws'));
+  const marked = {
+    ...defaultBucketInfo('dev', 'aws'),
+    'owner-stack': STACK,
+    'owner-resource': `${name}-res`,
+  };
+  expect(fixed.properties.bucketInfo).toEqual(marked);
+  expect((await h.primary.getBucketById(id))!.bucketInfo).toEqual(marked);
 });
 
 test('read of a bucket deleted out of band reports it gone (empty id)', async () => {
@@ -146,9 +159,11 @@ test('adoption by id: Create with adoptBucketId; a read by id with only inputs (
   const checked = (await h.host.check(urn, {}, inputs(name, { adoptBucketId: existing.bucketId }))).inputs;
   const created = await h.host.create(urn, checked);
   expect(created.id).toBe(existing.bucketId);
-  expect((await h.primary.getBucketById(existing.bucketId))!.bucketInfo).toEqual(
-    defaultBucketInfo('dev', 'aws'),
-  );
+  expect((await h.primary.getBucketById(existing.bucketId))!.bucketInfo).toEqual({
+    ...defaultBucketInfo('dev', 'aws'),
+    'owner-stack': STACK,
+    'owner-resource': `${name}-res`,
+  });
   await expect(h.host.create(urn, { ...checked, adoptBucketId: 'no-such-bucket-id' })).rejects.toThrow(
     /adoptBucketId: no bucket no-such-bucket-id/,
   );
@@ -211,6 +226,7 @@ test('create retried after a crash adopts the bucket it made, no duplicate; a na
     (await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name),
   ).toHaveLength(1);
   expect(h.host.stderr()).toMatch(new RegExp(`bucket ${name} already exists in this account`));
+  expect(h.host.stderr()).toMatch(/with this resource's ownership marker; adopting it/);
 
   const foreign = uniqueName('foreign');
   await h.replica.createBucket({ bucketName: foreign, bucketType: 'allPrivate' });
@@ -264,13 +280,32 @@ test('the serialised provider is a thin loader: no key material, no provider log
   expectNoSecrets(h, h.host.stderr());
 });
 
-test('Object Lock: enabled later in place with a default retention; disabling it is refused at check', async () => {
+test('Object Lock: enabling it on an existing bucket is refused at check unless acknowledged; then in place, marked irreversible; disabling it is refused at check', async () => {
   const name = uniqueName('lock');
   const { urn, id, state, checked } = await createBucket(name);
   const retention = { mode: 'governance', period: { duration: 30, unit: 'days' } };
+  const unacknowledged = await h.host.check(
+    urn,
+    checked,
+    inputs(name, { fileLockEnabled: true, defaultRetention: retention }),
+  );
+  expect(unacknowledged.failures).toEqual([
+    {
+      property: 'fileLockEnabled',
+      reason: expect.stringMatching(
+        /^IrreversibleChangeNotAcknowledged: enabling Object Lock on the existing bucket .* is irreversible.*objectLock\.acknowledgeIrreversible: true/,
+      ),
+    },
+  ]);
   const locked = (
-    await h.host.check(urn, checked, inputs(name, { fileLockEnabled: true, defaultRetention: retention }))
+    await h.host.check(
+      urn,
+      checked,
+      inputs(name, { fileLockEnabled: true, defaultRetention: retention, acknowledgeIrreversible: true }),
+    )
   ).inputs;
+  // The plan carries the word: the engine shows this input next to the update.
+  expect(locked.irreversible).toMatch(/irreversible/);
   expect(await h.host.diff(urn, id, state, locked)).toEqual({
     changes: 'some',
     replaces: [],
@@ -289,10 +324,11 @@ test('Object Lock: enabled later in place with a default retention; disabling it
     { property: 'fileLockEnabled', reason: expect.stringMatching(/B2 can never disable it/) },
   ]);
 
-  // Retention can be dropped while the lock stays on.
+  // Once on, nothing more to acknowledge. Retention can be dropped while the lock stays on.
   const noRetention = (
     await h.host.check(urn, locked, inputs(name, { fileLockEnabled: true, defaultRetention: null }))
   ).inputs;
+  expect(noRetention.irreversible).toBeUndefined();
   const cleared = await h.host.update(urn, id, updated.properties, noRetention);
   expect(cleared.properties).toMatchObject({ fileLockEnabled: true, defaultRetention: null });
 });
@@ -400,4 +436,175 @@ test('forceDestroy does not bypass governance retention unless the bucket is dis
   // the explicitly disposable stack may bypass governance
   await h.host.delete(urn, id, { ...state, forceDestroy: true, disposable: true });
   expect(await h.primary.getBucketById(id)).toBeUndefined();
+});
+
+describe('ownership (issue 10 item 1)', () => {
+  const OTHER = 'ifb-test/stack-b';
+
+  test('a same-name bucket of another stack is refused at create, naming its owner and adoptBucketId; it is left untouched', async () => {
+    const name = uniqueName('own-b');
+    const theirs = await createBucket(name, { owner: { stack: OTHER, resource: 'their-bucket' } });
+    await h.primary.uploadFile({ bucketId: theirs.id, fileName: 'keep.txt', body: 'theirs' });
+    const before = (await h.primary.getBucketById(theirs.id))!;
+    const urn = h.urn('bucket', `${name}-mine`);
+    const mine = (await h.host.check(urn, {}, inputs(name, { bucketInfo: { env: 'prod' } }))).inputs;
+    const err = await h.host.create(urn, mine).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      new RegExp(
+        `BucketOwnedElsewhere: bucket "${name}" \\(${theirs.id}\\) already exists in this account and belongs to ` +
+          `stack "${OTHER}", resource "their-bucket"[\\s\\S]*adoptBucketId: "${theirs.id}"`,
+      ),
+    );
+    const after = (await h.primary.getBucketById(theirs.id))!;
+    expect(after.revision).toBe(before.revision);
+    expect(after.bucketInfo).toEqual(before.bucketInfo);
+    const names = [];
+    for await (const v of h.primary.listFileVersions({ bucketId: theirs.id })) names.push(v.fileName);
+    expect(names).toEqual(['keep.txt']);
+  });
+
+  test('an unmarked bucket, and one marked for another resource of the same stack, are refused too', async () => {
+    const unmarked = uniqueName('own-none');
+    await h.primary.createBucket({ bucketName: unmarked, bucketType: 'allPrivate' });
+    await expect(createBucket(unmarked)).rejects.toThrow(
+      /BucketOwnedElsewhere: .*belongs to no owner \(no ownership marker\)[\s\S]*adoptBucketId/,
+    );
+    const sibling = uniqueName('own-sib');
+    await createBucket(sibling, { owner: { stack: STACK, resource: 'another-resource' } });
+    await expect(createBucket(sibling)).rejects.toThrow(
+      new RegExp(
+        `belongs to stack "${STACK}", resource "another-resource", not to stack "${STACK}", resource "${sibling}-res"`,
+      ),
+    );
+  });
+
+  test('adoptBucketId takes over deliberately and rewrites the marker; the previous owner can then neither change nor delete it', async () => {
+    const name = uniqueName('own-take');
+    const a = await createBucket(name, { owner: { stack: OTHER, resource: 'old-owner' } });
+    await h.primary.uploadFile({ bucketId: a.id, fileName: 'data.txt', body: 'x' });
+    const urn = h.urn('bucket', `${name}-new`);
+    const taking = (await h.host.check(urn, {}, inputs(name, { adoptBucketId: a.id }))).inputs;
+    const taken = await h.host.create(urn, taking);
+    expect(taken.id).toBe(a.id);
+    expect((await h.primary.getBucketById(a.id))!.bucketInfo).toMatchObject({
+      'owner-stack': STACK,
+      'owner-resource': `${name}-res`,
+    });
+    expect(h.host.stderr()).toMatch(
+      new RegExp(
+        `adopting bucket ${name} \\(${a.id}\\) by id; previous owner: stack "${OTHER}", resource "old-owner"`,
+      ),
+    );
+    // The old owner's next update must not steal it back.
+    const oldNext = (
+      await h.host.check(
+        a.urn,
+        a.checked,
+        inputs(name, { owner: { stack: OTHER, resource: 'old-owner' }, bucketType: 'allPublic' }),
+      )
+    ).inputs;
+    await expect(h.host.update(a.urn, a.id, a.state, oldNext)).rejects.toThrow(
+      /BucketOwnedElsewhere: .*belongs to stack "ifb-test\/stack-a"[\s\S]*pulumi state delete/,
+    );
+    expect((await h.primary.getBucketById(a.id))!.bucketType).toBe('allPrivate');
+    // The old owner's destroy (even with forceDestroy) leaves bucket and contents alone.
+    await h.host.delete(a.urn, a.id, { ...a.state, forceDestroy: true });
+    expect(await h.primary.getBucketById(a.id)).toBeDefined();
+    const names = [];
+    for await (const v of h.primary.listFileVersions({ bucketId: a.id })) names.push(v.fileName);
+    expect(names).toEqual(['data.txt']);
+    expect(h.host.stderr()).toMatch(
+      new RegExp(`bucket ${name} \\(${a.id}\\) now belongs to stack "${STACK}"`),
+    );
+  });
+
+  test('bucketInfo may not set the marker keys, nor exceed 10 entries with the marker', async () => {
+    const urn = h.urn('bucket', 'reserved');
+    const reserved = await h.host.check(
+      urn,
+      {},
+      inputs('ifb-reserved', { bucketInfo: { 'owner-stack': 'x/y' } }),
+    );
+    expect(reserved.failures).toEqual([
+      {
+        property: 'bucketInfo',
+        reason: expect.stringMatching(/owner-stack is reserved for the ownership marker/),
+      },
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, 'v']));
+    const tooMany = await h.host.check(urn, {}, inputs('ifb-reserved', { bucketInfo: many }));
+    expect(tooMany.failures).toEqual([
+      {
+        property: 'bucketInfo',
+        reason: expect.stringMatching(/9 entries plus the 2 of the ownership marker exceed B2's limit of 10/),
+      },
+    ]);
+  });
+
+  test('upgrade: a bucket recorded without a marker (previous version) gets it in place, no replacement', async () => {
+    const name = uniqueName('own-upg');
+    const live = await h.primary.createBucket({
+      bucketName: name,
+      bucketType: 'allPrivate',
+      bucketInfo: defaultBucketInfo('dev', 'aws'),
+      lifecycleRules: lifecycleRulesFor('short'),
+    });
+    const urn = h.urn('bucket', name);
+    // The previous version's state: inputs without owner.
+    const { owner: _owner, ...legacy } = inputs(name);
+    const oldInputs = (await h.host.check(urn, {}, legacy)).inputs;
+    const oldState = (await h.host.read(urn, live.bucketId, oldInputs, oldInputs)).properties;
+    expect(oldState.bucketInfo['owner-stack']).toBeUndefined();
+    const next = (await h.host.check(urn, oldInputs, inputs(name))).inputs;
+    expect(await h.host.diff(urn, live.bucketId, oldState, next)).toEqual({
+      changes: 'some',
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const updated = await h.host.update(urn, live.bucketId, oldState, next);
+    expect(updated.properties.bucketId).toBe(live.bucketId);
+    expect((await h.primary.getBucketById(live.bucketId))!.bucketInfo).toMatchObject({
+      'owner-stack': STACK,
+      'owner-resource': `${name}-res`,
+    });
+  });
+});
+
+test("changing a bucket's account under the same name is refused at check with the manual move; a rename with it is a replacement", async () => {
+  const name = uniqueName('acct');
+  const { urn, id, state, checked } = await createBucket(name);
+  const moved = await h.host.check(urn, checked, inputs(name, { account: 'replica' }));
+  expect(moved.failures).toEqual([
+    {
+      property: 'account',
+      reason: expect.stringMatching(
+        /^AccountChangeRefused: bucket .* is in the primary account and cannot move to the replica account[\s\S]*nameSuffix[\s\S]*sync/,
+      ),
+    },
+  ]);
+  const renamed = await h.host.check(urn, checked, inputs(`${name}-eu`, { account: 'replica' }));
+  expect(renamed.failures).toEqual([]);
+  expect((await h.host.diff(urn, id, state, renamed.inputs)).replaces).toEqual(['bucketName', 'account']);
+});
+
+test('Object Lock found on the live bucket but absent from config fails the preview (diff), named, instead of the apply', async () => {
+  const name = uniqueName('lockdrift');
+  const { urn, id, state, checked } = await createBucket(name);
+  await h.primary.updateBucket({ bucketId: id, fileLockEnabled: true });
+  const refreshed = await h.host.read(urn, id, state, checked);
+  expect(refreshed.properties.fileLockEnabled).toBe(true);
+  expect(h.host.stderr()).toMatch(
+    new RegExp(`warning: bucket ${name} \\(${id}\\) has Object Lock enabled in B2 but not in the state`),
+  );
+  await expect(h.host.diff(urn, id, refreshed.properties, checked)).rejects.toThrow(
+    /ObjectLockNotInConfig: bucket .* has Object Lock enabled in B2[\s\S]*objectLock\.enabled: true/,
+  );
+  // Declared (acknowledged), it converges with no lock change.
+  const declared = (
+    await h.host.check(urn, checked, inputs(name, { fileLockEnabled: true, acknowledgeIrreversible: true }))
+  ).inputs;
+  expect(await h.host.diff(urn, id, refreshed.properties, declared)).toMatchObject({ changes: 'none' });
 });

@@ -7,6 +7,10 @@
 import { lifecycleRulesFor } from '../../../infra/components/defaults';
 import type * as pulumiT from '@pulumi/pulumi';
 import type { Registered } from './mocks';
+import { stackDiscriminator } from '../../../infra/providers/ownership';
+
+/** The key-name suffix of stack `infrafabric-backup/<stack>` (ownership discriminator). */
+const D = (stack: string) => `-${stackDiscriminator(`infrafabric-backup/${stack}`)}`;
 
 interface Loaded {
   reg: Registered[];
@@ -126,30 +130,30 @@ describe('prod stack (docs/architecture.md §1)', () => {
     const expected: string[] = [];
     for (const p of ['aws', 'azure', 'gcp']) {
       expected.push(
-        `primary:infrafabric-backup-prod-${p}-backup-writer`,
-        `primary:infrafabric-backup-prod-${p}-restore-reader`,
-        `primary:infrafabric-backup-prod-${p}-replication-source`,
-        `replica:infrafabric-backup-prod-${p}-replication-destination`,
+        `primary:infrafabric-backup-prod-${p}-backup-writer${D('prod')}`,
+        `primary:infrafabric-backup-prod-${p}-restore-reader${D('prod')}`,
+        `primary:infrafabric-backup-prod-${p}-replication-source${D('prod')}`,
+        `replica:infrafabric-backup-prod-${p}-replication-destination${D('prod')}`,
       );
     }
     expect(keys).toEqual(expected.sort());
     const byName = Object.fromEntries(ofType(s.reg, KEY).map((k) => [k.inputs.keyName, k.inputs]));
-    const w = byName['infrafabric-backup-prod-aws-backup-writer'];
+    const w = byName[`infrafabric-backup-prod-aws-backup-writer${D('prod')}`];
     expect(w.bucketIds).toEqual(['bucket-id-prod-aws-source-bucket']);
     expect(w.capabilities).not.toContain('deleteFiles');
     expect(w.capabilities).toContain('writeFiles');
-    expect(byName['infrafabric-backup-prod-aws-restore-reader'].capabilities).toEqual([
+    expect(byName[`infrafabric-backup-prod-aws-restore-reader${D('prod')}`].capabilities).toEqual([
       'listBuckets',
       'listFiles',
       'readBuckets',
       'readFiles',
     ]);
-    expect(byName['infrafabric-backup-prod-aws-replication-source'].capabilities).toEqual([
+    expect(byName[`infrafabric-backup-prod-aws-replication-source${D('prod')}`].capabilities).toEqual([
       'readFileLegalHolds',
       'readFileRetentions',
       'readFiles',
     ]);
-    expect(byName['infrafabric-backup-prod-aws-replication-destination'].bucketIds).toEqual([
+    expect(byName[`infrafabric-backup-prod-aws-replication-destination${D('prod')}`].bucketIds).toEqual([
       'bucket-id-prod-aws-replica-bucket',
     ]);
     for (const k of ofType(s.reg, KEY)) expect(k.inputs.rotation).toBe('initial');
@@ -247,7 +251,10 @@ describe('dev stack', () => {
       ofType(s.reg, KEY)
         .map((k) => k.inputs.keyName)
         .sort(),
-    ).toEqual(['infrafabric-backup-dev-aws-backup-writer', 'infrafabric-backup-dev-aws-restore-reader']);
+    ).toEqual([
+      `infrafabric-backup-dev-aws-backup-writer${D('dev')}`,
+      `infrafabric-backup-dev-aws-restore-reader${D('dev')}`,
+    ]);
     expect(ofType(s.reg, REPL)).toHaveLength(0);
   });
   test('the key smoke test is on: one per bucket, wired to that bucket and its two keys', () => {
@@ -333,8 +340,8 @@ describe('key rotation from config', () => {
     for (const k of keys) expect(k.inputs.rotation).toBe('2027-01');
     // The rotation is part of the name, so a leftover of an interrupted create is unambiguous.
     expect(keys.map((k) => k.inputs.keyName).sort()).toEqual([
-      'infrafabric-backup-staging-multi-backup-writer-2027-01',
-      'infrafabric-backup-staging-multi-restore-reader-2027-01',
+      `infrafabric-backup-staging-multi-backup-writer-2027-01${D('staging')}`,
+      `infrafabric-backup-staging-multi-restore-reader-2027-01${D('staging')}`,
     ]);
     for (const k of keys) expect(k.inputs.deleteUnrecordedSameName).toBe(true);
   });
