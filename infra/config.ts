@@ -48,6 +48,11 @@ export interface ObjectLockConfig {
   mode: 'governance';
   /** Default retention in days (1–3000). */
   days: number;
+  /**
+   * Must be true to enable Object Lock on a bucket that already exists: B2 can never disable it
+   * again, so the preview refuses the change without this acknowledgement.
+   */
+  acknowledgeIrreversible: boolean;
 }
 
 export interface SmokeTestConfig {
@@ -106,6 +111,12 @@ export interface StackConfig {
   smokeTest: SmokeTestConfig;
   /** Where generated keys are published besides the stack outputs. */
   keyDelivery: KeyDeliveryConfig;
+  /**
+   * Deliberate take-over of existing buckets: provider → bucket id. The bucket (whose name must be
+   * this stack's bucket name for that provider) is adopted and its ownership marker rewritten to
+   * this stack. Without it, a same-name bucket not marked as this stack's is refused.
+   */
+  adoptBucketIds: Partial<Record<CloudProvider, string>>;
 }
 
 /**
@@ -139,6 +150,7 @@ const PROGRAM_KEYS = [
   'keyValidDurationInSeconds',
   'smokeTest',
   'keyDelivery',
+  'adoptBucketIds',
 ] as const;
 
 /**
@@ -151,11 +163,17 @@ export const SECRET_ONLY_CONFIG_KEYS = ['b2ApplicationKey', 'replicaApplicationK
 /** Whether a full config key (`project:key`) holds a Pulumi secret (what the engine marked as such). */
 export type IsConfigSecret = (fullKey: string) => boolean;
 
-/** Structured values arrive as JSON text from `pulumi.runtime.allConfig()`. */
+/**
+ * Values arrive as text from `pulumi.runtime.allConfig()`: a scalar as its text (`keyRotation: 2026`
+ * and `keyRotation: "2026"` both arrive as `2026`), a mapping or list as JSON. So only JSON objects,
+ * lists and the booleans are decoded; anything else stays the string it is — a number-like value
+ * of a string field (`keyRotation: "2026"`, `costCenter: "4711"`) is that string. Fields inside a
+ * mapping keep their JSON types; string fields there accept a YAML number as its decimal text.
+ */
 function decode(raw: string | undefined): unknown {
   if (raw === undefined) return undefined;
   const t = raw.trim();
-  if (t.startsWith('{') || t.startsWith('[') || t === 'true' || t === 'false' || /^-?\d+$/.test(t)) {
+  if (t.startsWith('{') || t.startsWith('[') || t === 'true' || t === 'false') {
     try {
       return JSON.parse(t);
     } catch {
@@ -186,6 +204,8 @@ function oneOf<T extends string>(
 function str(value: unknown, name: string, problems: Problem[], fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value === 'string') return value;
+  // An unquoted YAML number inside a mapping (`smokeTest: {trigger: 2026}`) means its text.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
   problems.push({ property: key(name), reason: `must be a string, got ${JSON.stringify(value)}` });
   return fallback;
 }
@@ -235,6 +255,8 @@ export function parseStackConfig(
 ): StackConfig {
   const problems: Problem[] = [];
   const get = (k: string) => decode(raw[key(k)]);
+  // A string field takes the text as given, whatever it looks like ("2026", "4711", "true").
+  const text = (k: string): string | undefined => raw[key(k)];
 
   for (const k of SECRET_ONLY_CONFIG_KEYS) {
     if (raw[key(k)] !== undefined && !isSecret(key(k))) {
@@ -259,7 +281,7 @@ export function parseStackConfig(
   }
 
   let env: Environment;
-  const rawEnv = get('env');
+  const rawEnv = text('env');
   if (rawEnv === undefined && (ENVIRONMENTS as readonly string[]).includes(stackName)) {
     env = stackName as Environment;
   } else if (rawEnv === undefined) {
@@ -275,11 +297,11 @@ export function parseStackConfig(
   const parsedProviders = parseProviderNames(get('providers') ?? [...DEFAULT_PROVIDERS], key('providers'));
   problems.push(...parsedProviders.problems);
 
-  const namePrefix = str(get('namePrefix'), 'namePrefix', problems, '');
-  const nameSuffix = str(get('nameSuffix'), 'nameSuffix', problems, '');
-  const costCenter = str(get('costCenter'), 'costCenter', problems, DEFAULT_COST_CENTER);
+  const namePrefix = str(text('namePrefix'), 'namePrefix', problems, '');
+  const nameSuffix = str(text('nameSuffix'), 'nameSuffix', problems, '');
+  const costCenter = str(text('costCenter'), 'costCenter', problems, DEFAULT_COST_CENTER);
   const retention = oneOf(
-    get('retention'),
+    text('retention'),
     RETENTION_PROFILES,
     'retention',
     problems,
@@ -294,7 +316,7 @@ export function parseStackConfig(
   };
 
   const lock = objectOf(get('objectLock'), 'objectLock', problems);
-  unknownFields(lock, ['enabled', 'mode', 'days'], 'objectLock', problems);
+  unknownFields(lock, ['enabled', 'mode', 'days', 'acknowledgeIrreversible'], 'objectLock', problems);
   const objectLock: ObjectLockConfig = {
     enabled: bool(lock.enabled, 'objectLock.enabled', problems, OPT_IN_DEFAULT),
     mode: oneOf(
@@ -305,10 +327,17 @@ export function parseStackConfig(
       DEFAULT_OBJECT_LOCK_MODE,
     ),
     days: DEFAULT_LOCK_DAYS,
+    acknowledgeIrreversible: bool(
+      lock.acknowledgeIrreversible,
+      'objectLock.acknowledgeIrreversible',
+      problems,
+      false,
+    ),
   };
   if (lock.days !== undefined) {
-    if (Number.isInteger(lock.days) && (lock.days as number) >= 1 && (lock.days as number) <= 3000) {
-      objectLock.days = lock.days as number;
+    const days = typeof lock.days === 'string' && /^\d+$/.test(lock.days) ? Number(lock.days) : lock.days;
+    if (Number.isInteger(days) && (days as number) >= 1 && (days as number) <= 3000) {
+      objectLock.days = days as number;
     } else {
       problems.push({
         property: key('objectLock.days'),
@@ -323,16 +352,18 @@ export function parseStackConfig(
     });
   }
 
-  // Generations are names: read as written (a YAML `2026` must stay the string "2026", not a number).
-  const keyRotation = raw[key('keyRotation')] ?? DEFAULT_ROTATION;
+  const keyRotation = str(text('keyRotation'), 'keyRotation', problems, DEFAULT_ROTATION);
   if (!ROTATION_PATTERN.test(keyRotation)) {
     problems.push({
       property: key('keyRotation'),
       reason: `${JSON.stringify(keyRotation)} must be 1-24 letters, digits or "-" (it becomes part of key names), e.g. 2026-12`,
     });
   }
-  const rawPrevious = raw[key('previousKeyRotation')];
-  const previousKeyRotation = rawPrevious === undefined || rawPrevious === '' ? null : rawPrevious;
+  const rawPrevious = text('previousKeyRotation');
+  const previousKeyRotation =
+    rawPrevious === undefined || rawPrevious === '' || rawPrevious === null
+      ? null
+      : str(rawPrevious, 'previousKeyRotation', problems, '');
   if (previousKeyRotation !== null && !ROTATION_PATTERN.test(previousKeyRotation)) {
     problems.push({
       property: key('previousKeyRotation'),
@@ -344,7 +375,9 @@ export function parseStackConfig(
       reason: `equals keyRotation (${JSON.stringify(keyRotation)}); to rotate, set previousKeyRotation to the old keyRotation and keyRotation to a new value`,
     });
   }
-  const rawValid = get('keyValidDurationInSeconds');
+  // A number field: its text must be a whole number.
+  const validText = text('keyValidDurationInSeconds')?.trim();
+  const rawValid = validText && /^\d+$/.test(validText) ? Number(validText) : validText;
   let keyValidDurationInSeconds: number | null = null;
   if (rawValid !== undefined && rawValid !== null && rawValid !== '') {
     if (Number.isInteger(rawValid) && (rawValid as number) >= 1 && (rawValid as number) <= 86_400_000) {
@@ -356,10 +389,10 @@ export function parseStackConfig(
       });
     }
   }
-  const rawPrefix = get('keyNamePrefix');
+  const rawPrefix = text('keyNamePrefix');
   const keyNamePrefix =
     rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
-  const uploadEncryption = (get('uploadEncryption') ?? DEFAULT_UPLOAD_ENCRYPTION) as UploadEncryption;
+  const uploadEncryption = (text('uploadEncryption') ?? DEFAULT_UPLOAD_ENCRYPTION) as UploadEncryption;
   problems.push(
     ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
   );
@@ -376,6 +409,22 @@ export function parseStackConfig(
   }
 
   const keyDelivery = parseKeyDelivery(get('keyDelivery'), problems);
+
+  const adopt = objectOf(get('adoptBucketIds'), 'adoptBucketIds', problems);
+  const adoptBucketIds: Partial<Record<CloudProvider, string>> = {};
+  for (const [p, id] of Object.entries(adopt)) {
+    if (!parsedProviders.providers.includes(p as CloudProvider)) {
+      problems.push({
+        property: key(`adoptBucketIds.${p}`),
+        reason: `not one of this stack's providers (${parsedProviders.providers.join(', ')})`,
+      });
+    } else if (typeof id !== 'string' || !/^[A-Za-z0-9]{1,64}$/.test(id)) {
+      problems.push({
+        property: key(`adoptBucketIds.${p}`),
+        reason: `must be a B2 bucket id (letters and digits), got ${JSON.stringify(id)}`,
+      });
+    } else adoptBucketIds[p as CloudProvider] = id;
+  }
 
   const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
   unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
@@ -415,6 +464,7 @@ export function parseStackConfig(
     protectBuckets: env === 'prod' && !disposable,
     smokeTest,
     keyDelivery,
+    adoptBucketIds,
   };
 }
 

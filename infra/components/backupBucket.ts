@@ -44,6 +44,8 @@ export interface ObjectLockArgs {
   mode: 'governance' | 'compliance';
   /** Default retention period in days (1–3000). https://www.backblaze.com/docs/cloud-storage-object-lock */
   days: number;
+  /** Required to enable Object Lock on a bucket that already exists (irreversible). Default false. */
+  acknowledgeIrreversible?: boolean;
 }
 
 export interface BackupBucketKeysArgs {
@@ -258,6 +260,7 @@ export function createBackupBucket(parent: pulumi.Resource, name: string, args: 
       ...(args.disposable ? { disposable: true } : {}),
       account,
       owner: { stack: currentStackIdentity(), resource: `${name}-bucket` },
+      ...(args.objectLock?.acknowledgeIrreversible ? { acknowledgeIrreversible: true } : {}),
       ...(args.adoptBucketId ? { adoptBucketId: args.adoptBucketId } : {}),
     },
     // Refactor rule (file header): renaming `${name}-bucket` or moving it needs an alias.

@@ -54,6 +54,8 @@ export interface EnvironmentBackupArgs {
   disposable?: boolean;
   /** Create every bucket with `protect: true`. Default false (the program sets it for prod). */
   protectBuckets?: boolean;
+  /** Deliberate take-over of existing buckets (provider → bucket id; the source bucket when replicated). Default none. */
+  adoptBucketIds?: Partial<Record<CloudProvider, string>>;
 }
 
 /** One bucket as the backup CLI needs it. */
@@ -137,7 +139,13 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
     previousKeys: { writer: {}, reader: {} },
     replication: {},
   };
-  const lock = args.objectLock?.enabled ? { mode: args.objectLock.mode, days: args.objectLock.days } : null;
+  const lock = args.objectLock?.enabled
+    ? {
+        mode: args.objectLock.mode,
+        days: args.objectLock.days,
+        acknowledgeIrreversible: args.objectLock.acknowledgeIrreversible ?? false,
+      }
+    : null;
   for (const provider of args.providers) {
     const bucketName = bucketNameFor(args.env, provider, args.namePrefix ?? '', args.nameSuffix ?? '');
     const common = {
@@ -156,6 +164,7 @@ export function createEnvironmentBackup(parent: pulumi.Resource, args: Environme
         previousRotation: args.previousKeyRotation ?? null,
         validDurationInSeconds: args.keyValidDurationInSeconds ?? null,
       },
+      adoptBucketId: args.adoptBucketIds?.[provider],
     };
     const name = `${args.env}-${provider}`;
     if (args.replication?.enabled) {

@@ -7,7 +7,11 @@
  */
 import { ChildProcess } from 'child_process';
 import { endTree, taggedProcesses } from '../helpers/processes';
+import { stackDiscriminator } from '../../infra/providers/ownership';
 import { bucketNames, createE2EProject, E2EProject, keyNames } from '../helpers/pulumiProject';
+
+/** The key-name discriminator of the test stack (infra/providers/ownership.ts). */
+const D = (p: E2EProject) => stackDiscriminator(`infrafabric-backup/${p.stack}`);
 
 jest.setTimeout(240_000);
 
@@ -79,7 +83,7 @@ describe('e2e: up killed midway, then re-run', () => {
     const expectedBuckets = ['infrafabric-backup-dev-aws', 'infrafabric-backup-dev-gcp'];
     expect(await bucketNames(p.native())).toEqual(expectedBuckets);
     expect(await keyNames(p.native())).toEqual(
-      expectedBuckets.flatMap((b) => [`${b}-backup-writer`, `${b}-restore-reader`]),
+      expectedBuckets.flatMap((b) => [`${b}-backup-writer-${D(p)}`, `${b}-restore-reader-${D(p)}`]),
     );
     // Every key in B2 is the one the state knows (no orphan with the same name and another id).
     const out = (await p.ws.outputs()).keyIds as Record<string, Record<string, string>>;

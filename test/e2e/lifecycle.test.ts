@@ -4,7 +4,11 @@
  * rename replaces → out-of-band change seen by refresh → no plaintext secret in the state → destroy
  * removes buckets and keys. Every claim is checked in the emulator through the native API.
  */
+import { stackDiscriminator } from '../../infra/providers/ownership';
 import { bucketNames, createE2EProject, E2EProject, keyNames } from '../helpers/pulumiProject';
+
+/** The key-name discriminator of the test stack (infra/providers/ownership.ts). */
+const D = (p: E2EProject) => stackDiscriminator(`infrafabric-backup/${p.stack}`);
 
 jest.setTimeout(240_000);
 
@@ -53,7 +57,10 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
     await p.ws.selectOrCreateStack();
     await p.ws.run(['up', '--yes', '--skip-preview']);
     expect(await bucketNames(p.native())).toEqual([bucket]);
-    expect(await keyNames(p.native())).toEqual([`${bucket}-backup-writer`, `${bucket}-restore-reader`]);
+    expect(await keyNames(p.native())).toEqual([
+      `${bucket}-backup-writer-${D(p)}`,
+      `${bucket}-restore-reader-${D(p)}`,
+    ]);
     const out = await p.ws.outputs();
     expect(out.buckets).toMatchObject({ aws: { name: bucket } });
     const live = await p.native().getBucketByName(bucket);
@@ -89,7 +96,10 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
       daysFromHidingToDeleting: 365,
     });
     expect((await p.ws.outputs()).keyIds).toEqual(keyIdsBefore);
-    expect(await keyNames(p.native())).toEqual([`${bucket}-backup-writer`, `${bucket}-restore-reader`]);
+    expect(await keyNames(p.native())).toEqual([
+      `${bucket}-backup-writer-${D(p)}`,
+      `${bucket}-restore-reader-${D(p)}`,
+    ]);
   });
 
   it('renaming (namePrefix) replaces the bucket and its keys; the old ones are gone', async () => {
@@ -101,7 +111,10 @@ describe('e2e: one stack through its life (real CLI, emulator)', () => {
     await p.ws.run(['up', '--yes', '--skip-preview']);
     const renamed = `renamed-${bucket}`;
     expect(await bucketNames(p.native())).toEqual([renamed]);
-    expect(await keyNames(p.native())).toEqual([`${renamed}-backup-writer`, `${renamed}-restore-reader`]);
+    expect(await keyNames(p.native())).toEqual([
+      `${renamed}-backup-writer-${D(p)}`,
+      `${renamed}-restore-reader-${D(p)}`,
+    ]);
     const newKeyIds = (await p.ws.outputs()).keyIds as Record<string, Record<string, string>>;
     expect(newKeyIds.writer!.aws).not.toBe(oldKeyIds.writer!.aws);
   });

@@ -153,6 +153,52 @@ describe('errors name the key and say what to do', () => {
     ]);
     expect(parseStackConfig(ns({ keyRotation: '2026-12' }), 'dev').keyRotation).toBe('2026-12');
   });
+  test('string fields keep number-like (and boolean-like) text as the string it is', () => {
+    // The engine passes every scalar as its text: `keyRotation: 2026` and `keyRotation: "2026"`
+    // both arrive as "2026".
+    const c = parseStackConfig(
+      ns({
+        keyRotation: '2026',
+        costCenter: '4711',
+        namePrefix: '007',
+        nameSuffix: '-1',
+        keyNamePrefix: '42',
+      }),
+      'dev',
+    );
+    expect(c).toMatchObject({
+      keyRotation: '2026',
+      costCenter: '4711',
+      namePrefix: '007',
+      nameSuffix: '-1',
+      keyNamePrefix: '42',
+    });
+    expect(parseStackConfig(ns({ costCenter: 'true' }), 'dev').costCenter).toBe('true');
+    // Inside a mapping an unquoted YAML number is a JSON number; a string field takes its text.
+    expect(
+      parseStackConfig(ns({ smokeTest: { enabled: true, trigger: 2026 } }), 'dev').smokeTest.trigger,
+    ).toBe('2026');
+  });
+  test('objectLock.acknowledgeIrreversible: boolean, default false', () => {
+    expect(parseStackConfig(ns({}), 'prod').objectLock.acknowledgeIrreversible).toBe(false);
+    expect(
+      parseStackConfig(ns({ objectLock: { enabled: true, acknowledgeIrreversible: true } }), 'prod')
+        .objectLock,
+    ).toMatchObject({ enabled: true, acknowledgeIrreversible: true });
+    expect(problemsOf(ns({ objectLock: { acknowledgeIrreversible: 'yes' } }), 'prod')).toEqual([
+      expect.stringMatching(/objectLock.acknowledgeIrreversible: must be true or false/),
+    ]);
+  });
+  test("adoptBucketIds: provider → bucket id, only for this stack's providers", () => {
+    expect(parseStackConfig(ns({}), 'dev').adoptBucketIds).toEqual({});
+    expect(parseStackConfig(ns({ adoptBucketIds: { aws: 'abc123' } }), 'dev').adoptBucketIds).toEqual({
+      aws: 'abc123',
+    });
+    expect(problemsOf(ns({ adoptBucketIds: { gcp: 'abc', aws: 'a b' } }))).toEqual([
+      expect.stringMatching(/adoptBucketIds.gcp: not one of this stack's providers \(aws\)/),
+      expect.stringMatching(/adoptBucketIds.aws: must be a B2 bucket id/),
+    ]);
+  });
   test('wrong types', () => {
     const p = problemsOf(ns({ forceDestroy: 'yes', retention: 'forever', env: 'qa' }));
     expect(p).toEqual(
