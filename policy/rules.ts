@@ -266,9 +266,16 @@ export function checkReplicationInProd(resources: StackResource[], facts: StackF
     out.push('prod must replicate every bucket: set infrafabric-backup:replication.enabled to true');
   const rules = resources.filter((r) => r.kind === 'replication');
   const sources = new Set(rules.map((r) => r.props.sourceBucketId).filter((v) => typeof v === 'string'));
-  let unmatchedRules = rules.filter((r) => typeof r.props.sourceBucketId !== 'string').length;
+  const idOf = (b: StackResource) =>
+    typeof b.props.bucketId === 'string' && b.props.bucketId ? b.props.bucketId : undefined;
+  // A bucket being updated in a preview carries its planned inputs, without `bucketId`; a rule whose
+  // source is not a known bucket id (unknown yet, or the id of such a bucket) may stand for it.
+  const knownIds = new Set(primary.map(idOf).filter((v): v is string => !!v));
+  let unmatchedRules = rules.filter(
+    (r) => typeof r.props.sourceBucketId !== 'string' || !knownIds.has(r.props.sourceBucketId),
+  ).length;
   for (const b of primary) {
-    const id = typeof b.props.bucketId === 'string' && b.props.bucketId ? b.props.bucketId : undefined;
+    const id = idOf(b);
     if (id && sources.has(id)) continue;
     if (unmatchedRules > 0) {
       unmatchedRules--;

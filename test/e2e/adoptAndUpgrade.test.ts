@@ -4,8 +4,8 @@
  *   refused by `pulumi up` (BucketOwnedElsewhere, infra/providers/bucket.ts), untouched; taken
  *   over deliberately through the stack config `adoptBucketIds` — same bucket id, its files kept,
  *   the stack's settings and ownership marker applied;
- * - upgrade in place: a stack deployed by the previous version (the commit before ownership
- *   markers, checked out from git) is brought up by this version with nothing replaced or
+ * - upgrade in place: a stack deployed by the previous version (the commit before the issue-10
+ *   work, checked out from git) is brought up by this version with nothing replaced or
  *   deleted: markers added in place, keys kept under their old names;
  * - a provider fix reaches resources created before it: refresh runs the provider code the thin
  *   loader resolves at run time (infra/providers/loader.ts), not a copy frozen in the state. The
@@ -16,7 +16,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { stackDiscriminator } from '../../infra/providers/ownership';
-import { resourceSummary } from '../../scripts/start/pulumi';
+import { PulumiWorkspace, resourceSummary } from '../../scripts/start/pulumi';
 import { bucketNames, createE2EProject, E2EProject, keyNames, REPO_ROOT } from '../helpers/pulumiProject';
 
 jest.setTimeout(240_000);
@@ -177,16 +177,21 @@ export const bucketProvider = {
 });
 
 /**
- * The previous version of the program and providers: the repository at the parent of the commit
- * that introduced ownership markers (infra/providers/ownership.ts), exported from git.
+ * The previous version of the program and providers: the repository at the last commit before the
+ * estate-safety work (issue 10: ownership markers, aliases, key generations), exported from git.
+ * `UPGRADE_BASE` overrides it (any commit-ish).
  */
+export const PREVIOUS_VERSION = '40df4be';
+
 function checkoutPreviousVersion(dest: string): string {
-  const git = (...args: string[]) =>
-    execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
-  const introduced = git('log', '--diff-filter=A', '--format=%H', '--', 'infra/providers/ownership.ts')
-    .split('\n')
-    .pop()!;
-  const base = git('rev-parse', `${introduced}^`);
+  const base = execFileSync(
+    'git',
+    ['rev-parse', `${process.env.UPGRADE_BASE || PREVIOUS_VERSION}^{commit}`],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    },
+  ).trim();
   fs.mkdirSync(dest, { recursive: true });
   const tar = execFileSync('git', ['archive', base, 'infra', 'stacks', 'package.json', 'tsconfig.json'], {
     cwd: REPO_ROOT,
@@ -197,7 +202,7 @@ function checkoutPreviousVersion(dest: string): string {
   return base;
 }
 
-describe('e2e: upgrade in place from the version before ownership markers', () => {
+describe('e2e: upgrade in place from the version before the estate-safety work', () => {
   // prod's topology (replication: buckets and keys in both accounts), small.
   const config = { env: 'prod', forceDestroy: false, replication: { enabled: true } };
   let p: E2EProject;
@@ -216,8 +221,10 @@ describe('e2e: upgrade in place from the version before ownership markers', () =
     const replicaClient = p.native(1);
     // Deploy with the previous version: its program, its providers.
     p.useProgram(`export * from ${JSON.stringify(path.join(oldRoot, 'stacks', 'index'))};\n`);
-    await p.ws.selectOrCreateStack();
-    await p.ws.run(['up', '--yes', '--skip-preview'], { env: { INFRAFABRIC_BACKUP_ROOT: oldRoot } });
+    // It predates the policy pack, so it runs without it (as it did).
+    const previous = new PulumiWorkspace({ ...p.ws.opts, policyPack: false });
+    await previous.selectOrCreateStack();
+    await previous.run(['up', '--yes', '--skip-preview'], { env: { INFRAFABRIC_BACKUP_ROOT: oldRoot } });
     const keyIdsOf = async (c: typeof client) => {
       const ids: Record<string, string> = {};
       for await (const k of c.listKeys()) ids[k.keyName] = k.applicationKeyId;

@@ -6,7 +6,11 @@
  * the plan holds no delete or replace of them, and afterwards the bucket id, its files and the
  * writer/reader key ids are unchanged — both ways.
  */
+import { stackDiscriminator } from '../../infra/providers/ownership';
 import { bucketNames, createE2EProject, E2EProject, keyNames } from '../helpers/pulumiProject';
+
+/** The key-name discriminator of the test stack (infra/providers/ownership.ts). */
+const D = (p: E2EProject) => stackDiscriminator(`infrafabric-backup/${p.stack}`);
 
 jest.setTimeout(300_000);
 
@@ -95,7 +99,10 @@ describe('e2e: switching replication on and off keeps the bucket and its keys', 
     expect((await p.native().getBucketByName(bucket))!.bucketId).toBe(bucketId);
     expect(await files()).toEqual(['configs/kept.json']);
     expect((await p.ws.outputs()).keyIds).toEqual(keyIds);
-    expect(await keyNames(p.native())).toEqual([`${bucket}-backup-writer`, `${bucket}-restore-reader`]);
+    expect(await keyNames(p.native())).toEqual([
+      `${bucket}-backup-writer-${D(p)}`,
+      `${bucket}-restore-reader-${D(p)}`,
+    ]);
     expect(await bucketNames(p.native(1))).toEqual([]);
     await p.ws.run(['preview', '--expect-no-changes']);
   });

@@ -11,7 +11,11 @@
  *   proves the order).
  */
 import { B2Client } from '../../infra/b2';
+import { stackDiscriminator } from '../../infra/providers/ownership';
 import { createE2EProject, E2EProject, keyNames } from '../helpers/pulumiProject';
+
+/** The key-name discriminator of the test stack (infra/providers/ownership.ts). */
+const D = (p: E2EProject) => stackDiscriminator(`infrafabric-backup/${p.stack}`);
 
 jest.setTimeout(420_000);
 
@@ -83,8 +87,8 @@ describe('e2e: rotation keeps the previous generation valid until the next rotat
     await upload(gen1.writer.aws!, 'configs/gen1.json');
     expect(await replicated()).toEqual(['configs/gen0.json', 'configs/gen1.json', 'configs/still-gen0.json']);
     expect((await keyNames(p.native())).filter((n) => n.includes('backup-writer'))).toEqual([
-      `${bucket}-backup-writer`,
-      `${bucket}-backup-writer-r1`,
+      `${bucket}-backup-writer-r1-${D(p)}`,
+      `${bucket}-backup-writer-${D(p)}`,
     ]);
     await p.ws.run(['preview', '--expect-no-changes']);
   });
@@ -107,12 +111,12 @@ describe('e2e: rotation keeps the previous generation valid until the next rotat
       'configs/still-gen1.json',
     ]);
     expect((await keyNames(p.native())).filter((n) => n.includes('backup-writer'))).toEqual([
-      `${bucket}-backup-writer-r1`,
-      `${bucket}-backup-writer-r2`,
+      `${bucket}-backup-writer-r1-${D(p)}`,
+      `${bucket}-backup-writer-r2-${D(p)}`,
     ]);
     // one replication key pair at a time
     expect((await keyNames(p.native())).filter((n) => n.includes('replication'))).toEqual([
-      `${bucket}-replication-source-r2`,
+      `${bucket}-replication-source-r2-${D(p)}`,
     ]);
     await p.ws.run(['preview', '--expect-no-changes']);
   });

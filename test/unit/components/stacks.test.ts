@@ -492,10 +492,10 @@ describe('key generations (rotation with an overlap window)', () => {
       .map((k) => k.inputs.keyName)
       .sort();
     expect(names.filter((n) => n.includes('prod-aws-'))).toEqual([
-      'infrafabric-backup-prod-aws-backup-writer',
-      'infrafabric-backup-prod-aws-backup-writer-2026-12',
-      'infrafabric-backup-prod-aws-restore-reader',
-      'infrafabric-backup-prod-aws-restore-reader-2026-12',
+      `infrafabric-backup-prod-aws-backup-writer-2026-12${D('prod')}`,
+      `infrafabric-backup-prod-aws-backup-writer${D('prod')}`,
+      `infrafabric-backup-prod-aws-restore-reader-2026-12${D('prod')}`,
+      `infrafabric-backup-prod-aws-restore-reader${D('prod')}`,
     ]);
     const keys = await s.valueOf<any>(s.pulumi.output(s.exports.keys));
     const prev = await s.valueOf<any>(s.pulumi.output(s.exports.previousKeys));

@@ -215,6 +215,12 @@ describe('policy rules', () => {
     const r = (src?: string) => ({ kind: 'replication' as const, name: 'r', props: { sourceBucketId: src } });
     expect(checkReplicationInProd([b('a', 'A'), b('a-replica', 'AR', 'replica'), r('A')], prod)).toEqual([]);
     expect(checkReplicationInProd([b('a'), r()], prod)).toEqual([]);
+    // A bucket updated in place is previewed with its inputs (no bucketId) while its rule names
+    // its id: the rule stands for it. A rule that belongs to another, known bucket does not.
+    expect(checkReplicationInProd([b('a'), r('A')], prod)).toEqual([]);
+    expect(checkReplicationInProd([b('a'), b('c', 'C'), r('C')], prod)).toEqual([
+      'prod bucket a is not replicated (no Replication resource has it as source)',
+    ]);
     expect(checkReplicationInProd([b('a', 'A'), b('c', 'C'), r('A')], prod)).toEqual([
       'prod bucket c is not replicated (no Replication resource has it as source)',
     ]);
