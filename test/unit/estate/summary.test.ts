@@ -1,0 +1,136 @@
+/**
+ * scripts/estate/summary.ts: engine events → the pipeline's report, gate and markdown, without an
+ * engine (the e2e tests drive the same code with real events).
+ */
+import type { EngineEvent } from '@pulumi/pulumi/automation';
+import {
+  changedProperties,
+  driftFromEvents,
+  gateReasons,
+  renderMarkdown,
+  reportFromEvents,
+  shortType,
+} from '../../../scripts/estate/summary';
+
+const BUCKET = 'pulumi-nodejs:dynamic/b2:Bucket';
+const KEY = 'pulumi-nodejs:dynamic/b2:ApplicationKey';
+const urn = (type: string, name: string) => `urn:pulumi:prod::infrafabric-backup::x$${type}::${name}`;
+
+function pre(op: string, type: string, name: string): EngineEvent {
+  return {
+    sequence: 0,
+    timestamp: 0,
+    resourcePreEvent: { metadata: { op, urn: urn(type, name), type } },
+  } as never;
+}
+function policy(level: string, name: string, message: string, on?: string): EngineEvent {
+  return {
+    sequence: 0,
+    timestamp: 0,
+    policyEvent: {
+      resourceUrn: on,
+      message,
+      color: 'never',
+      policyName: name,
+      policyPackName: 'infrafabric-backup-guardrails',
+      policyPackVersion: '1.0.0',
+      policyPackVersionTag: 'v1.0.0',
+      enforcementLevel: level,
+    },
+  } as never;
+}
+
+describe('estate summary', () => {
+  it('counts changes per short type, ignoring same and the parts of a replacement', () => {
+    const r = reportFromEvents('prod', 'preview', [
+      pre('same', BUCKET, 'a'),
+      pre('update', BUCKET, 'b'),
+      pre('replace', KEY, 'k1'),
+      pre('create-replacement', KEY, 'k1'),
+      pre('delete-replaced', KEY, 'k1'),
+      pre('create', KEY, 'k2'),
+      pre('create', KEY, 'k2'), // duplicate event
+    ]);
+    expect(r.changes).toEqual({ 'b2:Bucket': { update: 1 }, 'b2:ApplicationKey': { replace: 1, create: 1 } });
+    expect(r.replacements.map((c) => c.name)).toEqual(['k1']);
+    expect(r.deletions).toEqual([]);
+    expect(gateReasons(r, { allowBucketReplace: false })).toEqual([]);
+    expect(shortType('aws:s3/bucket:Bucket')).toBe('aws:s3/bucket:Bucket');
+  });
+
+  it('a bucket delete or replace fails the gate unless allowed; a key replace does not', () => {
+    const r = reportFromEvents('prod', 'preview', [
+      pre('delete', BUCKET, 'old'),
+      pre('replace', BUCKET, 'renamed'),
+    ]);
+    expect(gateReasons(r, { allowBucketReplace: false })).toEqual([
+      'prod: bucket renamed would be replaced (add the label allow-bucket-replace to allow it)',
+      'prod: bucket old would be deleted (add the label allow-bucket-replace to allow it)',
+    ]);
+    expect(gateReasons(r, { allowBucketReplace: true })).toEqual([]);
+    const md = renderMarkdown([r], { allowBucketReplace: false });
+    expect(md).toContain('⚠️ **BUCKET** delete `old`');
+    expect(md).toContain('⚠️ **BUCKET** replace `renamed`');
+    expect(md).toContain('### preview `prod` ❌');
+  });
+
+  it('mandatory violations fail, advisory ones are listed only; table cells are escaped', () => {
+    const r = reportFromEvents('staging', 'preview', [
+      policy(
+        'mandatory',
+        'b2-bucket-private',
+        'bucket x is "allPublic" | bad\nsecond line',
+        urn(BUCKET, 'x'),
+      ),
+      policy('advisory', 'b2-prod-replication', 'not replicated'),
+    ]);
+    expect(gateReasons(r, { allowBucketReplace: true })).toEqual([
+      'staging: mandatory policy b2-bucket-private violated by x',
+    ]);
+    const md = renderMarkdown([r], { allowBucketReplace: true });
+    expect(md).toContain(
+      '| mandatory | `b2-bucket-private` | `x` | bucket x is "allPublic" \\| bad second line |',
+    );
+    expect(md).toContain('| advisory | `b2-prod-replication` | stack | not replicated |');
+  });
+
+  it('an unchanged stack: empty change summary, passes', () => {
+    const r = reportFromEvents('dev', 'preview', [pre('same', BUCKET, 'a')]);
+    expect(renderMarkdown([r], { allowBucketReplace: false })).toBe(
+      '### preview `dev` ✅\n\nNo changes.\n\n',
+    );
+  });
+
+  it('drift: properties that differ (the provider code excluded) and resources deleted outside Pulumi', () => {
+    expect(
+      changedProperties({ a: 1, b: [1], __provider: 'x' }, { a: 1, b: [2], c: 3, __provider: 'y' }),
+    ).toEqual(['b', 'c']);
+    const out = (op: string, type: string, name: string, olds: object, news: object) =>
+      ({
+        sequence: 0,
+        timestamp: 0,
+        resOutputsEvent: {
+          metadata: { op, urn: urn(type, name), type, old: { outputs: olds }, new: { outputs: news } },
+        },
+      }) as never as EngineEvent;
+    const r = driftFromEvents('prod', [
+      out('same', BUCKET, 'same', {}, {}),
+      out(
+        'update',
+        BUCKET,
+        'b',
+        { lifecycleRules: [1], bucketInfo: {} },
+        { lifecycleRules: [], bucketInfo: {} },
+      ),
+      out('delete', KEY, 'k', {}, {}),
+    ]);
+    expect(gateReasons(r, { allowBucketReplace: true })).toEqual([
+      'prod: b (b2:Bucket) drifted: lifecycleRules',
+      'prod: k (b2:ApplicationKey) drifted: deleted outside Pulumi',
+    ]);
+    expect(renderMarkdown([r], { allowBucketReplace: true })).toContain(
+      '| `b` | `b2:Bucket` | `lifecycleRules` |',
+    );
+    expect(renderMarkdown([driftFromEvents('dev', [])], { allowBucketReplace: true })).toContain('No drift.');
+  });
+});
