@@ -324,6 +324,7 @@ async function main(): Promise<void> {
           medianSeconds: med.seconds,
           maxRssMiB: Math.max(...rs.map((r) => r.maxRssMiB ?? 0)),
           clientCpuSecPerGiB: medianOf(rs.map((r) => r.clientCpuSecPerGiB ?? NaN)),
+          allClientCpuSecPerGiB: rs.map((r) => r.clientCpuSecPerGiB),
           emulatorCpuSecPerGiB: medianOf(rs.map((r) => r.emulatorCpuSecPerGiB ?? NaN)),
           requests: med.requests,
           requestsPerGiB: Number((med.requests / (streamBytes / 1024 ** 3)).toFixed(1)),
@@ -363,7 +364,13 @@ async function main(): Promise<void> {
         ['ours-file', process.execPath, [bin, 'restore', '--key', key, '--to', fileOut], ours, 'file'],
         ['rclone', 'rclone', ['cat', `emu:${bucket}/${key}`], rclone, 'stdout'],
         ['rcloneB2', 'rclone', ['cat', `emu:${bucket}/${key}`], rcloneB2, 'stdout'],
-        ['aws', AWS, ['s3', 'cp', `s3://${bucket}/${key}`, '-', '--endpoint-url', emu.url, '--only-show-errors'], aws, 'stdout'],
+        [
+          'aws',
+          AWS,
+          ['s3', 'cp', `s3://${bucket}/${key}`, '-', '--endpoint-url', emu.url, '--only-show-errors'],
+          aws,
+          'stdout',
+        ],
       ];
       const perTool: Record<
         string,
