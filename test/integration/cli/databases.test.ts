@@ -337,6 +337,17 @@ describePg('PostgreSQL', () => {
     expect((await listVersionsJson(estate, 'db/')).length).toBe(before);
   });
 
+  it('after every dump above (ok, lossy, killed, interrupted) verify reconciles green', async () => {
+    const r = await cli(estate, ['verify', '--prefix', 'db/postgres/', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.json<{ listedVersionsChecked: number; checked: number }>()).toMatchObject({
+      listedVersionsChecked: expect.any(Number),
+      checked: expect.any(Number),
+    });
+    expect(r.json<{ checked: number }>().checked).toBeGreaterThanOrEqual(3);
+  });
+
   describe('restore safety', () => {
     let dumpKey: string;
     let dumpVersion: string;
