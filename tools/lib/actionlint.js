@@ -3,7 +3,7 @@
 /**
  * actionlint (the GitHub Actions workflow linter), pinned and built from the Go module proxy into
  * `.cache/actionlint/<version>/actionlint` — `node tools/setup.js --only actionlint`, idempotent (a
- * stamp and a stat when current). test/unit/deploy/estateWorkflow.test.ts lints
+ * stamp and a stat when current). test/e2e/estateWorkflow.test.ts lints
  * deploy/github-actions/*.yml with it.
  */
 const fs = require('fs');
