@@ -6,7 +6,7 @@ import { B2Error, errors } from '../errors';
 import type { AuthContext, FileRecord } from '../types';
 import * as v from '../validate';
 import type { Accounts } from './accounts';
-import { EMPTY_MD5, EMPTY_SHA1, EngineCore, checkSseCKey, requireCap } from './base';
+import { EMPTY_MD5, EMPTY_SHA1, EngineCore, checkSseCKey, requireCap, requireNameScope } from './base';
 import { checkSha1Header, ingest, verifySha1 } from './ingest';
 import type { UploadInput } from './types';
 
@@ -108,6 +108,7 @@ export class Files {
     requireCap(auth, 'deleteFiles');
     if (typeof input.fileName !== 'string' || !input.fileName)
       throw errors.badRequest('fileName is required');
+    requireNameScope(auth, input.fileName); // before saying whether the version exists
     const f = this.core.fileFor(
       auth,
       input.fileId,
@@ -174,6 +175,7 @@ export class Files {
   }
 
   private lockTarget(auth: AuthContext, fileId: string, fileName: string): FileRecord {
+    if (typeof fileName === 'string') requireNameScope(auth, fileName); // before existence
     const f = this.core.fileFor(
       auth,
       fileId,

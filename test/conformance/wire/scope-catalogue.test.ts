@@ -5,7 +5,9 @@
  * the rule in the doc — allowed exactly when the key has the capability, the bucket is inside its
  * restriction and every name the operation touches starts with its prefix — not from the
  * emulator's code. Allowed: 200 (S3 DeleteObject 204); refused: native 401 `unauthorized`, S3 403
- * `AccessDenied`.
+ * `AccessDenied`. Where an operation names an object, every refused cell is asked a second time
+ * about an object that does not exist: the answer must be the same refusal (scope is checked
+ * before anything is looked up, so a refused key cannot probe for names or versions).
  */
 import { startS3Env, s3raw, type S3Env } from './s3helpers';
 import { Session, bucketName, sha1, wire } from './native-helpers';
@@ -52,6 +54,8 @@ interface Op {
   /** The rule: may this key do it, given that every touched name is `inside` or not? */
   allowed(c: Ctx, inside: boolean): boolean;
   run(api: Api, c: Ctx, area: 'in' | 'out'): Promise<Outcome>;
+  /** The same operation on an object that does not exist (asked only where it is refused). */
+  missing?(api: Api, c: Ctx, area: 'in' | 'out'): Promise<Outcome>;
 }
 
 let env: S3Env;
@@ -72,6 +76,9 @@ const s3o = (r: { status: number; code: string | null }): Outcome => ({ status: 
 const s3 = (c: Ctx, method: string, path: string, o: Parameters<typeof s3raw>[3] = {}) =>
   s3raw(env, method, path, { ...o, keyId: c.keyId, secret: c.secret });
 
+/** A well-formed file id of the target bucket that names no version. */
+let absentId = '';
+
 /** A file the master writes for one cell (so cells never depend on each other). */
 async function fixture(name: string): Promise<string> {
   return (await m.uploadOk(target.bucketId, name, `bytes of ${name}`)).fileId;
@@ -85,6 +92,15 @@ const OPS: Op[] = [
     async run(api, c, area) {
       const name = `${area}/${c.tag}-read-${api}`;
       await fixture(name);
+      if (api === 's3') return s3o(await s3(c, 'GET', `/${target.bucketName}/${name}`));
+      return nat(
+        await wire(`${downloadUrl}/file/${target.bucketName}/${name}`, {
+          headers: { authorization: c.native!.token },
+        }),
+      );
+    },
+    async missing(api, c, area) {
+      const name = `${area}/${c.tag}-never-written`;
       if (api === 's3') return s3o(await s3(c, 'GET', `/${target.bucketName}/${name}`));
       return nat(
         await wire(`${downloadUrl}/file/${target.bucketName}/${name}`, {
@@ -156,6 +172,11 @@ const OPS: Op[] = [
       if (api === 's3') return s3o(await s3(c, 'DELETE', `/${target.bucketName}/${name}`));
       return nat(await c.native!.call('b2_hide_file', { bucketId: target.bucketId, fileName: name }));
     },
+    async missing(api, c, area) {
+      const name = `${area}/${c.tag}-never-written`;
+      if (api === 's3') return s3o(await s3(c, 'DELETE', `/${target.bucketName}/${name}`));
+      return nat(await c.native!.call('b2_hide_file', { bucketId: target.bucketId, fileName: name }));
+    },
   },
   {
     name: 'delete-version',
@@ -167,6 +188,14 @@ const OPS: Op[] = [
       if (api === 's3')
         return s3o(await s3(c, 'DELETE', `/${target.bucketName}/${name}`, { query: { versionId: id } }));
       return nat(await c.native!.call('b2_delete_file_version', { fileId: id, fileName: name }));
+    },
+    async missing(api, c, area) {
+      const name = `${area}/${c.tag}-never-written`;
+      if (api === 's3')
+        return s3o(
+          await s3(c, 'DELETE', `/${target.bucketName}/${name}`, { query: { versionId: absentId } }),
+        );
+      return nat(await c.native!.call('b2_delete_file_version', { fileId: absentId, fileName: name }));
     },
   },
   {
@@ -185,6 +214,18 @@ const OPS: Op[] = [
           }),
         );
       return nat(await c.native!.call('b2_copy_file', { sourceFileId: id, fileName: dst }));
+    },
+    async missing(api, c, area) {
+      const src = `${area}/${c.tag}-never-written`;
+      const dst = `in/${c.tag}-copydst-missing-${api}`;
+      if (api === 's3')
+        return s3o(
+          await s3(c, 'PUT', `/${target.bucketName}/${dst}`, {
+            headers: { 'x-amz-copy-source': `/${target.bucketName}/${src}` },
+          }),
+        );
+      // a native copy names its source by id only: a missing id says nothing about any name
+      return nat(await c.native!.call('b2_copy_file', { sourceFileId: absentId, fileName: dst }));
     },
   },
   {
@@ -246,6 +287,8 @@ beforeAll(async () => {
   m = await Session.master(env.emu, 3);
   target = await m.createBucket(bucketName('cat'));
   other = await m.createBucket(bucketName('catother'));
+  const probe = await m.uploadOk(target.bucketId, 'probe', 'x');
+  absentId = probe.fileId.replace(/_t\d{4}$/, '_t9999');
   downloadUrl = (m.auth as { apiInfo: { storageApi: { downloadUrl: string } } }).apiInfo.storageApi
     .downloadUrl;
 }, 30_000);
@@ -255,6 +298,7 @@ afterAll(async () => {
 });
 
 let cells = 0;
+let oracleCells = 0;
 
 test.each(KEYS.map((k) => [`${k.caps} bucket=${k.bucket} prefix=${k.prefix ?? '-'}`, k] as const))(
   'key %s: every operation on both APIs, inside and outside the prefix',
@@ -288,6 +332,18 @@ test.each(KEYS.map((k) => [`${k.caps} bucket=${k.bucket} prefix=${k.prefix ?? '-
             mismatches.push(
               `${api} ${op.name} name ${area}: expected ${want.status} ${want.code ?? ''}, got ${got.status} ${got.code ?? ''}`,
             );
+          if (
+            op.missing &&
+            !op.allowed(c, area === 'in') &&
+            !(api === 'native' && op.name === 'copy' && c.spec.prefix && area === 'out')
+          ) {
+            const gone = await op.missing(api, c, area);
+            oracleCells++;
+            if (gone.status !== want.status || gone.code !== want.code)
+              mismatches.push(
+                `${api} ${op.name} name ${area}, object missing: expected the same ${want.status} ${want.code ?? ''}, got ${gone.status} ${gone.code ?? ''}`,
+              );
+          }
         }
     expect(mismatches).toEqual([]);
   },
@@ -297,6 +353,10 @@ test.each(KEYS.map((k) => [`${k.caps} bucket=${k.bucket} prefix=${k.prefix ?? '-
 test('the catalogue covered every cell', () => {
   const perKey = OPS.reduce((n, op) => n + op.apis.length * 2, 0);
   expect(cells).toBe(KEYS.length * perKey);
+  expect(oracleCells).toBeGreaterThan(300);
+  process.stdout.write(
+    `scope catalogue: ${cells} cells, ${oracleCells} refusals re-asked about a missing object\n`,
+  );
 });
 
 test('writeBuckets cannot be given to a bucket-restricted key (the rows the table leaves out)', async () => {

@@ -127,6 +127,36 @@ describe.each(stores)('%s store', (_kind, make) => {
     s.close();
   });
 
+  test('putPart: only while the large file is unfinished; a refused part frees its own blob only', async () => {
+    const s = make();
+    const part = (fileId: string, n: number, chunk: FileRecord['chunks'][number]) => ({
+      fileId,
+      partNumber: n,
+      contentLength: chunk.size,
+      contentSha1: 'x',
+      contentMd5: 'y',
+      uploadTimestamp: 0,
+      serverSideEncryption: null,
+      chunk,
+    });
+    const start = version(s, 'large', [], 'start');
+    s.putFile(start);
+    const p1 = await blob(s, 'part one');
+    expect(await s.putPart(part(start.fileId, 1, p1))).toBe(true);
+    s.putFile({ ...start, action: 'upload', chunks: [p1] }, start.fileId); // finished
+    const late = await blob(s, 'too late');
+    expect(await s.putPart(part(start.fileId, 2, late))).toBe(false);
+    expect(s.listParts(start.fileId, 1, 10)).toEqual([]);
+    await expect(read(s, late)).rejects.toThrow(); // nothing references it: freed
+    // a refused part that points at another file's blob (b2_copy_part) leaves that blob alone
+    const shared = await blob(s, 'shared source');
+    const src = version(s, 'src', [shared]);
+    s.putFile(src);
+    expect(await s.putPart(part('no-such-file', 1, shared))).toBe(false);
+    expect(await read(s, shared)).toBe('shared source');
+    s.close();
+  });
+
   test('reset empties data but keeps meta', async () => {
     const s = make();
     s.setMeta('accountId', 'keep');
