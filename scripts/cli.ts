@@ -24,7 +24,12 @@ export function buildProgram(exec: Exec, deps: CliDeps): Command {
     .description("InfraFabric's backup jobs over Backblaze B2's S3-compatible API")
     .version(TOOL_VERSION)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 the job failed, 2 usage or refused before doing anything, 3 integrity failure\n' +
+        '(missing, hidden or replaced backup, SHA-256 mismatch, unverifiable object). See README "Backup jobs".',
+    );
   let code = 0;
   for (const c of COMMANDS) c.attach(program, exec, deps, (n) => void (code = n));
   Object.defineProperty(program, 'lastExitCode', { get: () => code });

@@ -25,9 +25,18 @@ export async function loadRules(
   opts: { rulesFile?: string },
 ): Promise<{ rules: B2Rule[]; source: string }> {
   if (opts.rulesFile) {
-    const doc = JSON.parse(fs.readFileSync(opts.rulesFile, 'utf8')) as
-      B2Rule[] | { lifecycleRules: B2Rule[] };
-    return { rules: Array.isArray(doc) ? doc : doc.lifecycleRules, source: opts.rulesFile };
+    let doc: B2Rule[] | { lifecycleRules?: B2Rule[] };
+    try {
+      doc = JSON.parse(fs.readFileSync(opts.rulesFile, 'utf8')) as B2Rule[] | { lifecycleRules?: B2Rule[] };
+    } catch (err) {
+      throw new UsageError(`--rules ${opts.rulesFile}: cannot read it as JSON (${(err as Error).message})`);
+    }
+    const rules = Array.isArray(doc) ? doc : doc.lifecycleRules;
+    if (!Array.isArray(rules))
+      throw new UsageError(
+        `--rules ${opts.rulesFile}: expected a JSON array of rules or {"lifecycleRules": [...]}`,
+      );
+    return { rules, source: opts.rulesFile };
   }
   try {
     const out = await ctx.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: ctx.conn.bucket }));
