@@ -38,6 +38,8 @@ interface Args {
   rounds: number;
   /** Sections to run (a,b,c,d); default all. */
   only: Set<string>;
+  /** Also run our uploader forced to Content-MD5 (`BACKUP_S3_CHECKSUM=md5`): the CRC32 A/B. */
+  withMd5: boolean;
   out: string;
 }
 
@@ -49,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     smallFiles: 10_000,
     rounds: 3,
     only: new Set(['a', 'r', 'b', 'c', 'd']),
+    withMd5: false,
     out: path.join(ROOT, 'bench', 'results', 'cli.json'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -60,7 +63,10 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--rounds') a.rounds = v;
     else if (argv[i] === '--out') a.out = path.resolve(argv[i + 1]);
     else if (argv[i] === '--only') a.only = new Set(argv[i + 1].split(','));
-    else throw new Error(`unknown flag ${argv[i]}`);
+    else if (argv[i] === '--with-md5') {
+      a.withMd5 = true;
+      continue;
+    } else throw new Error(`unknown flag ${argv[i]}`);
     i++;
   }
   return a;
@@ -263,6 +269,20 @@ async function main(): Promise<void> {
           [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/ours.bin'],
           ours,
         ],
+        ...(args.withMd5
+          ? [
+              [
+                'ours-md5',
+                process.execPath,
+                [
+                  path.join(ROOT, 'bin', 'run-ts.js'),
+                  path.join(__dirname, 'streamUpload.ts'),
+                  'stream/ours-md5.bin',
+                ],
+                { ...ours, BACKUP_S3_CHECKSUM: 'md5' },
+              ] as [string, string, string[], NodeJS.ProcessEnv],
+            ]
+          : []),
         ['rclone', 'rclone', ['rcat', `emu:${bucket}/stream/rclone.bin`], rclone],
         ['rcloneB2', 'rclone', ['rcat', `emu:${bucket}/stream/rcloneB2.bin`], rcloneB2],
         [
@@ -343,6 +363,13 @@ async function main(): Promise<void> {
         ratioVsAws: Number((mbps('ours') / mbps('aws')).toFixed(2)),
         /** Client CPU per GiB, ours / rclone native b2 (target ≤ 1). */
         cpuRatioVsRcloneB2: Number((cpu('ours') / cpu('rcloneB2')).toFixed(2)),
+        ...(args.withMd5
+          ? {
+              /** The checksum A/B: CRC32 headers (ours) vs Content-MD5 (ours-md5), same run. */
+              cpuRatioCrc32VsMd5: Number((cpu('ours') / cpu('ours-md5')).toFixed(2)),
+              ratioCrc32VsMd5: Number((mbps('ours') / mbps('ours-md5')).toFixed(2)),
+            }
+          : {}),
       };
     }
     // (r) 1 GiB restore: ours (stdout, file) vs rclone cat (s3, b2) vs aws s3 cp - (stdout).
