@@ -16,7 +16,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LocalEmulator, providerEnv, startLocalEmulator } from './localEmulator';
 import { writeProjectDir } from './project';
-import { POLICY_PACK_DIR, PulumiWorkspace, REPO_ROOT, resourceSummary } from './pulumi';
+import { LocalWorkspace, Stack } from '@pulumi/pulumi/automation';
+import { pulumiCommand } from '../estate/engine';
+import { POLICY_PACK_DIR, PulumiWorkspace, REPO_ROOT } from './pulumi';
 import { runSampleBackup, sampleTarget } from './sampleBackup';
 import { collectEstate, formatSummary } from './summary';
 
@@ -72,6 +74,8 @@ function isStringMap(v: unknown): v is Record<string, string> {
 interface Running {
   emulator?: LocalEmulator;
   workspace?: PulumiWorkspace;
+  /** Cancels the Automation API's running CLI (SIGINT/SIGTERM of npm start). */
+  abort?: AbortController;
 }
 
 async function run(opts: StartOptions, running: Running): Promise<void> {
@@ -102,24 +106,56 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
         `Remove ${opts.state} (and ${opts.data} for a clean emulator) and run npm start again.`,
     );
   }
-  await ws.selectOrCreateStack();
-  step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
+  // The Automation API runs the CLI with our whole environment plus envVars: a caller's own
+  // passphrase or backend must not override this workspace's (PulumiWorkspace scrubs them too).
+  for (const k of [
+    'PULUMI_CONFIG_PASSPHRASE',
+    'PULUMI_CONFIG_PASSPHRASE_FILE',
+    'PULUMI_BACKEND_URL',
+    'PULUMI_ACCESS_TOKEN',
+  ])
+    delete process.env[k];
   const stale = await ws.cancelStaleLocks();
   if (stale)
     step(`removed ${stale} stale stack lock(s) left by a pulumi process that no longer runs (pulumi cancel)`);
+  // The engine through the Automation API (README "GitOps"): the pinned CLI, this workspace's
+  // environment (backend, passphrase file, emulator credentials), the policy pack on up/preview.
+  const auto = await LocalWorkspace.create({
+    workDir: projectDir,
+    pulumiCommand: await pulumiCommand(),
+    envVars: Object.fromEntries(
+      Object.entries(ws.env).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
+  });
+  const stack = existed ? await Stack.select(opts.stack, auto) : await Stack.create(opts.stack, auto);
+  running.abort = new AbortController();
+  step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
   // On an existing stack, refresh first: the emulator's ports change between runs (the buckets'
   // s3Endpoint outputs must follow), and state may describe data deleted from .b2-local.
   step(existed ? 'pulumi up --refresh' : 'pulumi up');
-  const up = await ws.run(['up', '--yes', '--skip-preview', ...(existed ? ['--refresh'] : [])], {
-    echo: true,
+  const up = await stack.up({
+    refresh: existed,
+    policyPacks: [POLICY_PACK_DIR],
+    onOutput: (out) => process.stderr.write(out),
+    signal: running.abort.signal,
   });
-  const upCounts = resourceSummary(up.stdout);
+  const upCounts = changeCounts(up.summary.resourceChanges ?? {});
   step('pulumi preview --expect-no-changes');
-  const preview = await ws.run(['preview', '--expect-no-changes'], { allowFailure: true });
-  const converged = preview.code === 0;
-  if (!converged) process.stderr.write(preview.stdout.split('\n').slice(-30).join('\n') + '\n');
+  let converged = true;
+  try {
+    await stack.preview({
+      expectNoChanges: true,
+      policyPacks: [POLICY_PACK_DIR],
+      signal: running.abort.signal,
+    });
+  } catch (e) {
+    converged = false;
+    process.stderr.write((e as Error).message.split('\n').slice(-30).join('\n') + '\n');
+  }
 
-  const outputs = await ws.outputs(true);
+  const outputs = Object.fromEntries(
+    Object.entries(await stack.outputs()).map(([k, o]) => [k, o.value as unknown]),
+  );
   let sample;
   if (opts.sample) {
     step('sample backup (writer key) and restore + verify (reader key)');
@@ -169,6 +205,20 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
   }
 }
 
+/** The engine's change counts in the words the summary uses (`3 created`, `12 unchanged`). */
+function changeCounts(changes: Record<string, number>): Record<string, number> {
+  const words: Record<string, string> = {
+    create: 'created',
+    update: 'updated',
+    delete: 'deleted',
+    replace: 'replaced',
+    same: 'unchanged',
+  };
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(changes)) if (n) out[words[op] ?? op] = n;
+  return out;
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const running: Running = {};
@@ -180,6 +230,7 @@ async function main(): Promise<void> {
       log(`${sig}: stopping`);
       // The engine cancels cleanly on SIGINT and releases the stack lock.
       running.workspace?.signalRunning('SIGINT');
+      running.abort?.abort();
       void cleanup().finally(() => process.exit(130));
     });
   }
