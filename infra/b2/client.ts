@@ -11,13 +11,14 @@ import { BucketNotFound } from './errors';
 import { HttpClient, DownloadResponse } from './http';
 import {
   DEFAULT_CONCURRENCY,
+  finishLargeFileReconciled,
   LargeUploadProgress,
   UploadLargeFileRequest,
   sha1Hex,
   uploadLargeFile,
 } from './largeFile';
 import { RawApi } from './raw';
-import { Clock, RetryOptions, RetryPolicy, RunOptions, systemClock } from './retry';
+import { Clock, OutcomeUnknown, RetryOptions, RetryPolicy, RunOptions, systemClock } from './retry';
 import { SecretString } from './secret';
 import { AuthInfo, AuthRecord, Session } from './session';
 import * as w from './wire';
@@ -272,10 +273,31 @@ export class B2Client {
 
   // --- buckets ----------------------------------------------------------------------------
 
-  createBucket(req: CreateBucketInput): Promise<Bucket> {
-    return this.session.withAuth((a) =>
-      this.raw.createBucket(a.apiUrl, tok(a), { accountId: a.accountId, ...req }),
-    );
+  /**
+   * Not retried blindly (raw.ts NOT_IDEMPOTENT). After a lost answer the bucket is looked up by
+   * name: present with exactly the requested type and bucketInfo (the providers put an ownership
+   * marker in it, infra/providers/ownership.ts) → the create took effect and that bucket is
+   * returned; absent → it did not, and the create is sent again; present but different → not ours
+   * to claim: the OutcomeUnknown is thrown.
+   */
+  async createBucket(req: CreateBucketInput): Promise<Bucket> {
+    const send = () =>
+      this.session.withAuth((a) =>
+        this.raw.createBucket(a.apiUrl, tok(a), { accountId: a.accountId, ...req }),
+      );
+    for (let round = 1; ; round++) {
+      try {
+        return await send();
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknown) || round >= MAX_RECONCILE_ROUNDS) throw err;
+        const live = await this.getBucketByName(req.bucketName);
+        if (!live) continue;
+        if (live.bucketType === req.bucketType && sameStringMap(live.bucketInfo, req.bucketInfo ?? {})) {
+          return live;
+        }
+        throw err;
+      }
+    }
   }
 
   /** Omitted fields stay unchanged; pass `ifRevisionIs` to fail with `Conflict` on a concurrent change. */
@@ -324,8 +346,19 @@ export class B2Client {
 
   // --- keys -------------------------------------------------------------------------------
 
-  /** Creates a key; several `bucketIds` make a multi-bucket key through the v4 API. */
-  async createKey(req: CreateKeyInput): Promise<KeyWithSecret> {
+  /**
+   * Creates a key; several `bucketIds` make a multi-bucket key through the v4 API.
+   *
+   * Not retried blindly (raw.ts NOT_IDEMPOTENT): a key created by a request whose answer was lost
+   * is live but its secret is gone. So after a lost answer the keys of the account are listed; a key
+   * with this name and definition that was not there before the call (`knownKeyIds`: the ids the
+   * caller listed before; without it the client lists them itself first) is that orphan: it is
+   * deleted, and the create is sent again (up to 3 rounds).
+   */
+  async createKey(
+    req: CreateKeyInput,
+    opts: { knownKeyIds?: Iterable<string> } = {},
+  ): Promise<KeyWithSecret> {
     if (req.bucketId !== undefined && req.bucketIds !== undefined) {
       throw new TypeError('createKey: give either [bucketId] or [bucketIds], not both');
     }
@@ -335,11 +368,30 @@ export class B2Client {
     const { bucketIds, ...rest } = req;
     const scope =
       bucketIds === undefined ? {} : bucketIds.length === 1 ? { bucketId: bucketIds[0] } : { bucketIds };
-    const created = await this.session.withAuth((a) =>
-      this.raw.createKey(a.apiUrl, tok(a), { accountId: a.accountId, ...rest, ...scope }),
-    );
-    const { applicationKey, ...key } = created;
-    return { ...normalizeKey(key), applicationKey: new SecretString(applicationKey) };
+    const before = new Set<string>();
+    if (opts.knownKeyIds) for (const id of opts.knownKeyIds) before.add(id);
+    else for await (const k of this.listKeys()) before.add(k.applicationKeyId);
+    const wanted = normalizeScope(bucketIds ?? (req.bucketId ? [req.bucketId] : []));
+    for (let round = 1; ; round++) {
+      try {
+        const created = await this.session.withAuth((a) =>
+          this.raw.createKey(a.apiUrl, tok(a), { accountId: a.accountId, ...rest, ...scope }),
+        );
+        const { applicationKey, ...key } = created;
+        return { ...normalizeKey(key), applicationKey: new SecretString(applicationKey) };
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknown) || round >= MAX_RECONCILE_ROUNDS) throw err;
+        for await (const k of this.listKeys()) {
+          if (before.has(k.applicationKeyId) || k.keyName !== req.keyName) continue;
+          const sameDefinition =
+            sameSet(k.capabilities, req.capabilities) &&
+            sameSet(normalizeScope(k.bucketIds ?? (k.bucketId ? [k.bucketId] : [])), wanted) &&
+            (k.namePrefix ?? null) === (req.namePrefix ?? null);
+          // A new key of another definition under this name is someone else's: left alone.
+          if (sameDefinition) await this.deleteKey(k.applicationKeyId);
+        }
+      }
+    }
   }
 
   async deleteKey(applicationKeyId: string): Promise<Key> {
@@ -459,10 +511,9 @@ export class B2Client {
     );
   }
 
+  /** Not retried blindly: after a lost answer, a file found finished is success (largeFile.ts). */
   async finishLargeFile(fileId: string, partSha1Array: string[]): Promise<FileVersion> {
-    const file = await this.session.withAuth((a) =>
-      this.raw.finishLargeFile(a.apiUrl, tok(a), { fileId, partSha1Array }),
-    );
+    const file = await finishLargeFileReconciled(this.session, this.raw, fileId, partSha1Array);
     this.session.forgetLargeFile(fileId);
     return file;
   }
@@ -552,9 +603,37 @@ export class B2Client {
     return this.session.withAuth((a) => this.raw.getFileInfo(a.apiUrl, tok(a), { fileId }));
   }
 
-  /** Adds a hide marker: the name disappears from `listFileNames`; versions remain. */
-  hideFile(bucketId: string, fileName: string): Promise<FileVersion> {
-    return this.session.withAuth((a) => this.raw.hideFile(a.apiUrl, tok(a), { bucketId, fileName }));
+  /**
+   * Adds a hide marker: the name disappears from `listFileNames`; versions remain. Not retried
+   * blindly: after a lost answer, a hide marker as the newest version of the name means the hide
+   * took effect (it is returned); otherwise it is sent again.
+   */
+  async hideFile(bucketId: string, fileName: string): Promise<FileVersion> {
+    for (let round = 1; ; round++) {
+      try {
+        return await this.session.withAuth((a) =>
+          this.raw.hideFile(a.apiUrl, tok(a), { bucketId, fileName }),
+        );
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknown) || round >= MAX_RECONCILE_ROUNDS) throw err;
+        const newest = await this.newestVersionOf(bucketId, fileName);
+        if (newest?.action === 'hide') return newest;
+      }
+    }
+  }
+
+  /** The newest version (upload or hide marker) of exactly `fileName`, or undefined. */
+  private async newestVersionOf(bucketId: string, fileName: string): Promise<FileVersion | undefined> {
+    const page = await this.session.withAuth((a) =>
+      this.raw.listFileVersions(a.apiUrl, tok(a), {
+        bucketId,
+        prefix: fileName,
+        startFileName: fileName,
+        maxFileCount: 1,
+      }),
+    );
+    const v = page.files[0];
+    return v && v.fileName === fileName ? v : undefined;
   }
 
   async deleteFileVersion(
@@ -614,15 +693,42 @@ export class B2Client {
     return this.session.withAuth(fn);
   }
 
-  /** Server-side copy (≤ 5 GB). `range` copies part of the source. */
-  copyFile(req: CopyFileInput): Promise<FileVersion> {
+  /**
+   * Server-side copy (≤ 5 GB). `range` copies part of the source. Not retried blindly: after a
+   * lost answer, the newest version of the destination name holding the source's bytes (same
+   * length and SHA-1; whole-file copies of files with a known SHA-1) is the copy, and is returned;
+   * otherwise the copy is sent again (at worst an extra identical version).
+   */
+  async copyFile(req: CopyFileInput): Promise<FileVersion> {
     const { range, ...rest } = req;
-    return this.session.withAuth((a) =>
-      this.raw.copyFile(a.apiUrl, tok(a), {
-        ...rest,
-        range: range ? `bytes=${range[0]}-${range[1]}` : undefined,
-      }),
-    );
+    const send = () =>
+      this.session.withAuth((a) =>
+        this.raw.copyFile(a.apiUrl, tok(a), {
+          ...rest,
+          range: range ? `bytes=${range[0]}-${range[1]}` : undefined,
+        }),
+      );
+    for (let round = 1; ; round++) {
+      try {
+        return await send();
+      } catch (err) {
+        if (!(err instanceof OutcomeUnknown) || round >= MAX_RECONCILE_ROUNDS) throw err;
+        if (range) continue;
+        const source = await this.getFileInfo(req.sourceFileId);
+        const newest = await this.newestVersionOf(req.destinationBucketId ?? source.bucketId, req.fileName);
+        if (
+          newest &&
+          newest.action === 'upload' &&
+          newest.fileId !== source.fileId &&
+          newest.contentLength === source.contentLength &&
+          !!source.contentSha1 &&
+          source.contentSha1 !== 'none' &&
+          newest.contentSha1 === source.contentSha1
+        ) {
+          return newest;
+        }
+      }
+    }
   }
 
   /** A token granting downloads by name under `fileNamePrefix` for a while (shareFiles). */
@@ -637,6 +743,25 @@ export class B2Client {
 }
 
 // --- helpers ---------------------------------------------------------------------------------
+
+/** Rounds of "send, lose the answer, reconcile" before the OutcomeUnknown is thrown. */
+const MAX_RECONCILE_ROUNDS = 3;
+
+function sameStringMap(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  const ka = Object.keys(a ?? {}).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a![k] === b[k]);
+}
+
+function sameSet(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const sa = [...new Set(a ?? [])].sort();
+  const sb = [...new Set(b ?? [])].sort();
+  return sa.length === sb.length && sa.every((x, i) => x === sb[i]);
+}
+
+function normalizeScope(ids: readonly string[]): string[] {
+  return [...new Set(ids)].sort();
+}
 
 function tok(a: AuthRecord): string {
   return a.token.reveal();

@@ -13,6 +13,7 @@ import { createHash } from 'crypto';
 import { Readable } from 'stream';
 import { Session, AuthRecord } from './session';
 import { RawApi } from './raw';
+import { OutcomeUnknown } from './retry';
 import { AUTO_CONTENT_TYPE } from './wire/headers';
 import type { FileVersion, StartLargeFileRequest } from './wire/types';
 
@@ -154,10 +155,7 @@ export async function uploadLargeFile(
   const fileId = started.fileId as string;
   try {
     const sha1s = await uploadParts(deps, req, fileId, concurrency, [first.value, second.value], parts);
-    const finished = await deps.session.withAuth((a) =>
-      deps.raw.finishLargeFile(a.apiUrl, a.token.reveal(), { fileId, partSha1Array: sha1s }),
-    );
-    return finished;
+    return await finishLargeFileReconciled(deps.session, deps.raw, fileId, sha1s);
   } catch (err) {
     await deps.session
       .withAuth((a) => deps.raw.cancelLargeFile(a.apiUrl, a.token.reveal(), { fileId }))
@@ -165,6 +163,30 @@ export async function uploadLargeFile(
     throw err;
   } finally {
     deps.session.forgetLargeFile(fileId);
+  }
+}
+
+/**
+ * b2_finish_large_file is not idempotent (raw.ts NOT_IDEMPOTENT): after a lost answer
+ * (OutcomeUnknown) the file is looked up — finished (`action: upload`) means the finish took
+ * effect and is success; still `start` means it did not, and the finish is sent again (3 rounds).
+ */
+export async function finishLargeFileReconciled(
+  session: Session,
+  raw: RawApi,
+  fileId: string,
+  partSha1Array: string[],
+): Promise<FileVersion> {
+  for (let round = 1; ; round++) {
+    try {
+      return await session.withAuth((a) =>
+        raw.finishLargeFile(a.apiUrl, a.token.reveal(), { fileId, partSha1Array }),
+      );
+    } catch (err) {
+      if (!(err instanceof OutcomeUnknown) || round >= 3) throw err;
+      const info = await session.withAuth((a) => raw.getFileInfo(a.apiUrl, a.token.reveal(), { fileId }));
+      if (info.action === 'upload') return info;
+    }
   }
 }
 

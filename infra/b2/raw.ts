@@ -328,9 +328,22 @@ export class RawApi {
       authorization: token,
       body,
       context: { operation, ...dropUndefined(names), secrets: [token] },
+      // Repeating these is not harmless (a second key, a "duplicate" bucket, a second copy or hide
+      // marker): a failure that may have reached B2 ends in OutcomeUnknown, and the client
+      // reconciles (client.ts) instead of sending the request again blindly.
+      idempotent: !NOT_IDEMPOTENT.has(operation),
     });
   }
 }
+
+/** Calls whose blind repeat is not harmless (issue 10 item 5). */
+export const NOT_IDEMPOTENT: ReadonlySet<string> = new Set([
+  'b2_create_bucket',
+  'b2_create_key',
+  'b2_copy_file',
+  'b2_finish_large_file',
+  'b2_hide_file',
+]);
 
 function trimSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url;

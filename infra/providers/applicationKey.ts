@@ -299,13 +299,18 @@ async function createKey(
     );
   }
   forgetKeyList(client);
-  const created = await client.createKey({
-    keyName: inputs.keyName,
-    capabilities: inputs.capabilities,
-    ...(inputs.bucketIds.length ? { bucketIds: inputs.bucketIds } : {}),
-    ...(inputs.namePrefix ? { namePrefix: inputs.namePrefix } : {}),
-    ...(inputs.validDurationInSeconds ? { validDurationInSeconds: inputs.validDurationInSeconds } : {}),
-  } as Parameters<B2Client['createKey']>[0]);
+  // A lost answer is reconciled by the client: the orphan it made (not among the keys listed
+  // above) is deleted and a fresh key created (infra/b2/client.ts createKey).
+  const created = await client.createKey(
+    {
+      keyName: inputs.keyName,
+      capabilities: inputs.capabilities,
+      ...(inputs.bucketIds.length ? { bucketIds: inputs.bucketIds } : {}),
+      ...(inputs.namePrefix ? { namePrefix: inputs.namePrefix } : {}),
+      ...(inputs.validDurationInSeconds ? { validDurationInSeconds: inputs.validDurationInSeconds } : {}),
+    } as Parameters<B2Client['createKey']>[0],
+    { knownKeyIds: all.map((k) => k.applicationKeyId) },
+  );
   forgetKeyList(client);
   const secret = (created as { applicationKey: { reveal(): string } | string }).applicationKey;
   return {

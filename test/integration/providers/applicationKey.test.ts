@@ -296,3 +296,16 @@ test('injected 503/429 on key calls are survived', async () => {
   const { id } = await createKey('ifb-faults');
   expect(await liveKeyIds('ifb-faults')).toEqual([id]);
 });
+
+test('a lost create answer (drop-after: B2 made the key, the answer never came) leaves one live key whose secret works', async () => {
+  const name = withDiscriminator('ifb-lost-answer', STACK);
+  await h.emu.admin('POST', '/__admin/faults', {
+    operation: 'b2_create_key',
+    action: 'drop-after',
+    count: 1,
+  });
+  const created = await createKey(name, OWNED);
+  expect(await liveKeyIds(name)).toEqual([created.id]);
+  const auth = await authorizeWith(created.id, created.state.applicationKey as string);
+  expect(auth.allowed.bucketId).toBe(bucketId);
+});

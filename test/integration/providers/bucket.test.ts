@@ -608,3 +608,16 @@ test('Object Lock found on the live bucket but absent from config fails the prev
   ).inputs;
   expect(await h.host.diff(urn, id, refreshed.properties, declared)).toMatchObject({ changes: 'none' });
 });
+
+test("a lost create answer (drop-after) is reconciled: the bucket made is adopted by its marker, not reported as another account's", async () => {
+  const name = uniqueName('lost');
+  await h.emu.admin('POST', '/__admin/faults', {
+    operation: 'b2_create_bucket',
+    action: 'drop-after',
+    count: 1,
+  });
+  const { id } = await createBucket(name);
+  const live = (await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name);
+  expect(live.map((b) => b.bucketId)).toEqual([id]);
+  expect(live[0]!.bucketInfo['owner-resource']).toBe(`${name}-res`);
+});
