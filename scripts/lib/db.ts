@@ -39,14 +39,14 @@ export interface Command {
   env: NodeJS.ProcessEnv;
 }
 
-/** postgres://user:pass@host:port/db?host=/sock/dir · mysql://user:pass@host:port/db?socket=/x.sock */
+/** postgres://user@host:port/db?host=/sock/dir · mysql://user@host:port/db?socket=/x.sock (no password: refused) */
 export function parseDbUrl(url: string, engine: Engine, field = '--url'): DbConn {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw new UsageError(
-      `${field}: not a URL (expected ${engine === 'postgres' ? 'postgres://user:pass@host:5432/db' : 'mysql://user:pass@host:3306/db'})`,
+      `${field}: not a URL (expected ${engine === 'postgres' ? 'postgres://user@host:5432/db' : 'mysql://user@host:3306/db'}; the password goes in ${engine === 'postgres' ? 'PGPASSWORD' : 'MYSQL_PWD'} or --password-file)`,
     );
   }
   const schemes = engine === 'postgres' ? ['postgres:', 'postgresql:'] : ['mysql:', 'mariadb:'];
