@@ -17,6 +17,9 @@ const LAYERS = [
   { unit: 'stacks', may: ['infra/config', 'infra/components'] },
   // `npm start` drives the Pulumi CLI and the emulator: the one place scripts may use tools/.
   { unit: 'scripts/start', may: ['scripts', 'infra/b2', 'tools', 'package.json'] },
+  // The estate pipeline (`npm run estate`, `npm run bootstrap`) drives the same CLI through the
+  // Automation API and reuses npm start's workspace code.
+  { unit: 'scripts/estate', may: ['scripts', 'scripts/start', 'infra/b2', 'tools', 'package.json'] },
   { unit: 'scripts', may: ['infra/b2', 'package.json'], noPackages: ['@pulumi/'] },
   // The emulator stands alone; it shares only the B2 wire constants and shapes.
   { unit: 'emulator', may: ['infra/b2/wire', 'package.json'], noPackages: ['@pulumi/', '@aws-sdk/'] },

@@ -5,33 +5,13 @@
  */
 
 // Capability names are wire constants (docs/b2-api.md §7), the one thing the emulator shares with the client.
+import { BUCKET_RESTRICTED_CAPABILITIES } from '../../infra/b2/wire/capabilities';
+
 export { ALL_CAPABILITIES } from '../../infra/b2/wire/capabilities';
 export type { Capability } from '../../infra/b2/wire/capabilities';
 
-/** Capabilities a bucket-restricted key may hold (docs/b2-api.md §4). */
-export const BUCKET_KEY_CAPABILITIES: ReadonlySet<string> = new Set([
-  'listAllBucketNames',
-  'listBuckets',
-  'readBuckets',
-  'readBucketEncryption',
-  'writeBucketEncryption',
-  'readBucketRetentions',
-  'writeBucketRetentions',
-  'readBucketNotifications',
-  'writeBucketNotifications',
-  'listFiles',
-  'readFiles',
-  'shareFiles',
-  'writeFiles',
-  'deleteFiles',
-  'readFileLegalHolds',
-  'writeFileLegalHolds',
-  'readFileRetentions',
-  'writeFileRetentions',
-  'bypassGovernance',
-  'readBucketLifecycleRules',
-  'writeBucketLifecycleRules',
-]);
+/** Capabilities a bucket-restricted key may hold (docs/b2-api.md §4): the wire list. */
+export const BUCKET_KEY_CAPABILITIES: ReadonlySet<string> = new Set(BUCKET_RESTRICTED_CAPABILITIES);
 
 export interface KeyRecord {
   applicationKeyId: string;

@@ -17,7 +17,7 @@
  * mappings, which is valid; the next `up` finishes the switch.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { B2Client } from '../b2';
+import type { B2Client, ReplicationConfiguration, ReplicationRule } from '../b2';
 import { clientFor, configureFromStack } from './credentials';
 import { LiveBucket, findBucketById, updateBucketWithRetry } from './b2ops';
 import { thinLoader } from './loader';
@@ -127,19 +127,6 @@ export function checkReplication(news: Record<string, unknown>): Problem[] {
     problems.push({ property: 'destinationBucketId', reason: 'must differ from sourceBucketId' });
   }
   return problems;
-}
-
-interface ReplicationRule {
-  replicationRuleName: string;
-  destinationBucketId: string;
-  fileNamePrefix: string;
-  includeExistingFiles: boolean;
-  isEnabled: boolean;
-  priority: number;
-}
-interface ReplicationConfiguration {
-  asReplicationSource: { sourceApplicationKeyId: string; replicationRules: ReplicationRule[] } | null;
-  asReplicationDestination: { sourceToDestinationKeyMapping: Record<string, string> } | null;
 }
 
 const log = (line: string) => process.stderr.write(`[b2:Replication] ${line}\n`);

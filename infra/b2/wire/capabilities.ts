@@ -36,3 +36,32 @@ export const ALL_CAPABILITIES = [
   'writeBucketLogging',
 ] as const;
 export type Capability = (typeof ALL_CAPABILITIES)[number];
+
+/**
+ * What a key restricted to one or more buckets may hold (docs/b2-api.md §4; the lifecycle pair as
+ * decided in docs/b2-key-scope.md). Never the key capabilities, writeBuckets, deleteBuckets or
+ * the replication pair. Shared by the emulator's key creation and the providers' validation.
+ */
+export const BUCKET_RESTRICTED_CAPABILITIES: readonly Capability[] = [
+  'listAllBucketNames',
+  'listBuckets',
+  'readBuckets',
+  'readBucketEncryption',
+  'writeBucketEncryption',
+  'readBucketRetentions',
+  'writeBucketRetentions',
+  'readBucketNotifications',
+  'writeBucketNotifications',
+  'listFiles',
+  'readFiles',
+  'shareFiles',
+  'writeFiles',
+  'deleteFiles',
+  'readFileLegalHolds',
+  'writeFileLegalHolds',
+  'readFileRetentions',
+  'writeFileRetentions',
+  'bypassGovernance',
+  'readBucketLifecycleRules',
+  'writeBucketLifecycleRules',
+];

@@ -1,32 +1,12 @@
 import { Problem } from './problem';
 
-import { ALL_CAPABILITIES, Capability } from '../../b2/wire/capabilities';
+import { ALL_CAPABILITIES, BUCKET_RESTRICTED_CAPABILITIES, Capability } from '../../b2/wire/capabilities';
 
 export { ALL_CAPABILITIES };
 export type { Capability };
 
-/** What a key restricted to one or more buckets may hold (docs/b2-api.md §4, "bucket-restricted key"). */
-export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = [
-  'listAllBucketNames',
-  'listBuckets',
-  'readBuckets',
-  'readBucketEncryption',
-  'writeBucketEncryption',
-  'readBucketRetentions',
-  'writeBucketRetentions',
-  'readBucketNotifications',
-  'writeBucketNotifications',
-  'listFiles',
-  'readFiles',
-  'shareFiles',
-  'writeFiles',
-  'deleteFiles',
-  'readFileLegalHolds',
-  'writeFileLegalHolds',
-  'readFileRetentions',
-  'writeFileRetentions',
-  'bypassGovernance',
-];
+/** What a key restricted to one or more buckets may hold: the wire list (docs/b2-api.md §4). */
+export const BUCKET_SCOPED_CAPABILITIES: readonly Capability[] = BUCKET_RESTRICTED_CAPABILITIES;
 
 export function validateCapabilities(
   capabilities: unknown,

@@ -20,6 +20,7 @@ const REFUSED: [string, string, RegExp][] = [
   ['scripts/lib/probe.js', "require('../../infra/components/defaults');", /scripts must not import infra/],
   ['scripts/lib/probe.js', "require('../../tools/lib/lock');", /scripts must not import tools/],
   ['scripts/lib/probe.js', "require('../start/main');", /scripts must not import scripts\/start/],
+  ['scripts/lib/probe.js', "require('../estate/engine');", /scripts must not import scripts\/estate/],
   ['infra/b2/probe.js', "require('../../emulator/server');", /must not import emulator/],
   ['tools/probe.js', "require('../infra/b2');", /tools must not import infra\/b2/],
 ];
@@ -27,6 +28,10 @@ const ALLOWED: [string, string][] = [
   ['emulator/core/probe.js', "require('../../infra/b2/wire/cors');"],
   ['scripts/lib/probe.js', "require('../../infra/b2/secret'); require('@aws-sdk/client-s3');"],
   ['scripts/start/probe.js', "require('../../tools/lib/pulumi-cli'); require('../lib/version');"],
+  [
+    'scripts/estate/probe.js',
+    "require('../start/pulumi'); require('../../tools/lib/pulumi-cli'); require('@pulumi/pulumi/automation');",
+  ],
   ['infra/components/probe.js', "require('../providers/bucket'); require('../b2');"],
   ['stacks/probe.js', "require('../infra/config'); require('../infra/components/environmentBackup');"],
   ['test/unit/probe.js', "require('../../emulator/server'); require('../../tools/lib/lock');"],

@@ -291,9 +291,7 @@ describe('ensurePulumi', () => {
         [path.join(binDir, 'pulumi-language-nodejs'), HOST_MOD],
       ]);
       // The built host is kept (not replaced by our wrapper), and the stamp remembers it.
-      expect(fs.readFileSync(path.join(binDir, 'pulumi-language-nodejs'), 'utf8')).not.toContain(
-        'tools/lib',
-      );
+      expect(fs.readFileSync(path.join(binDir, 'pulumi-language-nodejs'), 'utf8')).not.toContain('tools/lib');
       expect(readStamp(sb).steps.pulumi).toMatchObject({ goHost: true });
       expect(ensurePulumiIn(sb, { ...env(), ...goEnv })).toMatchObject({
         ok: true,
