@@ -174,6 +174,35 @@ describe('verified restores', () => {
   });
 });
 
+describe('a spool on another filesystem', () => {
+  const shm = '/dev/shm';
+  const other = fs.existsSync(shm) && fs.statSync(shm).dev !== fs.statSync(os.tmpdir()).dev;
+  (other ? it : it.skip)('is copied into place (EXDEV), still 0600, and removed', async () => {
+    const spoolDir = fs.mkdtempSync(path.join(shm, 'ifb-spool-test-'));
+    try {
+      const out = path.join(tmp, 'cross-device.json');
+      const r = await cli(estate, [
+        'restore',
+        '--key',
+        key,
+        '--version-id',
+        versionId,
+        '--to',
+        out,
+        '--spool-dir',
+        spoolDir,
+      ]);
+      expect(r.code).toBe(0);
+      expect(fs.readFileSync(out, 'utf8')).toBe(original);
+      expect((fs.statSync(out).mode & 0o777).toString(8)).toBe('600');
+      expect(fs.readdirSync(spoolDir)).toEqual([]);
+      expect(fs.readdirSync(tmp).filter((f) => f.includes('.restore'))).toEqual([]);
+    } finally {
+      fs.rmSync(spoolDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the spool', () => {
   const req = (extra: Partial<Parameters<typeof spoolObject>[0]>): Parameters<typeof spoolObject>[0] => ({
     s3: sdkClient(estate),
