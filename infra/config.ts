@@ -258,41 +258,9 @@ export function parseStackConfig(
   // A string field takes the text as given, whatever it looks like ("2026", "4711", "true").
   const text = (k: string): string | undefined => raw[key(k)];
 
-  for (const k of SECRET_ONLY_CONFIG_KEYS) {
-    if (raw[key(k)] !== undefined && !isSecret(key(k))) {
-      problems.push({
-        property: key(k),
-        reason:
-          'is stored in plaintext (PlaintextCredentialRefused): a master key must be a Pulumi secret, or the stack file ' +
-          `and the state would hold it in clear. Fix: \`pulumi config set --secret ${key(k)}\` (it reads the value ` +
-          `from stdin when omitted), or remove it and use the environment instead (README "Stack configuration").`,
-      });
-    }
-  }
+  problems.push(...checkKeys(raw, isSecret));
 
-  const known = new Set<string>([...PROGRAM_KEYS, ...PROVIDER_CONFIG_KEYS].map(key));
-  for (const k of Object.keys(raw)) {
-    if (k.startsWith(`${CONFIG_NAMESPACE}:`) && !known.has(k)) {
-      problems.push({
-        property: k,
-        reason: `unknown config key; known keys: ${[...PROGRAM_KEYS, ...PROVIDER_CONFIG_KEYS].join(', ')} (see README "Stack configuration")`,
-      });
-    }
-  }
-
-  let env: Environment;
-  const rawEnv = text('env');
-  if (rawEnv === undefined && (ENVIRONMENTS as readonly string[]).includes(stackName)) {
-    env = stackName as Environment;
-  } else if (rawEnv === undefined) {
-    problems.push({
-      property: key('env'),
-      reason: `required for stack "${stackName}": set it with \`pulumi config set env <${ENVIRONMENTS.join('|')}>\``,
-    });
-    env = 'dev';
-  } else {
-    env = oneOf(rawEnv, ENVIRONMENTS, 'env', problems, 'dev');
-  }
+  const env = parseEnv(text('env'), stackName, problems);
 
   const parsedProviders = parseProviderNames(get('providers') ?? [...DEFAULT_PROVIDERS], key('providers'));
   problems.push(...parsedProviders.problems);
@@ -315,7 +283,113 @@ export function parseStackConfig(
     replicaSuffix: str(rep.replicaSuffix, 'replication.replicaSuffix', problems, DEFAULT_REPLICA_SUFFIX),
   };
 
-  const lock = objectOf(get('objectLock'), 'objectLock', problems);
+  const objectLock = parseObjectLock(get('objectLock'), env, problems);
+
+  const { keyRotation, previousKeyRotation, keyValidDurationInSeconds, keyNamePrefix } = parseKeySettings(
+    text,
+    problems,
+  );
+  const uploadEncryption = (text('uploadEncryption') ?? DEFAULT_UPLOAD_ENCRYPTION) as UploadEncryption;
+  problems.push(
+    ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
+  );
+  const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, OPT_IN_DEFAULT);
+  const disposable = bool(get('disposable'), 'disposable', problems, OPT_IN_DEFAULT);
+  if (env === 'prod' && forceDestroy && !disposable) {
+    problems.push({
+      property: key('forceDestroy'),
+      reason:
+        'refused for env prod (ProdForceDestroyRefused): one config line must not be able to erase prod backups. ' +
+        'Remove it (destroy then refuses non-empty buckets), or, only for a throw-away copy of prod such as the ' +
+        'local stack, also set `infrafabric-backup:disposable: true`.',
+    });
+  }
+
+  const keyDelivery = parseKeyDelivery(get('keyDelivery'), problems);
+
+  const adoptBucketIds = parseAdoptBucketIds(get('adoptBucketIds'), parsedProviders.providers, problems);
+
+  const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
+  unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
+  const smokeTest: SmokeTestConfig = {
+    enabled: bool(smoke.enabled, 'smokeTest.enabled', problems, OPT_IN_DEFAULT),
+    trigger: str(smoke.trigger, 'smokeTest.trigger', problems, DEFAULT_SMOKE_TEST_TRIGGER),
+  };
+
+  // Every bucket name this config produces must be valid before anything is planned.
+  problems.push(...checkBucketNames(env, parsedProviders.providers, namePrefix, nameSuffix, replication));
+
+  throwIfProblems(`invalid stack configuration for stack "${stackName}"`, problems);
+  return {
+    env,
+    providers: parsedProviders.providers,
+    namePrefix,
+    nameSuffix,
+    costCenter,
+    retention,
+    replication,
+    objectLock,
+    keyRotation,
+    previousKeyRotation,
+    keyValidDurationInSeconds,
+    keyNamePrefix,
+    uploadEncryption,
+    forceDestroy,
+    disposable,
+    protectBuckets: env === 'prod' && !disposable,
+    smokeTest,
+    keyDelivery,
+    adoptBucketIds,
+  };
+}
+
+/** Master keys only as secrets; no unknown `infrafabric-backup:` key. */
+function checkKeys(raw: Record<string, string>, isSecret: IsConfigSecret): Problem[] {
+  const problems: Problem[] = [];
+  for (const k of SECRET_ONLY_CONFIG_KEYS) {
+    if (raw[key(k)] !== undefined && !isSecret(key(k))) {
+      problems.push({
+        property: key(k),
+        reason:
+          'is stored in plaintext (PlaintextCredentialRefused): a master key must be a Pulumi secret, or the stack file ' +
+          `and the state would hold it in clear. Fix: \`pulumi config set --secret ${key(k)}\` (it reads the value ` +
+          `from stdin when omitted), or remove it and use the environment instead (README "Stack configuration").`,
+      });
+    }
+  }
+
+  const known = new Set<string>([...PROGRAM_KEYS, ...PROVIDER_CONFIG_KEYS].map(key));
+  for (const k of Object.keys(raw)) {
+    if (k.startsWith(`${CONFIG_NAMESPACE}:`) && !known.has(k)) {
+      problems.push({
+        property: k,
+        reason: `unknown config key; known keys: ${[...PROGRAM_KEYS, ...PROVIDER_CONFIG_KEYS].join(', ')} (see README "Stack configuration")`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** `env`, defaulting to the stack name when that is an environment. */
+function parseEnv(rawEnv: string | undefined, stackName: string, problems: Problem[]): Environment {
+  let env: Environment;
+  if (rawEnv === undefined && (ENVIRONMENTS as readonly string[]).includes(stackName)) {
+    env = stackName as Environment;
+  } else if (rawEnv === undefined) {
+    problems.push({
+      property: key('env'),
+      reason: `required for stack "${stackName}": set it with \`pulumi config set env <${ENVIRONMENTS.join('|')}>\``,
+    });
+    env = 'dev';
+  } else {
+    env = oneOf(rawEnv, ENVIRONMENTS, 'env', problems, 'dev');
+  }
+  return env;
+}
+
+/** `objectLock`: prod only, governance mode, 1-3000 days, irreversibility acknowledged. */
+function parseObjectLock(raw: unknown, env: Environment, problems: Problem[]): ObjectLockConfig {
+  const lock = objectOf(raw, 'objectLock', problems);
   unknownFields(lock, ['enabled', 'mode', 'days', 'acknowledgeIrreversible'], 'objectLock', problems);
   const objectLock: ObjectLockConfig = {
     enabled: bool(lock.enabled, 'objectLock.enabled', problems, OPT_IN_DEFAULT),
@@ -351,7 +425,14 @@ export function parseStackConfig(
       reason: `Object Lock is for prod only (it can never be disabled once on); env is "${env}"`,
     });
   }
+  return objectLock;
+}
 
+/** Key generations (`keyRotation`, `previousKeyRotation`), lifetime and name prefix. */
+function parseKeySettings(
+  text: (k: string) => string | undefined,
+  problems: Problem[],
+): Pick<StackConfig, 'keyRotation' | 'previousKeyRotation' | 'keyValidDurationInSeconds' | 'keyNamePrefix'> {
   const keyRotation = str(text('keyRotation'), 'keyRotation', problems, DEFAULT_ROTATION);
   if (!ROTATION_PATTERN.test(keyRotation)) {
     problems.push({
@@ -392,31 +473,22 @@ export function parseStackConfig(
   const rawPrefix = text('keyNamePrefix');
   const keyNamePrefix =
     rawPrefix === undefined || rawPrefix === '' ? null : str(rawPrefix, 'keyNamePrefix', problems, '');
-  const uploadEncryption = (text('uploadEncryption') ?? DEFAULT_UPLOAD_ENCRYPTION) as UploadEncryption;
-  problems.push(
-    ...validateEncryptionWithReplication(uploadEncryption, replication.enabled, key('uploadEncryption')),
-  );
-  const forceDestroy = bool(get('forceDestroy'), 'forceDestroy', problems, OPT_IN_DEFAULT);
-  const disposable = bool(get('disposable'), 'disposable', problems, OPT_IN_DEFAULT);
-  if (env === 'prod' && forceDestroy && !disposable) {
-    problems.push({
-      property: key('forceDestroy'),
-      reason:
-        'refused for env prod (ProdForceDestroyRefused): one config line must not be able to erase prod backups. ' +
-        'Remove it (destroy then refuses non-empty buckets), or, only for a throw-away copy of prod such as the ' +
-        'local stack, also set `infrafabric-backup:disposable: true`.',
-    });
-  }
+  return { keyRotation, previousKeyRotation, keyValidDurationInSeconds, keyNamePrefix };
+}
 
-  const keyDelivery = parseKeyDelivery(get('keyDelivery'), problems);
-
-  const adopt = objectOf(get('adoptBucketIds'), 'adoptBucketIds', problems);
+/** `adoptBucketIds`: per provider of this stack, the id of an existing bucket to adopt. */
+function parseAdoptBucketIds(
+  raw: unknown,
+  providers: readonly CloudProvider[],
+  problems: Problem[],
+): Partial<Record<CloudProvider, string>> {
+  const adopt = objectOf(raw, 'adoptBucketIds', problems);
   const adoptBucketIds: Partial<Record<CloudProvider, string>> = {};
   for (const [p, id] of Object.entries(adopt)) {
-    if (!parsedProviders.providers.includes(p as CloudProvider)) {
+    if (!providers.includes(p as CloudProvider)) {
       problems.push({
         property: key(`adoptBucketIds.${p}`),
-        reason: `not one of this stack's providers (${parsedProviders.providers.join(', ')})`,
+        reason: `not one of this stack's providers (${providers.join(', ')})`,
       });
     } else if (typeof id !== 'string' || !/^[A-Za-z0-9]{1,64}$/.test(id)) {
       problems.push({
@@ -425,16 +497,19 @@ export function parseStackConfig(
       });
     } else adoptBucketIds[p as CloudProvider] = id;
   }
+  return adoptBucketIds;
+}
 
-  const smoke = objectOf(get('smokeTest'), 'smokeTest', problems);
-  unknownFields(smoke, ['enabled', 'trigger'], 'smokeTest', problems);
-  const smokeTest: SmokeTestConfig = {
-    enabled: bool(smoke.enabled, 'smokeTest.enabled', problems, OPT_IN_DEFAULT),
-    trigger: str(smoke.trigger, 'smokeTest.trigger', problems, DEFAULT_SMOKE_TEST_TRIGGER),
-  };
-
-  // Every bucket name this config produces must be valid before anything is planned.
-  for (const p of parsedProviders.providers) {
+/** Every bucket name (and replica name) the config produces. */
+function checkBucketNames(
+  env: Environment,
+  providers: readonly CloudProvider[],
+  namePrefix: string,
+  nameSuffix: string,
+  replication: ReplicationConfig,
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const p of providers) {
     const name = bucketNameFor(env, p, namePrefix, nameSuffix);
     problems.push(...validateBucketName(name, `${key('namePrefix')}/${key('nameSuffix')} (${p})`));
     if (replication.enabled) {
@@ -443,29 +518,7 @@ export function parseStackConfig(
       );
     }
   }
-
-  throwIfProblems(`invalid stack configuration for stack "${stackName}"`, problems);
-  return {
-    env,
-    providers: parsedProviders.providers,
-    namePrefix,
-    nameSuffix,
-    costCenter,
-    retention,
-    replication,
-    objectLock,
-    keyRotation,
-    previousKeyRotation,
-    keyValidDurationInSeconds,
-    keyNamePrefix,
-    uploadEncryption,
-    forceDestroy,
-    disposable,
-    protectBuckets: env === 'prod' && !disposable,
-    smokeTest,
-    keyDelivery,
-    adoptBucketIds,
-  };
+  return problems;
 }
 
 /**
