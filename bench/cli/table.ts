@@ -18,7 +18,7 @@ interface Run {
   requestsPerGiB?: number;
 }
 
-const UP = ['ours', 'rcloneB2', 'rclone', 'aws'] as const;
+const UP = ['ours', 'ours-md5', 'rcloneB2', 'rclone', 'aws'] as const;
 const DOWN = ['ours-stdout', 'ours-file', 'rclone', 'rcloneB2', 'aws'] as const;
 
 interface Results {
@@ -34,6 +34,8 @@ interface Results {
     ratioVsRcloneB2: number;
     ratioVsAws: number;
     cpuRatioVsRcloneB2: number;
+    cpuRatioCrc32VsMd5?: number;
+    ratioCrc32VsMd5?: number;
   };
   restore: {
     date?: string;
@@ -79,13 +81,16 @@ out.push(
   '',
   '| tool | MB/s (rounds) | client CPU s/GiB (rounds) | emulator CPU s/GiB | peak RSS MiB | requests/GiB | load avg per round |',
   '|---|---|---|---|---|---|---|',
-  ...UP.map((t) => {
+  ...UP.filter((t) => s.runs[t]).map((t) => {
     const x = s.runs[t];
     return `| ${t} | ${x.medianMBps} (${list(x.allMBps)}) | ${x.clientCpuSecPerGiB} (${list(x.allClientCpuSecPerGiB)}) | ${x.emulatorCpuSecPerGiB} | ${x.maxRssMiB} | ${x.requestsPerGiB} | ${list(x.allLoadavg1)} |`;
   }),
   '',
   `Targets (issue 11 §13): client CPU ≤ rclone native b2 — ours/rcloneB2 = **${s.cpuRatioVsRcloneB2}×**: ${met(s.cpuRatioVsRcloneB2 <= 1)}; ` +
-    `throughput ≥ 1.2× aws — **${s.ratioVsAws}×**: ${met(s.ratioVsAws >= 1.2)}; ≥ 1.0× rclone s3 — ${s.ratioVsRclone}×: ${met(s.ratioVsRclone >= 1)}; vs rclone b2 ${s.ratioVsRcloneB2}×.`,
+    `throughput ≥ 1.2× aws — **${s.ratioVsAws}×**: ${met(s.ratioVsAws >= 1.2)}; ≥ 1.0× rclone s3 — ${s.ratioVsRclone}×: ${met(s.ratioVsRclone >= 1)}; vs rclone b2 ${s.ratioVsRcloneB2}×.` +
+    (s.cpuRatioCrc32VsMd5 !== undefined
+      ? ` CRC32 headers vs Content-MD5 (\`ours-md5\`, \`BACKUP_S3_CHECKSUM=md5\`), same run: client CPU ${s.cpuRatioCrc32VsMd5}×, throughput ${s.ratioCrc32VsMd5}×.`
+      : ''),
   '',
 );
 
