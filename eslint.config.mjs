@@ -16,10 +16,10 @@ const LAYERS = [
   { unit: 'infra/config', may: ['infra/components', 'infra/providers', 'infra/b2'] },
   { unit: 'stacks', may: ['infra/config', 'infra/components'] },
   // `npm start` drives the Pulumi CLI and the emulator: the one place scripts may use tools/.
-  { unit: 'scripts/start', may: ['scripts', 'infra/b2', 'tools', 'package.json'] },
-  // The estate pipeline (`npm run estate`, `npm run bootstrap`) drives the same CLI through the
-  // Automation API and reuses npm start's workspace code.
-  { unit: 'scripts/estate', may: ['scripts', 'scripts/start', 'infra/b2', 'tools', 'package.json'] },
+  { unit: 'scripts/start', may: ['scripts/estate', 'scripts', 'infra/b2', 'tools', 'package.json'] },
+  // The estate pipeline and bootstrap (README "GitOps"): the Automation API over the pinned CLI,
+  // the state-backend bootstrap and working copies of scripts/start.
+  { unit: 'scripts/estate', may: ['scripts/start', 'scripts', 'infra/b2', 'tools', 'package.json'] },
   { unit: 'scripts', may: ['infra/b2', 'package.json'], noPackages: ['@pulumi/'] },
   // The emulator stands alone; it shares only the B2 wire constants and shapes.
   { unit: 'emulator', may: ['infra/b2/wire', 'package.json'], noPackages: ['@pulumi/', '@aws-sdk/'] },

@@ -14,7 +14,7 @@
 import { EngineEvent, LocalWorkspace, PulumiCommand, Stack } from '@pulumi/pulumi/automation';
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeProjectDir } from '../start/project';
+import { readStackSecrets, writeProjectDir } from '../start/project';
 import { POLICY_PACK_DIR, REPO_ROOT } from '../start/pulumi';
 
 interface PulumiCliModule {
@@ -95,6 +95,10 @@ export async function openEstateStack(o: EstateStackOptions): Promise<EstateStac
   if (!fs.existsSync(stackFile))
     throw new EstateError(
       `${stackFile} does not exist: create the environment with npm run bootstrap -- --env ${o.stack}`,
+    );
+  if (!o.create && Object.keys(readStackSecrets(stackFile)).length === 0)
+    throw new EstateError(
+      `${stackFile} has no encryptionsalt, so a fresh checkout cannot decrypt the stack's secrets: run npm run bootstrap -- --env ${o.stack} once and commit the file`,
     );
   const workDir = o.workDir ?? path.join(REPO_ROOT, '.cache', 'estate', o.stack);
   writeProjectDir({ dir: workDir, stack: o.stack, stackFile });

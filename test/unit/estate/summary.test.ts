@@ -134,3 +134,33 @@ describe('estate summary', () => {
     expect(renderMarkdown([driftFromEvents('dev', [])], { allowBucketReplace: true })).toContain('No drift.');
   });
 });
+
+describe('openEstateStack preconditions (named errors before the engine starts)', () => {
+  const { openEstateStack } =
+    require('../../../scripts/estate/engine') as typeof import('../../../scripts/estate/engine');
+  const fs = require('fs') as typeof import('fs');
+  const os = require('os') as typeof import('os');
+  const path = require('path') as typeof import('path');
+  const env = { PULUMI_BACKEND_URL: 'file:///nowhere', PULUMI_CONFIG_PASSPHRASE: 'x' };
+
+  it('names the missing backend, passphrase, stack file and salt', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'estate-pre-'));
+    try {
+      await expect(openEstateStack({ stack: 'dev', configDir: dir, env: {} })).rejects.toThrow(
+        'PULUMI_BACKEND_URL is not set',
+      );
+      await expect(
+        openEstateStack({ stack: 'dev', configDir: dir, env: { PULUMI_BACKEND_URL: 'file:///x' } }),
+      ).rejects.toThrow('neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set');
+      await expect(openEstateStack({ stack: 'dev', configDir: dir, env })).rejects.toThrow(
+        'Pulumi.dev.yaml does not exist: create the environment with npm run bootstrap -- --env dev',
+      );
+      fs.writeFileSync(path.join(dir, 'Pulumi.dev.yaml'), 'config:\n  infrafabric-backup:env: dev\n');
+      await expect(openEstateStack({ stack: 'dev', configDir: dir, env })).rejects.toThrow(
+        'has no encryptionsalt, so a fresh checkout cannot decrypt',
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
