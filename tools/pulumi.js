@@ -11,8 +11,8 @@
  * - in the directory npm was invoked from (`INIT_CWD`), not npm's package root;
  * - when that is the repository root, in the stack's working copy `.cache/stacks/<stack>/`
  *   (scripts/start/project.ts: the committed config and salt copied in, `main` pointing at
- *   `stacks/`), so running a committed stack never edits its file. `config set` there changes the
- *   working copy only (a note says so): edit `Pulumi.<stack>.yaml` to change committed config.
+ *   `stacks/`), so running a committed stack never edits its file. `config set|rm|…` there is a
+ *   deliberate config change: it gets `--config-file Pulumi.<stack>.yaml` (a note says so).
  * On this project's stacks `preview` and `up` get `--policy-pack policy` unless one is given.
  */
 const fs = require('fs');
@@ -82,16 +82,21 @@ function workingDirectory(args) {
     return invoked;
   }
   const dir = path.join(CACHE_DIR, 'stacks', stack);
-  /** @type {{ writeProjectDir(o: { dir: string, stack: string }): string }} */
+  /** @type {{ writeProjectDir(o: { dir: string, stack: string, keepWorkingCopySalt?: boolean }): string }} */
   const project = require(TSX_API).require(
     path.join(ROOT, 'scripts', 'start', 'project.ts'),
     path.join(__dirname, 'pulumi.js'),
   );
-  project.writeProjectDir({ dir, stack });
-  if (args[0] === 'config' && ['set', 'set-all', 'rm', 'rm-all', 'refresh', 'cp'].includes(args[1] ?? ''))
-    process.stderr.write(
-      `note: this changes ${path.relative(ROOT, dir)}/, not the committed Pulumi.${stack}.yaml; edit that file (or run npm run bootstrap) to change committed config\n`,
-    );
+  project.writeProjectDir({ dir, stack, keepWorkingCopySalt: false });
+  if (
+    args[0] === 'config' &&
+    ['set', 'set-all', 'rm', 'rm-all', 'refresh', 'cp'].includes(args[1] ?? '') &&
+    !args.some((x) => x === '--config-file' || x.startsWith('--config-file='))
+  ) {
+    // A config change is meant for the committed file: edit it there, deliberately.
+    args.push('--config-file', path.join(ROOT, `Pulumi.${stack}.yaml`));
+    process.stderr.write(`note: this edits the committed Pulumi.${stack}.yaml: review and commit it\n`);
+  }
   return dir;
 }
 

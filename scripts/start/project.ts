@@ -36,6 +36,13 @@ export interface ProjectDirOptions {
    * `<repoRoot>/Pulumi.<stack>.yaml`; `config` overrides its config.
    */
   stackFile?: string;
+  /**
+   * Keep the working copy's own salt when the committed file has none (default true). `npm run
+   * pulumi` passes false: its working copy may have been used with another backend, whose salt
+   * would then fail as "incorrect passphrase"; without one the CLI takes the stack's salt from
+   * its state.
+   */
+  keepWorkingCopySalt?: boolean;
 }
 
 const SECRETS_KEYS = ['secretsprovider', 'encryptedkey', 'encryptionsalt'] as const;
@@ -82,7 +89,11 @@ export function writeProjectDir(opts: ProjectDirOptions): string {
   // The committed file's salt wins (GitOps: every checkout decrypts the same secrets); else keep
   // the one the CLI wrote into the working copy on an earlier run.
   const committedSecrets = readStackSecrets(committed);
-  const secrets = Object.keys(committedSecrets).length ? committedSecrets : previous;
+  const secrets = Object.keys(committedSecrets).length
+    ? committedSecrets
+    : opts.keepWorkingCopySalt === false
+      ? {}
+      : previous;
   for (const k of SECRETS_KEYS) if (secrets[k] !== undefined) doc[k] = secrets[k];
   writeIfChanged(stackFile, stringify(doc));
   return opts.dir;
