@@ -161,6 +161,8 @@ export async function downloadTo(
   let metadata: Record<string, string> = {};
   let resolvedVersion = versionId;
   let etag: string | undefined;
+  // The job's SIGINT/SIGTERM signal also cancels a GET that is waiting for bytes.
+  const signal = policy instanceof JobRetryPolicy ? policy.signal : undefined;
   await policy.run(
     async () => {
       const res = await s3.send(
@@ -171,6 +173,7 @@ export async function downloadTo(
           Range: offset > 0 ? `bytes=${offset}-` : undefined,
           IfMatch: offset > 0 ? etag : undefined,
         }),
+        { abortSignal: signal },
       );
       if (offset === 0) {
         metadata = res.Metadata ?? {};
@@ -179,7 +182,6 @@ export async function downloadTo(
       }
       for await (const chunk of res.Body as Readable) {
         const b = chunk as Buffer;
-        const signal = policy instanceof JobRetryPolicy ? policy.signal : undefined;
         if (signal?.aborted) throw signal.reason;
         hash.update(b);
         offset += b.length;

@@ -63,6 +63,16 @@ export function freeBytes(dir: string): number {
   return Number(st.bavail) * Number(st.bsize);
 }
 
+/**
+ * Spool directories not yet disposed. A process that exits before a restore's clean-up ran (the
+ * forced exit 4.5 s after SIGINT/SIGTERM, scripts/cli.ts) removes them on the way out, so no
+ * private copy of backup data is left in $TMPDIR.
+ */
+const liveSpools = new Set<string>();
+process.on('exit', () => {
+  for (const root of liveSpools) fs.rmSync(root, { recursive: true, force: true });
+});
+
 export async function spoolObject(req: SpoolRequest): Promise<SpooledObject> {
   const parent = path.resolve(req.dir ?? os.tmpdir());
   let st: fs.Stats;
@@ -80,12 +90,14 @@ export async function spoolObject(req: SpoolRequest): Promise<SpooledObject> {
     );
   }
   const root = await fsp.mkdtemp(path.join(parent, 'ifb-restore-'));
+  liveSpools.add(root);
   const file = path.join(root, 'object');
   let disposed = false;
   const dispose = async (): Promise<void> => {
     if (disposed) return;
     disposed = true;
     await fsp.rm(root, { recursive: true, force: true });
+    liveSpools.delete(root);
   };
   try {
     const { size, sha256, metadata } = await fillSpool(req, file);

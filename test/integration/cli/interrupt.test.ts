@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Estate, sdkClient, startEstate } from './fixture';
+import { cli, Estate, sdkClient, startEstate } from './fixture';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'infrafabric-backup.js');
@@ -257,6 +257,49 @@ it('under `timeout`, the job exits with it: no orphan process, no unfinished upl
   } finally {
     p.child.kill('SIGKILL');
     if (node && alive(node)) process.kill(node, 'SIGKILL');
+    await clearFaults();
+  }
+}, 60_000);
+
+it('SIGINT while a restore waits out a GetObject Retry-After: exit 130 within 5 s, no spool or target left', async () => {
+  const src = path.join(tmp, 'config.json');
+  fs.writeFileSync(src, JSON.stringify({ ok: true, pad: 'x'.repeat(1000) }));
+  const up = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json']);
+  expect(up.code).toBe(0);
+  const key = up.json<{ key: string }>().key;
+  await clearFaults();
+  await estate.emu.admin('POST', '/__admin/faults', {
+    operation: 's3:GetObject',
+    path: 'configs/aws/.*config\\.json', // the object itself, not the run manifests read first
+    status: 503,
+    code: 'SlowDown',
+    message: 'injected stall',
+    retryAfter: 120,
+  });
+  const spoolParent = fs.mkdtempSync(path.join(tmp, 'spool-'));
+  const target = path.join(tmp, 'restored.json');
+  const p = run(['restore', '--key', key, '--to', target], {
+    ...estate.env,
+    TMPDIR: spoolParent,
+    BACKUP_RETRY_MAX_MS: '120000',
+    BACKUP_RETRY_BUDGET_MS: '600000',
+  });
+  try {
+    await waitUntil('a retry line for GetObject', () =>
+      /retry: GetObject .*retrying in 120\.0 s/.test(p.stderr()),
+    );
+    // tsx keeps its cache under TMPDIR too; the restore's spool is ifb-restore-*.
+    const spools = (): string[] => fs.readdirSync(spoolParent).filter((f) => f.startsWith('ifb-restore-'));
+    expect(spools()).toHaveLength(1); // the private spool exists while it waits
+    const sentAt = Date.now();
+    p.child.kill('SIGINT');
+    const r = await p.exited;
+    expect(Date.now() - sentAt).toBeLessThan(5_000);
+    expect(r.code).toBe(130);
+    expect(spools()).toEqual([]);
+    expect(fs.existsSync(target)).toBe(false);
+  } finally {
+    p.child.kill('SIGKILL');
     await clearFaults();
   }
 }, 60_000);
