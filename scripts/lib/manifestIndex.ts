@@ -102,21 +102,38 @@ export async function readManifestIndex(ctx: JobContext, job?: string): Promise<
   return index;
 }
 
+/** Start time encoded in a manifest key (`…/2026-11-28T11-05-09-123Z.json`, timeparse.stamp). */
+export function manifestStartedAt(manifestKey: string): number | undefined {
+  const m = /(\d{4}-\d{2}-\d{2}T\d{2})-(\d{2})-(\d{2})-(\d{3})Z\.json$/.exec(manifestKey);
+  return m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}Z`) : undefined;
+}
+
 /**
- * The manifest entry recording one exact version, searching the writing job's manifests newest
- * first (all manifests when the prefix belongs to no job).
+ * The manifest entry recording one exact version, searching the writing job's manifests (all
+ * manifests when the prefix belongs to no job). A run's manifest key carries its start time, which
+ * is before the version's upload: with `uploadedAt` the search starts at the newest run that began
+ * by then, so it usually reads one manifest; later runs (which can only list it as skipped) and
+ * keys without a stamp are searched after.
  */
 export async function findManifestEntry(
   ctx: JobContext,
   key: string,
   versionId: string,
+  uploadedAt?: number,
 ): Promise<ManifestEntry | undefined> {
   const job = jobForKey(key);
-  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
+  const all = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
     .map((k) => k.key)
     .filter((k) => k.endsWith('.json'))
     .sort()
     .reverse();
+  // Clock skew between the job's host and B2: allow runs that "started" a little after the upload.
+  const SKEW_MS = 15 * 60_000;
+  const before = (k: string): boolean => {
+    const t = manifestStartedAt(k);
+    return uploadedAt === undefined || t === undefined || t <= uploadedAt + SKEW_MS;
+  };
+  const keys = [...all.filter(before), ...all.filter((k) => !before(k))];
   let fallback: ManifestEntry | undefined;
   for (const mk of keys) {
     let m: Manifest;

@@ -82,7 +82,7 @@ export async function resolveRestoreSource(
         `${key} version ${resolved}: stored size ${size} differs from the ${known.size} bytes recorded in ${src.expectedFrom}`,
       );
   } else {
-    const entry = await findManifestEntry(ctx, key, resolved);
+    const entry = await findManifestEntry(ctx, key, resolved, src.uploadedAt || undefined);
     if (entry) {
       src.expectedSha256 = entry.sha256;
       src.expectedFrom = entry.manifestKey;

@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { B2Rule } from '../../../scripts/lib/lifecycle';
-import { ManifestEntry } from '../../../scripts/lib/manifestIndex';
+import { ManifestEntry, manifestStartedAt } from '../../../scripts/lib/manifestIndex';
+import { stamp } from '../../../scripts/lib/timeparse';
 import { VersionEntry } from '../../../scripts/lib/objects';
 import { DAY_MS, reconcile } from '../../../scripts/lib/reconcile';
 
@@ -144,4 +145,16 @@ it('a hide marker no rule explains is hidden; a version no run wrote is replaced
       ]);
     }),
   );
+});
+
+it('a manifest key gives back its run start (restores start their manifest search there)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.parse('2000-01-01T00:00:00Z'), max: Date.parse('2099-12-31T00:00:00Z') }),
+      (t) => {
+        expect(manifestStartedAt(`manifests/db-dump/${stamp(t)}.json`)).toBe(t);
+      },
+    ),
+  );
+  expect(manifestStartedAt('manifests/db-dump/custom.json')).toBeUndefined();
 });
