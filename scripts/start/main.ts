@@ -78,10 +78,55 @@ interface Running {
   abort?: AbortController;
 }
 
+type Step = (msg: string) => void;
+
 async function run(opts: StartOptions, running: Running): Promise<void> {
   const started = Date.now();
-  const step = (msg: string) => log(`${msg} (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const step: Step = (msg) => log(`${msg} (+${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
+  const { emu, stack, existed, backend, pass, projectDir } = await openStack(opts, running, step);
+  const { upCounts, converged } = await deploy(stack, existed, running.abort!.signal, step);
+  const outputs = Object.fromEntries(
+    Object.entries(await stack.outputs()).map(([k, o]) => [k, o.value as unknown]),
+  );
+  const { sample, replicationRun } = await proveBackup(opts, outputs, emu, step);
+
+  const estate = await collectEstate(emu.ready);
+  process.stdout.write(
+    formatSummary(estate, {
+      stack: opts.stack,
+      backend: path.relative(process.cwd(), opts.state) || opts.state,
+      pulumiUp: upCounts,
+      converged,
+      sample,
+      replicationRun,
+      smokeTest: isStringMap(outputs.smokeTest) ? outputs.smokeTest : undefined,
+      wallSeconds: (Date.now() - started) / 1000,
+      emulator: {
+        urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`),
+        kept: opts.keep,
+        reused: !emu.startedHere,
+      },
+    }),
+  );
+  if (!converged)
+    throw new Error(
+      'the second look found pending changes: the estate did not converge (see the preview above)',
+    );
+  if (opts.keep) {
+    const envHint = `PULUMI_BACKEND_URL=${backend} PULUMI_CONFIG_PASSPHRASE_FILE=${pass.file}`;
+    log(`emulator left running (pid ${emu.pid}); stop it with: kill ${emu.pid}`);
+    log(
+      `inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`,
+    );
+  }
+}
+
+/**
+ * The emulator (started or reused), the project folder, the workspace with its passphrase file,
+ * stale locks cleared, and the stack through the Automation API (selected, or created).
+ */
+async function openStack(opts: StartOptions, running: Running, step: Step) {
   const emu = await startLocalEmulator({ dataDir: opts.data });
   running.emulator = emu;
   const pass = passphraseFile(opts.data);
@@ -130,6 +175,11 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
   const stack = existed ? await Stack.select(opts.stack, auto) : await Stack.create(opts.stack, auto);
   running.abort = new AbortController();
   step(existed ? `stack "${opts.stack}" selected` : `stack "${opts.stack}" created`);
+  return { emu, stack, existed, backend, pass, projectDir };
+}
+
+/** `pulumi up` (with a refresh on an existing stack), then a preview that must show no change. */
+async function deploy(stack: Stack, existed: boolean, signal: AbortSignal, step: Step) {
   // On an existing stack, refresh first: the emulator's ports change between runs (the buckets'
   // s3Endpoint outputs must follow), and state may describe data deleted from .b2-local.
   step(existed ? 'pulumi up --refresh' : 'pulumi up');
@@ -137,7 +187,7 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
     refresh: existed,
     policyPacks: [POLICY_PACK_DIR],
     onOutput: (out) => process.stderr.write(out),
-    signal: running.abort.signal,
+    signal,
   });
   const upCounts = changeCounts(up.summary.resourceChanges ?? {});
   step('pulumi preview --expect-no-changes');
@@ -146,16 +196,22 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
     await stack.preview({
       expectNoChanges: true,
       policyPacks: [POLICY_PACK_DIR],
-      signal: running.abort.signal,
+      signal,
     });
   } catch (e) {
     converged = false;
     process.stderr.write((e as Error).message.split('\n').slice(-30).join('\n') + '\n');
   }
+  return { upCounts, converged };
+}
 
-  const outputs = Object.fromEntries(
-    Object.entries(await stack.outputs()).map(([k, o]) => [k, o.value as unknown]),
-  );
+/** The sample backup with the writer key, restored and verified with the reader key; a replication run. */
+async function proveBackup(
+  opts: StartOptions,
+  outputs: Record<string, unknown>,
+  emu: LocalEmulator,
+  step: Step,
+) {
   let sample;
   if (opts.sample) {
     step('sample backup (writer key) and restore + verify (reader key)');
@@ -173,36 +229,7 @@ async function run(opts: StartOptions, running: Running): Promise<void> {
   const replicationRun = (
     (await emu.admin<{ result: unknown }>('POST', '/__admin/replication/run')) ?? { result: null }
   ).result;
-
-  const estate = await collectEstate(emu.ready);
-  process.stdout.write(
-    formatSummary(estate, {
-      stack: opts.stack,
-      backend: path.relative(process.cwd(), opts.state) || opts.state,
-      pulumiUp: upCounts,
-      converged,
-      sample,
-      replicationRun,
-      smokeTest: isStringMap(outputs.smokeTest) ? outputs.smokeTest : undefined,
-      wallSeconds: (Date.now() - started) / 1000,
-      emulator: {
-        urls: emu.ready.regions.map((r) => `${r.region} ${r.url}`),
-        kept: opts.keep,
-        reused: !emu.startedHere,
-      },
-    }),
-  );
-  if (!converged)
-    throw new Error(
-      'the second look found pending changes: the estate did not converge (see the preview above)',
-    );
-  if (opts.keep) {
-    const envHint = `PULUMI_BACKEND_URL=${backend} PULUMI_CONFIG_PASSPHRASE_FILE=${pass.file}`;
-    log(`emulator left running (pid ${emu.pid}); stop it with: kill ${emu.pid}`);
-    log(
-      `inspect the stack: (cd ${path.relative(process.cwd(), projectDir) || '.'} && ${envHint} npm run pulumi -- stack output --stack ${opts.stack})`,
-    );
-  }
+  return { sample, replicationRun };
 }
 
 /** The engine's change counts in the words the summary uses (`3 created`, `12 unchanged`). */
