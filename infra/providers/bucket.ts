@@ -332,8 +332,10 @@ export function checkBucket(
     problems.push({
       property: 'fileLockEnabled',
       reason:
-        'Object Lock was enabled on this bucket and B2 can never disable it; set fileLockEnabled back to true ' +
-        '(to stop locking new files, set defaultRetention to null instead)',
+        `ObjectLockNotInConfig: bucket "${String(olds.bucketName)}" has Object Lock enabled (applied, or found by ` +
+        'refresh) and B2 can never disable it; declare it: stack config `objectLock.enabled: true` (with ' +
+        '`objectLock.acknowledgeIrreversible: true`), Bucket input fileLockEnabled: true (to stop locking new ' +
+        'files, set defaultRetention to null instead)',
     });
   }
   const ret = news.defaultRetention as Partial<DefaultRetention> | null | undefined;
@@ -661,14 +663,6 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
 
   async diff(_id, olds: BucketOutputs, news: BucketInputs) {
     const desired = normalizeBucketInputs(news as BucketInputs & Record<string, unknown>);
-    if (olds.fileLockEnabled === true && !desired.fileLockEnabled) {
-      // Found by refresh (or adoption): failing here reports it at preview, not first at apply.
-      throw new Error(
-        `ObjectLockNotInConfig: bucket ${olds.bucketName} (${olds.bucketId}) has Object Lock enabled in B2, but the ` +
-          'configuration says it is off. B2 can never disable Object Lock. Declare it: stack config ' +
-          '`objectLock.enabled: true` (Bucket input fileLockEnabled: true) with `objectLock.acknowledgeIrreversible: true`.',
-      );
-    }
     const changed = changedBucketFields(olds, desired);
     const replaces = changed.filter((f) => (BUCKET_REPLACES as readonly string[]).includes(f));
     return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
@@ -697,6 +691,17 @@ export const bucketProvider: pulumi.dynamic.ResourceProvider = {
         `warning: bucket ${live.bucketName} (${id}) has Object Lock enabled in B2 but not in the state; ` +
           'B2 can never disable it: declare objectLock.enabled (with acknowledgeIrreversible) in the stack config',
       );
+      // Recorded in the inputs too (the last applied ones, from the state, with the lock): the next
+      // preview's check then compares against a locked bucket and refuses a config without the
+      // lock, naming it — at preview, not at apply.
+      const {
+        bucketId: _i,
+        revision: _r,
+        accountId: _a,
+        s3Endpoint: _s,
+        ...lastInputs
+      } = props as BucketOutputs;
+      return { id, props: state, inputs: { ...lastInputs, fileLockEnabled: true } };
     }
     return { id, props: state };
   },

@@ -590,23 +590,31 @@ test("changing a bucket's account under the same name is refused at check with t
   expect((await h.host.diff(urn, id, state, renamed.inputs)).replaces).toEqual(['bucketName', 'account']);
 });
 
-test('Object Lock found on the live bucket but absent from config fails the preview (diff), named, instead of the apply', async () => {
+test("Object Lock found on the live bucket but absent from config: refresh records it (inputs too), the next preview's check names it instead of the apply", async () => {
   const name = uniqueName('lockdrift');
   const { urn, id, state, checked } = await createBucket(name);
   await h.primary.updateBucket({ bucketId: id, fileLockEnabled: true });
   const refreshed = await h.host.read(urn, id, state, checked);
   expect(refreshed.properties.fileLockEnabled).toBe(true);
+  expect(refreshed.inputs).toMatchObject({ bucketName: name, fileLockEnabled: true });
   expect(h.host.stderr()).toMatch(
     new RegExp(`warning: bucket ${name} \\(${id}\\) has Object Lock enabled in B2 but not in the state`),
   );
-  await expect(h.host.diff(urn, id, refreshed.properties, checked)).rejects.toThrow(
-    /ObjectLockNotInConfig: bucket .* has Object Lock enabled in B2[\s\S]*objectLock\.enabled: true/,
-  );
-  // Declared (acknowledged), it converges with no lock change.
-  const declared = (
-    await h.host.check(urn, checked, inputs(name, { fileLockEnabled: true, acknowledgeIrreversible: true }))
-  ).inputs;
-  expect(await h.host.diff(urn, id, refreshed.properties, declared)).toMatchObject({ changes: 'none' });
+  const preview = await h.host.check(urn, refreshed.inputs!, inputs(name));
+  expect(preview.failures).toEqual([
+    {
+      property: 'fileLockEnabled',
+      reason: expect.stringMatching(
+        /^ObjectLockNotInConfig: bucket .* has Object Lock enabled[\s\S]*objectLock\.enabled: true/,
+      ),
+    },
+  ]);
+  // Declared, it converges with no lock change and nothing more to acknowledge.
+  const declared = await h.host.check(urn, refreshed.inputs!, inputs(name, { fileLockEnabled: true }));
+  expect(declared.failures).toEqual([]);
+  expect(await h.host.diff(urn, id, refreshed.properties, declared.inputs)).toMatchObject({
+    changes: 'none',
+  });
 });
 
 test("a lost create answer (drop-after) is reconciled: the bucket made is adopted by its marker, not reported as another account's", async () => {

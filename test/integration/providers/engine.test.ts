@@ -166,6 +166,10 @@ test('an unchanged stack previews with no B2 call and refreshes with one authori
   for (const r of emu.info.regions)
     expect(stats.regions[r.region]?.b2_authorize_account ?? 0).toBeLessThanOrEqual(2);
   expect(Object.keys(ops).filter((o) => /list_file|list_unfinished/.test(o))).toEqual([]);
+  // Key reads share one listing per account and provider process (a walk is a v3 and a v4 page):
+  // O(1) b2_list_keys per account, not one walk per key (this stack has 9 + 3 keys).
+  for (const r of emu.info.regions)
+    expect(stats.regions[r.region]?.b2_list_keys ?? 0).toBeLessThanOrEqual(2 * 2);
 });
 
 test('an in-place bucket change previews as bucket updates only: no key or replication replacement', async () => {
