@@ -242,7 +242,11 @@ function give(pool: Map<string, UploadTarget[]>, key: string, target: UploadTarg
   else pool.set(key, [target]);
 }
 
-function fromV3(r: w.AuthorizeAccountResponseV3, generation: number): AuthRecord {
+/** The fields v3 and v4 answers share: the token and the endpoints under `apiInfo.storageApi`. */
+function endpointsOf(
+  r: w.AuthorizeAccountResponseV3 | w.AuthorizeAccountResponseV4,
+  generation: number,
+): Omit<AuthRecord, 'apiVersion' | 'allowed'> {
   const s = r.apiInfo.storageApi;
   return {
     accountId: r.accountId,
@@ -254,6 +258,13 @@ function fromV3(r: w.AuthorizeAccountResponseV3, generation: number): AuthRecord
     recommendedPartSize: s.recommendedPartSize,
     absoluteMinimumPartSize: s.absoluteMinimumPartSize,
     applicationKeyExpirationTimestamp: r.applicationKeyExpirationTimestamp ?? null,
+  };
+}
+
+function fromV3(r: w.AuthorizeAccountResponseV3, generation: number): AuthRecord {
+  const s = r.apiInfo.storageApi;
+  return {
+    ...endpointsOf(r, generation),
     apiVersion: 'v3',
     allowed: {
       capabilities: s.capabilities ?? [],
@@ -270,15 +281,7 @@ function fromV4(r: w.AuthorizeAccountResponseV4, generation: number): AuthRecord
   const buckets = s.allowed.buckets;
   const single = buckets && buckets.length === 1 ? buckets[0] : undefined;
   return {
-    accountId: r.accountId,
-    token: new SecretString(r.authorizationToken),
-    generation,
-    apiUrl: s.apiUrl,
-    downloadUrl: s.downloadUrl,
-    s3ApiUrl: s.s3ApiUrl,
-    recommendedPartSize: s.recommendedPartSize,
-    absoluteMinimumPartSize: s.absoluteMinimumPartSize,
-    applicationKeyExpirationTimestamp: r.applicationKeyExpirationTimestamp ?? null,
+    ...endpointsOf(r, generation),
     apiVersion: 'v4',
     allowed: {
       capabilities: s.allowed.capabilities ?? [],
