@@ -39,29 +39,21 @@ export type Capability = (typeof ALL_CAPABILITIES)[number];
 
 /**
  * What a key restricted to one or more buckets may hold (docs/b2-api.md §4; the lifecycle pair as
- * decided in docs/b2-key-scope.md). Never the key capabilities, writeBuckets, deleteBuckets or
- * the replication pair. Shared by the emulator's key creation and the providers' validation.
+ * decided in docs/b2-key-scope.md): every capability but the key ones, writeBuckets, deleteBuckets,
+ * the replication pair and (scope unconfirmed) the logging pair. Shared by the emulator's key
+ * creation and the providers' validation.
  */
-export const BUCKET_RESTRICTED_CAPABILITIES: readonly Capability[] = [
-  'listAllBucketNames',
-  'listBuckets',
-  'readBuckets',
-  'readBucketEncryption',
-  'writeBucketEncryption',
-  'readBucketRetentions',
-  'writeBucketRetentions',
-  'readBucketNotifications',
-  'writeBucketNotifications',
-  'listFiles',
-  'readFiles',
-  'shareFiles',
-  'writeFiles',
-  'deleteFiles',
-  'readFileLegalHolds',
-  'writeFileLegalHolds',
-  'readFileRetentions',
-  'writeFileRetentions',
-  'bypassGovernance',
-  'readBucketLifecycleRules',
-  'writeBucketLifecycleRules',
-];
+export const BUCKET_RESTRICTED_CAPABILITIES: readonly Capability[] = ALL_CAPABILITIES.filter(
+  (c) =>
+    ![
+      'listKeys',
+      'writeKeys',
+      'deleteKeys',
+      'writeBuckets',
+      'deleteBuckets',
+      'readBucketReplications',
+      'writeBucketReplications',
+      'readBucketLogging',
+      'writeBucketLogging',
+    ].includes(c),
+);
