@@ -4,7 +4,7 @@
  * with the writer key and restores + verifies with the reader key; a second run sees the same
  * accounts, changes nothing and stops its emulator. `--keep` leaves the emulator for the next run.
  */
-import { spawn } from 'child_process';
+import { endAll, spawnTracked } from '../helpers/processes';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,14 +20,20 @@ interface StartRun {
 
 function runStart(args: string[]): Promise<StartRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'start.js'), ...args], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // npm start, its emulator (kept or not), the Pulumi CLI and its plugins: one tracked tree.
+    const child = spawnTracked(
+      'npm-start',
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin', 'start.js'), ...args],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -48,8 +54,10 @@ describe('e2e: npm start', () => {
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'infrafabric-e2e-start-'));
   });
-  afterAll(() => {
+  afterAll(async () => {
     if (keptPid && isAlive(keptPid)) process.kill(keptPid, 'SIGTERM');
+    // Whatever of the npm start trees is left (the kept emulator carries its run's tag).
+    expect(await endAll()).toEqual([]);
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
