@@ -5,7 +5,8 @@
  *   preview  `pulumi preview` with the policy pack for each stack; summary (changes per resource
  *            type, policy violations, replacements/deletions with buckets highlighted); exit 1 on a
  *            mandatory violation, a failed preview, or a bucket delete/replace without
- *            --allow-bucket-replace (the PR label `allow-bucket-replace`).
+ *            --allow-bucket-replace (the PR label `allow-bucket-replace`), or a stack whose
+ *            committed config sets `disposable: true` (unprotected buckets) without that label.
  *   up       `pulumi up` with the policy pack, one stack; exit 1 when it fails.
  *   drift    `pulumi refresh --preview-only` per stack; exit 1 naming each drifted resource and
  *            property (a resource deleted outside Pulumi counts).
@@ -19,7 +20,15 @@ import { Command, CommanderError, Option } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { EstateError, eventCollector, openEstateStack } from './engine';
-import { StackReport, driftFromEvents, gateReasons, renderMarkdown, reportFromEvents } from './summary';
+import { REPO_ROOT } from '../start/pulumi';
+import {
+  StackReport,
+  disposableInStackFile,
+  driftFromEvents,
+  gateReasons,
+  renderMarkdown,
+  reportFromEvents,
+} from './summary';
 
 interface CommonOpts {
   stack: string[];
@@ -64,6 +73,10 @@ async function runOne(kind: Kind, stackName: string, o: CommonOpts): Promise<Sta
       ? driftFromEvents(stackName, events as EngineEvent[])
       : reportFromEvents(stackName, kind, events);
   if (error) report.error = error;
+  if (kind === 'preview') {
+    const stackFile = path.join(o.configDir ?? REPO_ROOT, `Pulumi.${stackName}.yaml`);
+    if (disposableInStackFile(fs.readFileSync(stackFile, 'utf8'))) report.disposable = true;
+  }
   log(`${kind} ${stackName}: ${((Date.now() - started) / 1000).toFixed(1)} s${error ? ' (failed)' : ''}`);
   return report;
 }

@@ -5,6 +5,7 @@
  * (test/unit/estate/summary.test.ts).
  */
 import type { EngineEvent } from '@pulumi/pulumi/automation';
+import { parse } from 'yaml';
 
 export interface ResourceChange {
   urn: string;
@@ -42,6 +43,24 @@ export interface StackReport {
   drift: Drift[];
   /** The engine's own error, when the operation failed (secrets are never in it: the CLI masks them). */
   error?: string;
+  /**
+   * The stack's committed config sets `infrafabric-backup:disposable: true`: its prod buckets are
+   * unprotected and `forceDestroy` may empty them. The plan shows that only as ordinary bucket
+   * updates (their `disposable` input; the protect change has no step of its own), so the gate
+   * names it.
+   */
+  disposable?: boolean;
+}
+
+/** `infrafabric-backup:disposable` of a `Pulumi.<stack>.yaml` text (true or "true"); false when unreadable. */
+export function disposableInStackFile(text: string): boolean {
+  try {
+    const doc = parse(text) as { config?: Record<string, unknown> } | null;
+    const v = doc?.config?.['infrafabric-backup:disposable'];
+    return v === true || v === 'true';
+  } catch {
+    return false;
+  }
 }
 
 /** Ops that create nothing new but are part of a replacement already counted as `replace`. */
@@ -147,6 +166,10 @@ export function gateReasons(r: StackReport, o: GateOptions): string[] {
   for (const v of r.violations.filter((x) => x.level === 'mandatory'))
     out.push(`${r.stack}: mandatory policy ${v.policy} violated${v.urn ? ` by ${nameOf(v.urn)}` : ''}`);
   if (!o.allowBucketReplace) {
+    if (r.disposable)
+      out.push(
+        `${r.stack}: the stack is disposable (infrafabric-backup:disposable: true): its buckets are unprotected and forceDestroy may empty them (remove it, or add the label allow-bucket-replace to allow it)`,
+      );
     for (const c of [...r.replacements, ...r.deletions].filter((x) => isBucketType(x.type)))
       out.push(
         `${r.stack}: bucket ${c.name} would be ${c.op === 'replace' ? 'replaced' : 'deleted'} (add the label allow-bucket-replace to allow it)`,
@@ -186,6 +209,11 @@ export function renderMarkdown(reports: StackReport[], o: GateOptions): string {
         lines.push('');
       }
     }
+    if (r.disposable)
+      lines.push(
+        '⚠️ **DISPOSABLE** stack (`infrafabric-backup:disposable: true`): buckets unprotected, `forceDestroy` allowed.',
+        '',
+      );
     const destructive = [...r.replacements, ...r.deletions];
     if (destructive.length) {
       lines.push('**Replacements and deletions:**', '');

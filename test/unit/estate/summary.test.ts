@@ -5,6 +5,7 @@
 import type { EngineEvent } from '@pulumi/pulumi/automation';
 import {
   changedProperties,
+  disposableInStackFile,
   driftFromEvents,
   gateReasons,
   renderMarkdown,
@@ -72,6 +73,26 @@ describe('estate summary', () => {
     expect(md).toContain('⚠️ **BUCKET** delete `old`');
     expect(md).toContain('⚠️ **BUCKET** replace `renamed`');
     expect(md).toContain('### preview `prod` ❌');
+  });
+
+  it('a disposable stack fails the PR gate, whatever the plan, unless allowed', () => {
+    // A PR adding `disposable: true` to Pulumi.prod.yaml unprotects every prod bucket; the plan
+    // shows only ordinary bucket updates (measured with the pinned engine: "2 to update").
+    const yaml = (v: string) =>
+      `encryptionsalt: v1:abc\nconfig:\n  infrafabric-backup:env: prod\n  infrafabric-backup:disposable: ${v}\n`;
+    expect(disposableInStackFile(yaml('true'))).toBe(true);
+    expect(disposableInStackFile(yaml('"true"'))).toBe(true);
+    expect(disposableInStackFile(yaml('false'))).toBe(false);
+    expect(disposableInStackFile('config:\n  infrafabric-backup:env: prod\n')).toBe(false);
+    expect(disposableInStackFile('config: [unclosed')).toBe(false);
+    const r = { ...reportFromEvents('prod', 'preview', [pre('same', BUCKET, 'a')]), disposable: true };
+    expect(gateReasons(r, { allowBucketReplace: false })).toEqual([
+      'prod: the stack is disposable (infrafabric-backup:disposable: true): its buckets are unprotected and forceDestroy may empty them (remove it, or add the label allow-bucket-replace to allow it)',
+    ]);
+    expect(gateReasons(r, { allowBucketReplace: true })).toEqual([]);
+    const md = renderMarkdown([r], { allowBucketReplace: true });
+    expect(md).toContain('### preview `prod` ✅');
+    expect(md).toContain('⚠️ **DISPOSABLE** stack');
   });
 
   it('mandatory violations fail, advisory ones are listed only; table cells are escaped', () => {
