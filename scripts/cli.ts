@@ -2,7 +2,8 @@
  * `infrafabric-backup`: the backup jobs CLI (docs/architecture.md §5). Each command (its options, help and
  * the mapping to the job's options) lives in `scripts/commands/<name>.ts`; this file assembles
  * them, parses argv and maps the outcome to an exit code; each job is `run(opts, deps)` (docs/conventions.md §7). Exit codes: 0 ok,
- * 1 the job failed, 2 usage (bad flags or missing configuration).
+ * 1 the job failed, 2 usage or refused before doing anything, 3 integrity failure (scripts/lib/errors.ts),
+ * 130/143 interrupted.
  */
 import { Command, CommanderError } from 'commander';
 import { CliDeps, Exec } from './commands/common';
@@ -117,6 +118,13 @@ if (require.main === module || /infrafabric-backup(\.js)?$/.test(require.main?.f
   // Node 20 (package.json engines) and the warning would fill every scheduled job's log. An
   // operator can still opt in by setting the variable to anything else.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // A reader that stops early (`--help | head`, `list | head`) closes stdout: the write fails with
+  // EPIPE, which Node raises as an unhandled 'error' (a stack trace) unless someone listens. The
+  // output is unwanted then, so it is dropped; a job streaming to stdout (`restore --to -`) still
+  // sees the error through its own pipeline and fails by name (exit 1).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   main(process.argv.slice(2), { signal: abortOnSignals() }).then(
     (code) => {
       process.exitCode = code;

@@ -129,4 +129,20 @@ describe('infrafabric-backup CLI surface', () => {
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/missing configuration/);
   });
+
+  it('a reader that closes early (`--help | true`) is no stack trace: exit 0, nothing on stderr', () => {
+    const bin = path.resolve(__dirname, '../../../bin/infrafabric-backup.js');
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'for i in 1 2 3; do "$0" "$1" --help | true; echo "status ${PIPESTATUS[0]}"; done',
+        process.execPath,
+        bin,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stdout.trim().split('\n')).toEqual(['status 0', 'status 0', 'status 0']);
+    expect(r.stderr).toBe('');
+  });
 });
