@@ -21,6 +21,11 @@ export const verifyCommand = defineCommand<VerifyOptions>({
         'do not fail on objects with no recorded checksum anywhere (default: they fail)',
         false,
       )
+      .option(
+        '--allow-empty',
+        'do not fail when no run manifest lists any stored object in scope (default: fail, exit 3)',
+        false,
+      )
       .option('--strict', 'kept for old scripts: the default already fails unverifiable objects', false)
       .option('--rules <file>', 'native lifecycle rules JSON, when the S3 lifecycle call is unavailable'),
   options: (raw) => ({
@@ -28,6 +33,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     sample: raw.sample as number | undefined,
     since: str(raw, 'since'),
     allowUnverified: !!raw.allowUnverified,
+    allowEmpty: !!raw.allowEmpty,
     strict: !!raw.strict,
     rulesFile: str(raw, 'rules'),
   }),

@@ -35,6 +35,8 @@ export interface VerifyOptions {
   strict?: boolean;
   /** Native lifecycle rules JSON when the S3 lifecycle call is unavailable. */
   rulesFile?: string;
+  /** Do not fail when no run manifest lists anything in scope (a bucket before its first run). */
+  allowEmpty?: boolean;
 }
 
 interface Check {
@@ -92,8 +94,19 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const versions = all.filter((v) => !v.key.startsWith('manifests/'));
   const rec = reconcile({ entries: index.entries, versions, rules, now, sinceMs, prefix: opts.prefix });
   const findings: Finding[] = [...rec.findings];
-
   const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
+  // Nothing promised is nothing verified: a wiped bucket (manifests included), a wrong bucket, a
+  // mistyped --prefix, or no run at all within --since must not read as healthy.
+  const nothingListed = rec.checked - rec.expired === 0 && (current.length === 0 || !!opts.since);
+  if (findings.length === 0 && nothingListed && !opts.allowEmpty) {
+    const scope = `${opts.prefix ? `under "${opts.prefix}"` : 'in the bucket'}${opts.since ? ` from runs of the last ${opts.since}` : ''}`;
+    findings.push({
+      key: opts.prefix ?? '',
+      problem: 'nothing-listed',
+      detail: `no run manifest lists a stored object ${scope} (${index.manifests} manifest(s) read): nothing here can be verified — wrong bucket or prefix, backups not running, or the manifests are gone; --allow-empty accepts this (e.g. before the first backup run)`,
+    });
+  }
+
   const chosen = opts.sample !== undefined ? sample(current, opts.sample) : current;
   const checks: Check[] = [];
   let bytes = 0;
@@ -113,7 +126,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const errors = checks.filter((c) => c.result === 'error');
   const integrity = findings.length + hashBad.length + index.unreadable.length;
   const problems = [
-    ...findings.map((f) => `${f.key}${f.versionId ? ` (${f.versionId})` : ''}: ${f.problem}`),
+    ...findings.map((f) => `${f.key || '(bucket)'}${f.versionId ? ` (${f.versionId})` : ''}: ${f.problem}`),
     ...hashBad.map((c) => `${c.key} (${c.versionId}): ${c.result}`),
     ...index.unreadable.map((u) => `${u.key}: unreadable manifest (${u.error})`),
     ...errors.map((c) => `${c.key}: ${c.error}`),
@@ -143,7 +156,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       ...(findings.length
         ? table(
             ['key', 'version', 'problem', 'detail'],
-            findings.map((f) => [f.key, f.versionId ?? '-', f.problem, f.detail]),
+            findings.map((f) => [f.key || '(bucket)', f.versionId ?? '-', f.problem, f.detail]),
           )
         : []),
       ...(checks.length
