@@ -95,9 +95,10 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const rec = reconcile({ entries: index.entries, versions, rules, now, sinceMs, prefix: opts.prefix });
   const findings: Finding[] = [...rec.findings];
   const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
-  // Nothing promised is nothing verified: a wiped bucket (manifests included), a wrong bucket, a
-  // mistyped --prefix, or no run at all within --since must not read as healthy.
-  const nothingListed = rec.checked - rec.expired === 0 && (current.length === 0 || !!opts.since);
+  // Nothing promised and nothing stored is nothing verified: a wiped bucket (manifests included),
+  // a wrong bucket or a mistyped --prefix must not read as healthy. (Freshness — a job that stopped
+  // running while its old objects remain — is not judged here: unchanged inputs are skipped runs.)
+  const nothingListed = rec.checked - rec.expired === 0 && current.length === 0;
   if (findings.length === 0 && nothingListed && !opts.allowEmpty) {
     const scope = `${opts.prefix ? `under "${opts.prefix}"` : 'in the bucket'}${opts.since ? ` from runs of the last ${opts.since}` : ''}`;
     findings.push({
