@@ -150,7 +150,7 @@ async function resetStats(): Promise<void> {
 const operations = async () =>
   ((await emu.admin('GET', '/__admin/stats')) as { operations: Record<string, number> }).operations;
 
-test('an unchanged stack previews with no B2 call and refreshes with one authorize per account, no file listing', async () => {
+test('an unchanged stack previews with no B2 call and refreshes with one authorize per account and provider process (<= 2), O(1) key listings, no file listing', async () => {
   await resetStats();
   await pulumi('preview', '--expect-no-changes');
   expect(await operations()).toEqual({});
