@@ -55,6 +55,15 @@ export async function resolveRestoreSource(
   }
   const head = await headObject(ctx.s3, ctx.conn.bucket, key, versionId);
   if (!head) {
+    // A version a run manifest lists is a backup that was promised: its absence is a missing
+    // backup (exit 3), not an ordinary failure.
+    const listedIn =
+      known?.manifestKey ??
+      (versionId ? (await findManifestEntry(ctx, key, versionId))?.manifestKey : undefined);
+    if (versionId && listedIn)
+      throw new IntegrityError(
+        `${key}: version ${versionId}, listed in ${listedIn}, is missing from the bucket (deleted?); restore another listed version (\`infrafabric-backup list --prefix ${key}\`) and run \`verify\``,
+      );
     throw new JobError(
       versionId
         ? `${key}: version ${versionId} does not exist (see \`infrafabric-backup list --prefix ${key}\`)`

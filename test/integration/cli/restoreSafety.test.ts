@@ -1,10 +1,10 @@
 /**
  * Restores verify before they write, and never overwrite without asking (issue 11 §3–§5): the
  * target is checked before any download, the version is spooled privately and compared with the
- * SHA-256 the run manifest recorded, a mismatch or a replaced version exits 3 with nothing
- * written, and the output names what was verified against what.
+ * SHA-256 the run manifest recorded, a mismatch, a replaced version or a listed version that is
+ * gone exits 3 with nothing written, and the output names what was verified against what.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -158,6 +158,33 @@ describe('verified restores', () => {
     expect(opted.code).toBe(0);
     expect(opted.stdout).toBe(forged);
     expect(opted.stderr).toMatch(/NOT verified \(--allow-unverified\)/);
+  });
+
+  it('a listed version that is gone is a missing backup (exit 3, naming the manifest); an unknown version id is not (exit 1)', async () => {
+    const src = path.join(tmp, 'gone.json');
+    fs.writeFileSync(src, '{"gone":true}\n');
+    const snap = await cli(estate, ['snapshot-config', '--provider', 'gcp', '--from', src, '--json']);
+    expect(snap.code).toBe(0);
+    const doc = snap.json<{ key: string; versionId: string; manifest: { key: string } }>();
+    await sdkClient(estate).send(
+      new DeleteObjectCommand({ Bucket: estate.bucket, Key: doc.key, VersionId: doc.versionId }),
+    );
+    const out = path.join(tmp, 'gone-restored.json');
+    const r = await cli(estate, ['restore', '--key', doc.key, '--version-id', doc.versionId, '--to', out]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`listed in ${doc.manifest.key}, is missing from the bucket`);
+    expect(fs.existsSync(out)).toBe(false);
+    const unknown = await cli(estate, [
+      'restore',
+      '--key',
+      doc.key,
+      '--version-id',
+      'no-such-version',
+      '--to',
+      out,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/version no-such-version does not exist/);
   });
 
   it('an object with no recorded hash anywhere is refused (exit 2) unless --allow-unverified', async () => {
