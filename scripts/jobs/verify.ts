@@ -5,7 +5,7 @@
  * 1. Reconcile (every listed object, never sampled; scripts/lib/reconcile.ts): every version a
  *    manifest lists as uploaded still exists unless the lifecycle rule accounts for its removal;
  *    no listed name is hidden outside the rules; the current version of every backup name is one
- *    a run wrote (else `replaced`); every tf-state version is listed.
+ *    a run wrote (else `replaced`); every tf-state version is listed; no run manifest is hidden.
  * 2. Hash (all current objects, or `--sample N` of them): the downloaded SHA-256 equals the one
  *    the manifest recorded for that version, else the object's metadata. An object with no
  *    recorded hash anywhere fails unless `--allow-unverified`.
@@ -18,7 +18,7 @@ import { Writable } from 'stream';
 import { EXIT_FAILED, EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
 import { readManifestIndex, versionRef } from '../lib/manifestIndex';
 import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
-import { Finding, reconcile } from '../lib/reconcile';
+import { Finding, hiddenManifests, reconcile } from '../lib/reconcile';
 import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { parseDuration } from '../lib/timeparse';
@@ -93,7 +93,9 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const all = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
   const versions = all.filter((v) => !v.key.startsWith('manifests/'));
   const rec = reconcile({ entries: index.entries, versions, rules, now, sinceMs, prefix: opts.prefix });
-  const findings: Finding[] = [...rec.findings];
+  const manifestVersions =
+    (opts.prefix ?? '') === '' ? all : await listVersions(ctx.s3, ctx.conn.bucket, 'manifests/');
+  const findings: Finding[] = [...hiddenManifests(manifestVersions, rules), ...rec.findings];
   const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
   // Nothing promised and nothing stored is nothing verified: a wiped bucket (manifests included),
   // a wrong bucket or a mistyped --prefix must not read as healthy. (Freshness — a job that stopped

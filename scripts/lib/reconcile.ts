@@ -147,6 +147,38 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
 }
 
 /**
+ * Run manifests are the record `reconcile` trusts; the jobs never hide one, so a manifest whose
+ * newest entry is a hide marker (that no lifecycle rule for its prefix accounts for) has had its
+ * promises withdrawn: named here, so the objects it listed are not merely reported as `replaced`.
+ */
+export function hiddenManifests(versions: VersionEntry[], rules: B2Rule[]): Finding[] {
+  const byKey = new Map<string, VersionEntry[]>();
+  for (const v of versions) {
+    if (!v.key.startsWith('manifests/')) continue;
+    const list = byKey.get(v.key) ?? [];
+    list.push(v);
+    byKey.set(v.key, list);
+  }
+  const findings: Finding[] = [];
+  for (const [key, list] of byKey) {
+    list.sort((a, b) => b.lastModified - a.lastModified);
+    const top = list[0];
+    const below = list.find((v) => !v.deleteMarker);
+    if (!top.deleteMarker || !below) continue;
+    const hideDays = ruleFor(rules, key)?.daysFromUploadingToHiding;
+    if (hideDays && top.lastModified >= below.lastModified + hideDays * DAY_MS - LIFECYCLE_SLACK_MS) continue;
+    findings.push({
+      key,
+      versionId: below.versionId,
+      problem: 'hidden',
+      manifest: key,
+      detail: `run manifest hidden at ${iso(top.lastModified)} by a hide marker no lifecycle rule accounts for: the objects it listed are no longer promised (they show as replaced)`,
+    });
+  }
+  return findings;
+}
+
+/**
  * The earliest time the lifecycle rule may delete a listed version, or undefined if it never
  * does. The version became hidden at the first of: the next newer version or hide marker of its
  * name (from the listing or the manifests), or its upload plus `daysFromUploadingToHiding`.

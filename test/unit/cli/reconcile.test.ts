@@ -9,7 +9,7 @@ import { B2Rule } from '../../../scripts/lib/lifecycle';
 import { ManifestEntry, manifestStartedAt } from '../../../scripts/lib/manifestIndex';
 import { stamp } from '../../../scripts/lib/timeparse';
 import { VersionEntry } from '../../../scripts/lib/objects';
-import { DAY_MS, reconcile } from '../../../scripts/lib/reconcile';
+import { DAY_MS, hiddenManifests, reconcile } from '../../../scripts/lib/reconcile';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
@@ -157,4 +157,33 @@ it('a manifest key gives back its run start (restores start their manifest searc
     ),
   );
   expect(manifestStartedAt('manifests/db-dump/custom.json')).toBeUndefined();
+});
+
+describe('hiddenManifests', () => {
+  const m = (key: string, versionId: string, day: number, deleteMarker = false): VersionEntry => ({
+    key,
+    versionId,
+    isLatest: false,
+    deleteMarker,
+    lastModified: T0 + day * DAY_MS,
+    size: deleteMarker ? 0 : 100,
+  });
+  it('names a run manifest whose newest entry is a hide marker, unless a rule hides it by then', () => {
+    const versions = [
+      m('manifests/db-dump/a.json', 'a1', 0),
+      m('manifests/db-dump/a.json', 'h1', 2, true),
+      m('manifests/db-dump/b.json', 'b1', 1),
+      m('configs/aws/x.json', 'x1', 0),
+      m('configs/aws/x.json', 'hx', 1, true),
+    ];
+    expect(hiddenManifests(versions, []).map((f) => [f.problem, f.key, f.versionId])).toEqual([
+      ['hidden', 'manifests/db-dump/a.json', 'a1'],
+    ]);
+    const rule: B2Rule = {
+      fileNamePrefix: 'manifests/',
+      daysFromUploadingToHiding: 2,
+      daysFromHidingToDeleting: 30,
+    };
+    expect(hiddenManifests(versions, [rule])).toEqual([]);
+  });
 });
