@@ -183,6 +183,59 @@ describe('e2e: estate pipeline scripts and bootstrap (emulator, B2 state backend
     expect(keysAfter.sort()).toEqual(keysBefore.sort());
   });
 
+  it('bootstrap with the master key and the passphrase from the prompt: stored as a secret, never echoed', async () => {
+    // The same backend and passphrase (so the final test's grep covers this stack's state too),
+    // but both secrets answered at the prompt instead of the environment.
+    const asked: string[] = [];
+    const answers: Record<string, string> = {
+      B2_APPLICATION_KEY: emu.info.applicationKey,
+      PULUMI_CONFIG_PASSPHRASE: passphrase,
+    };
+    const env2: NodeJS.ProcessEnv = {
+      ...pipelineEnv,
+      B2_APPLICATION_KEY_ID: emu.info.keyId,
+      B2_REALM_URL: emu.url,
+    };
+    delete env2.PULUMI_CONFIG_PASSPHRASE;
+    const logs: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((x: string) => (logs.push(String(x)), true)) as typeof process.stderr.write;
+    let res;
+    try {
+      res = await bootstrapEnvironment({
+        env: 'qa-prompt',
+        template: 'dev',
+        dir: repoDir,
+        stateBucket: 'e2e-qa-pulumi-state',
+        secretFile: stateEnvFile(),
+        up: false,
+        storeCredentials: true,
+        environ: env2,
+        prompt: (q: string) => {
+          asked.push(q);
+          const v = Object.keys(answers).find((k) => q.startsWith(`${k} `));
+          return v ? Promise.resolve(answers[v]!) : Promise.reject(new Error(`unexpected prompt ${q}`));
+        },
+        workDir: path.join(workDir(), 'qa-prompt'),
+      });
+    } finally {
+      process.stderr.write = write;
+    }
+    outputs.push(...logs);
+    expect(asked.map((q) => q.split(' ')[0])).toEqual(['B2_APPLICATION_KEY', 'PULUMI_CONFIG_PASSPHRASE']);
+    expect(res.stackCreated).toBe(true);
+    expect(res.secretsSet).toContain('b2ApplicationKey');
+    expect(res.reports.map((r) => [r.kind, r.error ?? ''])).toEqual([['preview', '']]);
+    const text = fs.readFileSync(path.join(repoDir, 'Pulumi.qa-prompt.yaml'), 'utf8');
+    expect(
+      (parse(text) as { config: Record<string, unknown> }).config['infrafabric-backup:b2ApplicationKey'],
+    ).toEqual({ secure: expect.stringMatching(/^v1:/) });
+    for (const secret of Object.values(answers)) {
+      expect(text.includes(secret)).toBe(false);
+      expect(logs.filter((l) => l.includes(secret))).toEqual([]);
+    }
+  });
+
   it('PR preview of the unchanged stack exits 0 with an empty change summary', async () => {
     const summary = path.join(tmp, 'summary-unchanged.md');
     const r = await estate(['preview', ...common(), '--summary-file', summary], pipelineEnv);
