@@ -6,7 +6,7 @@
 import { GetBucketLifecycleConfigurationCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
 import { JobError, UsageError } from '../lib/errors';
-import { B2Rule, fromS3Rules, planLifecycle, UnfinishedUpload } from '../lib/lifecycle';
+import { B2Rule, checkB2Rules, fromS3Rules, planLifecycle, UnfinishedUpload } from '../lib/lifecycle';
 import { listVersions } from '../lib/objects';
 import { formatBytes, table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -36,7 +36,11 @@ export async function loadRules(
       throw new UsageError(
         `--rules ${opts.rulesFile}: expected a JSON array of rules or {"lifecycleRules": [...]}`,
       );
-    return { rules, source: opts.rulesFile };
+    try {
+      return { rules: checkB2Rules(rules, `--rules ${opts.rulesFile}`), source: opts.rulesFile };
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
   }
   try {
     const out = await ctx.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: ctx.conn.bucket }));

@@ -20,6 +20,37 @@ export interface B2Rule {
   daysFromStartingToCancelingUnfinishedLargeFiles?: number | null;
 }
 
+const DAY_FIELDS = [
+  'daysFromUploadingToHiding',
+  'daysFromHidingToDeleting',
+  'daysFromStartingToCancelingUnfinishedLargeFiles',
+] as const;
+
+/**
+ * Checks native rules read from a file (`--rules`): each an object with a string `fileNamePrefix`
+ * and day fields that are absent, null or whole numbers ≥ 1 — a mistyped rule must not make a
+ * deletion look accounted for. Throws a message naming the rule and field.
+ */
+export function checkB2Rules(rules: unknown[], where: string): B2Rule[] {
+  rules.forEach((r, i) => {
+    if (!r || typeof r !== 'object' || Array.isArray(r))
+      throw new Error(`${where}: rule ${i} is not an object`);
+    const o = r as Record<string, unknown>;
+    if (typeof o.fileNamePrefix !== 'string')
+      throw new Error(
+        `${where}: rule ${i}: fileNamePrefix must be a string (got ${JSON.stringify(o.fileNamePrefix)})`,
+      );
+    for (const f of DAY_FIELDS) {
+      const d = o[f];
+      if (d !== undefined && d !== null && !(Number.isInteger(d) && (d as number) >= 1))
+        throw new Error(
+          `${where}: rule ${i} (${o.fileNamePrefix}): ${f} must be null or a whole number of days ≥ 1 (got ${JSON.stringify(d)})`,
+        );
+    }
+  });
+  return rules as B2Rule[];
+}
+
 export interface S3Rule {
   ID?: string;
   Status?: string;

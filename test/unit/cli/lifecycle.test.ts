@@ -1,4 +1,4 @@
-import { fromS3Rules, planLifecycle, ruleFor } from '../../../scripts/lib/lifecycle';
+import { checkB2Rules, fromS3Rules, planLifecycle, ruleFor } from '../../../scripts/lib/lifecycle';
 import { VersionEntry } from '../../../scripts/lib/objects';
 
 const DAY = 86_400_000;
@@ -109,5 +109,22 @@ describe('planLifecycle', () => {
         rule: 'terraform-state/',
       },
     ]);
+  });
+});
+
+describe('checkB2Rules (--rules files)', () => {
+  it('accepts native rules and names the rule and field of a mistyped one', () => {
+    const ok = [{ fileNamePrefix: 'db/', daysFromUploadingToHiding: 30, daysFromHidingToDeleting: null }];
+    expect(checkB2Rules(ok, 'f')).toEqual(ok);
+    expect(() => checkB2Rules([null], 'f')).toThrow('f: rule 0 is not an object');
+    expect(() => checkB2Rules([{ fileNamePrefix: 5 }], 'f')).toThrow(
+      /rule 0: fileNamePrefix must be a string/,
+    );
+    expect(() => checkB2Rules([{ fileNamePrefix: 'db/', daysFromHidingToDeleting: '1' }], 'f')).toThrow(
+      /rule 0 \(db\/\): daysFromHidingToDeleting must be null or a whole number/,
+    );
+    expect(() => checkB2Rules([{ fileNamePrefix: 'db/', daysFromUploadingToHiding: 0 }], 'f')).toThrow(
+      /daysFromUploadingToHiding/,
+    );
   });
 });
