@@ -1,14 +1,18 @@
 /**
  * Records the engine keeps (one account per region) and the auth context every engine method
- * takes. Shapes are storage shapes, not wire shapes: the native layer renders them per API
- * version (docs/b2-api.md §3), the S3 layer renders them as XML.
+ * takes. Shapes are storage shapes, not wire shapes (except the CORS and replication rules, kept
+ * as on the wire): the native layer renders them per API version (docs/b2-api.md §3), the S3 layer
+ * renders them as XML.
  */
 
-// Capability names are wire constants (docs/b2-api.md §7), the one thing the emulator shares with the client.
+// Shared with the client through infra/b2/wire/ only: the capability names (docs/b2-api.md §7), and
+// the CORS and replication rule shapes, which are stored exactly as on the wire (one definition each).
 import { BUCKET_RESTRICTED_CAPABILITIES } from '../../infra/b2/wire/capabilities';
+import type { CorsRule, ReplicationConfiguration } from '../../infra/b2/wire/types';
 
 export { ALL_CAPABILITIES } from '../../infra/b2/wire/capabilities';
 export type { Capability } from '../../infra/b2/wire/capabilities';
+export type { CorsRule, ReplicationConfiguration, ReplicationRule } from '../../infra/b2/wire/types';
 
 /** Capabilities a bucket-restricted key may hold (docs/b2-api.md §4): the wire list. */
 export const BUCKET_KEY_CAPABILITIES: ReadonlySet<string> = new Set(BUCKET_RESTRICTED_CAPABILITIES);
@@ -55,29 +59,6 @@ export interface LifecycleRule {
   daysFromUploadingToHiding: number | null;
   daysFromHidingToDeleting: number | null;
   daysFromStartingToCancelingUnfinishedLargeFiles?: number | null;
-}
-
-export interface CorsRule {
-  corsRuleName: string;
-  allowedOrigins: string[];
-  allowedOperations: string[];
-  allowedHeaders?: string[];
-  exposeHeaders?: string[];
-  maxAgeSeconds: number;
-}
-
-export interface ReplicationRule {
-  replicationRuleName: string;
-  destinationBucketId: string;
-  fileNamePrefix: string;
-  includeExistingFiles: boolean;
-  isEnabled: boolean;
-  priority: number;
-}
-
-export interface ReplicationConfiguration {
-  asReplicationSource: { sourceApplicationKeyId: string; replicationRules: ReplicationRule[] } | null;
-  asReplicationDestination: { sourceToDestinationKeyMapping: Record<string, string> } | null;
 }
 
 export interface NotificationRule {

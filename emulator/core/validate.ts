@@ -2,7 +2,7 @@
  * Semantic validation of B2 inputs (docs/b2-api.md §4). Each failure is a B2Error whose message names
  * the field and the rule, so a caller knows what to fix.
  */
-import { CORS_OPERATIONS } from '../../infra/b2/wire/cors';
+import { CORS_OPERATIONS, type CorsOperation } from '../../infra/b2/wire/cors';
 import { B2Error, errors } from './errors';
 import type {
   CorsRule,
@@ -245,6 +245,7 @@ export function validateLifecycleRules(v: unknown): LifecycleRule[] {
 }
 
 const CORS_OPS: ReadonlySet<string> = new Set(CORS_OPERATIONS);
+const isCorsOperation = (op: string): op is CorsOperation => CORS_OPS.has(op);
 
 function stringArray(v: unknown, field: string, optional: boolean): string[] | undefined {
   if (v === undefined || v === null) {
@@ -276,10 +277,12 @@ export function validateCorsRules(v: unknown): CorsRule[] {
       throw bad(`${f}.allowedOrigins: "*" must be the only origin`);
     if (origins.filter((x) => x.startsWith('https')).length > 1)
       throw bad(`${f}.allowedOrigins may contain at most one https origin`);
-    const ops = stringArray(o.allowedOperations, `${f}.allowedOperations`, false)!;
+    const ops: CorsOperation[] = [];
+    for (const op of stringArray(o.allowedOperations, `${f}.allowedOperations`, false)!) {
+      if (!isCorsOperation(op)) throw bad(`${f}.allowedOperations: unknown operation "${op}"`);
+      ops.push(op);
+    }
     if (ops.length === 0) throw bad(`${f}.allowedOperations must not be empty`);
-    for (const op of ops)
-      if (!CORS_OPS.has(op)) throw bad(`${f}.allowedOperations: unknown operation "${op}"`);
     const allowedHeaders = stringArray(o.allowedHeaders, `${f}.allowedHeaders`, true);
     const exposeHeaders = stringArray(o.exposeHeaders, `${f}.exposeHeaders`, true);
     const maxAge = o.maxAgeSeconds;

@@ -5,6 +5,7 @@
  * `Access-Control-Allow-Origin` and the rule's exposed headers.
  */
 import type { IncomingMessage, ServerResponse } from 'http';
+import type { CorsOperation } from '../../infra/b2/wire/cors';
 import type { CorsRule } from '../core/types';
 import type { Engine } from '../core/engine';
 import { errors } from '../core/errors';
@@ -37,7 +38,7 @@ function headerAllowed(rule: CorsRule, header: string): boolean {
 }
 
 /** The bucket a CORS-governed native request addresses, with its operation; null if not governed. */
-function target(engine: Engine, url: RequestTarget): { op: string; rules: CorsRule[] } | null {
+function target(engine: Engine, url: RequestTarget): { op: CorsOperation; rules: CorsRule[] } | null {
   const p = url.pathname;
   if (p.startsWith('/file/')) {
     const rest = p.slice(6);
@@ -47,7 +48,7 @@ function target(engine: Engine, url: RequestTarget): { op: string; rules: CorsRu
   }
   const m = /^\/b2api\/v\d+\/(b2_download_file_by_id|b2_upload_file|b2_upload_part)(?:\/([^/]+))?/.exec(p);
   if (!m) return null;
-  const op = m[1]!;
+  const op = m[1] as CorsOperation; // one of the three names the pattern admits
   let bucketId: string | undefined;
   if (op === 'b2_upload_file') bucketId = m[2];
   else {

@@ -16,15 +16,8 @@ export interface LifecycleRule {
   daysFromStartingToCancelingUnfinishedLargeFiles: number | null;
 }
 
-/** https://www.backblaze.com/docs/cloud-storage-cross-origin-resource-sharing-rules */
-export interface CorsRule {
-  corsRuleName: string;
-  allowedOrigins: string[];
-  allowedOperations: string[];
-  allowedHeaders?: string[];
-  exposeHeaders?: string[];
-  maxAgeSeconds: number;
-}
+/** https://www.backblaze.com/docs/cloud-storage-cross-origin-resource-sharing-rules (one definition, the wire's). */
+export type { CorsRule } from '../b2/wire/types';
 
 /**
  * Bucket default encryption. Only SSE-B2 is accepted: B2 refuses SSE-C as a bucket default and no
