@@ -83,6 +83,11 @@ export interface ProviderHost {
   delete(urn: string, id: string, props: Props): Promise<void>;
   /** Everything the host wrote on stderr (provider progress lines, errors). */
   stderr(): string;
+  /**
+   * Waits (bounded, 10 s) until stderr matches: the host writes its log lines asynchronously, so
+   * a line may arrive just after the gRPC answer it belongs to. Fails like `toMatch` on timeout.
+   */
+  expectStderr(pattern: RegExp): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -215,6 +220,11 @@ export async function startProviderHost(
       await call('delete', req);
     },
     stderr: () => stderr,
+    async expectStderr(pattern: RegExp) {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      expect(stderr).toMatch(pattern);
+    },
     async stop() {
       client.close();
       if (proc.exitCode === null && proc.signalCode === null) {

@@ -169,9 +169,7 @@ test("ownership: leftover cleanup deletes only keys named with this stack's disc
   // create must not take A's key for its own leftover.
   const b = await createKey(aName, { deleteUnrecordedSameName: true, ownerStack: OTHER });
   expect(await liveKeyIds(aName)).toEqual([a.id, b.id].sort());
-  expect(h.host.stderr()).toMatch(
-    /not deleting same-name keys of .*does not end with this stack's discriminator/,
-  );
+  await h.host.expectStderr(/not deleting same-name keys of .*does not end with this stack's discriminator/);
   // A name without any discriminator is never cleaned up either.
   const plain = await createKey('ifb-nodisc', OWNED);
   const plain2 = await createKey('ifb-nodisc', OWNED);
@@ -216,7 +214,7 @@ test('a create retried after a crash reports the unrecorded key instead of hidin
   const first = await createKey('ifb-crash');
   const again = await createKey('ifb-crash');
   expect(again.state.sameNameKeyIds).toEqual([first.id]);
-  expect(h.host.stderr()).toMatch(new RegExp(`existing key\\(s\\) named ifb-crash: ${first.id}`));
+  await h.host.expectStderr(new RegExp(`existing key\\(s\\) named ifb-crash: ${first.id}`));
 });
 
 test('with deleteUnrecordedSameName (as the components set it) a retried create removes the leftover: no orphaned key', async () => {
@@ -226,9 +224,7 @@ test('with deleteUnrecordedSameName (as the components set it) a retried create 
   const again = await createKey(name, OWNED);
   expect(again.state.sameNameKeyIds).toEqual([first.id]);
   expect(await liveKeyIds(name)).toEqual([again.id]);
-  expect(h.host.stderr()).toMatch(
-    new RegExp(`deleted 1 unrecorded key\\(s\\) named ${name} \\(${first.id}\\)`),
-  );
+  await h.host.expectStderr(new RegExp(`deleted 1 unrecorded key\\(s\\) named ${name} \\(${first.id}\\)`));
   // Changing the flag alone is not a replacement.
   const olds = again.state;
   expect(

@@ -213,7 +213,7 @@ test('delete of a non-empty bucket is refused without forceDestroy, with the cou
 
   await h.host.delete(urn, id, { ...state, forceDestroy: true });
   expect(await h.primary.getBucketById(id)).toBeUndefined();
-  expect(h.host.stderr()).toMatch(new RegExp(`forceDestroy ${name}: deleted 4 file versions`));
+  await h.host.expectStderr(new RegExp(`forceDestroy ${name}: deleted 4 file versions`));
 });
 
 test('create retried after a crash adopts the bucket it made, no duplicate; a name owned by another account fails clearly', async () => {
@@ -225,8 +225,8 @@ test('create retried after a crash adopts the bucket it made, no duplicate; a na
   expect(
     (await h.primary.listBuckets({ bucketTypes: ['all'] })).filter((b) => b.bucketName === name),
   ).toHaveLength(1);
-  expect(h.host.stderr()).toMatch(new RegExp(`bucket ${name} already exists in this account`));
-  expect(h.host.stderr()).toMatch(/with this resource's ownership marker; adopting it/);
+  await h.host.expectStderr(new RegExp(`bucket ${name} already exists in this account`));
+  await h.host.expectStderr(/with this resource's ownership marker; adopting it/);
 
   const foreign = uniqueName('foreign');
   await h.replica.createBucket({ bucketName: foreign, bucketType: 'allPrivate' });
@@ -254,7 +254,7 @@ test('a revision conflict (409) during update is retried by re-reading', async (
   });
   const updated = await h.host.update(urn, id, state, next);
   expect(updated.properties.bucketInfo.extra).toBe('1');
-  expect(h.host.stderr()).toMatch(/changed meanwhile \(revision \d+, 409\); re-reading and re-applying/);
+  await h.host.expectStderr(/changed meanwhile \(revision \d+, 409\); re-reading and re-applying/);
 });
 
 test('injected 503 and 429 are survived', async () => {
@@ -493,7 +493,7 @@ describe('ownership (issue 10 item 1)', () => {
       'owner-stack': STACK,
       'owner-resource': `${name}-res`,
     });
-    expect(h.host.stderr()).toMatch(
+    await h.host.expectStderr(
       new RegExp(
         `adopting bucket ${name} \\(${a.id}\\) by id; previous owner: stack "${OTHER}", resource "old-owner"`,
       ),
@@ -516,9 +516,7 @@ describe('ownership (issue 10 item 1)', () => {
     const names = [];
     for await (const v of h.primary.listFileVersions({ bucketId: a.id })) names.push(v.fileName);
     expect(names).toEqual(['data.txt']);
-    expect(h.host.stderr()).toMatch(
-      new RegExp(`bucket ${name} \\(${a.id}\\) now belongs to stack "${STACK}"`),
-    );
+    await h.host.expectStderr(new RegExp(`bucket ${name} \\(${a.id}\\) now belongs to stack "${STACK}"`));
   });
 
   test('bucketInfo may not set the marker keys, nor exceed 10 entries with the marker', async () => {
@@ -597,7 +595,7 @@ test("Object Lock found on the live bucket but absent from config: refresh recor
   const refreshed = await h.host.read(urn, id, state, checked);
   expect(refreshed.properties.fileLockEnabled).toBe(true);
   expect(refreshed.inputs).toMatchObject({ bucketName: name, fileLockEnabled: true });
-  expect(h.host.stderr()).toMatch(
+  await h.host.expectStderr(
     new RegExp(`warning: bucket ${name} \\(${id}\\) has Object Lock enabled in B2 but not in the state`),
   );
   const preview = await h.host.check(urn, refreshed.inputs!, inputs(name));

@@ -199,7 +199,7 @@ test('a revision conflict and a 503 while writing replication are survived', asy
     (await replicationOf('primary', e.source.id)).asReplicationSource!.replicationRules[0]
       .replicationRuleName,
   ).toBe('to-eu');
-  expect(h.host.stderr()).toMatch(/replication to-eu: bucket .* changed meanwhile/);
+  await h.host.expectStderr(/replication to-eu: bucket .* changed meanwhile/);
   expect(rep.id).toBe(`${e.source.id}/to-eu`);
 });
 
