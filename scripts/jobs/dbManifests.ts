@@ -3,6 +3,7 @@ import { Engine, TableStat } from '../lib/db';
 import { JobError } from '../lib/errors';
 import { Manifest } from '../lib/manifest';
 import { getBuffer, listKeys } from '../lib/objects';
+import { resolveRestoreSource, RestoreSource } from '../lib/restoreSource';
 import { JobContext } from '../lib/runner';
 
 export interface DumpRecord {
@@ -54,5 +55,23 @@ export async function newestDump(
   }
   throw new JobError(
     `no successful db-dump manifest for engine ${engine}${database ? ` and database ${database}` : ''} under manifests/db-dump/`,
+  );
+}
+
+/**
+ * The restore source for a dump found by `newestDump`: the exact version its manifest lists, with
+ * the manifest's SHA-256 and size as the expected values. Shared by `db-restore` and `drill`.
+ */
+export function newestDumpSource(ctx: JobContext, rec: DumpRecord): Promise<RestoreSource> {
+  return resolveRestoreSource(
+    ctx,
+    rec.key,
+    { versionId: rec.versionId },
+    {
+      sha256: rec.sha256,
+      manifestKey: rec.manifestKey,
+      size: rec.size,
+      chosenBy: `newest dump (${rec.manifestKey})`,
+    },
   );
 }

@@ -29,7 +29,7 @@ import {
 } from '../lib/restoreSource';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { parseInstant } from '../lib/timeparse';
-import { newestDump } from './dbManifests';
+import { newestDump, newestDumpSource } from './dbManifests';
 
 export interface DbRestoreOptions {
   engine: Engine;
@@ -105,17 +105,7 @@ export async function restoreDump(
 async function resolveSource(ctx: JobContext, opts: DbRestoreOptions, conn: DbConn): Promise<RestoreSource> {
   if (!opts.key) {
     const rec = await newestDump(ctx, opts.engine, opts.database ?? conn.database);
-    return resolveRestoreSource(
-      ctx,
-      rec.key,
-      { versionId: rec.versionId },
-      {
-        sha256: rec.sha256,
-        manifestKey: rec.manifestKey,
-        size: rec.size,
-        chosenBy: `newest dump (${rec.manifestKey})`,
-      },
-    );
+    return newestDumpSource(ctx, rec);
   }
   return resolveRestoreSource(ctx, opts.key, { versionId: opts.versionId, at: opts.at });
 }

@@ -15,10 +15,10 @@ import {
   withPasswordFile,
 } from '../lib/db';
 import { EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
-import { requireExpectedHash, resolveRestoreSource } from '../lib/restoreSource';
+import { requireExpectedHash } from '../lib/restoreSource';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
 import { restoreDump } from './dbRestore';
-import { newestDump } from './dbManifests';
+import { newestDump, newestDumpSource } from './dbManifests';
 
 export interface DrillOptions {
   engine: Engine;
@@ -54,17 +54,7 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
   await createDatabase(admin, scratchName, ctx.env);
   const scratch = withDatabase(admin, scratchName);
   try {
-    const src = await resolveRestoreSource(
-      ctx,
-      rec.key,
-      { versionId: rec.versionId },
-      {
-        sha256: rec.sha256,
-        manifestKey: rec.manifestKey,
-        size: rec.size,
-        chosenBy: `newest dump (${rec.manifestKey})`,
-      },
-    );
+    const src = await newestDumpSource(ctx, rec);
     requireExpectedHash(src, false);
     const r = await restoreDump(ctx, src, scratch);
     const actual = await tableStats(scratch, ctx.env);
