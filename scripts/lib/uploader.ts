@@ -299,9 +299,7 @@ class SpoolPart implements PartBuilder {
 export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   const concurrency = Math.max(1, req.concurrency ?? DEFAULT_CONCURRENCY);
   // Reserved synchronously, before the first await: concurrent callers see each other's share.
-  const wanted = req.partSize * (concurrency + 1);
-  const reserved = reservedMemory + wanted <= (req.memoryBudget ?? MEMORY_BUDGET) ? wanted : 0;
-  reservedMemory += reserved;
+  const reserved = reserveMemory(req, concurrency);
   const pool = new BufferPool();
   let spoolRoot: string | undefined;
   const sha256 = createHash('sha256');
@@ -319,54 +317,9 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   let total = 0;
   let partNo = 0;
 
-  const common = {
-    Bucket: req.bucket,
-    Key: req.key,
-    ...(req.sse === false ? {} : { ServerSideEncryption: 'AES256' as const }),
-  };
-
-  const startMultipart = async (): Promise<string> => {
-    const out = await req.s3.send(
-      new CreateMultipartUploadCommand({
-        ...common,
-        ContentType: req.contentType,
-        // run-id lets a retried Complete whose first answer was lost recognise its own object.
-        Metadata: { ...req.metadata, 'run-id': runId },
-      }),
-      { abortSignal: signal },
-    );
-    if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
-    return out.UploadId;
-  };
-
-  const sendPart = (ready: ReadyPart, id: string): Promise<void> =>
-    req.policy
-      .run(
-        async () => {
-          const out = await sendWithIntegrity(req.s3, ready, (integrity) =>
-            req.s3.send(
-              new UploadPartCommand({
-                Bucket: req.bucket,
-                Key: req.key,
-                UploadId: id,
-                PartNumber: ready.number,
-                Body: ready.body(),
-                ContentLength: ready.size,
-                ...integrity,
-              }),
-              { abortSignal: signal },
-            ),
-          );
-          if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
-          etags.set(ready.number, out.ETag);
-        },
-        { signal, operation: `UploadPart ${req.key} #${ready.number}` },
-      )
-      .finally(() => ready.release());
-
   const enqueue = async (ready: ReadyPart): Promise<void> => {
-    uploadId ??= await startMultipart();
-    const p = sendPart(ready, uploadId).catch((err) => {
+    uploadId ??= await startMultipart(req, runId, signal);
+    const p = sendPart(req, ready, uploadId, etags, signal).catch((err) => {
       firstFailure ??= err;
       internal.abort(err);
     });
@@ -432,70 +385,19 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     }
     const digest = sha256.digest('hex');
 
-    if (!uploadId) {
-      // Whole object fits one part: a single PutObject with the SHA-256 in its metadata.
-      try {
-        await untilAborted(req.beforeComplete?.(), signal);
-        const out = await req.policy.run(
-          () =>
-            sendWithIntegrity(req.s3, last, (integrity) =>
-              req.s3.send(
-                new PutObjectCommand({
-                  ...common,
-                  ContentType: req.contentType,
-                  Body: last.body(),
-                  ContentLength: last.size,
-                  Metadata: { ...req.metadata, sha256: digest },
-                  ...integrity,
-                }),
-                { abortSignal: signal },
-              ),
-            ),
-          { signal, operation: `PutObject ${req.key}` },
-        );
-        return {
-          key: req.key,
-          versionId: out.VersionId,
-          etag: out.ETag,
-          size: total,
-          sha256: digest,
-          parts: 1,
-          multipart: false,
-          sha256InMetadata: true,
-        };
-      } finally {
-        await last.release();
-      }
-    }
+    // Whole object fits one part: a single PutObject with the SHA-256 in its metadata.
+    if (!uploadId) return await putWhole(req, last, digest, total, signal);
 
     if (last.size > 0) await enqueue(last);
     else await last.release();
     await Promise.all(inflight.values());
     if (firstFailure) throw firstFailure;
-    await untilAborted(req.beforeComplete?.(), signal);
-    const parts = [...etags.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-    const out = await completeOrAdopt(req, uploadId, parts, runId, total, signal);
-    return {
-      key: req.key,
-      versionId: out.versionId,
-      etag: out.etag,
-      size: total,
-      sha256: digest,
-      parts: parts.length,
-      multipart: true,
-      sha256InMetadata: false,
-    };
+    return await finishMultipart(req, uploadId, etags, runId, total, digest, signal);
   } catch (err) {
     // Recorded first, so the AbortErrors the abort provokes in parts on the wire do not mask it.
     firstFailure ??= err;
     internal.abort(err);
-    await part?.discard();
-    await held?.release();
-    await Promise.allSettled(inflight.values());
-    if (uploadId) await abortQuietly(req, uploadId);
-    req.body.destroy();
+    await cleanUpAfterFailure(req, part, held, inflight, uploadId);
     // An outside abort (SIGTERM) is the cause; the AbortErrors it provoked are not.
     throw req.signal?.aborted ? req.signal.reason : firstFailure;
   } finally {
@@ -503,6 +405,166 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     req.signal?.removeEventListener('abort', onOuterAbort);
     if (spoolRoot) await fsp.rm(spoolRoot, { recursive: true, force: true });
   }
+}
+
+/**
+ * Reserves this upload's share of MEMORY_BUDGET (`concurrency + 1` parts), or nothing when it does
+ * not fit: the upload then spools its parts to disk. Synchronous, so concurrent callers see each
+ * other's share; the caller gives it back with `reservedMemory -= reserved`.
+ */
+function reserveMemory(req: UploadRequest, concurrency: number): number {
+  const wanted = req.partSize * (concurrency + 1);
+  const reserved = reservedMemory + wanted <= (req.memoryBudget ?? MEMORY_BUDGET) ? wanted : 0;
+  reservedMemory += reserved;
+  return reserved;
+}
+
+/** Bucket, key and server-side encryption, common to PutObject and CreateMultipartUpload. */
+function objectTarget(req: UploadRequest): {
+  Bucket: string;
+  Key: string;
+  ServerSideEncryption?: 'AES256';
+} {
+  return {
+    Bucket: req.bucket,
+    Key: req.key,
+    ...(req.sse === false ? {} : { ServerSideEncryption: 'AES256' as const }),
+  };
+}
+
+async function startMultipart(req: UploadRequest, runId: string, signal: AbortSignal): Promise<string> {
+  const out = await req.s3.send(
+    new CreateMultipartUploadCommand({
+      ...objectTarget(req),
+      ContentType: req.contentType,
+      // run-id lets a retried Complete whose first answer was lost recognise its own object.
+      Metadata: { ...req.metadata, 'run-id': runId },
+    }),
+    { abortSignal: signal },
+  );
+  if (!out.UploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  return out.UploadId;
+}
+
+/** Uploads one part (retried by the policy), records its ETag, and releases the part either way. */
+function sendPart(
+  req: UploadRequest,
+  ready: ReadyPart,
+  uploadId: string,
+  etags: Map<number, string>,
+  signal: AbortSignal,
+): Promise<void> {
+  return req.policy
+    .run(
+      async () => {
+        const out = await sendWithIntegrity(req.s3, ready, (integrity) =>
+          req.s3.send(
+            new UploadPartCommand({
+              Bucket: req.bucket,
+              Key: req.key,
+              UploadId: uploadId,
+              PartNumber: ready.number,
+              Body: ready.body(),
+              ContentLength: ready.size,
+              ...integrity,
+            }),
+            { abortSignal: signal },
+          ),
+        );
+        if (!out.ETag) throw new Error(`UploadPart ${ready.number} returned no ETag`);
+        etags.set(ready.number, out.ETag);
+      },
+      { signal, operation: `UploadPart ${req.key} #${ready.number}` },
+    )
+    .finally(() => ready.release());
+}
+
+/** The whole object in one PutObject, its SHA-256 in the metadata; releases the part either way. */
+async function putWhole(
+  req: UploadRequest,
+  last: ReadyPart,
+  digest: string,
+  total: number,
+  signal: AbortSignal,
+): Promise<UploadResult> {
+  try {
+    await untilAborted(req.beforeComplete?.(), signal);
+    const out = await req.policy.run(
+      () =>
+        sendWithIntegrity(req.s3, last, (integrity) =>
+          req.s3.send(
+            new PutObjectCommand({
+              ...objectTarget(req),
+              ContentType: req.contentType,
+              Body: last.body(),
+              ContentLength: last.size,
+              Metadata: { ...req.metadata, sha256: digest },
+              ...integrity,
+            }),
+            { abortSignal: signal },
+          ),
+        ),
+      { signal, operation: `PutObject ${req.key}` },
+    );
+    return {
+      key: req.key,
+      versionId: out.VersionId,
+      etag: out.ETag,
+      size: total,
+      sha256: digest,
+      parts: 1,
+      multipart: false,
+      sha256InMetadata: true,
+    };
+  } finally {
+    await last.release();
+  }
+}
+
+/** Every part is stored: completes the multipart upload from the recorded ETags, in part order. */
+async function finishMultipart(
+  req: UploadRequest,
+  uploadId: string,
+  etags: Map<number, string>,
+  runId: string,
+  total: number,
+  digest: string,
+  signal: AbortSignal,
+): Promise<UploadResult> {
+  await untilAborted(req.beforeComplete?.(), signal);
+  const parts = [...etags.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+  const out = await completeOrAdopt(req, uploadId, parts, runId, total, signal);
+  return {
+    key: req.key,
+    versionId: out.versionId,
+    etag: out.etag,
+    size: total,
+    sha256: digest,
+    parts: parts.length,
+    multipart: true,
+    sha256InMetadata: false,
+  };
+}
+
+/**
+ * After a failure (the internal signal already aborted): drops the part being filled and the one
+ * held back, waits for the parts on the wire to settle, aborts the multipart upload if one was
+ * started, and stops the source.
+ */
+async function cleanUpAfterFailure(
+  req: UploadRequest,
+  part: PartBuilder | undefined,
+  held: ReadyPart | undefined,
+  inflight: Map<number, Promise<void>>,
+  uploadId: string | undefined,
+): Promise<void> {
+  await part?.discard();
+  await held?.release();
+  await Promise.allSettled(inflight.values());
+  if (uploadId) await abortQuietly(req, uploadId);
+  req.body.destroy();
 }
 
 type IntegrityFields = { ChecksumCRC32: string } | { ContentMD5: string };
