@@ -300,9 +300,8 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   const concurrency = Math.max(1, req.concurrency ?? DEFAULT_CONCURRENCY);
   // Reserved synchronously, before the first await: concurrent callers see each other's share.
   const reserved = reserveMemory(req, concurrency);
-  const pool = new BufferPool();
-  let spoolRoot: string | undefined;
   const sha256 = createHash('sha256');
+  const partMaker = new PartMaker(req, concurrency, reserved, sha256);
   const runId = randomUUID();
   const internal = new AbortController();
   const onOuterAbort = (): void => internal.abort(req.signal?.reason);
@@ -315,7 +314,6 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   const etags = new Map<number, string>();
   let firstFailure: unknown;
   let total = 0;
-  let partNo = 0;
 
   const enqueue = async (ready: ReadyPart): Promise<void> => {
     uploadId ??= await startMultipart(req, runId, signal);
@@ -330,26 +328,12 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
     if (firstFailure) throw firstFailure;
   };
 
-  const newPart = async (): Promise<PartBuilder> => {
-    partNo += 1;
-    if (partNo > MAX_PARTS) {
-      throw new Error(
-        `the stream needs more than ${MAX_PARTS} parts; pass a larger --part-size or an expected size`,
-      );
-    }
-    const size = partSizeFor(partNo, req.partSize);
-    if (size * (concurrency + 1) <= reserved)
-      return new MemoryPart(partNo, size, pool, sha256, integrityFor(req.s3));
-    spoolRoot ??= await fsp.mkdtemp(path.join(req.spoolDir ?? os.tmpdir(), 'ifb-upload-'));
-    return new SpoolPart(partNo, size, path.join(spoolRoot, `part-${partNo}`), sha256);
-  };
-
   // A full part is held back until the next byte arrives: if the stream ends exactly on the part
   // boundary it is the whole object and goes out as one PutObject (a one-part multipart upload
   // would be refused by B2 — EntityTooSmall — and the job would fail).
   let held: ReadyPart | undefined;
   try {
-    part = await newPart();
+    part = await partMaker.next();
     for await (const raw of req.body) {
       if (firstFailure) throw firstFailure;
       if (signal.aborted) throw signal.reason ?? new Error('upload aborted');
@@ -361,7 +345,7 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
           held = undefined; // enqueue owns it now
           await enqueue(full);
         }
-        part ??= await newPart();
+        part ??= await partMaker.next();
         const room = part.capacity - part.size;
         const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
         const wrote = part.write(piece);
@@ -403,7 +387,43 @@ export async function uploadStream(req: UploadRequest): Promise<UploadResult> {
   } finally {
     reservedMemory -= reserved;
     req.signal?.removeEventListener('abort', onOuterAbort);
-    if (spoolRoot) await fsp.rm(spoolRoot, { recursive: true, force: true });
+    await partMaker.dispose();
+  }
+}
+
+/**
+ * Makes the parts of one upload in order: in memory while this upload's reservation covers
+ * `concurrency + 1` parts of the size, else spooled to files in a temporary folder of its own.
+ */
+class PartMaker {
+  private partNo = 0;
+  private spoolRoot: string | undefined;
+  private readonly pool = new BufferPool();
+
+  constructor(
+    private readonly req: UploadRequest,
+    private readonly concurrency: number,
+    private readonly reserved: number,
+    private readonly sha256: Hash,
+  ) {}
+
+  async next(): Promise<PartBuilder> {
+    const partNo = ++this.partNo;
+    if (partNo > MAX_PARTS) {
+      throw new Error(
+        `the stream needs more than ${MAX_PARTS} parts; pass a larger --part-size or an expected size`,
+      );
+    }
+    const size = partSizeFor(partNo, this.req.partSize);
+    if (size * (this.concurrency + 1) <= this.reserved)
+      return new MemoryPart(partNo, size, this.pool, this.sha256, integrityFor(this.req.s3));
+    this.spoolRoot ??= await fsp.mkdtemp(path.join(this.req.spoolDir ?? os.tmpdir(), 'ifb-upload-'));
+    return new SpoolPart(partNo, size, path.join(this.spoolRoot, `part-${partNo}`), this.sha256);
+  }
+
+  /** Removes the spool folder, if any part needed one. */
+  async dispose(): Promise<void> {
+    if (this.spoolRoot) await fsp.rm(this.spoolRoot, { recursive: true, force: true });
   }
 }
 
