@@ -197,9 +197,13 @@ it('an endpoint that refuses checksum headers gets Content-MD5: byte-exact, refu
   const sent = uploads(seen);
   const refused = sent.filter((s) => s.status !== 200);
   // Only parts already filled with a CRC32 before the first refusal are refused (at most the
-  // parts in flight at once); every later part and the put go straight to Content-MD5.
+  // 4 parts of multi.bin, all in flight at once); every later part and the put go straight to
+  // Content-MD5. A part whose refusal arrived as a connection reset is sent once more as a
+  // transient failure and refused again, so a part shows up refused at most twice (8 in all).
   expect(refused.length).toBeGreaterThanOrEqual(1);
-  expect(refused.length).toBeLessThanOrEqual(5);
+  expect(refused.length).toBeLessThanOrEqual(2 * 4);
+  for (const n of new Set(refused.map((r) => r.headers['x-amz-checksum-crc32'])))
+    expect(refused.filter((r) => r.headers['x-amz-checksum-crc32'] === n).length).toBeLessThanOrEqual(2);
   for (const r of refused) expect(r.headers['x-amz-checksum-crc32']).toBeDefined();
   const ok = sent.filter((s) => s.status === 200);
   expect(ok).toHaveLength(4 + 1);
