@@ -167,9 +167,13 @@ function installPlugins(needHost) {
   linkFile(dynamic, path.join(BIN_DIR, 'pulumi-resource-pulumi-nodejs'));
   const hostExe = path.join(BIN_DIR, 'pulumi-language-nodejs');
   if (needHost) {
-    // A wrapper, not a symlink: the engine execs it directly and node must find our script.
-    const script = path.join(ROOT, 'tools', 'lib', 'pulumi-language-nodejs.js');
-    const body = `#!/bin/sh\n# Installed by tools/ensure-pulumi.js: the repository's Node.js language host.\nexec node "${script}" "$@"\n`;
+    // A wrapper, not a symlink: the engine execs it directly and node must find our script. The
+    // script is found relative to the wrapper (<root>/.cache/pulumi/<version>/bin), never by an
+    // absolute path: a checkout whose .cache is shared (a symlink from a clone or worktree) would
+    // otherwise point every user of the cache at whichever checkout installed it last, and at a
+    // deleted one once that checkout is gone.
+    const script = path.relative(BIN_DIR, path.join(ROOT, 'tools', 'lib', 'pulumi-language-nodejs.js'));
+    const body = `#!/bin/sh\n# Installed by tools/ensure-pulumi.js: the repository's Node.js language host.\nexec node "$(dirname "$0")/${script}" "$@"\n`;
     if (!fs.existsSync(hostExe) || fs.readFileSync(hostExe, 'utf8') !== body) {
       fs.rmSync(hostExe, { force: true });
       fs.writeFileSync(hostExe, body, { mode: 0o755 });

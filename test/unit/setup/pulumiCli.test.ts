@@ -86,7 +86,11 @@ describe('ensurePulumi', () => {
       });
       // No language host beside it: the repository's host is installed as a wrapper.
       const host = path.join(binDir, 'pulumi-language-nodejs');
+      // Found relative to the wrapper, so a shared .cache serves every checkout that links it.
       expect(fs.readFileSync(host, 'utf8')).toContain(
+        '"$(dirname "$0")/../../../../tools/lib/pulumi-language-nodejs.js"',
+      );
+      expect(path.resolve(binDir, '../../../../tools/lib/pulumi-language-nodejs.js')).toBe(
         path.join(sb.root, 'tools', 'lib', 'pulumi-language-nodejs.js'),
       );
       expect(fs.statSync(host).mode & 0o111).not.toBe(0);
