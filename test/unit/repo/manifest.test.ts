@@ -30,7 +30,10 @@ function importedPackages(file: string): string[] {
   const text = fs
     .readFileSync(file, 'utf8')
     .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/^\s*\/\/.*$/gm, '');
+    .replace(/^\s*\/\/.*$/gm, '')
+    // Template literals are text, not this file's imports (e.g. code a test runs in a child
+    // process against packages it creates in a temp dir).
+    .replace(/`(?:\\[\s\S]|[^`\\])*`/g, '``');
   const out = new Set<string>();
   // `require(` not preceded by `.` (config.require('x') is not an import); `requireFromRoot(` is
   // the language host's resolver for packages.
