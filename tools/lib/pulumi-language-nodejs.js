@@ -328,8 +328,11 @@ class PolicyPackProxy {
   /** @returns {Promise<number>} the port the engine should dial */
   listen() {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
+      this.server.bindAsync(
+        '127.0.0.1:0',
+        grpc.ServerCredentials.createInsecure(),
+        /** @param {Error | null} err @param {number} port */
+        (err, port) => (err ? reject(err) : resolve(port)),
       );
     });
   }
@@ -602,6 +605,7 @@ class LanguageHost {
       cb(null, res);
     };
     let args;
+    /** @type {NodeJS.ProcessEnv} */
     let env;
     try {
       const info = req.getInfo();
@@ -675,13 +679,18 @@ function main() {
   };
   // Everything else answers UNIMPLEMENTED (grpc-js does that for methods left out).
   server.addService(langGrpc.LanguageRuntimeService, impl);
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => {
-    if (err) {
-      process.stderr.write(`pulumi-language-nodejs: could not listen: ${err.message}\n`);
-      process.exit(1);
-    }
-    process.stdout.write(`${port}\n`);
-  });
+  server.bindAsync(
+    '127.0.0.1:0',
+    grpc.ServerCredentials.createInsecure(),
+    /** @param {Error | null} err @param {number} port */
+    (err, port) => {
+      if (err) {
+        process.stderr.write(`pulumi-language-nodejs: could not listen: ${err.message}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`${port}\n`);
+    },
+  );
   const stop = () => {
     for (const child of host.children) child.kill('SIGINT');
     server.tryShutdown(() => process.exit(0));
