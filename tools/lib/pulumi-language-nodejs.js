@@ -380,6 +380,23 @@ class PolicyPackProxy {
   }
 }
 
+/**
+ * The program's resource plugins as messages of one protobuf dependency type (the engine asks
+ * for them as PluginDependency in GetRequiredPlugins and as PackageDependency in
+ * GetRequiredPackages; both carry the same four fields).
+ * @param {string} dir @param {new () => any} Message
+ */
+function resourceDependencies(dir, Message) {
+  return requiredPlugins(dir).map((p) => {
+    const d = new Message();
+    d.setName(p.name);
+    d.setKind('resource');
+    d.setVersion(p.version);
+    d.setServer(p.server);
+    return d;
+  });
+}
+
 class LanguageHost {
   /** @param {{ engineAddress: string, tracing: string }} args */
   constructor(args) {
@@ -408,16 +425,7 @@ class LanguageHost {
     try {
       const dir = call.request.getInfo()?.getProgramDirectory() || call.request.getPwd();
       const res = new langProto.GetRequiredPluginsResponse();
-      res.setPluginsList(
-        requiredPlugins(dir).map((p) => {
-          const d = new pluginProto.PluginDependency();
-          d.setName(p.name);
-          d.setKind('resource');
-          d.setVersion(p.version);
-          d.setServer(p.server);
-          return d;
-        }),
-      );
+      res.setPluginsList(resourceDependencies(dir, pluginProto.PluginDependency));
       cb(null, res);
     } catch (err) {
       cb(grpcError(err));
@@ -429,16 +437,7 @@ class LanguageHost {
     try {
       const dir = call.request.getInfo().getProgramDirectory();
       const res = new langProto.GetRequiredPackagesResponse();
-      res.setPackagesList(
-        requiredPlugins(dir).map((p) => {
-          const d = new pluginProto.PackageDependency();
-          d.setName(p.name);
-          d.setKind('resource');
-          d.setVersion(p.version);
-          d.setServer(p.server);
-          return d;
-        }),
-      );
+      res.setPackagesList(resourceDependencies(dir, pluginProto.PackageDependency));
       cb(null, res);
     } catch (err) {
       cb(grpcError(err));
