@@ -8,6 +8,7 @@
  *           and .cache/venv-b2sdk1 (b2sdk 1.x, API v2)
  *   pulumi  the pinned Pulumi CLI (tools/ensure-pulumi.js)
  *   actionlint  the pinned workflow linter (tools/lib/actionlint.js)
+ *   bundle  the CLI's start-up bundle in .cache/bundles (tools/lib/bundle.js; rebuilt on demand anyway)
  * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
  * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
  * Any failure exits non-zero with what failed and how to fix it.
@@ -17,7 +18,7 @@ const { ROOT, CACHE_DIR, log, fail } = require('./lib/proc');
 const { withLock } = require('./lib/lock');
 const { STAMP_FILE, writeStep } = require('./lib/stamp');
 
-const STEPS = ['apt', 'python', 'pulumi', 'actionlint'];
+const STEPS = ['apt', 'python', 'pulumi', 'actionlint', 'bundle'];
 
 const HELP = `usage: node tools/setup.js [--only ${STEPS.join('|')}] [--skip STEP] [--skip-pulumi] [--force]
 
@@ -29,6 +30,7 @@ Installs what the tests need (idempotent; fast when already done):
           .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
   pulumi  the pinned Pulumi CLI (see tools/ensure-pulumi.js and README "Pulumi CLI")
   actionlint  the pinned GitHub Actions linter, built from the Go module proxy into .cache/actionlint
+  bundle  the backup CLI's single-file bundle (.cache/bundles; faster start-up, rebuilt when stale)
 
   --only STEP     run just this step (repeatable)
   --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
@@ -101,6 +103,14 @@ function runSteps(steps, force) {
       require('./lib/pulumi-cli').ensurePulumi({ force });
     } else if (step === 'actionlint') {
       require('./lib/actionlint').ensureActionlint({ force });
+    } else if (step === 'bundle') {
+      // Not fatal: without a bundle the CLI runs through tsx, only slower to start.
+      const { ensureBundle } = require('./lib/bundle');
+      const out = ensureBundle('infrafabric-backup', 'scripts/cli.ts');
+      log(
+        'bundle',
+        out ? `${path.relative(ROOT, out)} is current` : 'could not be built; the CLI will run through tsx',
+      );
     }
   }
 }

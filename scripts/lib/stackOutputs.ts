@@ -10,6 +10,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { UsageError } from './errors';
+import { TOOL_NAME } from './version';
 
 export type StackOutputs = Record<string, unknown>;
 export type KeyPurpose = 'backup-writer' | 'restore-reader';
@@ -25,10 +26,25 @@ export interface StackPick {
   bucketsSeen: string[];
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The checkout's root: the nearest directory above this file whose package.json is this project's.
+ * Searched rather than fixed, because the CLI also runs from its bundle in .cache/bundles/
+ * (tools/lib/bundle.js), where `__dirname` is not scripts/lib.
+ */
+export function findRepoRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === TOOL_NAME) return dir;
+    } catch {
+      // no package.json here (or not JSON): keep going up
+    }
+    if (path.dirname(dir) === dir) return path.resolve(from, '..', '..');
+  }
+}
 
 /** Runs the pinned Pulumi CLI through `npm run pulumi` (docs/architecture.md §3). */
-export async function readStackOutputs(stack: string, cwd: string = REPO_ROOT): Promise<StackOutputs> {
+export async function readStackOutputs(stack: string, cwd: string = findRepoRoot()): Promise<StackOutputs> {
   const args = [
     'run',
     '--silent',

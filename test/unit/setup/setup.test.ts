@@ -148,7 +148,18 @@ describe('setup.js --only python', () => {
     fs.mkdirSync(sb.cache, { recursive: true });
     const dead = spawnSync(process.execPath, ['-e', '']).pid;
     fs.writeFileSync(path.join(sb.cache, 'setup.lock'), String(dead));
-    const res = setup(['--skip', 'apt', '--skip', 'python', '--skip', 'pulumi', '--skip', 'actionlint']); // the lock is taken even so
+    const res = setup([
+      '--skip',
+      'apt',
+      '--skip',
+      'python',
+      '--skip',
+      'pulumi',
+      '--skip',
+      'actionlint',
+      '--skip',
+      'bundle',
+    ]); // the lock is taken even so
     expect(res.status).toBe(0);
     expect(res.stderr).not.toContain('waiting for PID');
     expect(fs.existsSync(path.join(sb.cache, 'setup.lock'))).toBe(false);
@@ -242,7 +253,9 @@ describe('setup.js arguments', () => {
   it('rejects an unknown step with exit 2 and the usage', () => {
     const res = setup(['--only', 'bogus']);
     expect(res.status).toBe(2);
-    expect(res.stderr).toContain('setup: --only needs one of apt, python, pulumi, actionlint (got bogus)');
+    expect(res.stderr).toContain(
+      'setup: --only needs one of apt, python, pulumi, actionlint, bundle (got bogus)',
+    );
     expect(res.stderr).toContain('usage: node tools/setup.js');
   });
 
@@ -266,7 +279,10 @@ describe('setup.js arguments', () => {
       'postgresql',
       'mariadb-server',
     ]);
-    const res = setup(['--skip', 'python', '--skip', 'pulumi', '--skip', 'actionlint'], env);
+    const res = setup(
+      ['--skip', 'python', '--skip', 'pulumi', '--skip', 'actionlint', '--skip', 'bundle'],
+      env,
+    );
     expect(res.status).toBe(0);
     expect(res.stderr).toMatch(/\[setup:done\] apt in/);
     expect(pyCalls(pyLog)).toEqual([]);
