@@ -1,11 +1,12 @@
 /** `verify`: reconcile the bucket with the run manifests and check SHA-256s. */
 import { VerifyOptions, verifyJob } from '../jobs/verify';
+import { BACKUP_JOBS } from '../lib/manifestIndex';
 import { defineCommand, int, str } from './common';
 
 export const verifyCommand = defineCommand<VerifyOptions>({
   name: 'verify',
   description:
-    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; exit 3 on any integrity problem',
+    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; with --max-age, that every backup job has succeeded recently; exit 3 on any integrity problem',
   job: verifyJob,
   define: (cmd) =>
     cmd
@@ -26,6 +27,15 @@ export const verifyCommand = defineCommand<VerifyOptions>({
         'do not fail when no run manifest lists any stored object in scope (default: fail, exit 3)',
         false,
       )
+      .option(
+        '--max-age <age>',
+        'fail (exit 3) every job in scope whose newest successful run is older than this, e.g. 26h for daily jobs (90m, 12h, 8d, 2w); scheduled verifies should set it: old backups keep verifying after a job stops running',
+      )
+      .option(
+        '--job <name>',
+        `judge the freshness of this job instead of every job with a run in scope; it must have a successful run (repeatable; ${BACKUP_JOBS.join(', ')})`,
+        (v: string, prev?: string[]) => [...(prev ?? []), v],
+      )
       .option('--strict', 'kept for old scripts: the default already fails unverifiable objects', false)
       .option('--rules <file>', 'native lifecycle rules JSON, when the S3 lifecycle call is unavailable'),
   options: (raw) => ({
@@ -36,5 +46,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     allowEmpty: !!raw.allowEmpty,
     strict: !!raw.strict,
     rulesFile: str(raw, 'rules'),
+    maxAge: str(raw, 'maxAge'),
+    jobs: raw.job as string[] | undefined,
   }),
 });

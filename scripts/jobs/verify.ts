@@ -10,14 +10,18 @@
  *    the manifest recorded for that version, else the object's metadata. An object with no
  *    recorded hash anywhere fails unless `--allow-unverified`.
  *
- * Exit 3 (integrity) when anything is missing, hidden, replaced, mismatched or unverifiable;
- * exit 1 when a download failed for another reason.
+ * 3. Freshness (scripts/lib/freshness.ts): each job's newest successful run; with `--max-age` a job
+ *    whose last success is older (or that never succeeded, or a `--job` that never ran) is stale.
+ *
+ * Exit 3 (integrity) when anything is missing, hidden, replaced, mismatched, unverifiable or
+ * stale; exit 1 when a download failed for another reason.
  */
 import { randomInt } from 'crypto';
 import { Writable } from 'stream';
 import { EXIT_FAILED, EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
-import { readManifestIndex, versionRef } from '../lib/manifestIndex';
 import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
+import { describeLastSuccess, formatAge, Freshness, freshness } from '../lib/freshness';
+import { BACKUP_JOBS, readManifestIndex, RunRecord, versionRef } from '../lib/manifestIndex';
 import { Finding, hiddenManifests, reconcile } from '../lib/reconcile';
 import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -37,6 +41,10 @@ export interface VerifyOptions {
   rulesFile?: string;
   /** Do not fail when no run manifest lists anything in scope (a bucket before its first run). */
   allowEmpty?: boolean;
+  /** Every job in scope must have a successful run no older than this (e.g. 26h). */
+  maxAge?: string;
+  /** The jobs whose freshness is judged (default: every job with a run in scope); each must have succeeded. */
+  jobs?: string[];
 }
 
 interface Check {
@@ -85,10 +93,38 @@ async function hashCheck(
   return c;
 }
 
+function jobFreshness(opts: VerifyOptions, runs: RunRecord[], now: number): Freshness[] {
+  const maxAge = opts.maxAge ? { text: opts.maxAge, ms: parseDuration(opts.maxAge, '--max-age') } : undefined;
+  return freshness({ runs, now, maxAge, prefix: opts.prefix, jobs: opts.jobs });
+}
+
+function freshnessLines(opts: VerifyOptions, fresh: Freshness[]): string[] {
+  if (!fresh.length) return ['last successful run: no backup job has a run in scope'];
+  const last = `last successful run: ${fresh.map(describeLastSuccess).join(', ')}`;
+  if (opts.maxAge === undefined && !opts.jobs?.length) return [last];
+  const rows = fresh.map((f) => [
+    f.job,
+    f.lastSuccess ?? 'never',
+    f.ageSeconds === null ? '-' : `${formatAge(f.ageSeconds)} ago`,
+    f.failedSince,
+    f.stale ? 'STALE' : 'fresh',
+  ]);
+  const stale = fresh.filter((f) => f.stale).length;
+  return [
+    ...table(
+      ['job', 'last success', 'age', 'failed since', opts.maxAge ? `--max-age ${opts.maxAge}` : '--job'],
+      rows,
+    ),
+    `${last}; ${stale} stale`,
+  ];
+}
+
 async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const now = ctx.clock.now();
   const sinceMs = opts.since ? now - parseDuration(opts.since, '--since') : undefined;
   const index = await readManifestIndex(ctx);
+  const fresh = jobFreshness(opts, index.runs, now);
+  const stale = fresh.filter((f) => f.stale);
   const { rules, source: rulesSource } = await loadRules(ctx, { rulesFile: opts.rulesFile });
   const all = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
   const versions = all.filter((v) => !v.key.startsWith('manifests/'));
@@ -98,8 +134,8 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const findings: Finding[] = [...hiddenManifests(manifestVersions, rules), ...rec.findings];
   const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
   // Nothing promised and nothing stored is nothing verified: a wiped bucket (manifests included),
-  // a wrong bucket or a mistyped --prefix must not read as healthy. (Freshness — a job that stopped
-  // running while its old objects remain — is not judged here: unchanged inputs are skipped runs.)
+  // a wrong bucket or a mistyped --prefix must not read as healthy. (A job that stopped running
+  // while its old objects remain is freshness's to judge, with --max-age.)
   const nothingListed = rec.checked - rec.expired === 0 && current.length === 0;
   if (findings.length === 0 && nothingListed && !opts.allowEmpty) {
     const scope = `${opts.prefix ? `under "${opts.prefix}"` : 'in the bucket'}${opts.since ? ` from runs of the last ${opts.since}` : ''}`;
@@ -127,8 +163,9 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
     (c) => c.result === 'mismatch' || (c.result === 'no-checksum' && !opts.allowUnverified),
   );
   const errors = checks.filter((c) => c.result === 'error');
-  const integrity = findings.length + hashBad.length + index.unreadable.length;
+  const integrity = findings.length + hashBad.length + index.unreadable.length + stale.length;
   const problems = [
+    ...stale.map((f) => f.problem!),
     ...findings.map((f) => `${f.key || '(bucket)'}${f.versionId ? ` (${f.versionId})` : ''}: ${f.problem}`),
     ...hashBad.map((c) => `${c.key} (${c.versionId}): ${c.result}`),
     ...index.unreadable.map((u) => `${u.key}: unreadable manifest (${u.error})`),
@@ -146,6 +183,8 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       expiredByLifecycle: rec.expired,
       findings,
       unreadableManifests: index.unreadable,
+      maxAge: opts.maxAge ?? null,
+      freshness: fresh,
       checked: checks.length,
       total: current.length,
       verified: count('ok'),
@@ -172,6 +211,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       ctx.dryRun
         ? `would hash ${chosen.length} of ${current.length} objects`
         : `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum${opts.allowUnverified ? ' (allowed)' : ''}, ${count('error')} errors`,
+      ...freshnessLines(opts, fresh),
     ],
     bytes,
     objects: checks.length,
@@ -186,6 +226,13 @@ export const verifyJob: JobDefinition<VerifyOptions> = {
     if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1))
       throw new UsageError('--sample must be a positive integer');
     if (o.since) parseDuration(o.since, '--since');
+    if (o.maxAge !== undefined && parseDuration(o.maxAge, '--max-age') <= 0)
+      throw new UsageError(`--max-age must be longer than zero (got "${o.maxAge}"; e.g. 26h for daily jobs)`);
+    const unknown = (o.jobs ?? []).filter((j) => !BACKUP_JOBS.includes(j));
+    if (unknown.length)
+      throw new UsageError(
+        `--job: unknown backup job ${unknown.map((j) => `"${j}"`).join(', ')} (backup jobs: ${BACKUP_JOBS.join(', ')})`,
+      );
   },
   run,
 };

@@ -22,8 +22,21 @@ export interface ManifestEntry {
   runStartedAt: number;
 }
 
+/** One run as its manifest records it (every non-dry run writes one, failed runs included). */
+export interface RunRecord {
+  job: string;
+  manifestKey: string;
+  status: Manifest['status'];
+  /** The run's start (ms); 0 when neither the manifest nor its key carries a time. */
+  startedAt: number;
+  /** Every object key the run lists, whatever its status (a failed dump lists its aborted key). */
+  keys: string[];
+}
+
 export interface ManifestIndex {
   entries: ManifestEntry[];
+  /** Every readable manifest's run, in key order (per job: oldest first). */
+  runs: RunRecord[];
   /** (key, versionId) → the entry that lists that version (uploaded or skipped-as-stored). */
   byVersion: Map<string, ManifestEntry>;
   manifests: number;
@@ -34,6 +47,9 @@ export interface ManifestIndex {
 const MANIFEST_READS = 16;
 
 export const versionRef = (key: string, versionId: string): string => `${key}\0${versionId}`;
+
+/** The jobs that write run manifests (`manifests/<job>/…`). */
+export const BACKUP_JOBS = ['db-dump', 'snapshot-config', 'tf-state', 'audit-logs'];
 
 /** The job that writes objects under a key's prefix (whose manifests list it). */
 export function jobForKey(key: string): string | undefined {
@@ -65,13 +81,30 @@ function entriesOf(manifestKey: string, m: Manifest): ManifestEntry[] {
     }));
 }
 
+function runOf(manifestKey: string, m: Manifest): RunRecord {
+  const started = Date.parse(m.startedAt);
+  return {
+    job: m.job ?? manifestKey.split('/')[1],
+    manifestKey,
+    status: m.status,
+    startedAt: Number.isNaN(started) ? (manifestStartedAt(manifestKey) ?? 0) : started,
+    keys: (m.objects ?? []).map((o) => o.key),
+  };
+}
+
 /** Every manifest under `manifests/` (or one job's folder), oldest first. */
 export async function readManifestIndex(ctx: JobContext, job?: string): Promise<ManifestIndex> {
   const keys = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
     .map((k) => k.key)
     .filter((k) => k.endsWith('.json'))
     .sort();
-  const index: ManifestIndex = { entries: [], byVersion: new Map(), manifests: 0, unreadable: [] };
+  const index: ManifestIndex = {
+    entries: [],
+    runs: [],
+    byVersion: new Map(),
+    manifests: 0,
+    unreadable: [],
+  };
   // Read in parallel (small objects: latency-bound), folded in key order so results are stable.
   let done = 0;
   const read = await mapLimit(keys, MANIFEST_READS, async (mk) => {
@@ -89,6 +122,7 @@ export async function readManifestIndex(ctx: JobContext, job?: string): Promise<
       continue;
     }
     index.manifests += 1;
+    index.runs.push(runOf(r.mk, r.m));
     for (const e of entriesOf(r.mk, r.m)) {
       index.entries.push(e);
       if (e.versionId && e.sha256) {
