@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseDuration } from '../../../scripts/lib/timeparse';
 import { postgresAvailable, RunningDatabase, startPostgres } from '../../helpers/databases';
 import { cli, Estate, startEstate } from './fixture';
 
@@ -127,6 +128,18 @@ describe('deploy/ examples parse', () => {
         'systemd infrafabric-backup-db-dump@.service: db-dump',
       ]),
     );
+  });
+
+  it('every scheduled verify judges freshness: --max-age above a day and below two (daily jobs)', () => {
+    const verifies = all().filter((i) => i.args[0] === 'verify');
+    expect(verifies.length).toBeGreaterThan(0);
+    for (const v of verifies) {
+      const i = v.args.indexOf('--max-age');
+      expect(i).toBeGreaterThan(0);
+      const ms = parseDuration(v.args[i + 1], '--max-age');
+      expect(ms).toBeGreaterThan(24 * 3_600_000);
+      expect(ms).toBeLessThan(48 * 3_600_000);
+    }
   });
 
   it.each(all().map((i) => [i.source, i] as const))(
