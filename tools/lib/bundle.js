@@ -21,7 +21,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = path.join(ROOT, '.cache', 'bundles');
 const LOCK = path.join('node_modules', '.package-lock.json');
 /** Native addons and packages that must stay as files on disk. */
-const EXTERNAL = ['better-sqlite3'];
+const EXTERNAL = ['better-sqlite3', '@node-rs/crc32'];
 
 /**
  * @typedef {{ esbuild: string, files: Record<string, [number, number]> }} Inputs
