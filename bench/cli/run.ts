@@ -266,7 +266,7 @@ async function main(): Promise<void> {
         [
           'ours',
           process.execPath,
-          [path.join(ROOT, 'bin', 'run-ts.js'), path.join(__dirname, 'streamUpload.ts'), 'stream/ours.bin'],
+          [path.join(__dirname, 'streamUpload.js'), 'stream/ours.bin'],
           ours,
         ],
         ...(args.withMd5
@@ -274,11 +274,7 @@ async function main(): Promise<void> {
               [
                 'ours-md5',
                 process.execPath,
-                [
-                  path.join(ROOT, 'bin', 'run-ts.js'),
-                  path.join(__dirname, 'streamUpload.ts'),
-                  'stream/ours-md5.bin',
-                ],
+                [path.join(__dirname, 'streamUpload.js'), 'stream/ours-md5.bin'],
                 { ...ours, BACKUP_S3_CHECKSUM: 'md5' },
               ] as [string, string, string[], NodeJS.ProcessEnv],
             ]

@@ -2,7 +2,7 @@
  * The db-dump path uploader on stdin, for benchmarks: `uploadStream` (pooled memory parts, a CRC32
  * checksum header per part, B2 retry policy) exactly as `db-dump` uses it, minus pg_dump and gzip. Prints one JSON line.
  *
- *   gen | node bin/run-ts.js bench/cli/streamUpload.ts <key>     (B2_* env as for the CLI)
+ *   gen | node bench/cli/streamUpload.js <key>   (B2_* env as for the CLI; bundled as the CLI is)
  */
 import { jobRetryPolicy } from '../../scripts/lib/retry';
 import { createS3Client, regionFromEndpoint } from '../../scripts/lib/s3client';
