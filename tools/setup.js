@@ -8,7 +8,7 @@
  *           and .cache/venv-b2sdk1 (b2sdk 1.x, API v2)
  *   pulumi  the pinned Pulumi CLI (tools/ensure-pulumi.js)
  *   actionlint  the pinned workflow linter (tools/lib/actionlint.js)
- *   bundle  the CLI's start-up bundle in .cache/bundles (tools/lib/bundle.js; rebuilt on demand anyway)
+ *   bundle  the CLI's and the emulator's start-up bundles in .cache/bundles (tools/lib/bundle.js; rebuilt on demand anyway)
  * One line per step on stderr; what was installed is recorded in .cache/setup-stamp.json; a step
  * whose inputs are unchanged is a stat or a dpkg query, so a set-up machine finishes in ~1 s.
  * Any failure exits non-zero with what failed and how to fix it.
@@ -30,7 +30,7 @@ Installs what the tests need (idempotent; fast when already done):
           .cache/venv-b2sdk1 with b2sdk==1.* (the old v2-API client)
   pulumi  the pinned Pulumi CLI (see tools/ensure-pulumi.js and README "Pulumi CLI")
   actionlint  the pinned GitHub Actions linter, built from the Go module proxy into .cache/actionlint
-  bundle  the backup CLI's single-file bundle (.cache/bundles; faster start-up, rebuilt when stale)
+  bundle  the backup CLI's and b2-local's single-file bundles (.cache/bundles; faster start-up, rebuilt when stale)
 
   --only STEP     run just this step (repeatable)
   --skip STEP     skip this step (repeatable); --skip-pulumi = --skip pulumi
@@ -104,13 +104,18 @@ function runSteps(steps, force) {
     } else if (step === 'actionlint') {
       require('./lib/actionlint').ensureActionlint({ force });
     } else if (step === 'bundle') {
-      // Not fatal: without a bundle the CLI runs through tsx, only slower to start.
+      // Not fatal: without a bundle the bin runs through tsx, only slower to start.
       const { ensureBundle } = require('./lib/bundle');
-      const out = ensureBundle('infrafabric-backup', 'scripts/cli.ts');
-      log(
-        'bundle',
-        out ? `${path.relative(ROOT, out)} is current` : 'could not be built; the CLI will run through tsx',
-      );
+      for (const [name, entry] of [
+        ['infrafabric-backup', 'scripts/cli.ts'],
+        ['b2-local', 'emulator/cli.ts'],
+      ]) {
+        const out = ensureBundle(name, entry);
+        log(
+          'bundle',
+          out ? `${path.relative(ROOT, out)} is current` : `${name}: could not be built; runs through tsx`,
+        );
+      }
     }
   }
 }
