@@ -6,7 +6,7 @@ import { defineCommand, int, str } from './common';
 export const verifyCommand = defineCommand<VerifyOptions>({
   name: 'verify',
   description:
-    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; with --max-age, that every backup job has succeeded recently; exit 3 on any integrity problem',
+    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; with --max-age, that every backup target (each database, provider, workspace name, audit-log name) has succeeded recently; exit 3 on any integrity problem',
   job: verifyJob,
   define: (cmd) =>
     cmd
@@ -16,7 +16,10 @@ export const verifyCommand = defineCommand<VerifyOptions>({
         'hash a random sample of n current objects (existence is still checked for every listed object)',
         int('--sample'),
       )
-      .option('--since <age>', 'only objects listed by runs newer than this age, e.g. 30d (default: all)')
+      .option(
+        '--since <age>',
+        'only objects listed by runs newer than this age, e.g. 30d (default: all); a target with no run at all that recent is out of --max-age scope',
+      )
       .option(
         '--allow-unverified',
         'do not fail on objects with no recorded checksum anywhere (default: they fail)',
@@ -29,11 +32,16 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       )
       .option(
         '--max-age <age>',
-        'fail (exit 3) every job in scope whose newest successful run is older than this, e.g. 26h for daily jobs (90m, 12h, 8d, 2w); scheduled verifies should set it: old backups keep verifying after a job stops running',
+        'fail (exit 3) every backup target in scope (db/<engine>/<database>/, configs/<provider>/, terraform-state/<name>/, audit-logs:<name>) whose newest successful run is older than this, e.g. 26h for daily jobs (90m, 12h, 8d, 2w); scheduled verifies should set it: old backups keep verifying after a job stops running for one database',
       )
       .option(
         '--job <name>',
         `judge the freshness of this job instead of every job with a run in scope; it must have a successful run (repeatable; ${BACKUP_JOBS.join(', ')})`,
+        (v: string, prev?: string[]) => [...(prev ?? []), v],
+      )
+      .option(
+        '--retired <target>',
+        'a target deliberately decommissioned, as verify names it (e.g. db/postgres/billing/; a prefix ending in / covers every target under it): its freshness is no longer judged; its old backups still verify (repeatable)',
         (v: string, prev?: string[]) => [...(prev ?? []), v],
       )
       .option('--strict', 'kept for old scripts: the default already fails unverifiable objects', false)
@@ -48,5 +56,6 @@ export const verifyCommand = defineCommand<VerifyOptions>({
     rulesFile: str(raw, 'rules'),
     maxAge: str(raw, 'maxAge'),
     jobs: raw.job as string[] | undefined,
+    retired: raw.retired as string[] | undefined,
   }),
 });

@@ -52,6 +52,9 @@ async function run(ctx: JobContext, opts: DbDumpOptions): Promise<JobOutcome> {
   const conn: DbConn = withPasswordFile(parseDbUrl(opts.url, opts.engine), opts.passwordFile);
   const cmd = dumpCommand(conn, ctx.env);
   const key = dumpKey(opts.engine, conn.database, ctx.startedAt);
+  // Named before connecting: a run that fails before it lists its key (database unreachable)
+  // still says which database it was for (verify --max-age counts the failure for that target).
+  ctx.manifest.details = { database: { engine: opts.engine, name: conn.database } };
   let session: PgSnapshotSession | undefined;
   let tables: TableStat[];
   if (opts.engine === 'postgres' && !ctx.dryRun) {

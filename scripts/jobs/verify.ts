@@ -10,8 +10,10 @@
  *    the manifest recorded for that version, else the object's metadata. An object with no
  *    recorded hash anywhere fails unless `--allow-unverified`.
  *
- * 3. Freshness (scripts/lib/freshness.ts): each job's newest successful run; with `--max-age` a job
- *    whose last success is older (or that never succeeded, or a `--job` that never ran) is stale.
+ * 3. Freshness (scripts/lib/freshness.ts): each backup target's newest successful run (per
+ *    database, provider, workspace name, audit-log name); with `--max-age` a target whose last
+ *    success is older (or that never succeeded, or a `--job` that never ran) is stale, unless
+ *    `--retired` names it.
  *
  * Exit 3 (integrity) when anything is missing, hidden, replaced, mismatched, unverifiable or
  * stale; exit 1 when a download failed for another reason.
@@ -20,8 +22,8 @@ import { randomInt } from 'crypto';
 import { Writable } from 'stream';
 import { EXIT_FAILED, EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
 import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
-import { describeLastSuccess, formatAge, Freshness, freshness } from '../lib/freshness';
-import { BACKUP_JOBS, readManifestIndex, RunRecord, versionRef } from '../lib/manifestIndex';
+import { describeLastSuccess, formatAge, Freshness, freshness, isRetired } from '../lib/freshness';
+import { BACKUP_JOBS, jobForKey, readManifestIndex, RunRecord, versionRef } from '../lib/manifestIndex';
 import { Finding, hiddenManifests, reconcile } from '../lib/reconcile';
 import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -45,6 +47,8 @@ export interface VerifyOptions {
   maxAge?: string;
   /** The jobs whose freshness is judged (default: every job with a run in scope); each must have succeeded. */
   jobs?: string[];
+  /** Targets deliberately decommissioned: their freshness is reported, never judged. */
+  retired?: string[];
 }
 
 interface Check {
@@ -93,29 +97,66 @@ async function hashCheck(
   return c;
 }
 
-function jobFreshness(opts: VerifyOptions, runs: RunRecord[], now: number): Freshness[] {
-  const maxAge = opts.maxAge ? { text: opts.maxAge, ms: parseDuration(opts.maxAge, '--max-age') } : undefined;
-  return freshness({ runs, now, maxAge, prefix: opts.prefix, jobs: opts.jobs });
+function targetFreshness(opts: VerifyOptions, runs: RunRecord[], now: number): Freshness[] {
+  const duration = (text: string | undefined, flag: string): { text: string; ms: number } | undefined =>
+    text ? { text, ms: parseDuration(text, flag) } : undefined;
+  return freshness({
+    runs,
+    now,
+    maxAge: duration(opts.maxAge, '--max-age'),
+    since: duration(opts.since, '--since'),
+    prefix: opts.prefix,
+    jobs: opts.jobs,
+    retired: opts.retired,
+  });
+}
+
+/** Notes about `--retired`: one that matches nothing in scope, one whose target runs again. */
+function retiredNotes(opts: VerifyOptions, fresh: Freshness[]): string[] {
+  const notes: string[] = [];
+  for (const r of opts.retired ?? []) {
+    if (!fresh.some((f) => f.target && isRetired(f.target, [r])))
+      notes.push(`note: --retired ${r} matches no target in scope (nothing excluded)`);
+  }
+  if (opts.maxAge) {
+    const ms = parseDuration(opts.maxAge, '--max-age');
+    for (const f of fresh)
+      if (f.retired && f.ageSeconds !== null && f.ageSeconds * 1000 <= ms)
+        notes.push(
+          `note: ${f.job} ${f.target} is --retired but succeeded ${formatAge(f.ageSeconds)} ago: if it is back in service, drop --retired so its freshness is judged again`,
+        );
+  }
+  return notes;
 }
 
 function freshnessLines(opts: VerifyOptions, fresh: Freshness[]): string[] {
-  if (!fresh.length) return ['last successful run: no backup job has a run in scope'];
+  if (!fresh.length)
+    return ['last successful run: no backup job has a run in scope', ...retiredNotes(opts, fresh)];
   const last = `last successful run: ${fresh.map(describeLastSuccess).join(', ')}`;
-  if (opts.maxAge === undefined && !opts.jobs?.length) return [last];
+  if (opts.maxAge === undefined && !opts.jobs?.length) return [last, ...retiredNotes(opts, fresh)];
   const rows = fresh.map((f) => [
     f.job,
+    f.target ?? '-',
     f.lastSuccess ?? 'never',
     f.ageSeconds === null ? '-' : `${formatAge(f.ageSeconds)} ago`,
     f.failedSince,
-    f.stale ? 'STALE' : 'fresh',
+    f.retired ? 'retired' : f.stale ? 'STALE' : 'fresh',
   ]);
   const stale = fresh.filter((f) => f.stale).length;
   return [
     ...table(
-      ['job', 'last success', 'age', 'failed since', opts.maxAge ? `--max-age ${opts.maxAge}` : '--job'],
+      [
+        'job',
+        'target',
+        'last success',
+        'age',
+        'failed since',
+        opts.maxAge ? `--max-age ${opts.maxAge}` : '--job',
+      ],
       rows,
     ),
     `${last}; ${stale} stale`,
+    ...retiredNotes(opts, fresh),
   ];
 }
 
@@ -123,7 +164,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const now = ctx.clock.now();
   const sinceMs = opts.since ? now - parseDuration(opts.since, '--since') : undefined;
   const index = await readManifestIndex(ctx);
-  const fresh = jobFreshness(opts, index.runs, now);
+  const fresh = targetFreshness(opts, index.runs, now);
   const stale = fresh.filter((f) => f.stale);
   const { rules, source: rulesSource } = await loadRules(ctx, { rulesFile: opts.rulesFile });
   const all = await listVersions(ctx.s3, ctx.conn.bucket, opts.prefix ?? '');
@@ -184,6 +225,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       findings,
       unreadableManifests: index.unreadable,
       maxAge: opts.maxAge ?? null,
+      retired: opts.retired ?? [],
       freshness: fresh,
       checked: checks.length,
       total: current.length,
@@ -228,6 +270,11 @@ export const verifyJob: JobDefinition<VerifyOptions> = {
     if (o.since) parseDuration(o.since, '--since');
     if (o.maxAge !== undefined && parseDuration(o.maxAge, '--max-age') <= 0)
       throw new UsageError(`--max-age must be longer than zero (got "${o.maxAge}"; e.g. 26h for daily jobs)`);
+    for (const r of o.retired ?? [])
+      if (!jobForKey(r) && !r.startsWith('audit-logs:'))
+        throw new UsageError(
+          `--retired "${r}": not a backup target — give it as verify names it, e.g. db/postgres/billing/, configs/gcp/, terraform-state/<name>/ or audit-logs:<name>`,
+        );
     const unknown = (o.jobs ?? []).filter((j) => !BACKUP_JOBS.includes(j));
     if (unknown.length)
       throw new UsageError(

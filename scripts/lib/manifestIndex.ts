@@ -31,6 +31,8 @@ export interface RunRecord {
   startedAt: number;
   /** Every object key the run lists, whatever its status (a failed dump lists its aborted key). */
   keys: string[];
+  /** What the run backs up (`runTargets`); empty when neither its keys nor its manifest say. */
+  targets: string[];
 }
 
 export interface ManifestIndex {
@@ -60,6 +62,52 @@ export function jobForKey(key: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The backup target a key belongs to: `db/<engine>/<database>/`, `configs/<provider>/`,
+ * `terraform-state/<name>/`; undefined for keys that do not name their source (audit-logs).
+ */
+export function targetOfKey(key: string): string | undefined {
+  const m = /^(db\/[^/]+\/[^/]+\/|configs\/[^/]+\/|terraform-state\/[^/]+\/)/.exec(key);
+  return m?.[1];
+}
+
+/** The manifest fields that name a run's target when its keys do not (see `runTargets`). */
+export type TargetFacts = Pick<Manifest, 'provider' | 'details'>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * What a run backs up, for per-target freshness (scripts/lib/freshness.ts): the targets its keys
+ * name; for a run whose keys name none (it failed before choosing a key), the one
+ * its manifest names — db-dump `details.database` {engine, name}, snapshot-config `provider`,
+ * tf-state `details.name`. audit-logs keys (`audit-logs/<date>/<file>@…`) never say which log
+ * directory they came from, so its target is always the manifest's `details.name`
+ * (`audit-logs:<name>`, the job's `--name`: its state object is `state/audit-logs/<name>.json`).
+ */
+export function runTargets(job: string, keys: string[], facts?: TargetFacts): string[] {
+  const details = (facts?.details ?? {}) as Record<string, unknown>;
+  if (job === 'audit-logs') {
+    const name = str(details.name);
+    return name ? [`audit-logs:${name}`] : [];
+  }
+  const fromKeys = [...new Set(keys.map(targetOfKey).filter((t): t is string => !!t))].sort();
+  if (fromKeys.length) return fromKeys;
+  let named: string | undefined;
+  if (job === 'db-dump') {
+    const db = (details.database ?? {}) as Record<string, unknown>;
+    if (str(db.engine) && str(db.name)) named = `db/${str(db.engine)}/${str(db.name)}/`;
+  } else if (job === 'snapshot-config') {
+    if (str(facts?.provider)) named = `configs/${str(facts?.provider)}/`;
+  } else if (job === 'tf-state') {
+    if (str(details.name)) named = `terraform-state/${str(details.name)}/`;
+  }
+  return named ? [named] : [];
+}
+
+/** The key prefix a target's objects live under (an audit-logs name's are all under `audit-logs/`). */
+export const targetRoot = (target: string): string =>
+  target.startsWith('audit-logs:') ? 'audit-logs/' : target;
+
 async function readManifest(ctx: JobContext, key: string): Promise<Manifest> {
   const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, key);
   return JSON.parse(got.body.toString('utf8')) as Manifest;
@@ -83,12 +131,15 @@ function entriesOf(manifestKey: string, m: Manifest): ManifestEntry[] {
 
 function runOf(manifestKey: string, m: Manifest): RunRecord {
   const started = Date.parse(m.startedAt);
+  const job = m.job ?? manifestKey.split('/')[1];
+  const keys = (m.objects ?? []).map((o) => o.key);
   return {
-    job: m.job ?? manifestKey.split('/')[1],
+    job,
     manifestKey,
     status: m.status,
     startedAt: Number.isNaN(started) ? (manifestStartedAt(manifestKey) ?? 0) : started,
-    keys: (m.objects ?? []).map((o) => o.key),
+    keys,
+    targets: runTargets(job, keys, m),
   };
 }
 
