@@ -10,7 +10,10 @@ export const verifyCommand = defineCommand<VerifyOptions>({
   job: verifyJob,
   define: (cmd) =>
     cmd
-      .option('--prefix <prefix>', 'key prefix')
+      .option(
+        '--prefix <prefix>',
+        'only objects under this key prefix; freshness judges the targets under it (e.g. db/postgres/)',
+      )
       .option(
         '--sample <n>',
         'hash a random sample of n current objects (existence is still checked for every listed object)',
@@ -36,7 +39,7 @@ export const verifyCommand = defineCommand<VerifyOptions>({
       )
       .option(
         '--job <name>',
-        `judge the freshness of this job instead of every job with a run in scope; it must have a successful run (repeatable; ${BACKUP_JOBS.join(', ')})`,
+        `judge the freshness of this job's targets instead of every target with a run in scope; each must have a successful run, and a job with no run at all is stale (repeatable; ${BACKUP_JOBS.join(', ')})`,
         (v: string, prev?: string[]) => [...(prev ?? []), v],
       )
       .option(
