@@ -250,6 +250,24 @@ it('targets come from keys, else from the manifest; audit-logs always from its -
   expect(runTargets('db-dump', [], { details: {} })).toEqual([]);
 });
 
+it('--prefix audit-logs/ selects every audit-log source, also through runs with no new bytes (no keys)', () => {
+  const web = toRun(
+    { job: 'audit-logs', status: 'ok', startedAt: NOW - HOUR_MS, name: 'web', keyless: true },
+    0,
+  );
+  const api = toRun(
+    { job: 'audit-logs', status: 'ok', startedAt: NOW - 48 * HOUR_MS, name: 'api', keyless: false },
+    1,
+  );
+  const at = (prefix: string): [string | null, boolean][] =>
+    freshness({ runs: [web, api], now: NOW, maxAge: MAX_AGE, prefix }).map((f) => [f.target, f.stale]);
+  expect(at('audit-logs/')).toEqual([
+    ['audit-logs:api', true],
+    ['audit-logs:web', false],
+  ]);
+  expect(at('db/')).toEqual([[null, true]]); // db-dump under db/: no run at all
+});
+
 it('a job whose runs name no target is judged as one; target-less runs of a job with targets count for none', () => {
   const loose = (status: RunRecord['status'], at: number, i: number): RunRecord => ({
     job: 'audit-logs',
