@@ -4,12 +4,15 @@ import { int, str, defineCommand } from './common';
 
 export const auditLogsCommand = defineCommand<AuditLogsOptions>({
   name: 'audit-logs',
-  description: 'incrementally upload new and grown log files, gzipped, to audit-logs/YYYY/MM/DD/',
+  description: 'incrementally upload new and grown log files, gzipped, to audit-logs/<name>/YYYY/MM/DD/',
   job: auditLogsJob,
   define: (cmd) =>
     cmd
       .requiredOption('--dir <dir>', 'log directory')
-      .option('--name <name>', 'source name for the state object (default: the directory name)')
+      .option(
+        '--name <name>',
+        'source name: the key prefix audit-logs/<name>/ and the state state/audit-logs/<name>.json; letters, digits, ".", "_", "-" (not four digits); one per source — give each host its own (default: the directory name)',
+      )
       .option(
         '--state-file <path>',
         'keep the incremental state in a local file instead of state/audit-logs/<name>.json',

@@ -1,6 +1,9 @@
 /**
  * `audit-logs`: incremental, gzip-compressed upload of an append-only log directory to
- * `audit-logs/YYYY/MM/DD/<path>@<start>-<end>.gz`.
+ * `audit-logs/<name>/YYYY/MM/DD/<path>[~<generation>]@<start>-<end>.gz` (`segmentKey`). `<name>`
+ * (`--name`, default the directory's name) names the source, so two sources never write one key.
+ * Keys written before the name was part of them (`audit-logs/YYYY/MM/DD/…`) stay listable,
+ * verifiable and restorable; `parseSegmentKey` reads both layouts.
  *
  * Incremental: the state remembers, per file, how many bytes are safely stored and a hash of the
  * file's first KiB. A grown file uploads only its new bytes; a file whose head changed (rotated
@@ -79,9 +82,62 @@ function hashRange(file: string, start: number, end: number): Promise<string> {
   });
 }
 
-function segmentKey(day: string, rel: string, generation: number, start: number, end: number): string {
+/**
+ * Source names: one key segment (`audit-logs/<name>/…`, `state/audit-logs/<name>.json`). A name of
+ * four digits is refused: it would read as the year of an old-layout key (`audit-logs/YYYY/…`).
+ */
+export const SOURCE_NAME = /^[A-Za-z0-9._-]+$/;
+
+/** Why `name` cannot name a source, or undefined when it can. */
+export function sourceNameProblem(name: string): string | undefined {
+  if (!SOURCE_NAME.test(name)) return "use letters, digits, '.', '_' and '-' only (it is one path segment)";
+  if (/^\.+$/.test(name)) return "'.' and '..' are not names";
+  if (/^\d{4}$/.test(name)) return 'four digits read as a year in the old key layout (audit-logs/YYYY/…)';
+  if (name.length > 100) return 'at most 100 characters';
+  return undefined;
+}
+
+/**
+ * A segment's key: `audit-logs/<name>/YYYY/MM/DD/<rel>[~<generation>]@<start>-<end>.gz`. The name
+ * comes first so two sources never write one key (before, keys were `audit-logs/YYYY/MM/DD/…`
+ * without it, and two hosts' `audit.log` of one size on one day were the same object).
+ */
+export function segmentKey(
+  name: string,
+  day: string,
+  rel: string,
+  generation: number,
+  start: number,
+  end: number,
+): string {
   const gen = generation > 0 ? `~${generation}` : '';
-  return `audit-logs/${day}/${rel}${gen}@${start}-${end}.gz`;
+  return `audit-logs/${name}/${day}/${rel}${gen}@${start}-${end}.gz`;
+}
+
+export interface ParsedSegmentKey {
+  /** The source name; undefined for the old layout, whose keys do not name their source. */
+  name?: string;
+  day: string;
+  rel: string;
+  generation: number;
+  start: number;
+  end: number;
+}
+
+/** Reads a segment key of either layout (`audit-logs/<name>/YYYY/MM/DD/…` or `audit-logs/YYYY/MM/DD/…`). */
+export function parseSegmentKey(key: string): ParsedSegmentKey | undefined {
+  const m = /^audit-logs\/(?:([^/]+)\/)?(\d{4}\/\d{2}\/\d{2})\/(.+?)(?:~(\d+))?@(\d+)-(\d+)\.gz$/s.exec(key);
+  if (!m) return undefined;
+  // An old-layout key's first segment is a year; a name never is (sourceNameProblem).
+  if (m[1] !== undefined && /^\d{4}$/.test(m[1])) return undefined;
+  return {
+    name: m[1],
+    day: m[2],
+    rel: m[3],
+    generation: m[4] ? Number(m[4]) : 0,
+    start: Number(m[5]),
+    end: Number(m[6]),
+  };
 }
 
 /** State storage: a local file or an object in the bucket. */
@@ -141,6 +197,7 @@ function bucketStore(ctx: JobContext, key: string): StateStore {
 async function plan(
   dir: string,
   state: AuditState,
+  name: string,
   day: string,
 ): Promise<{ segments: Segment[]; files: Record<string, FileState>; walk: WalkResult }> {
   // Segments left pending by a crashed run will be finished in this run: plan after them, so a
@@ -171,7 +228,7 @@ async function plan(
       start,
       end: size,
       generation,
-      key: segmentKey(day, rel, generation, start, size),
+      key: segmentKey(name, day, rel, generation, start, size),
       sourceSha256,
       after,
     });
@@ -271,7 +328,7 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     : bucketStore(ctx, `state/audit-logs/${name}.json`);
   const state = await store.load();
   const day = ymd(ctx.startedAt, '/');
-  const { segments, files, walk } = await plan(dir, state, day);
+  const { segments, files, walk } = await plan(dir, state, name, day);
   const walkOut = { symlinksFollowed: walk.followed, skippedEntries: walk.skipped };
   const recovered = state.pending.filter((p) => !segments.some((s) => s.key === p.key));
   ctx.manifest.details = { name, state: store.describe, recoveredPending: recovered.length };
@@ -347,6 +404,17 @@ export const auditLogsJob: JobDefinition<AuditLogsOptions> = {
       throw new UsageError(`--dir ${o.dir}: not a directory`);
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64)
       throw new UsageError('--concurrency must be 1..64');
+    if (o.name !== undefined) {
+      const problem = sourceNameProblem(o.name);
+      if (problem) throw new UsageError(`--name "${o.name}": ${problem}`);
+    } else {
+      const base = path.basename(path.resolve(o.dir));
+      const problem = sourceNameProblem(base);
+      if (problem)
+        throw new UsageError(
+          `--dir ${o.dir}: its name "${base}" is the default source name and cannot be one (${problem}); pass --name <name>`,
+        );
+    }
   },
   run,
 };

@@ -80,9 +80,10 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  * What a run backs up, for per-target freshness (scripts/lib/freshness.ts): the targets its keys
  * name; for a run whose keys name none (it failed before choosing a key), the one
  * its manifest names — db-dump `details.database` {engine, name}, snapshot-config `provider`,
- * tf-state `details.name`. audit-logs keys (`audit-logs/<date>/<file>@…`) never say which log
- * directory they came from, so its target is always the manifest's `details.name`
- * (`audit-logs:<name>`, the job's `--name`: its state object is `state/audit-logs/<name>.json`).
+ * tf-state `details.name`. An audit-logs target is always the manifest's `details.name`
+ * (`audit-logs:<name>`, the job's `--name`: its keys are `audit-logs/<name>/…`, its state object
+ * `state/audit-logs/<name>.json`): keys of the old layout (`audit-logs/<date>/<file>@…`) do not say
+ * which source wrote them, and a run that uploads nothing lists no key.
  */
 export function runTargets(job: string, keys: string[], facts?: TargetFacts): string[] {
   const details = (facts?.details ?? {}) as Record<string, unknown>;
@@ -104,9 +105,13 @@ export function runTargets(job: string, keys: string[], facts?: TargetFacts): st
   return named ? [named] : [];
 }
 
-/** The key prefix a target's objects live under (an audit-logs name's are all under `audit-logs/`). */
+/**
+ * The key prefix a target's objects live under: an audit-logs name's are under
+ * `audit-logs/<name>/` (segments written before names were part of keys are under
+ * `audit-logs/YYYY/…`, matched by their keys, which runs list).
+ */
 export const targetRoot = (target: string): string =>
-  target.startsWith('audit-logs:') ? 'audit-logs/' : target;
+  target.startsWith('audit-logs:') ? `audit-logs/${target.slice('audit-logs:'.length)}/` : target;
 
 async function readManifest(ctx: JobContext, key: string): Promise<Manifest> {
   const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, key);

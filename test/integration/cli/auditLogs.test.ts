@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { gunzipSync } from 'zlib';
+import { parseSegmentKey } from '../../../scripts/jobs/auditLogs';
 import { cli, Estate, getObjectBytes, listVersionsJson, setLifecycleRules, startEstate } from './fixture';
 
 let estate: Estate;
@@ -49,15 +50,16 @@ function lines(tag: string, n: number): string {
 async function storedContent(rel: string): Promise<string> {
   const segs = (await listVersionsJson(estate, 'audit-logs/'))
     .filter((v) => !v.hideMarker)
-    .map((v) => ({ v, m: /^audit-logs\/\d{4}\/\d{2}\/\d{2}\/(.+)@(\d+)-(\d+)\.gz$/.exec(v.key) }))
-    .filter((x) => x.m && x.m[1] === rel)
-    .sort((a, b) => Number(a.m![2]) - Number(b.m![2]));
+    .map((v) => ({ v, m: parseSegmentKey(v.key) }))
+    .filter((x) => x.m && x.m.rel === rel)
+    .sort((a, b) => a.m!.start - b.m!.start);
   let expectedStart = 0;
   let out = '';
   for (const { v, m } of segs) {
-    expect(Number(m![2])).toBe(expectedStart); // no gap, no overlap
+    expect(m!.name).toBe('audit'); // the source's name (its directory's) is part of every key
+    expect(m!.start).toBe(expectedStart); // no gap, no overlap
     out += gunzipSync(await getObjectBytes(estate, v.key, v.versionId)).toString('utf8');
-    expectedStart = Number(m![3]);
+    expectedStart = m!.end;
   }
   return out;
 }

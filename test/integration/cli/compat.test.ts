@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import { gunzipSync } from 'zlib';
 import { cli, Estate, startEstate } from './fixture';
 
 const OLD = '40df4be';
@@ -112,7 +113,34 @@ describeOld(`backups written by the CLI as of ${OLD}`, () => {
     expect(now.json<{ objects: { key: string }[] }>().objects[0].key).toMatch(
       /^terraform-state\/network-[0-9a-f]{8}\/terraform\.tfstate\.enc$/,
     );
+
+    // Today's audit-logs continues the old state (which records no source) under the new key
+    // layout audit-logs/<name>/…: old segments stay where they are, the new one starts where
+    // they end, and old + new restore to the whole file.
+    const oldListed = await cli(estate, ['list', '--json', '--prefix', 'audit-logs/']);
+    const segments = oldListed.json<{ versions: { key: string }[] }>().versions.map((v) => v.key);
+    expect(segments).toHaveLength(2);
+    fs.appendFileSync(path.join(tmp, 'logs', 'a.log'), 'three\n');
+    const logs = await cli(estate, ['audit-logs', '--dir', path.join(tmp, 'logs'), '--json']);
+    expect(logs.code).toBe(0);
+    expect(logs.json()).toMatchObject({ uploaded: 1 });
+    expect(segments.every((k) => /^audit-logs\/\d{4}\/\d{2}\/\d{2}\/a\.log@/.test(k))).toBe(true);
+    const listed = await cli(estate, ['list', '--json', '--prefix', 'audit-logs/logs/']);
+    const fresh = listed.json<{ versions: { key: string }[] }>().versions.map((v) => v.key);
+    expect(fresh).toEqual([
+      expect.stringMatching(/^audit-logs\/logs\/\d{4}\/\d{2}\/\d{2}\/a\.log@8-14\.gz$/),
+    ]);
+    let whole = '';
+    for (const k of [...segments, ...fresh].sort(
+      (x, y) => Number(/@(\d+)-/.exec(x)![1]) - Number(/@(\d+)-/.exec(y)![1]),
+    )) {
+      const r = await cli(estate, ['restore', '--key', k, '--to', '-']);
+      expect({ k, code: r.code }).toEqual({ k, code: 0 });
+      whole += gunzipSync(r.stdoutBuffer).toString('utf8');
+    }
+    expect(whole).toBe('one\ntwo\nthree\n');
     const again = await cli(estate, ['verify', '--json']);
+    expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
   });
 });

@@ -30,7 +30,7 @@ const keyOf = (s: RunSpec, i: number): string =>
     'db-dump': `db/postgres/${s.name}/${i}.dump.gz`,
     'snapshot-config': `configs/${s.name}/2026-01-01/${i}.json`,
     'tf-state': `terraform-state/${s.name}/terraform.tfstate.enc`,
-    'audit-logs': `audit-logs/2026/01/01/app.log@0-${i}.gz`,
+    'audit-logs': `audit-logs/${s.name}/2026/01/01/app.log@0-${i}.gz`,
   })[s.job];
 const factsOf = (s: RunSpec): TargetFacts =>
   ({
@@ -247,6 +247,9 @@ it('targets come from keys, else from the manifest; audit-logs always from its -
     runTargets('audit-logs', ['audit-logs/2026/01/01/a.log@0-9.gz'], { details: { name: 'web' } }),
   ).toEqual(['audit-logs:web']);
   expect(runTargets('audit-logs', ['audit-logs/2026/01/01/a.log@0-9.gz'])).toEqual([]);
+  expect(
+    runTargets('audit-logs', ['audit-logs/web/2026/01/01/a.log@0-9.gz'], { details: { name: 'web' } }),
+  ).toEqual(['audit-logs:web']);
   expect(runTargets('db-dump', [], { details: {} })).toEqual([]);
 });
 
@@ -265,6 +268,11 @@ it('--prefix audit-logs/ selects every audit-log source, also through runs with 
     ['audit-logs:api', true],
     ['audit-logs:web', false],
   ]);
+  // keys name their source (audit-logs/<name>/…): a source's prefix selects it alone
+  expect(at('audit-logs/web/')).toEqual([['audit-logs:web', false]]);
+  expect(at('audit-logs/api/')).toEqual([['audit-logs:api', true]]);
+  expect(isRetired('audit-logs:web', ['audit-logs/web/'])).toBe(true);
+  expect(isRetired('audit-logs:web', ['audit-logs/api/'])).toBe(false);
   expect(at('db/')).toEqual([[null, true]]); // db-dump under db/: no run at all
 });
 
