@@ -17,11 +17,16 @@ export const auditLogsCommand = defineCommand<AuditLogsOptions>({
         '--state-file <path>',
         'keep the incremental state in a local file instead of state/audit-logs/<name>.json',
       )
+      .option(
+        '--adopt-state',
+        'take over a state recorded for another host or directory (the source really moved); without it such a run is refused (exit 2). The host is BACKUP_HOSTNAME, else the hostname',
+      )
       .option('--concurrency <n>', 'uploads in parallel', int('--concurrency'), 8),
   options: (raw) => ({
     dir: raw.dir as string,
     name: str(raw, 'name'),
     stateFile: str(raw, 'stateFile'),
     concurrency: raw.concurrency as number,
+    adoptState: !!raw.adoptState,
   }),
 });

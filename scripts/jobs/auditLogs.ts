@@ -16,12 +16,18 @@
  * with pending" and "state committed" neither loses nor duplicates a segment, and keys are
  * deterministic, so a retry overwrites nothing new.
  *
- * State lives in the bucket (`state/audit-logs/<name>.json`) or in `--state-file`.
+ * State lives in the bucket (`state/audit-logs/<name>.json`) or in `--state-file`. It is bound to
+ * its source: the first run records host (`BACKUP_HOSTNAME`, else the machine's hostname),
+ * absolute directory and name (`source`); a run from another source is refused before anything
+ * is uploaded or written (`checkSource`) — two hosts sharing one state would each continue from
+ * the other's offsets and skip their own first bytes. `--adopt-state` moves a source on purpose.
+ * A state without `source` (written before it was recorded) is adopted and then recorded.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describeWalk, walkFiles, WalkResult } from '../lib/walk';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { createGzip, gzipSync } from 'zlib';
@@ -39,6 +45,16 @@ export interface AuditLogsOptions {
   name?: string;
   stateFile?: string;
   concurrency: number;
+  /** Take over a state recorded for another host, directory or name (the source really moved). */
+  adoptState?: boolean;
+}
+
+/** Which source a state belongs to. */
+export interface SourceIdentity {
+  host: string;
+  /** Absolute path of the log directory. */
+  dir: string;
+  name: string;
 }
 
 interface FileState {
@@ -61,6 +77,8 @@ interface Segment {
 
 export interface AuditState {
   version: 1;
+  /** The source this state belongs to; absent in states written before it was recorded. */
+  source?: SourceIdentity;
   files: Record<string, FileState>;
   pending: Segment[];
 }
@@ -138,6 +156,50 @@ export function parseSegmentKey(key: string): ParsedSegmentKey | undefined {
     start: Number(m[5]),
     end: Number(m[6]),
   };
+}
+
+/** This machine's name for the state's identity: `BACKUP_HOSTNAME` (e.g. a Kubernetes node name), else os.hostname(). */
+export function hostIdentity(env: NodeJS.ProcessEnv): string {
+  return env.BACKUP_HOSTNAME?.trim() || os.hostname();
+}
+
+/** A name to suggest for a source refused because its state belongs to another. */
+function suggestName(prev: SourceIdentity, now: SourceIdentity): string {
+  const clean = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '');
+  const qualifier =
+    prev.host !== now.host ? clean(now.host.split('.')[0]) : clean(path.basename(path.dirname(now.dir)));
+  const candidate = `${qualifier || 'other'}-${now.name}`.slice(0, 100);
+  return sourceNameProblem(candidate) ? `${now.name}-2` : candidate;
+}
+
+export type SourceCheck =
+  | { kind: 'same' }
+  | { kind: 'recorded' } // a state with no source (older release), or none at all: recorded now
+  | { kind: 'adopted'; from: SourceIdentity };
+
+/**
+ * Refuses (exit 2) a state that belongs to another source, before anything is uploaded or
+ * written, unless `adopt`.
+ */
+export function checkSource(
+  recorded: SourceIdentity | undefined,
+  now: SourceIdentity,
+  stateName: string,
+  adopt: boolean | undefined,
+): SourceCheck {
+  if (!recorded) return { kind: 'recorded' };
+  if (recorded.host === now.host && recorded.dir === now.dir && recorded.name === now.name)
+    return { kind: 'same' };
+  if (adopt) return { kind: 'adopted', from: recorded };
+  if (recorded.host === now.host && recorded.dir === now.dir)
+    throw new UsageError(
+      `${stateName} belongs to source "${recorded.name}" (${recorded.host}:${recorded.dir}); this run is named "${now.name}" — ` +
+        `pass --name ${recorded.name} as before, or --adopt-state to continue this state under the new name`,
+    );
+  throw new UsageError(
+    `${stateName} belongs to ${recorded.host}:${recorded.dir}; this is ${now.host}:${now.dir} — ` +
+      `give this source its own --name (e.g. --name ${suggestName(recorded, now)}), or pass --adopt-state if the directory really moved`,
+  );
 }
 
 /** State storage: a local file or an object in the bucket. */
@@ -327,11 +389,28 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     ? localStore(opts.stateFile)
     : bucketStore(ctx, `state/audit-logs/${name}.json`);
   const state = await store.load();
+  const source: SourceIdentity = { host: hostIdentity(ctx.env), dir, name };
+  // Before anything is planned, uploaded or written: a state is one source's alone.
+  const sourceCheck = checkSource(state.source, source, store.describe, opts.adoptState);
+  const sourceNote =
+    sourceCheck.kind === 'adopted'
+      ? [`adopted ${store.describe} from ${sourceCheck.from.host}:${sourceCheck.from.dir} (--adopt-state)`]
+      : sourceCheck.kind === 'recorded' && (Object.keys(state.files).length > 0 || state.pending.length > 0)
+        ? [`${store.describe} recorded no source: it is now bound to ${source.host}:${source.dir}`]
+        : [];
   const day = ymd(ctx.startedAt, '/');
   const { segments, files, walk } = await plan(dir, state, name, day);
   const walkOut = { symlinksFollowed: walk.followed, skippedEntries: walk.skipped };
   const recovered = state.pending.filter((p) => !segments.some((s) => s.key === p.key));
-  ctx.manifest.details = { name, state: store.describe, recoveredPending: recovered.length };
+  ctx.manifest.details = {
+    name,
+    state: store.describe,
+    source: `${source.host}:${source.dir}`,
+    ...(sourceCheck.kind === 'adopted'
+      ? { adoptedFrom: `${sourceCheck.from.host}:${sourceCheck.from.dir}` }
+      : {}),
+    recoveredPending: recovered.length,
+  };
 
   if (ctx.dryRun) {
     for (const s of [...recovered, ...segments])
@@ -342,9 +421,11 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
         planned: segments.length,
         pendingFromCrash: recovered.length,
         segments: [...recovered, ...segments].map((s) => s.key),
+        source,
         ...walkOut,
       },
       human: [
+        ...sourceNote,
         `would upload ${segments.length} segment(s)${recovered.length ? ` and finish ${recovered.length} left pending by an interrupted run` : ''}`,
         ...describeWalk(walk),
       ],
@@ -355,7 +436,7 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
   const all = [...recovered, ...segments];
   const recoveredKeys = new Set(recovered.map((r) => r.key));
   // Write-ahead: record the intent before the first byte leaves.
-  await store.save({ ...state, pending: all });
+  await store.save({ ...state, source, pending: all });
   let bytes = 0;
   let adopted = 0;
   let done = 0;
@@ -375,7 +456,7 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
     done += 1;
     ctx.reporter.progress('audit-logs', done, all.length, 'objects');
   });
-  await store.save({ version: 1, files, pending: [] });
+  await store.save({ version: 1, source, files, pending: [] });
   return {
     summary: {
       name,
@@ -383,9 +464,12 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
       adoptedAfterCrash: adopted,
       unchangedFiles: Object.keys(files).length - segments.length,
       bytes,
+      source,
+      ...(sourceCheck.kind === 'adopted' ? { adoptedStateFrom: sourceCheck.from } : {}),
       ...walkOut,
     },
     human: [
+      ...sourceNote,
       `${all.length - adopted} segment(s) uploaded, ${adopted} adopted from an interrupted run, ${bytes} bytes`,
       ...describeWalk(walk),
     ],

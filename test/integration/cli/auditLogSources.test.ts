@@ -112,3 +112,108 @@ it('an unsafe --name is refused (exit 2) naming the flag and the allowed charact
   expect(r.stderr).toMatch(/its name "2026" is the default source name .*pass --name/);
   expect(await listVersionsJson(estate, 'audit-logs/names')).toEqual([]);
 });
+const stateAndSegments = async (): Promise<unknown> => [
+  await listVersionsJson(estate, 'audit-logs/'),
+  await listVersionsJson(estate, 'state/'),
+];
+
+/** A boilerplate first KiB, the same on every host (what makes bug 2 skip bytes silently). */
+const HEADER = `# audit log, format v2${' '.repeat(1000)}\n`.padEnd(1100, '#') + '\n';
+
+it('a second host with the same directory name never loses bytes: refused (exit 2) before uploading', async () => {
+  const contentA = HEADER + lines('host-a', 100);
+  const contentB = HEADER + lines('host-b', 400); // same first KiB, longer
+  const a = source('host-a/var/log/audit', { 'host.log': contentA });
+  const b = source('host-b/var/log/audit', { 'host.log': contentB });
+  expect((await auditLogs(a, 'host-a')).code).toBe(0);
+  const before = await stateAndSegments();
+  const second = await auditLogs(b, 'host-b');
+  if (second.code === 0) {
+    // the old behaviour: it "succeeded" — then every byte of host-b's file must be stored
+    expect(await restoredFile('audit-logs/', 'host.log')).toBe(contentB);
+  }
+  expect(second.code).toBe(2);
+  expect(second.stderr).toContain(
+    `state/audit-logs/audit.json belongs to host-a:${a}; this is host-b:${b} — give this source its own --name (e.g. --name host-b-audit), or pass --adopt-state if the directory really moved`,
+  );
+  expect(await stateAndSegments()).toEqual(before); // nothing uploaded, state untouched
+
+  // Following the advice: its own name, its own state and keys; both restore byte-exact.
+  const own = await auditLogs(b, 'host-b', '--name', 'host-b-audit');
+  expect(own.code).toBe(0);
+  expect(own.json()).toMatchObject({ uploaded: 1 });
+  expect(await restoredFile('audit-logs/audit/', 'host.log')).toBe(contentA);
+  expect(await restoredFile('audit-logs/host-b-audit/', 'host.log')).toBe(contentB);
+});
+
+it('--adopt-state moves a source: only new bytes uploaded, the state now names the new directory', async () => {
+  const old = source('moving/old/audit', { 'm.log': lines('moving', 50) });
+  expect((await auditLogs(old, 'host-m', '--name', 'mover')).code).toBe(0);
+  const moved = path.join(tmp, 'moving', 'new', 'audit');
+  fs.mkdirSync(path.dirname(moved), { recursive: true });
+  fs.renameSync(old, moved);
+  fs.appendFileSync(path.join(moved, 'm.log'), lines('moved', 20));
+  const before = await stateAndSegments();
+  const refused = await auditLogs(moved, 'host-m', '--name', 'mover');
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain(
+    `state/audit-logs/mover.json belongs to host-m:${old}; this is host-m:${moved} — give this source its own --name (e.g. --name new-mover), or pass --adopt-state`,
+  );
+  expect(await stateAndSegments()).toEqual(before);
+  const adopted = await auditLogs(moved, 'host-m', '--name', 'mover', '--adopt-state');
+  expect(adopted.code).toBe(0);
+  expect(adopted.json()).toMatchObject({
+    uploaded: 1,
+    adoptedStateFrom: { host: 'host-m', dir: old, name: 'mover' },
+    source: { host: 'host-m', dir: moved, name: 'mover' },
+  });
+  expect(adopted.stdout + adopted.stderr).not.toContain('Error');
+  expect(await restoredFile('audit-logs/mover/', 'm.log')).toBe(
+    fs.readFileSync(path.join(moved, 'm.log'), 'utf8'),
+  );
+  const next = await auditLogs(moved, 'host-m', '--name', 'mover');
+  expect(next.code).toBe(0);
+  expect(next.json()).toMatchObject({ uploaded: 0 });
+});
+
+it('a --state-file is bound the same way; a state recording no source is adopted, then recorded', async () => {
+  const dir = source('statefile/h1/audit', { 's.log': lines('sf', 30) });
+  const stateFile = path.join(tmp, 'statefile', 'state.json');
+  // A state as the previous release wrote it: offsets, no source.
+  const first = await auditLogs(dir, 'host-1', '--name', 'sf', '--state-file', stateFile);
+  expect(first.code).toBe(0);
+  const written = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+  expect(written.source).toEqual({ host: 'host-1', dir, name: 'sf' });
+  delete written.source;
+  fs.writeFileSync(stateFile, JSON.stringify(written));
+  fs.appendFileSync(path.join(dir, 's.log'), lines('sf-2', 5));
+  const legacy = await auditLogs(dir, 'host-1', '--name', 'sf', '--state-file', stateFile);
+  expect(legacy.code).toBe(0);
+  expect(legacy.json()).toMatchObject({ uploaded: 1 });
+  expect(JSON.parse(fs.readFileSync(stateFile, 'utf8'))).toMatchObject({
+    source: { host: 'host-1', dir, name: 'sf' },
+  });
+  expect(await restoredFile('audit-logs/sf/', 's.log')).toBe(
+    fs.readFileSync(path.join(dir, 's.log'), 'utf8'),
+  );
+
+  // The same state file on another host (a copied config, a shared volume): refused, untouched.
+  const other = source('statefile/h2/audit', { 's.log': lines('sf', 30) + lines('other-host', 5) });
+  const stateBefore = fs.readFileSync(stateFile, 'utf8');
+  const before = await stateAndSegments();
+  const r = await auditLogs(other, 'host-2', '--name', 'sf', '--state-file', stateFile);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`${stateFile} belongs to host-1:${dir}; this is host-2:${other}`);
+  expect(r.stderr).toContain('--name host-2-sf');
+  expect(fs.readFileSync(stateFile, 'utf8')).toBe(stateBefore);
+  expect(await stateAndSegments()).toEqual(before);
+  // A dry run is refused the same way; another --name on the same state is refused too.
+  expect(
+    (await auditLogs(other, 'host-2', '--name', 'sf', '--state-file', stateFile, '--dry-run')).code,
+  ).toBe(2);
+  const renamed = await auditLogs(dir, 'host-1', '--name', 'sf-new', '--state-file', stateFile);
+  expect(renamed.code).toBe(2);
+  expect(renamed.stderr).toMatch(
+    /belongs to source "sf" .*this run is named "sf-new" — pass --name sf as before, or --adopt-state/,
+  );
+});

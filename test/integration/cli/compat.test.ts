@@ -139,6 +139,11 @@ describeOld(`backups written by the CLI as of ${OLD}`, () => {
       whole += gunzipSync(r.stdoutBuffer).toString('utf8');
     }
     expect(whole).toBe('one\ntwo\nthree\n');
+    // the old state recorded no source: adopted, and now bound to this host and directory
+    const state = await cli(estate, ['restore', '--key', 'state/audit-logs/logs.json', '--to', '-']);
+    expect(JSON.parse(state.stdout)).toMatchObject({
+      source: { dir: path.join(tmp, 'logs'), name: 'logs' },
+    });
     const again = await cli(estate, ['verify', '--json']);
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);

@@ -182,6 +182,7 @@ it('has a PostgreSQL server for the database examples (run node tools/setup.js)'
       DATABASE_URL: pg.url('orders'),
       SCRATCH_DATABASE_URL: pg.url('postgres'),
       AUDIT_LOG_DIR: path.join(tmp, 'audit'),
+      NODE_NAME: 'control-plane-1',
       TF_WORKSPACE_DIR: path.join(tmp, 'tf'),
       CONFIG_EXPORT: path.join(tmp, 'aws-config.json'),
       BACKUP_EGRESS_PER_MONTH: '500GB',
