@@ -33,7 +33,7 @@ import { pipeline } from 'stream/promises';
 import { createGzip, gzipSync } from 'zlib';
 import { UsageError } from '../lib/errors';
 import { objectMetadataFor } from './common';
-import { headObject, isNotFound } from '../lib/objects';
+import { headObject, isNotFound, listVersions, newestFirst } from '../lib/objects';
 import { choosePartSize } from '../lib/partSize';
 import { mapLimit } from '../lib/pool';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -164,10 +164,9 @@ export function hostIdentity(env: NodeJS.ProcessEnv): string {
 }
 
 /** A name to suggest for a source refused because its state belongs to another. */
-function suggestName(prev: SourceIdentity, now: SourceIdentity): string {
-  const clean = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '');
-  const qualifier =
-    prev.host !== now.host ? clean(now.host.split('.')[0]) : clean(path.basename(path.dirname(now.dir)));
+function suggestName(now: SourceIdentity, byHost: boolean): string {
+  const clean = (x: string): string => x.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[.-]+/, '');
+  const qualifier = byHost ? clean(now.host.split('.')[0]) : clean(path.basename(path.dirname(now.dir)));
   const candidate = `${qualifier || 'other'}-${now.name}`.slice(0, 100);
   return sourceNameProblem(candidate) ? `${now.name}-2` : candidate;
 }
@@ -198,7 +197,7 @@ export function checkSource(
     );
   throw new UsageError(
     `${stateName} belongs to ${recorded.host}:${recorded.dir}; this is ${now.host}:${now.dir} — ` +
-      `give this source its own --name (e.g. --name ${suggestName(recorded, now)}), or pass --adopt-state if the directory really moved`,
+      `give this source its own --name (e.g. --name ${suggestName(now, recorded.host !== now.host)}), or pass --adopt-state if the directory really moved`,
   );
 }
 
@@ -207,6 +206,8 @@ interface StateStore {
   load(): Promise<AuditState>;
   save(s: AuditState): Promise<void>;
   describe: string;
+  /** Versions of the state written by someone else since `load` (bucket states; none for files). */
+  othersSinceLoad(): Promise<string[]>;
 }
 
 function localStore(file: string): StateStore {
@@ -221,15 +222,19 @@ function localStore(file: string): StateStore {
       fs.writeFileSync(tmp, JSON.stringify(s, null, 2));
       fs.renameSync(tmp, file); // atomic: a crash leaves the old or the new state, never half
     },
+    othersSinceLoad: async () => [],
   };
 }
 
 function bucketStore(ctx: JobContext, key: string): StateStore {
+  let loaded: string | undefined;
+  const saved = new Set<string>();
   return {
     describe: key,
     async load() {
       try {
         const res = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.conn.bucket, Key: key }));
+        loaded = res.VersionId;
         return JSON.parse(await res.Body!.transformToString()) as AuditState;
       } catch (err) {
         if (isNotFound(err)) return emptyState();
@@ -238,7 +243,7 @@ function bucketStore(ctx: JobContext, key: string): StateStore {
     },
     async save(s) {
       const body = Buffer.from(JSON.stringify(s));
-      await ctx.policy.run(() =>
+      const out = await ctx.policy.run(() =>
         ctx.s3.send(
           new PutObjectCommand({
             Bucket: ctx.conn.bucket,
@@ -251,6 +256,18 @@ function bucketStore(ctx: JobContext, key: string): StateStore {
           }),
         ),
       );
+      if (out.VersionId) saved.add(out.VersionId);
+    },
+    async othersSinceLoad() {
+      const versions = newestFirst(
+        (await ctx.policy.run(() => listVersions(ctx.s3, ctx.conn.bucket, key))).filter((v) => v.key === key),
+      );
+      const others: string[] = [];
+      for (const v of versions) {
+        if (v.versionId === loaded) break;
+        if (!saved.has(v.versionId)) others.push(v.versionId);
+      }
+      return others;
     },
   };
 }
@@ -398,6 +415,19 @@ async function run(ctx: JobContext, opts: AuditLogsOptions): Promise<JobOutcome>
       : sourceCheck.kind === 'recorded' && (Object.keys(state.files).length > 0 || state.pending.length > 0)
         ? [`${store.describe} recorded no source: it is now bound to ${source.host}:${source.dir}`]
         : [];
+  if (!ctx.dryRun && sourceCheck.kind !== 'same') {
+    // Claim the state for this source before the first byte leaves, then check that no other run
+    // wrote it meanwhile: two hosts starting at the same minute on one unbound (or legacy) state
+    // would otherwise both go on from the same offsets. A run that sees another's claim refuses;
+    // the next run of the source whose claim is current goes on, the other is refused by name.
+    await store.save({ ...state, source });
+    const others = await store.othersSinceLoad();
+    if (others.length > 0)
+      throw new UsageError(
+        `${store.describe} was claimed by another run at the same time (version ${others[0]}); nothing was uploaded — ` +
+          `if two sources share the name "${name}", give each its own --name (e.g. --name ${suggestName(source, true)}); otherwise run again`,
+      );
+  }
   const day = ymd(ctx.startedAt, '/');
   const { segments, files, walk } = await plan(dir, state, name, day);
   const walkOut = { symlinksFollowed: walk.followed, skippedEntries: walk.skipped };

@@ -217,3 +217,35 @@ it('a --state-file is bound the same way; a state recording no source is adopted
     /belongs to source "sf" .*this run is named "sf-new" — pass --name sf as before, or --adopt-state/,
   );
 });
+
+it('two hosts claiming one unbound state at the same time: at most one goes on, and its bytes are all stored', async () => {
+  for (const round of [1, 2, 3]) {
+    const name = `race-${round}`;
+    const a = source(`race/${round}/host-a/${name}`, { 'r.log': HEADER + lines('race-a', 60) });
+    const b = source(`race/${round}/host-b/${name}`, { 'r.log': HEADER + lines('race-b', 90) });
+    const [ra, rb] = await Promise.all([auditLogs(a, 'host-a'), auditLogs(b, 'host-b')]);
+    const ok = [ra, rb].filter((r) => r.code === 0);
+    expect({ round, codes: [ra.code, rb.code].sort() }).toEqual({
+      round,
+      codes: expect.arrayContaining([2]),
+    });
+    for (const r of [ra, rb].filter((x) => x.code === 2))
+      expect(r.stderr).toMatch(/belongs to host-|claimed by another run at the same time/);
+    if (ok.length === 1) {
+      const dir = ok[0] === ra ? a : b;
+      expect(await restoredFile(`audit-logs/${name}/`, 'r.log')).toBe(
+        fs.readFileSync(path.join(dir, 'r.log'), 'utf8'),
+      );
+    } else expect(await segmentsOf('r.log', `audit-logs/${name}/`)).toEqual([]);
+    // Afterwards the state is one host's: its next run goes on, the other's is refused by name.
+    const again = [await auditLogs(a, 'host-a'), await auditLogs(b, 'host-b')];
+    expect(again.map((r) => r.code).sort()).toEqual([0, 2]);
+    expect(again.find((r) => r.code === 2)!.stderr).toMatch(
+      /belongs to host-.*give this source its own --name/,
+    );
+    const winner = again[0].code === 0 ? a : b;
+    expect(await restoredFile(`audit-logs/${name}/`, 'r.log')).toBe(
+      fs.readFileSync(path.join(winner, 'r.log'), 'utf8'),
+    );
+  }
+});
