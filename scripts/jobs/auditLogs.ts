@@ -128,7 +128,9 @@ export function segmentKey(
   start: number,
   end: number,
 ): string {
-  const gen = generation > 0 ? `~${generation}` : '';
+  // `~<generation>` also when the path itself ends in `~<digits>`: else `a.log` generation 1 and a
+  // file named `a.log~1` would share a key.
+  const gen = generation > 0 || /~\d+$/.test(rel) ? `~${generation}` : '';
   return `audit-logs/${name}/${day}/${rel}${gen}@${start}-${end}.gz`;
 }
 

@@ -52,6 +52,30 @@ it('the same name, rel and generation at equal offsets is the same key (retries 
   );
 });
 
+it('within one name, different files, days, generations or offsets never share a key', () => {
+  // paths ending like a generation marker (`a.log~1`) are the case to beat
+  const tricky = fc.oneof(
+    rel,
+    rel.map((r) => `${r}~1`),
+    fc.constantFrom('a.log', 'a.log~1', 'a.log~1~0'),
+  );
+  const s = fc.record({ day, rel: tricky, gen, offsets });
+  fc.assert(
+    fc.property(name, s, s, (n, a, b) => {
+      const same =
+        a.day === b.day && a.rel === b.rel && a.gen === b.gen && a.offsets.join() === b.offsets.join();
+      fc.pre(!same);
+      expect(segmentKey(n, a.day, a.rel, a.gen, ...a.offsets)).not.toBe(
+        segmentKey(n, b.day, b.rel, b.gen, ...b.offsets),
+      );
+    }),
+    { numRuns: 3000 },
+  );
+  expect(segmentKey('n', '2026/01/01', 'a.log', 1, 0, 5)).not.toBe(
+    segmentKey('n', '2026/01/01', 'a.log~1', 0, 0, 5),
+  );
+});
+
 it('no new-layout key equals an old-layout key', () => {
   fc.assert(
     fc.property(name, seg, seg, (n, a, b) => {
@@ -67,6 +91,10 @@ it('both layouts parse back to what made them (the old one without a name)', () 
   const noTilde = rel.filter((r) => !/~\d+$/.test(r) && !r.includes('@'));
   fc.assert(
     fc.property(name, day, noTilde, gen, offsets, (n, d, r, g, [s, e]) => {
+      expect(parseSegmentKey(segmentKey(n, d, `${r}~7`, g, s, e))).toMatchObject({
+        rel: `${r}~7`,
+        generation: g,
+      });
       expect(parseSegmentKey(segmentKey(n, d, r, g, s, e))).toEqual({
         name: n,
         day: d,
