@@ -157,6 +157,37 @@ export async function downloadTo(
   onProgress?: (n: number) => void,
 ): Promise<DownloadResult> {
   const hash = createHash('sha256');
+  const dl = await streamVersion(
+    s3,
+    policy,
+    bucket,
+    key,
+    versionId,
+    (b) => {
+      hash.update(b);
+      if (!sink.write(b)) return new Promise<void>((r) => sink.once('drain', r));
+      return undefined;
+    },
+    onProgress,
+  );
+  return { ...dl, sha256: hash.digest('hex') };
+}
+
+/**
+ * Hands every body chunk of one version to `onChunk` in order, exactly once, resuming after a
+ * mid-body reset with `Range: bytes=<received>-` and `If-Match: <first ETag>` (so the resumed bytes
+ * are the same version's). `onChunk` may return a promise (back-pressure) and may throw (the
+ * download stops; an error the retry policy calls fatal is not retried).
+ */
+export async function streamVersion(
+  s3: S3Client,
+  policy: RetryPolicy,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  onChunk: (chunk: Buffer) => Promise<void> | undefined,
+  onProgress?: (n: number) => void,
+): Promise<Omit<DownloadResult, 'sha256'>> {
   let offset = 0;
   let metadata: Record<string, string> = {};
   let resolvedVersion = versionId;
@@ -183,15 +214,15 @@ export async function downloadTo(
       for await (const chunk of res.Body as Readable) {
         const b = chunk as Buffer;
         if (signal?.aborted) throw signal.reason;
-        hash.update(b);
         offset += b.length;
-        if (!sink.write(b)) await new Promise<void>((r) => sink.once('drain', r));
+        const wait = onChunk(b);
+        if (wait) await wait;
         onProgress?.(offset);
       }
     },
     { operation: `GetObject ${key}` },
   );
-  return { size: offset, sha256: hash.digest('hex'), metadata, versionId: resolvedVersion };
+  return { size: offset, metadata, versionId: resolvedVersion };
 }
 
 /** Whole object in memory; for small things (manifests, state, encrypted Terraform state). */

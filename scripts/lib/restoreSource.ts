@@ -9,7 +9,7 @@ import { findManifestEntry, jobForKey } from './manifestIndex';
 import { headObject, listVersions, versionAt } from './objects';
 import { JobContext } from './runner';
 import { formatBytes } from './reporter';
-import { spoolObject, SpooledObject } from './spool';
+import { spoolObject, SpooledObject, spoolThreadFromEnv } from './spool';
 import { parseInstant } from './timeparse';
 
 export interface RestoreSource {
@@ -142,6 +142,7 @@ export async function spoolAndVerify(
     dir: spoolDir,
     signal: ctx.signal,
     onProgress: (n) => ctx.reporter.progress(label, n, src.size),
+    thread: spoolThreadFromEnv(ctx.env),
   });
   if (src.expectedSha256 && spool.sha256 !== src.expectedSha256) {
     await spool.dispose();

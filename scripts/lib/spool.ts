@@ -10,9 +10,9 @@
  * The spool lives in a fresh directory (mkdtemp, 0700) under `dir` ($TMPDIR by default, or
  * `--spool-dir`), the file is created exclusively with mode 0600 and removed by `dispose`. The
  * download is refused before the first byte when the filesystem has less free space than the
- * object's size. How the bytes arrive is `fillSpool`'s business (today one GET, resumed with a
- * Range after a mid-body reset); parallel ranged GETs can replace it with positional writes into
- * the same exclusive-created file.
+ * object's size. How the bytes arrive is `fillSpool`'s business (one GET, resumed with a Range
+ * after a mid-body reset; from 8 MiB on, hashed and written by a second thread, spoolWriter.ts);
+ * parallel ranged GETs could replace it with positional writes into the same exclusive-created file.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
@@ -20,9 +20,10 @@ import * as fsp from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
 import { messageOf, UsageError } from './errors';
-import { downloadTo } from './objects';
+import { downloadTo, streamVersion } from './objects';
 import { formatBytes } from './reporter';
 import { RetryPolicy } from './retry';
+import { SpoolWriter } from './spoolWriter';
 
 export interface SpoolRequest {
   s3: S3Client;
@@ -37,6 +38,11 @@ export interface SpoolRequest {
   dir?: string;
   signal?: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /**
+   * Hash and write on a second thread: true / false, or undefined for the default by size
+   * (`spoolThreadFromEnv` reads IFB_SPOOL_THREAD).
+   */
+  thread?: boolean;
 }
 
 export interface SpooledObject {
@@ -120,13 +126,26 @@ export async function spoolObject(req: SpoolRequest): Promise<SpooledObject> {
 }
 
 /**
+ * Objects at least this large are written by a second thread (spoolWriter.ts); smaller ones on the
+ * main thread, where a thread's start-up (~30 ms CPU) costs more than it saves.
+ */
+export const THREAD_MIN_BYTES = 8 * 1024 * 1024;
+
+/** IFB_SPOOL_THREAD=0 forces the main-thread path, =1 the thread at any size (tests, benchmarks). */
+export function spoolThreadFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const v = env.IFB_SPOOL_THREAD;
+  return v === '0' ? false : v === '1' ? true : undefined;
+}
+
+/**
  * Downloads the version into a new file (exclusive create, 0600) and hashes the bytes as they are
- * written; resolves once the file is flushed and closed.
+ * written; resolves once the file is written and closed.
  */
 async function fillSpool(
   req: SpoolRequest,
   file: string,
 ): Promise<{ size: number; sha256: string; metadata: Record<string, string> }> {
+  if (req.thread ?? req.size >= THREAD_MIN_BYTES) return fillSpoolThreaded(req, file);
   // wx: exclusive create (never follows or reuses an existing name); 0600: only this user.
   const sink = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
   const closed = new Promise<void>((resolve, reject) => {
@@ -142,6 +161,39 @@ async function fillSpool(
     sink.destroy();
     await closed.catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The same contract, with hashing and writing on a second thread: the main thread receives and
+ * copies chunks into the writer's ring; the SHA-256 covers the slots in the order they were
+ * written, across a resumed GET. The thread starts while the GET is in flight.
+ */
+async function fillSpoolThreaded(
+  req: SpoolRequest,
+  file: string,
+): Promise<{ size: number; sha256: string; metadata: Record<string, string> }> {
+  const fh = await fsp.open(file, 'wx', 0o600);
+  let writer: SpoolWriter | undefined;
+  try {
+    writer = new SpoolWriter(fh.fd, file);
+    const w = writer;
+    const dl = await streamVersion(
+      req.s3,
+      req.policy,
+      req.bucket,
+      req.key,
+      req.versionId,
+      (b) => w.write(b),
+      req.onProgress,
+    );
+    const done = await w.finish();
+    return { size: done.size, sha256: done.sha256, metadata: dl.metadata };
+  } catch (err) {
+    await writer?.abort();
+    throw err;
+  } finally {
+    await fh.close();
   }
 }
 
