@@ -261,45 +261,53 @@ it('under `timeout`, the job exits with it: no orphan process, no unfinished upl
   }
 }, 60_000);
 
-it('SIGINT while a restore waits out a GetObject Retry-After: exit 130 within 5 s, no spool or target left', async () => {
-  const src = path.join(tmp, 'config.json');
-  fs.writeFileSync(src, JSON.stringify({ ok: true, pad: 'x'.repeat(1000) }));
-  const up = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json']);
-  expect(up.code).toBe(0);
-  const key = up.json<{ key: string }>().key;
-  await clearFaults();
-  await estate.emu.admin('POST', '/__admin/faults', {
-    operation: 's3:GetObject',
-    path: 'configs/aws/.*config\\.json', // the object itself, not the run manifests read first
-    status: 503,
-    code: 'SlowDown',
-    message: 'injected stall',
-    retryAfter: 120,
-  });
-  const spoolParent = fs.mkdtempSync(path.join(tmp, 'spool-'));
-  const target = path.join(tmp, 'restored.json');
-  const p = run(['restore', '--key', key, '--to', target], {
-    ...estate.env,
-    TMPDIR: spoolParent,
-    BACKUP_RETRY_MAX_MS: '120000',
-    BACKUP_RETRY_BUDGET_MS: '600000',
-  });
-  try {
-    await waitUntil('a retry line for GetObject', () =>
-      /retry: GetObject .*retrying in 120\.0 s/.test(p.stderr()),
-    );
-    // tsx keeps its cache under TMPDIR too; the restore's spool is ifb-restore-*.
-    const spools = (): string[] => fs.readdirSync(spoolParent).filter((f) => f.startsWith('ifb-restore-'));
-    expect(spools()).toHaveLength(1); // the private spool exists while it waits
-    const sentAt = Date.now();
-    p.child.kill('SIGINT');
-    const r = await p.exited;
-    expect(Date.now() - sentAt).toBeLessThan(5_000);
-    expect(r.code).toBe(130);
-    expect(spools()).toEqual([]);
-    expect(fs.existsSync(target)).toBe(false);
-  } finally {
-    p.child.kill('SIGKILL');
+it.each([
+  ['main thread', '0'],
+  ['writer thread', '1'],
+])(
+  'SIGINT while a restore waits out a GetObject Retry-After (%s): exit 130 within 5 s, no spool or target left',
+  async (_what, thread) => {
+    const src = path.join(tmp, 'config.json');
+    fs.writeFileSync(src, JSON.stringify({ ok: true, pad: 'x'.repeat(1000) }));
+    const up = await cli(estate, ['snapshot-config', '--provider', 'aws', '--from', src, '--json']);
+    expect(up.code).toBe(0);
+    const key = up.json<{ key: string }>().key;
     await clearFaults();
-  }
-}, 60_000);
+    await estate.emu.admin('POST', '/__admin/faults', {
+      operation: 's3:GetObject',
+      path: 'configs/aws/.*config\\.json', // the object itself, not the run manifests read first
+      status: 503,
+      code: 'SlowDown',
+      message: 'injected stall',
+      retryAfter: 120,
+    });
+    const spoolParent = fs.mkdtempSync(path.join(tmp, 'spool-'));
+    const target = path.join(tmp, `restored-${thread}.json`);
+    const p = run(['restore', '--key', key, '--to', target], {
+      ...estate.env,
+      TMPDIR: spoolParent,
+      IFB_SPOOL_THREAD: thread,
+      BACKUP_RETRY_MAX_MS: '120000',
+      BACKUP_RETRY_BUDGET_MS: '600000',
+    });
+    try {
+      await waitUntil('a retry line for GetObject', () =>
+        /retry: GetObject .*retrying in 120\.0 s/.test(p.stderr()),
+      );
+      // tsx keeps its cache under TMPDIR too; the restore's spool is ifb-restore-*.
+      const spools = (): string[] => fs.readdirSync(spoolParent).filter((f) => f.startsWith('ifb-restore-'));
+      expect(spools()).toHaveLength(1); // the private spool exists while it waits
+      const sentAt = Date.now();
+      p.child.kill('SIGINT');
+      const r = await p.exited;
+      expect(Date.now() - sentAt).toBeLessThan(5_000);
+      expect(r.code).toBe(130);
+      expect(spools()).toEqual([]);
+      expect(fs.existsSync(target)).toBe(false);
+    } finally {
+      p.child.kill('SIGKILL');
+      await clearFaults();
+    }
+  },
+  60_000,
+);
