@@ -126,6 +126,17 @@ it.each([
   60_000,
 );
 
+it('to stdout: the thread-written spool streams out byte-exact', async () => {
+  const spoolDir = fs.mkdtempSync(path.join(tmp, 'spool-'));
+  const r = await cli(estate, ['restore', '--key', KEY, '--to', '-', '--spool-dir', spoolDir], {
+    IFB_SPOOL_THREAD: '1',
+  });
+  expect(r.code).toBe(0);
+  expect(r.stdoutBuffer.length).toBe(body.length);
+  expect(createHash('sha256').update(r.stdoutBuffer).digest('hex')).toBe(sha256);
+  expect(fs.readdirSync(spoolDir)).toEqual([]);
+}, 60_000);
+
 it('a tampered object exits 3; the existing target is untouched and no spool is left (thread path)', async () => {
   const spoolDir = fs.mkdtempSync(path.join(tmp, 'spool-'));
   const out = path.join(tmp, 'precious.bin');
