@@ -36,6 +36,11 @@ const waitAsync = (
 /** Slot size and count: 8 MiB of ring; 1 MiB updates keep the SHA-256 at its cheap granularity. */
 export const SLOT_BYTES = 1024 * 1024;
 export const SLOTS = 8;
+/**
+ * Bytes per write(2): 1 MiB writes into the page cache cost 0.2–1.7 s of system time per GiB here
+ * (half the runs spike), 256 KiB writes a steady 0.17 s (bench/README.md, "cli").
+ */
+const WRITE_BYTES = 256 * 1024;
 
 const WORKER_SOURCE = `'use strict';
 const { workerData, parentPort } = require('worker_threads');
@@ -65,7 +70,7 @@ try {
     hash.update(bytes);
     let done = 0;
     while (done < len) {
-      done += fs.writeSync(fd, bytes, done, len - done, position + done);
+      done += fs.writeSync(fd, bytes, done, Math.min(len - done, ${WRITE_BYTES}), position + done);
     }
     position += len;
     consumed++;
