@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 import { Readable, Writable } from 'stream';
+import { finished } from 'stream/promises';
 import { JobError } from './errors';
 import { JobRetryPolicy, RetryPolicy } from './retry';
 
@@ -211,18 +212,67 @@ export async function streamVersion(
         resolvedVersion ??= res.VersionId;
         etag = res.ETag;
       }
-      for await (const chunk of res.Body as Readable) {
-        const b = chunk as Buffer;
-        if (signal?.aborted) throw signal.reason;
+      await pump(res.Body as Readable, signal, (b) => {
         offset += b.length;
         const wait = onChunk(b);
-        if (wait) await wait;
-        onProgress?.(offset);
-      }
+        if (!wait) return void onProgress?.(offset);
+        return wait.then(() => onProgress?.(offset));
+      });
     },
     { operation: `GetObject ${key}` },
   );
   return { size: offset, metadata, versionId: resolvedVersion };
+}
+
+/**
+ * Feeds every chunk of `body` to `onChunk` in order with 'data' events (cheaper per chunk than
+ * `for await`: no promise per 64 KiB), pausing the body while a returned promise is pending.
+ * Resolves after the end of the body and the last pending chunk; rejects with the body's error
+ * (a reset mid-body: the same errors `for await` throws), `onChunk`'s error or the signal's reason.
+ */
+function pump(
+  body: Readable,
+  signal: AbortSignal | undefined,
+  onChunk: (chunk: Buffer) => Promise<void> | undefined,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let failed = false;
+    let pending: Promise<void> | undefined;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      body.off('data', onData);
+      body.destroy();
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (failed) return;
+      if (signal?.aborted) return fail(signal.reason);
+      let wait: Promise<void> | undefined;
+      try {
+        wait = onChunk(chunk);
+      } catch (err) {
+        return fail(err);
+      }
+      if (!wait) return;
+      body.pause();
+      pending = wait.then(
+        () => {
+          pending = undefined;
+          if (!failed) body.resume();
+        },
+        (err: unknown) => fail(err),
+      );
+    };
+    body.on('data', onData);
+    finished(body).then(
+      async () => {
+        await pending;
+        if (!failed) resolve();
+      },
+      (err: unknown) => fail(err),
+    );
+  });
 }
 
 /** Whole object in memory; for small things (manifests, state, encrypted Terraform state). */
