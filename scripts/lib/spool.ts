@@ -11,7 +11,7 @@
  * `--spool-dir`), the file is created exclusively with mode 0600 and removed by `dispose`. The
  * download is refused before the first byte when the filesystem has less free space than the
  * object's size. How the bytes arrive is `fillSpool`'s business (one GET, resumed with a Range
- * after a mid-body reset; from 8 MiB on, hashed and written by a second thread, spoolWriter.ts);
+ * after a mid-body reset; from 64 MiB on, hashed and written by a second thread, spoolWriter.ts);
  * parallel ranged GETs could replace it with positional writes into the same exclusive-created file.
  */
 import { S3Client } from '@aws-sdk/client-s3';
@@ -127,9 +127,11 @@ export async function spoolObject(req: SpoolRequest): Promise<SpooledObject> {
 
 /**
  * Objects at least this large are written by a second thread (spoolWriter.ts); smaller ones on the
- * main thread, where a thread's start-up (~30 ms CPU) costs more than it saves.
+ * main thread. Measured here through the bin (6 alternating runs each): 4 MiB and 32 MiB restores
+ * were 0.01–0.03 s slower with the thread and cost 0.025–0.06 s more CPU (its start-up), 128 MiB
+ * 0.05 s faster, 1 GiB ~0.7 s faster (bench/README.md, "cli").
  */
-export const THREAD_MIN_BYTES = 8 * 1024 * 1024;
+export const THREAD_MIN_BYTES = 64 * 1024 * 1024;
 
 /** IFB_SPOOL_THREAD=0 forces the main-thread path, =1 the thread at any size (tests, benchmarks). */
 export function spoolThreadFromEnv(env: NodeJS.ProcessEnv): boolean | undefined {

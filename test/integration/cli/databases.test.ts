@@ -134,7 +134,7 @@ describePg('PostgreSQL', () => {
     expect(fs.readFileSync(metrics, 'utf8')).toMatch(/backup_job_success\{job="db-dump",env="dev"\} 1/);
 
     pg.createDatabase('shop_restored');
-    // The writer-thread spool path (scripts/lib/spoolWriter.ts; this dump is below its 8 MiB
+    // The writer-thread spool path (scripts/lib/spoolWriter.ts; this dump is below its 64 MiB
     // default); the MariaDB restore below takes the main-thread path.
     const restore = await cli(
       estate,

@@ -1,6 +1,6 @@
 /**
- * Restores of large objects hash and write the spool on a second thread (scripts/lib/spoolWriter.ts)
- * and keep the spool contract of the single-thread path:
+ * Restores of large objects (≥ 64 MiB; forced here with IFB_SPOOL_THREAD=1) hash and write the spool
+ * on a second thread (scripts/lib/spoolWriter.ts) and keep the spool contract of the main-thread path:
  * - a connection reset in the middle of the body resumes with Range + If-Match and the SHA-256
  *   still covers the whole object in order (both paths; a test proxy cuts the first GET);
  * - a tampered object exits 3, the existing target is untouched, no spool is left;
@@ -174,9 +174,10 @@ function runBin(
   });
 }
 
+// The objects here are below the thread's 64 MiB default: IFB_SPOOL_THREAD=1 forces it.
 describe.each([
-  ['bundle', {}],
-  ['tsx', { IFB_NO_BUNDLE: '1' }],
+  ['bundle', { IFB_SPOOL_THREAD: '1' }],
+  ['tsx', { IFB_NO_BUNDLE: '1', IFB_SPOOL_THREAD: '1' }],
 ])('the bin (%s)', (_how, extra: NodeJS.ProcessEnv) => {
   it('restores a large object through the writer thread, verified', async () => {
     const spoolDir = fs.mkdtempSync(path.join(tmp, 'spool-'));
