@@ -29,7 +29,12 @@ const LEN = 4;
 /** `Atomics.waitAsync` (V8, Node ≥ 16), not yet in this project's TypeScript lib. */
 const waitAsync = (
   Atomics as unknown as {
-    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+    waitAsync(
+      a: Int32Array,
+      i: number,
+      v: number,
+      timeoutMs: number,
+    ): { async: boolean; value: Promise<string> | string };
   }
 ).waitAsync;
 
@@ -48,6 +53,8 @@ const WRITE_BYTES = 256 * 1024;
  * (bench/README.md, "cli").
  */
 const RECENT_CHUNKS = 32;
+/** Longest single wait for a free slot before `failure` is checked again. */
+const WAIT_MS = 200;
 
 const WORKER_SOURCE = `'use strict';
 const { workerData, parentPort } = require('worker_threads');
@@ -87,6 +94,7 @@ try {
   parentPort.postMessage({ sha256: hash.digest('hex'), bytes: position });
 } catch (err) {
   parentPort.postMessage({ error: { message: String((err && err.message) || err), code: err && err.code } });
+  Atomics.notify(ctl, ${CONSUMED});
 }
 `;
 
@@ -108,7 +116,6 @@ export class SpoolWriter {
   private readonly data: Buffer;
   private readonly worker: Worker;
   private readonly result: Promise<WorkerReport>;
-  private readonly failed: Promise<never>;
   private failure: JobError | undefined;
   private produced = 0;
   private fill = 0;
@@ -152,11 +159,6 @@ export class SpoolWriter {
       });
     });
     this.result.catch(() => undefined);
-    this.failed = this.result.then(
-      () => new Promise<never>(() => undefined),
-      (err: unknown) => Promise.reject(err),
-    );
-    this.failed.catch(() => undefined);
   }
 
   /** The first failure wins; later ones (the exit after an error message) keep it. */
@@ -185,8 +187,10 @@ export class SpoolWriter {
       if (this.failure) throw this.failure;
       const consumed = Atomics.load(this.ctl, CONSUMED);
       if (this.produced - consumed < this.slots) return;
-      const w = waitAsync(this.ctl, CONSUMED, consumed);
-      if (w.async) await Promise.race([w.value, this.failed]);
+      // The worker notifies CONSUMED after every slot and when it fails; the timeout only bounds
+      // the wait if it dies without a word (a crash: `failure` is set by the 'exit' event).
+      const w = waitAsync(this.ctl, CONSUMED, consumed, WAIT_MS);
+      if (w.async) await w.value;
     }
   }
 
