@@ -263,12 +263,7 @@ async function main(): Promise<void> {
       const streamBytes = args.streamMiB * MiB;
       const streamRuns: Record<string, unknown> = {};
       const runs: [string, string, string[], NodeJS.ProcessEnv][] = [
-        [
-          'ours',
-          process.execPath,
-          [path.join(__dirname, 'streamUpload.js'), 'stream/ours.bin'],
-          ours,
-        ],
+        ['ours', process.execPath, [path.join(__dirname, 'streamUpload.js'), 'stream/ours.bin'], ours],
         ...(args.withMd5
           ? [
               [
