@@ -12,7 +12,7 @@
  * metadata (`workspace-id`): a second workspace given the same `--name` is refused. A backup whose
  * encryption key id differs from the previous version's is refused unless `--rotate-key`.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash, createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -119,6 +119,34 @@ function contentMac(plain: Buffer, k: EncryptionKey): string {
   return createHmac('sha256', Buffer.from(k.key.reveal(), 'base64')).update(plain).digest('hex');
 }
 
+/**
+ * The target this workspace was backed up under by releases before the name change (the bare
+ * directory name), when objects are still there: this run's manifest names it in `supersedes`, so
+ * `verify --max-age` reports that idle target as replaced rather than stale (scripts/lib/freshness.ts).
+ * Only with the default name: an explicit `--name` chose its target.
+ */
+async function legacyTarget(
+  ctx: JobContext,
+  opts: TfStateOptions,
+  name: string,
+): Promise<string | undefined> {
+  if (opts.name !== undefined) return undefined;
+  const legacyName = path.basename(path.resolve(opts.workspace ?? path.dirname(path.resolve(opts.file!))));
+  if (legacyName === name || !/^[A-Za-z0-9._-]+$/.test(legacyName)) return undefined;
+  const prefix = `terraform-state/${legacyName}/`;
+  try {
+    const found = await ctx.policy.run(
+      () => ctx.s3.send(new ListObjectsV2Command({ Bucket: ctx.conn.bucket, Prefix: prefix, MaxKeys: 1 })),
+      { operation: `ListObjectsV2 ${prefix}` },
+    );
+    return found.KeyCount ? prefix : undefined;
+  } catch {
+    // A key scoped to this workspace's own prefix may not list the old one. The note is only a
+    // hint for freshness: without it verify names the idle old target and suggests --retired.
+    return undefined;
+  }
+}
+
 async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
   const key = loadKey(opts, ctx.env);
   const files = findStateFiles(opts);
@@ -131,6 +159,8 @@ async function run(ctx: JobContext, opts: TfStateOptions): Promise<JobOutcome> {
     keyId: key.keyId,
     files: files.map((f) => f.rel),
   };
+  const legacy = await legacyTarget(ctx, opts, name);
+  if (legacy) ctx.manifest.details.supersedes = [legacy];
   // Every check before the first upload: a refusal leaves nothing half-written.
   const planned = [];
   for (const f of files) {

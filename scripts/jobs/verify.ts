@@ -140,7 +140,7 @@ function freshnessLines(opts: VerifyOptions, fresh: Freshness[]): string[] {
     f.lastSuccess ?? 'never',
     f.ageSeconds === null ? '-' : `${formatAge(f.ageSeconds)} ago`,
     f.failedSince,
-    f.retired ? 'retired' : f.stale ? 'STALE' : 'fresh',
+    f.retired ? 'retired' : f.supersededBy ? 'replaced' : f.stale ? 'STALE' : 'fresh',
   ]);
   const stale = fresh.filter((f) => f.stale).length;
   return [

@@ -26,6 +26,11 @@ export interface Freshness {
   newestFailure: string | null;
   /** Excluded by `--retired`: reported, never stale. */
   retired: boolean;
+  /**
+   * The target whose runs replaced this one (`RunRecord.supersedes`: a tf-state workspace now
+   * under its default name, this its old directory-name target): reported, never stale.
+   */
+  supersededBy?: string;
   stale: boolean;
   /** Why it is stale (the line `verify` prints). */
   problem?: string;
@@ -129,6 +134,7 @@ function judge(
   mine: RunRecord[],
   required: boolean,
   input: FreshnessInput,
+  supersededBy?: string,
 ): Freshness {
   const ok = mine.filter((r) => r.status === 'ok').map((r) => r.startedAt);
   const last = ok.length ? Math.max(...ok) : undefined;
@@ -145,15 +151,40 @@ function judge(
     failedSince: failed.length,
     newestFailure: newestFail === undefined ? null : iso(newestFail),
     retired,
+    ...(supersededBy ? { supersededBy } : {}),
     stale: false,
   };
   const tooOld = input.maxAge !== undefined && (last === undefined || input.now - last > input.maxAge.ms);
   const neverOk = last === undefined && required;
-  if (!retired && (tooOld || neverOk)) {
+  if (!retired && !supersededBy && (tooOld || neverOk)) {
     f.stale = true;
     f.problem = problemOf(f, mine.length, input, newestFail);
   }
   return f;
+}
+
+/**
+ * The target that replaced `target`: a tf-state workspace now under its default name names, in
+ * `supersedes`, the directory-name target older releases wrote it under. `target` counts as
+ * replaced only if it has had no run since the first successful run that names it: an old name
+ * still in use (`--name` kept by another workspace) keeps being judged, and stops being fresh when
+ * that workspace stops. All runs are considered, not only those under `--prefix`: the replacement
+ * lives under another prefix.
+ */
+function replacement(target: string, job: string, runs: RunRecord[]): string | undefined {
+  let newestOwn = -Infinity;
+  let first: RunRecord | undefined;
+  for (const r of runs) {
+    if (r.job !== job) continue;
+    if (r.targets.includes(target)) newestOwn = Math.max(newestOwn, r.startedAt);
+    else if (
+      r.status === 'ok' &&
+      (r.supersedes ?? []).includes(target) &&
+      (!first || r.startedAt < first.startedAt)
+    )
+      first = r;
+  }
+  return first && newestOwn < first.startedAt ? first.targets[0] : undefined;
 }
 
 /** Within `--since`: the newest run of any kind started no earlier than now − since. */
@@ -175,7 +206,8 @@ export function freshness(input: FreshnessInput): Freshness[] {
     const byTarget = new Map<string, RunRecord[]>();
     for (const r of mine) for (const t of r.targets) byTarget.set(t, [...(byTarget.get(t) ?? []), r]);
     const targets = [...byTarget.keys()].filter((t) => recent(byTarget.get(t)!, input)).sort();
-    for (const t of targets) out.push(judge(job, t, byTarget.get(t)!, required.has(job), input));
+    for (const t of targets)
+      out.push(judge(job, t, byTarget.get(t)!, required.has(job), input, replacement(t, job, input.runs)));
     if (targets.length) continue;
     const loose = mine.filter((r) => r.targets.length === 0);
     const inSince = recent(loose, input) ? loose : [];
@@ -186,7 +218,7 @@ export function freshness(input: FreshnessInput): Freshness[] {
 
 /** `db-dump db/postgres/app/ 2026-12-06T03:00:00Z (3 h ago)` / `db-dump never`. */
 export function describeLastSuccess(f: Freshness): string {
-  const retired = f.retired ? ', retired' : '';
+  const retired = f.retired ? ', retired' : f.supersededBy ? `, replaced by ${f.supersededBy}` : '';
   if (f.lastSuccess === null) return `${who(f)} never${retired ? ' (retired)' : ''}`;
   return `${who(f)} ${isoSeconds(Date.parse(f.lastSuccess))} (${formatAge(f.ageSeconds!)} ago${retired})`;
 }

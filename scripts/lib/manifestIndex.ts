@@ -33,6 +33,11 @@ export interface RunRecord {
   keys: string[];
   /** What the run backs up (`runTargets`); empty when neither its keys nor its manifest say. */
   targets: string[];
+  /**
+   * Targets this run's target replaced (`details.supersedes`): a tf-state workspace under its
+   * default name names the directory-name target older releases wrote it under (tfState.ts).
+   */
+  supersedes?: string[];
 }
 
 export interface ManifestIndex {
@@ -113,6 +118,11 @@ export function runTargets(job: string, keys: string[], facts?: TargetFacts): st
 export const targetRoot = (target: string): string =>
   target.startsWith('audit-logs:') ? `audit-logs/${target.slice('audit-logs:'.length)}/` : target;
 
+function supersededBy(m: Manifest): string[] {
+  const list = ((m.details ?? {}) as Record<string, unknown>).supersedes;
+  return Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string' && t.endsWith('/')) : [];
+}
+
 async function readManifest(ctx: JobContext, key: string): Promise<Manifest> {
   const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, key);
   return JSON.parse(got.body.toString('utf8')) as Manifest;
@@ -145,6 +155,7 @@ function runOf(manifestKey: string, m: Manifest): RunRecord {
     startedAt: Number.isNaN(started) ? (manifestStartedAt(manifestKey) ?? 0) : started,
     keys,
     targets: runTargets(job, keys, m),
+    supersedes: supersededBy(m),
   };
 }
 

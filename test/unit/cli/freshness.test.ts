@@ -327,3 +327,63 @@ it('formats ages for people', () => {
     '16 d',
   ]);
 });
+
+describe('a tf-state target replaced by its workspace’s new default name', () => {
+  const OLD = 'terraform-state/network/';
+  const NEW = 'network-3f9a12c0';
+  /** A successful run under the new name that names the old target as replaced. */
+  const replacing = (startedAt: number, i: number): RunRecord => ({
+    ...toRun({ job: 'tf-state', status: 'ok', startedAt, name: NEW, keyless: false }, 1000 + i),
+    supersedes: [OLD],
+  });
+  const arbOld = fc.array(
+    fc.record({
+      status: fc.constantFrom<RunRecord['status']>('ok', 'failed'),
+      startedAt: fc.integer({ min: T0, max: NOW }),
+    }),
+    { minLength: 1, maxLength: 10 },
+  );
+  const entryOf = (runs: RunRecord[]) =>
+    freshness({ runs, now: NOW, maxAge: MAX_AGE }).find((f) => f.target === OLD)!;
+
+  it('is never stale when it has had no run since the first replacing run', () => {
+    fc.assert(
+      fc.property(
+        arbOld,
+        fc.array(fc.integer({ min: 1, max: 5 * 24 * HOUR_MS }), { minLength: 1, maxLength: 4 }),
+        (old, gaps) => {
+          const oldRuns = old.map((o, i) =>
+            toRun({ job: 'tf-state', name: 'network', keyless: false, ...o }, i),
+          );
+          const newest = Math.max(...old.map((o) => o.startedAt));
+          const news = gaps.map((g, i) => replacing(newest + g, i));
+          const f = entryOf([...oldRuns, ...news]);
+          expect(f.stale).toBe(false);
+          expect(f.supersededBy).toBe(`terraform-state/${NEW}/`);
+        },
+      ),
+    );
+  });
+
+  it('is judged exactly as without the replacing runs when it ran after the first of them', () => {
+    fc.assert(
+      fc.property(arbOld, fc.integer({ min: 1, max: 9 }), (old, cut) => {
+        const oldRuns = old.map((o, i) =>
+          toRun({ job: 'tf-state', name: 'network', keyless: false, ...o }, i),
+        );
+        const newest = Math.max(...old.map((o) => o.startedAt));
+        const first = newest - cut; // the old name was written again after the first replacing run
+        const withRecords = entryOf([...oldRuns, replacing(first, 0), replacing(NOW, 1)]);
+        const without = entryOf(oldRuns);
+        expect(withRecords.supersededBy).toBeUndefined();
+        expect(withRecords.stale).toBe(without.stale);
+      }),
+    );
+  });
+
+  it('a failed run naming it replaces nothing', () => {
+    const old = toRun({ job: 'tf-state', status: 'ok', startedAt: T0, name: 'network', keyless: false }, 0);
+    const failed = { ...replacing(T0 + HOUR_MS, 0), status: 'failed' as const };
+    expect(entryOf([old, failed])).toMatchObject({ stale: true });
+  });
+});
