@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { DEFAULT_KEY_ENV } from '../lib/crypto';
 import { UsageError } from '../lib/errors';
+import { MANIFEST_KEY_ENV } from '../lib/manifestSignature';
 import { Io } from '../lib/reporter';
 import { CommonOptions, JobDefinition, RunnerDeps } from '../lib/runner';
 
@@ -52,10 +53,12 @@ export function defineCommand<O>(spec: CommandSpec<O>): CliCommand {
   return {
     name: spec.name,
     attach(program, exec, deps, done) {
-      const cmd = addCommon(
+      let cmd = addCommon(
         program.command(spec.name).description(spec.description).exitOverride(),
         !spec.ownProvider,
       );
+      if (spec.job.writesManifest || spec.job.readsManifests)
+        cmd = manifestKeyOption(cmd, spec.job.writesManifest);
       return spec.define(cmd).action(async (raw: Raw) => {
         const code = await exec(
           spec.job,
@@ -145,7 +148,21 @@ export function commonOptions(raw: Raw): CommonOptions {
     metricsFile: raw.metricsFile as string | undefined,
     progress: raw.progress !== false,
     progressIntervalMs: typeof raw.progressInterval === 'number' ? raw.progressInterval * 1000 : undefined,
+    manifestKeyFile: raw.manifestKeyFile as string | undefined,
   };
+}
+
+/**
+ * `--manifest-key-file`, on the commands that write or read run manifests (backup jobs sign what
+ * they write; verify and the restores check what they read).
+ */
+export function manifestKeyOption(cmd: Command, writes: boolean): Command {
+  return cmd.option(
+    '--manifest-key-file <path>',
+    writes
+      ? `manifest signing key, 32 bytes base64 or hex (else env ${MANIFEST_KEY_ENV}): the run manifest is signed (HMAC-SHA256) so a stolen bucket key cannot forge one; keep it apart from the B2 keys`
+      : `manifest signing key, 32 bytes base64 or hex (else env ${MANIFEST_KEY_ENV}): only manifests whose signature verifies (or unsigned ones uploaded before signing began) are trusted`,
+  );
 }
 
 export function keyOptions(cmd: Command): Command {

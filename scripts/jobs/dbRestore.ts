@@ -159,6 +159,7 @@ export const dbRestoreJob: JobDefinition<DbRestoreOptions> = {
   name: 'db-restore',
   purpose: 'restore-reader',
   writesManifest: false,
+  readsManifests: true,
   validate: (o) => {
     if (!ENGINES.includes(o.engine))
       throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);

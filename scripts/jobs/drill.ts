@@ -99,6 +99,7 @@ export const drillJob: JobDefinition<DrillOptions> = {
   name: 'drill',
   purpose: 'restore-reader',
   writesManifest: false,
+  readsManifests: true,
   validate: (o) => {
     if (!ENGINES.includes(o.engine))
       throw new UsageError(`--engine must be one of ${ENGINES.join(', ')} (got "${o.engine}")`);

@@ -128,6 +128,7 @@ export const restoreJob: JobDefinition<RestoreOptions> = {
   name: 'restore',
   purpose: 'restore-reader',
   writesManifest: false,
+  readsManifests: true,
   validate: (o, deps) => {
     if (!o.key) throw new UsageError('--key <object key> is required');
     if (!o.to) throw new UsageError('--to <path|-> is required');

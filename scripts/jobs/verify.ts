@@ -264,6 +264,7 @@ export const verifyJob: JobDefinition<VerifyOptions> = {
   name: 'verify',
   purpose: 'restore-reader',
   writesManifest: false,
+  readsManifests: true,
   validate: (o) => {
     if (o.sample !== undefined && (!Number.isInteger(o.sample) || o.sample < 1))
       throw new UsageError('--sample must be a positive integer');

@@ -7,6 +7,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'crypto';
 import { objectMetadata } from './metadata';
+import { ManifestKey, ManifestSignature, signManifest } from './manifestSignature';
 import { RetryPolicy } from './retry';
 import { stamp } from './timeparse';
 import { TOOL_NAME, TOOL_VERSION } from './version';
@@ -38,6 +39,8 @@ export interface Manifest {
   objects: ManifestObject[];
   /** Job-specific facts (database table stats, audit-log positions, …). */
   details: Record<string, unknown>;
+  /** HMAC over the rest when a manifest key is configured (scripts/lib/manifestSignature.ts). */
+  signature?: ManifestSignature;
 }
 
 export function newManifest(
@@ -70,8 +73,10 @@ export async function writeManifest(
   policy: RetryPolicy,
   m: Manifest,
   key: string,
-): Promise<{ key: string; versionId?: string }> {
-  const body = Buffer.from(JSON.stringify(m, null, 2) + '\n');
+  signingKey?: ManifestKey,
+): Promise<{ key: string; versionId?: string; signedWith?: string }> {
+  const stored = signingKey ? signManifest(m, signingKey) : m;
+  const body = Buffer.from(JSON.stringify(stored, null, 2) + '\n');
   const sha256 = createHash('sha256').update(body).digest('hex');
   const md5 = createHash('md5').update(body).digest('base64');
   const out = await policy.run(() =>
@@ -93,5 +98,5 @@ export async function writeManifest(
       }),
     ),
   );
-  return { key, versionId: out.VersionId };
+  return { key, versionId: out.VersionId, ...(signingKey ? { signedWith: signingKey.keyId } : {}) };
 }

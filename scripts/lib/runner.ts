@@ -8,6 +8,7 @@ import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } fr
 import { Clock, systemClock } from '../../infra/b2/clock';
 import { exitCodeFor, InterruptedError, messageOf, UsageError } from './errors';
 import { Manifest, manifestKey, newManifest, writeManifest } from './manifest';
+import { loadManifestKey, ManifestKey } from './manifestSignature';
 import { writeMetricsFile } from './metrics';
 import { Io, Reporter } from './reporter';
 import {
@@ -28,6 +29,8 @@ export interface CommonOptions extends ConnectionFlags {
   progress: boolean;
   /** Off a TTY: one progress line per this many ms (`--progress-interval`, default 30 s). */
   progressIntervalMs?: number;
+  /** `--manifest-key-file` (else env BACKUP_MANIFEST_KEY): signs manifests written, checks those read. */
+  manifestKeyFile?: string;
 }
 
 export interface JobContext {
@@ -40,6 +43,8 @@ export interface JobContext {
   env: NodeJS.ProcessEnv;
   manifest: Manifest;
   startedAt: number;
+  /** The manifest signing key, when configured (scripts/lib/manifestSignature.ts). */
+  manifestKey?: ManifestKey;
   /** Aborted on SIGTERM/SIGINT: uploads abort their multipart upload, the job fails. */
   signal?: AbortSignal;
 }
@@ -63,6 +68,8 @@ export interface JobDefinition<O> {
   purpose: KeyPurpose;
   /** Backup jobs write `manifests/<job>/<ts>.json`; read-only jobs do not (reader keys cannot). */
   writesManifest: boolean;
+  /** Reads run manifests and so checks their signatures (verify, restore, db-restore, drill). */
+  readsManifests?: boolean;
   /** Checks job options before any network call (UsageError on bad input). */
   validate?: (opts: O, deps: RunnerDeps) => void | Promise<void>;
   run: (ctx: JobContext, opts: O) => Promise<JobOutcome>;
@@ -116,10 +123,14 @@ export async function runJob<O>(
   let ctx: JobContext | undefined;
   let outcome: JobOutcome | undefined;
   let error: unknown;
-  let manifestRef: { key: string; versionId?: string } | undefined;
+  let manifestRef: { key: string; versionId?: string; signedWith?: string } | undefined;
   let policy: JobRetryPolicy | undefined;
   try {
     await def.validate?.(opts, deps);
+    const signingKey =
+      def.writesManifest || def.readsManifests
+        ? loadManifestKey(common.manifestKeyFile, deps.env)
+        : undefined;
     const conn = await resolveConnection(common, def.purpose, deps);
     policy = jobRetryPolicy({
       clock,
@@ -140,6 +151,7 @@ export async function runJob<O>(
       env: deps.env,
       manifest: newManifest(def.name, conn.bucket, conn.env, startedAt, common.provider),
       startedAt,
+      manifestKey: signingKey,
       signal: deps.signal,
     };
     outcome = await def.run(ctx, opts);
@@ -155,7 +167,13 @@ export async function runJob<O>(
     ctx.manifest.status = ok ? 'ok' : 'failed';
     if (!ok) ctx.manifest.error = error ? messageOf(error) : outcome?.failureMessage;
     try {
-      manifestRef = await writeManifest(ctx.s3, ctx.policy, ctx.manifest, manifestKey(def.name, startedAt));
+      manifestRef = await writeManifest(
+        ctx.s3,
+        ctx.policy,
+        ctx.manifest,
+        manifestKey(def.name, startedAt),
+        ctx.manifestKey,
+      );
     } catch (err) {
       // A run whose manifest is lost is not a trustworthy backup: fail it.
       error ??= new Error(`could not write the run manifest: ${messageOf(err)}`);
@@ -195,7 +213,10 @@ export async function runJob<O>(
     ...(outcome?.summary ?? {}),
   };
   const human = [...(outcome?.human ?? [])];
-  if (manifestRef) human.push(`manifest: ${manifestRef.key}`);
+  if (manifestRef)
+    human.push(
+      `manifest: ${manifestRef.key}${manifestRef.signedWith ? ` (signed, key id ${manifestRef.signedWith})` : ''}`,
+    );
   reporter.result(doc, human);
   const code = success ? 0 : error ? exitCodeFor(error) : (outcome?.failureExitCode ?? 1);
   if (code === 2) reporter.note(`error: ${failure} (see \`infrafabric-backup ${def.name} --help\`)`);

@@ -1,0 +1,116 @@
+/**
+ * HMAC-signed run manifests. The writer key every backup job holds can upload any object, so a
+ * manifest it wrote proves nothing by itself; a manifest signed with a secret the bucket keys do
+ * not carry (`BACKUP_MANIFEST_KEY` or `--manifest-key-file`) cannot be forged with a stolen bucket
+ * key. The signature covers the canonical serialization of the manifest without its `signature`
+ * field: `JSON.stringify` of the object, keys in insertion order. A reader parses the stored body,
+ * deletes `signature` and stringifies again, which yields the same string (JSON round-trips keys
+ * in order), so the writer's pretty-printing does not matter.
+ *
+ * The key id is derived as tf-state derives its key id (scripts/lib/crypto.ts `keyIdOf`): it names
+ * the key in the signature without revealing it.
+ */
+import { createHmac, timingSafeEqual } from 'crypto';
+import * as fs from 'fs';
+import { SecretString } from '../../infra/b2/secret';
+import { keyIdOf } from './crypto';
+import { UsageError } from './errors';
+
+export const MANIFEST_KEY_ENV = 'BACKUP_MANIFEST_KEY';
+export const SIGNATURE_ALG = 'HMAC-SHA256';
+
+export interface ManifestSignature {
+  alg: string;
+  keyId: string;
+  value: string;
+}
+
+export interface ManifestKey {
+  key: SecretString; // 32 bytes, base64 inside the SecretString
+  keyId: string;
+}
+
+/** 32 bytes as 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
+export function parseManifestKey(text: string, source: string): ManifestKey {
+  const t = text.trim();
+  let raw: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(t)) raw = Buffer.from(t, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) raw = Buffer.from(t, 'base64');
+  if (!raw || raw.length !== 32) {
+    throw new UsageError(
+      `${source}: a manifest signing key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
+    );
+  }
+  return { key: new SecretString(raw.toString('base64')), keyId: keyIdOf(raw) };
+}
+
+/** The key from `--manifest-key-file`, else `BACKUP_MANIFEST_KEY`; undefined when neither is set. */
+export function loadManifestKey(file: string | undefined, env: NodeJS.ProcessEnv): ManifestKey | undefined {
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--manifest-key-file ${file}: cannot read (${(e as Error).message})`);
+    }
+    return parseManifestKey(text, `--manifest-key-file ${file}`);
+  }
+  const v = env[MANIFEST_KEY_ENV];
+  return v ? parseManifestKey(v, `environment variable ${MANIFEST_KEY_ENV}`) : undefined;
+}
+
+/** What is signed: the manifest without its `signature` field, as `JSON.stringify` writes it. */
+export function canonicalManifest(m: object): string {
+  const rest: Record<string, unknown> = { ...(m as Record<string, unknown>) };
+  delete rest.signature;
+  return JSON.stringify(rest);
+}
+
+function hmac(k: ManifestKey, text: string): Buffer {
+  return createHmac('sha256', Buffer.from(k.key.reveal(), 'base64')).update(text, 'utf8').digest();
+}
+
+/** The manifest with `signature` appended (the last field). */
+export function signManifest<M extends object>(m: M, k: ManifestKey): M & { signature: ManifestSignature } {
+  const signature: ManifestSignature = {
+    alg: SIGNATURE_ALG,
+    keyId: k.keyId,
+    value: hmac(k, canonicalManifest(m)).toString('hex'),
+  };
+  return { ...m, signature };
+}
+
+export type SignatureCheck =
+  { state: 'valid' } | { state: 'unsigned' } | { state: 'invalid'; reason: string };
+
+/** Checks a parsed manifest's signature against `k`. */
+export function checkSignature(parsed: unknown, k: ManifestKey): SignatureCheck {
+  const sig = (parsed as { signature?: unknown } | null)?.signature;
+  if (sig === undefined) return { state: 'unsigned' };
+  const s = (sig ?? {}) as Partial<ManifestSignature>;
+  if (s.alg !== SIGNATURE_ALG)
+    return {
+      state: 'invalid',
+      reason: `signature algorithm ${JSON.stringify(s.alg)} is not ${SIGNATURE_ALG}`,
+    };
+  if (s.keyId !== k.keyId)
+    return {
+      state: 'invalid',
+      reason: `signed with key id ${String(s.keyId)}, not the configured key id ${k.keyId}`,
+    };
+  const got =
+    typeof s.value === 'string' && /^[0-9a-f]{64}$/.test(s.value) ? Buffer.from(s.value, 'hex') : undefined;
+  const want = hmac(k, canonicalManifest(parsed as object));
+  if (!got || !timingSafeEqual(got, want))
+    return {
+      state: 'invalid',
+      reason: `signature does not verify with key id ${k.keyId} (altered after signing?)`,
+    };
+  return { state: 'valid' };
+}
+
+/** The key id a parsed manifest claims to be signed with, if any. */
+export function signedKeyId(parsed: unknown): string | undefined {
+  const sig = (parsed as { signature?: { keyId?: unknown } } | null)?.signature;
+  return sig && typeof sig.keyId === 'string' ? sig.keyId : sig ? '?' : undefined;
+}
