@@ -23,7 +23,14 @@ import { Writable } from 'stream';
 import { EXIT_FAILED, EXIT_INTEGRITY, messageOf, UsageError } from '../lib/errors';
 import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
 import { describeLastSuccess, formatAge, Freshness, freshness, isRetired } from '../lib/freshness';
-import { BACKUP_JOBS, jobForKey, readManifestIndex, RunRecord, versionRef } from '../lib/manifestIndex';
+import {
+  BACKUP_JOBS,
+  describeSignatures,
+  jobForKey,
+  readManifestIndex,
+  RunRecord,
+  versionRef,
+} from '../lib/manifestIndex';
 import { Finding, hiddenManifests, reconcile } from '../lib/reconcile';
 import { table } from '../lib/reporter';
 import { JobContext, JobDefinition, JobOutcome } from '../lib/runner';
@@ -172,7 +179,15 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
   const rec = reconcile({ entries: index.entries, versions, rules, now, sinceMs, prefix: opts.prefix });
   const manifestVersions =
     (opts.prefix ?? '') === '' ? all : await listVersions(ctx.s3, ctx.conn.bucket, 'manifests/');
-  const findings: Finding[] = [...hiddenManifests(manifestVersions, rules), ...rec.findings];
+  // A manifest that is not trusted (signature does not verify, or unsigned after signing began)
+  // may be a forgery listing a replacement: named here, and its objects were never "listed".
+  const forged: Finding[] = index.untrusted.map((u) => ({
+    key: u.key,
+    problem: 'forged-manifest',
+    detail: `${u.key}: ${u.reason}; what it lists is not trusted`,
+  }));
+  const findings: Finding[] = [...forged, ...hiddenManifests(manifestVersions, rules), ...rec.findings];
+  const signatureLine = describeSignatures(index.signatures);
   const current = versions.filter((v) => v.isLatest && !v.deleteMarker);
   // Nothing promised and nothing stored is nothing verified: a wiped bucket (manifests included),
   // a wrong bucket or a mistyped --prefix must not read as healthy. (A job that stopped running
@@ -224,6 +239,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
       expiredByLifecycle: rec.expired,
       findings,
       unreadableManifests: index.unreadable,
+      signatures: { ...index.signatures, checked: index.signatures.keyId !== null },
       maxAge: opts.maxAge ?? null,
       retired: opts.retired ?? [],
       freshness: fresh,
@@ -250,6 +266,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
           )
         : []),
       `reconciled ${rec.checked} listed version(s) from ${index.manifests} manifest(s): ${findings.length} problem(s), ${rec.expired} removed by lifecycle as expected`,
+      ...(signatureLine ? [signatureLine] : []),
       ctx.dryRun
         ? `would hash ${chosen.length} of ${current.length} objects`
         : `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum${opts.allowUnverified ? ' (allowed)' : ''}, ${count('error')} errors`,

@@ -5,6 +5,7 @@
  */
 import { messageOf } from './errors';
 import { Manifest, ObjectStatus } from './manifest';
+import { checkSignature, MANIFEST_KEY_ENV, SignatureCheck } from './manifestSignature';
 import { getBuffer, listKeys } from './objects';
 import { mapLimit } from './pool';
 import { JobContext } from './runner';
@@ -46,8 +47,40 @@ export interface ManifestIndex {
   runs: RunRecord[];
   /** (key, versionId) → the entry that lists that version (uploaded or skipped-as-stored). */
   byVersion: Map<string, ManifestEntry>;
+  /** Trusted manifests read (untrusted ones promise nothing and are not counted). */
   manifests: number;
   unreadable: { key: string; error: string }[];
+  /** Manifests whose signature does not verify, or unsigned ones uploaded after signing began. */
+  untrusted: UntrustedManifest[];
+  signatures: SignatureSummary;
+}
+
+export interface UntrustedManifest {
+  key: string;
+  reason: string;
+}
+
+/** What was (or was not) checked about manifest signatures, for output. */
+export interface SignatureSummary {
+  /** The configured key's id; null when no key was configured (nothing checked). */
+  keyId: string | null;
+  /** Manifests whose signature verified. */
+  verified: number;
+  /** Unsigned manifests trusted because they were uploaded before signing began (or it never did). */
+  unsignedTrusted: number;
+  /** Upload time (ISO) of the earliest manifest whose signature verifies. */
+  signingBegan: string | null;
+  /** Signed manifests read without a key: their signatures were not checked. */
+  notChecked: number;
+}
+
+/** The line every reader prints when signed manifests were read without the key. */
+export const NOT_CHECKED_NOTE = `signatures not checked: no --manifest-key-file / ${MANIFEST_KEY_ENV}`;
+
+export function describeSignatures(s: SignatureSummary): string | undefined {
+  if (s.keyId === null)
+    return s.notChecked ? `${NOT_CHECKED_NOTE} (${s.notChecked} signed manifest(s) read)` : undefined;
+  return `manifest signatures (key id ${s.keyId}): ${s.verified} verified, ${s.unsignedTrusted} unsigned from before signing began${s.signingBegan ? ` (${s.signingBegan})` : ' (no signed manifest yet: signing not enabled)'}`;
 }
 
 /** Manifests fetched at once by `readManifestIndex`. */
@@ -123,9 +156,110 @@ function supersededBy(m: Manifest): string[] {
   return Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string' && t.endsWith('/')) : [];
 }
 
-async function readManifest(ctx: JobContext, key: string): Promise<Manifest> {
-  const got = await getBuffer(ctx.s3, ctx.policy, ctx.conn.bucket, key);
-  return JSON.parse(got.body.toString('utf8')) as Manifest;
+/** One manifest as read: its content, server upload time and signature check. */
+export interface ReadManifest {
+  key: string;
+  manifest: Manifest;
+  /** Server LastModified of the version read (never the manifest's own startedAt). */
+  uploadedAt: number;
+  /** The signature check; undefined when no key is configured. */
+  check?: SignatureCheck;
+}
+
+export interface ManifestVerdict {
+  trusted: boolean;
+  /** Why it is not trusted, e.g. "signature does not verify with key id X". */
+  reason?: string;
+  /** It carries a signature (checked or not). */
+  signed: boolean;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Reads run manifests and decides which are trusted — the one rule verify, restore, db-restore,
+ * drill and freshness share. With a manifest key configured, a manifest is trusted iff its
+ * signature verifies; an unsigned one only if it was uploaded (server time) before the earliest
+ * upload of a manifest whose signature verifies ("signing began then"); with no validly signed
+ * manifest at all, unsigned ones are trusted (signing not yet enabled). Without a key every
+ * manifest is trusted and signed ones are counted as not checked.
+ */
+export class ManifestReader {
+  private readonly cache = new Map<string, Promise<ReadManifest>>();
+  private began?: Promise<number | undefined>;
+
+  private constructor(
+    private readonly ctx: JobContext,
+    /** Every manifest under `manifests/` with its listed upload time. */
+    readonly listing: { key: string; lastModified: number }[],
+  ) {}
+
+  static async open(ctx: JobContext): Promise<ManifestReader> {
+    const listing = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/'))
+      .filter((k) => k.key.endsWith('.json'))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return new ManifestReader(ctx, listing);
+  }
+
+  /** Manifest keys (all, or one job's), in key order (per job: oldest first). */
+  keys(job?: string): string[] {
+    const prefix = job ? `manifests/${job}/` : 'manifests/';
+    return this.listing.map((k) => k.key).filter((k) => k.startsWith(prefix));
+  }
+
+  read(key: string): Promise<ReadManifest> {
+    let p = this.cache.get(key);
+    if (!p) {
+      p = (async () => {
+        const got = await getBuffer(this.ctx.s3, this.ctx.policy, this.ctx.conn.bucket, key);
+        const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
+        const listed = this.listing.find((k) => k.key === key)?.lastModified ?? 0;
+        const k = this.ctx.manifestKey;
+        return {
+          key,
+          manifest,
+          uploadedAt: got.lastModified ?? listed,
+          check: k ? checkSignature(manifest, k) : undefined,
+        };
+      })();
+      this.cache.set(key, p);
+    }
+    return p;
+  }
+
+  /** Upload time of the earliest manifest whose signature verifies; undefined without a key or such a manifest. */
+  signingBegan(): Promise<number | undefined> {
+    this.began ??= (async () => {
+      if (!this.ctx.manifestKey) return undefined;
+      let earliest: number | undefined;
+      for (const { key, lastModified } of [...this.listing].sort((a, b) => a.lastModified - b.lastModified)) {
+        if (earliest !== undefined && lastModified > earliest) break;
+        let r: ReadManifest;
+        try {
+          r = await this.read(key);
+        } catch {
+          continue; // unreadable manifests are verify's to report
+        }
+        if (r.check?.state === 'valid' && (earliest === undefined || r.uploadedAt < earliest))
+          earliest = r.uploadedAt;
+      }
+      return earliest;
+    })();
+    return this.began;
+  }
+
+  async verdict(r: ReadManifest): Promise<ManifestVerdict> {
+    const signed = r.manifest?.signature !== undefined;
+    if (!r.check || r.check.state === 'valid') return { trusted: true, signed };
+    if (r.check.state === 'invalid') return { trusted: false, signed, reason: r.check.reason };
+    const began = await this.signingBegan();
+    if (began === undefined || r.uploadedAt < began) return { trusted: true, signed };
+    return {
+      trusted: false,
+      signed,
+      reason: `unsigned, uploaded ${iso(r.uploadedAt)} after signing began ${iso(began)}`,
+    };
+  }
 }
 
 function entriesOf(manifestKey: string, m: Manifest): ManifestEntry[] {
@@ -159,38 +293,56 @@ function runOf(manifestKey: string, m: Manifest): RunRecord {
   };
 }
 
-/** Every manifest under `manifests/` (or one job's folder), oldest first. */
+/** Every manifest under `manifests/` (or one job's folder), oldest first; untrusted ones set apart. */
 export async function readManifestIndex(ctx: JobContext, job?: string): Promise<ManifestIndex> {
-  const keys = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
-    .map((k) => k.key)
-    .filter((k) => k.endsWith('.json'))
-    .sort();
+  const reader = await ManifestReader.open(ctx);
+  const keys = reader.keys(job);
   const index: ManifestIndex = {
     entries: [],
     runs: [],
     byVersion: new Map(),
     manifests: 0,
     unreadable: [],
+    untrusted: [],
+    signatures: {
+      keyId: ctx.manifestKey?.keyId ?? null,
+      verified: 0,
+      unsignedTrusted: 0,
+      signingBegan: null,
+      notChecked: 0,
+    },
   };
   // Read in parallel (small objects: latency-bound), folded in key order so results are stable.
   let done = 0;
   const read = await mapLimit(keys, MANIFEST_READS, async (mk) => {
     try {
-      return { mk, m: await readManifest(ctx, mk) };
+      return { mk, r: await reader.read(mk) };
     } catch (err) {
       return { mk, error: messageOf(err) };
     } finally {
       ctx.reporter.progress('reading manifests', ++done, keys.length, 'objects');
     }
   });
-  for (const r of read) {
-    if (!r.m) {
-      index.unreadable.push({ key: r.mk, error: r.error ?? 'unreadable' });
+  const began = await reader.signingBegan();
+  if (began !== undefined) index.signatures.signingBegan = iso(began);
+  for (const { mk, r, error } of read) {
+    if (!r) {
+      index.unreadable.push({ key: mk, error: error ?? 'unreadable' });
       continue;
     }
+    const v = await reader.verdict(r);
+    if (!v.trusted) {
+      // Untrusted manifests promise nothing: what only they list shows as replaced/unlisted.
+      index.untrusted.push({ key: mk, reason: v.reason ?? 'untrusted' });
+      continue;
+    }
+    if (!r.check) index.signatures.notChecked += v.signed ? 1 : 0;
+    else if (r.check.state === 'valid') index.signatures.verified += 1;
+    else index.signatures.unsignedTrusted += 1;
+    const m = r.manifest;
     index.manifests += 1;
-    index.runs.push(runOf(r.mk, r.m));
-    for (const e of entriesOf(r.mk, r.m)) {
+    index.runs.push(runOf(mk, m));
+    for (const e of entriesOf(mk, m)) {
       index.entries.push(e);
       if (e.versionId && e.sha256) {
         // An upload's entry wins over a later run's "skipped, already stored" entry.
@@ -209,25 +361,32 @@ export function manifestStartedAt(manifestKey: string): number | undefined {
   return m ? Date.parse(`${m[1]}:${m[2]}:${m[3]}.${m[4]}Z`) : undefined;
 }
 
+/** What `findManifestEntryChecked` found: a trusted entry, and the untrusted manifests passed over. */
+export interface EntryLookup {
+  entry?: ManifestEntry;
+  /** Manifests that list the version but are not trusted (their hash is never used). */
+  rejected: UntrustedManifest[];
+  /** The entry's manifest is signed but no key was configured: its signature was not checked. */
+  notChecked: boolean;
+  /** The entry's manifest signature verified with the configured key (its id). */
+  signedBy?: string;
+}
+
 /**
  * The manifest entry recording one exact version, searching the writing job's manifests (all
- * manifests when the prefix belongs to no job). A run's manifest key carries its start time, which
- * is before the version's upload: with `uploadedAt` the search starts at the newest run that began
- * by then, so it usually reads one manifest; later runs (which can only list it as skipped) and
- * keys without a stamp are searched after.
+ * manifests when the prefix belongs to no job), trusted manifests only. A run's manifest key
+ * carries its start time, which is before the version's upload: with `uploadedAt` the search
+ * starts at the newest run that began by then, so it usually reads one manifest; later runs (which
+ * can only list it as skipped) and keys without a stamp are searched after.
  */
-export async function findManifestEntry(
+export async function findManifestEntryChecked(
   ctx: JobContext,
   key: string,
   versionId: string,
   uploadedAt?: number,
-): Promise<ManifestEntry | undefined> {
-  const job = jobForKey(key);
-  const all = (await listKeys(ctx.s3, ctx.conn.bucket, job ? `manifests/${job}/` : 'manifests/'))
-    .map((k) => k.key)
-    .filter((k) => k.endsWith('.json'))
-    .sort()
-    .reverse();
+): Promise<EntryLookup> {
+  const reader = await ManifestReader.open(ctx);
+  const all = reader.keys(jobForKey(key)).reverse();
   // Clock skew between the job's host and B2: allow runs that "started" a little after the upload.
   const SKEW_MS = 15 * 60_000;
   const before = (k: string): boolean => {
@@ -235,19 +394,42 @@ export async function findManifestEntry(
     return uploadedAt === undefined || t === undefined || t <= uploadedAt + SKEW_MS;
   };
   const keys = [...all.filter(before), ...all.filter((k) => !before(k))];
-  let fallback: ManifestEntry | undefined;
+  const out: EntryLookup = { rejected: [], notChecked: false };
+  let fallback: { e: ManifestEntry; r: ReadManifest; v: ManifestVerdict } | undefined;
   for (const mk of keys) {
-    let m: Manifest;
+    let r: ReadManifest;
     try {
-      m = await readManifest(ctx, mk);
+      r = await reader.read(mk);
     } catch {
       continue; // unreadable manifests are verify's to report
     }
-    for (const e of entriesOf(mk, m)) {
+    for (const e of entriesOf(mk, r.manifest)) {
       if (e.key !== key || e.versionId !== versionId || !e.sha256) continue;
-      if (e.status === 'uploaded') return e;
-      fallback ??= e;
+      const v = await reader.verdict(r);
+      if (!v.trusted) {
+        out.rejected.push({ key: mk, reason: v.reason ?? 'untrusted' });
+        break;
+      }
+      if (e.status === 'uploaded') return { ...out, ...trustFacts(r, v), entry: e };
+      fallback ??= { e, r, v };
     }
   }
-  return fallback;
+  return fallback ? { ...out, ...trustFacts(fallback.r, fallback.v), entry: fallback.e } : out;
+}
+
+function trustFacts(r: ReadManifest, v: ManifestVerdict): Pick<EntryLookup, 'notChecked' | 'signedBy'> {
+  return {
+    notChecked: !r.check && v.signed,
+    signedBy: r.check?.state === 'valid' ? r.manifest.signature?.keyId : undefined,
+  };
+}
+
+/** The trusted manifest entry recording one exact version (see `findManifestEntryChecked`). */
+export async function findManifestEntry(
+  ctx: JobContext,
+  key: string,
+  versionId: string,
+  uploadedAt?: number,
+): Promise<ManifestEntry | undefined> {
+  return (await findManifestEntryChecked(ctx, key, versionId, uploadedAt)).entry;
 }

@@ -282,12 +282,17 @@ export async function getBuffer(
   bucket: string,
   key: string,
   versionId?: string,
-): Promise<{ body: Buffer; metadata: Record<string, string>; versionId?: string }> {
+): Promise<{ body: Buffer; metadata: Record<string, string>; versionId?: string; lastModified?: number }> {
   return policy.run(
     async () => {
       const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
       const body = Buffer.from(await res.Body!.transformToByteArray());
-      return { body, metadata: res.Metadata ?? {}, versionId: res.VersionId };
+      return {
+        body,
+        metadata: res.Metadata ?? {},
+        versionId: res.VersionId,
+        lastModified: res.LastModified?.getTime(),
+      };
     },
     { operation: `GetObject ${key}` },
   );

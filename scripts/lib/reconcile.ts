@@ -21,7 +21,8 @@ import { VersionEntry } from './objects';
 export const DAY_MS = 86_400_000;
 export const LIFECYCLE_SLACK_MS = DAY_MS;
 
-export type Problem = 'missing' | 'hidden' | 'replaced' | 'unlisted-version' | 'nothing-listed';
+export type Problem =
+  'missing' | 'hidden' | 'replaced' | 'unlisted-version' | 'nothing-listed' | 'forged-manifest';
 
 export interface Finding {
   key: string;
