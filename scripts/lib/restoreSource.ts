@@ -5,7 +5,7 @@
  * `db-restore` and `drill`; the download itself goes through the spool (spool.ts).
  */
 import { IntegrityError, JobError, UsageError } from './errors';
-import { findManifestEntry, jobForKey } from './manifestIndex';
+import { findManifestEntry, findManifestEntryChecked, jobForKey, NOT_CHECKED_NOTE } from './manifestIndex';
 import { headObject, listVersions, versionAt } from './objects';
 import { JobContext } from './runner';
 import { formatBytes } from './reporter';
@@ -28,6 +28,17 @@ export interface RestoreSource {
    * not written by a backup run (a replacement), so its own metadata is not trusted.
    */
   unlisted?: string;
+  /**
+   * The signature of the manifest the expected hash comes from: `verified (key id X)`, or the
+   * "signatures not checked" note when it is signed but no key was configured.
+   */
+  manifestSignature?: string;
+}
+
+/** How a manifest's signature stood when a restore took its hash from it. */
+export function signatureNote(facts: { signedBy?: string; notChecked?: boolean }): string | undefined {
+  if (facts.signedBy) return `manifest signature verified, key id ${facts.signedBy}`;
+  return facts.notChecked ? NOT_CHECKED_NOTE : undefined;
 }
 
 export interface VersionChoice {
@@ -40,7 +51,13 @@ export async function resolveRestoreSource(
   ctx: JobContext,
   key: string,
   choice: VersionChoice,
-  known?: { sha256?: string; manifestKey?: string; size?: number; chosenBy?: string },
+  known?: {
+    sha256?: string;
+    manifestKey?: string;
+    size?: number;
+    chosenBy?: string;
+    manifestSignature?: string;
+  },
 ): Promise<RestoreSource> {
   let versionId = choice.versionId;
   let chosenBy = versionId ? '--version-id' : 'current';
@@ -86,19 +103,27 @@ export async function resolveRestoreSource(
   if (known?.sha256) {
     src.expectedSha256 = known.sha256;
     src.expectedFrom = known.manifestKey ?? 'object metadata';
+    src.manifestSignature = known.manifestSignature;
     if (known.size !== undefined && known.size !== size)
       throw new IntegrityError(
         `${key} version ${resolved}: stored size ${size} differs from the ${known.size} bytes recorded in ${src.expectedFrom}`,
       );
   } else {
-    const entry = await findManifestEntry(ctx, key, resolved, src.uploadedAt || undefined);
+    const found = await findManifestEntryChecked(ctx, key, resolved, src.uploadedAt || undefined);
+    const entry = found.entry;
     if (entry) {
       src.expectedSha256 = entry.sha256;
       src.expectedFrom = entry.manifestKey;
+      src.manifestSignature = signatureNote(found);
       if (entry.size !== size)
         throw new IntegrityError(
           `${key} version ${resolved}: stored size ${size} differs from the ${entry.size} bytes recorded in ${entry.manifestKey}`,
         );
+    } else if (found.rejected.length) {
+      // Listed only by manifests that are not trusted (forged?): their hash is never used.
+      src.unlisted = `version ${resolved} of ${key} is listed only in untrusted run manifest(s): ${found.rejected
+        .map((r) => `${r.key} (${r.reason})`)
+        .join('; ')} — it may be a forged manifest listing a replacement; run \`verify\``;
     } else if (jobForKey(key)) {
       src.unlisted = `no run manifest of ${jobForKey(key)} lists version ${resolved} of ${key}: it was not written by a backup run (replaced?)`;
     } else if (head.Metadata?.sha256) {
@@ -157,7 +182,7 @@ export async function spoolAndVerify(
 export function describeVerification(src: RestoreSource, sha256: string): string {
   const when = new Date(src.uploadedAt).toISOString();
   return src.expectedSha256
-    ? `verified sha256 ${sha256} against ${src.expectedFrom} (version ${src.versionId}, uploaded ${when}, ${formatBytes(src.size)}, chosen by ${src.chosenBy})`
+    ? `verified sha256 ${sha256} against ${src.expectedFrom} (version ${src.versionId}, uploaded ${when}, ${formatBytes(src.size)}, chosen by ${src.chosenBy})${src.manifestSignature ? `; ${src.manifestSignature}` : ''}`
     : `NOT verified (--allow-unverified): sha256 ${sha256}, version ${src.versionId}, uploaded ${when}, chosen by ${src.chosenBy}`;
 }
 
@@ -171,6 +196,7 @@ export function sourceSummary(src: RestoreSource, sha256?: string): Record<strin
     size: src.size,
     expectedSha256: src.expectedSha256 ?? null,
     verifiedAgainst: src.expectedSha256 ? src.expectedFrom : null,
+    manifestSignature: src.manifestSignature ?? null,
     ...(sha256 ? { sha256, verified: !!src.expectedSha256 && sha256 === src.expectedSha256 } : {}),
   };
 }

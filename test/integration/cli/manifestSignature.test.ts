@@ -139,6 +139,27 @@ describe('with a key, backups verify as before', () => {
     expect(v.human).toContain('signatures not checked: no --manifest-key-file / BACKUP_MANIFEST_KEY');
   });
 
+  it('(a, f) restore verifies against the signed manifest; without the key it says the signature was not checked', async () => {
+    const keyId = parseManifestKey(SIGNING, 'test').keyId;
+    const r = await run(['restore', '--key', signed.key, '--to', path.join(tmp, 'a.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`against ${signed.manifest}`);
+    expect(r.stdout).toContain(`manifest signature verified, key id ${keyId}`);
+    const old = await run([
+      'restore',
+      '--key',
+      oldUnsigned.key,
+      '--to',
+      path.join(tmp, 'old.json'),
+      '--json',
+    ]);
+    expect(old.code).toBe(0);
+    expect(old.json()).toMatchObject({ verifiedAgainst: oldUnsigned.manifest, manifestSignature: null });
+    const nokey = await run(['restore', '--key', signed.key, '--to', path.join(tmp, 'f.json')], {});
+    expect(nokey.code).toBe(0);
+    expect(nokey.stdout).toContain('signatures not checked: no --manifest-key-file / BACKUP_MANIFEST_KEY');
+  });
+
   it('--manifest-key-file works like the environment variable', async () => {
     const file = path.join(tmp, 'manifest.key');
     fs.writeFileSync(file, SIGNING + '\n', { mode: 0o600 });
@@ -148,7 +169,26 @@ describe('with a key, backups verify as before', () => {
   });
 });
 
-describe('forged manifests are untrusted: verify exits 3 naming the manifest and the replaced object', () => {
+async function expectRestoreRefused(
+  key: string,
+  versionId: string | undefined,
+  manifest: string,
+): Promise<void> {
+  const to = path.join(tmp, `refused-${Date.now()}.json`);
+  const r = await run([
+    'restore',
+    '--key',
+    key,
+    ...(versionId ? ['--version-id', versionId] : []),
+    '--to',
+    to,
+  ]);
+  expect(r.code).toBe(3);
+  expect(r.stderr).toContain(`listed only in untrusted run manifest(s): ${manifest}`);
+  expect(fs.existsSync(to)).toBe(false);
+}
+
+describe('forged manifests are untrusted: verify exits 3 naming the manifest and the replaced object; restore refuses', () => {
   const expectForged = (
     v: { code: number; doc: VerifyDoc },
     manifest: string,
@@ -168,6 +208,7 @@ describe('forged manifests are untrusted: verify exits 3 naming the manifest and
       const v = await verify();
       expectForged(v, f.manifest, signed.key, /unsigned, uploaded .* after signing began/);
       expect(v.human).toContain(f.manifest);
+      await expectRestoreRefused(signed.key, f.versionId, f.manifest);
     } finally {
       await f.cleanup();
     }
@@ -178,6 +219,7 @@ describe('forged manifests are untrusted: verify exits 3 naming the manifest and
     const f = await forge(signed.key, signed.manifest, (m) => signManifest(m, OTHER));
     try {
       expectForged(await verify(), f.manifest, signed.key, new RegExp(`signed with key id ${OTHER.keyId}`));
+      await expectRestoreRefused(signed.key, f.versionId, f.manifest);
     } finally {
       await f.cleanup();
     }
@@ -205,11 +247,72 @@ describe('forged manifests are untrusted: verify exits 3 naming the manifest and
           detail: expect.stringMatching(/signature does not verify/),
         }),
       );
+      // the real version, listed only by the now-untrusted manifest, is not restored "verified"
+      await expectRestoreRefused(signed.key, undefined, signed.manifest);
     } finally {
       await s3().send(
         new DeleteObjectCommand({ Bucket: estate.bucket, Key: signed.manifest, VersionId: put.VersionId }),
       );
     }
     expect((await verify()).code).toBe(0);
+  });
+});
+
+describe('db-dump manifests: drill and db-restore take the newest dump only from a trusted manifest', () => {
+  const drill = (env: NodeJS.ProcessEnv = withKey): ReturnType<typeof cli> =>
+    run(
+      [
+        'drill',
+        '--engine',
+        'postgres',
+        '--scratch-url',
+        'postgres://backup@127.0.0.1:1/postgres',
+        '--dry-run',
+        '--json',
+      ],
+      env,
+    );
+  const dumpManifest = (
+    key: string,
+    versionId: string | undefined,
+    body: Buffer,
+  ): Record<string, unknown> => ({
+    job: 'db-dump',
+    tool: 'infrafabric-backup',
+    toolVersion: 'test',
+    env: 'dev',
+    bucket: estate.bucket,
+    startedAt: new Date(clock.now()).toISOString(),
+    status: 'ok',
+    objects: [{ key, size: body.length, sha256: sha(body), versionId, status: 'uploaded' }],
+    details: { database: { engine: 'postgres', name: 'orders', tables: [] } },
+  });
+  const putManifest = async (m: Record<string, unknown>): Promise<string> => {
+    const mk = `manifests/db-dump/${String(m.startedAt).replace(/[:.]/g, '-')}.json`;
+    await s3().send(
+      new PutObjectCommand({ Bucket: estate.bucket, Key: mk, Body: JSON.stringify(m, null, 2) }),
+    );
+    return mk;
+  };
+
+  it('a signed dump manifest is used; a newer unsigned one listing a replacement is refused, naming it (exit 3)', async () => {
+    const key = 'db/postgres/orders/2026-01-01.dump.gz';
+    const real = Buffer.from('real dump');
+    const put = await s3().send(new PutObjectCommand({ Bucket: estate.bucket, Key: key, Body: real }));
+    const good = await putManifest(
+      signManifest(dumpManifest(key, put.VersionId, real), parseManifestKey(SIGNING, 'x')),
+    );
+    const ok = await drill();
+    expect(ok.code).toBe(0);
+    expect(ok.json()).toMatchObject({ manifest: good, versionId: put.VersionId });
+    await advanceDays(1);
+    const evil = Buffer.from('evil dump');
+    const eput = await s3().send(new PutObjectCommand({ Bucket: estate.bucket, Key: key, Body: evil }));
+    const forged = await putManifest(dumpManifest(key, eput.VersionId, evil));
+    const refused = await drill();
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`${forged}, is not trusted (unsigned, uploaded`);
+    // without the key nothing is checked (as before), and nothing claims it was
+    expect((await drill({})).json()).toMatchObject({ manifest: forged });
   });
 });
