@@ -6,7 +6,7 @@ import { defineCommand, int, str } from './common';
 export const verifyCommand = defineCommand<VerifyOptions>({
   name: 'verify',
   description:
-    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; with --max-age, that every backup target (each database, provider, workspace name, audit-log name) has succeeded recently; exit 3 on any integrity problem',
+    'check that everything the run manifests list still exists, unhidden and not replaced (lifecycle expiry allowed), then re-download objects and check their SHA-256; with --max-age, that every backup target (each database, provider, workspace name, audit-log name) has succeeded recently; with the manifest signing key (BACKUP_MANIFEST_KEY), a run manifest whose signature does not verify (or unsigned, uploaded after signing began) is named as forged and lists nothing; exit 3 on any integrity problem',
   job: verifyJob,
   define: (cmd) =>
     cmd

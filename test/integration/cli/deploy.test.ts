@@ -13,12 +13,27 @@ import { postgresAvailable, RunningDatabase, startPostgres } from '../../helpers
 import { cli, Estate, startEstate } from './fixture';
 
 const DEPLOY = path.resolve(__dirname, '../../../deploy');
+const MANIFEST_KEY = randomBytes(32).toString('base64');
 const BIN = 'infrafabric-backup.js';
 
 interface Invocation {
   source: string;
   args: string[];
+  /** Where the invocation's BACKUP_MANIFEST_KEY comes from, if anywhere (a secret, an env file). */
+  manifestKeyFrom?: string;
 }
+
+/** The commands that write (backup jobs) or read (verify, restores, drill) run manifests. */
+const MANIFEST_COMMANDS = [
+  'db-dump',
+  'snapshot-config',
+  'tf-state',
+  'audit-logs',
+  'verify',
+  'restore',
+  'db-restore',
+  'drill',
+];
 
 /** Minimal POSIX-ish word splitting: quotes and backslash-newline continuations. */
 function shellWords(line: string): string[] {
@@ -62,7 +77,18 @@ function kubernetesInvocations(): Invocation[] {
       spec: {
         schedule: string;
         jobTemplate: {
-          spec: { template: { spec: { containers: { command: string[]; args: string[] }[] } } };
+          spec: {
+            template: {
+              spec: {
+                containers: {
+                  command: string[];
+                  args: string[];
+                  envFrom?: { secretRef?: { name: string } }[];
+                  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+                }[];
+              };
+            };
+          };
         };
       };
     };
@@ -70,7 +96,14 @@ function kubernetesInvocations(): Invocation[] {
     expect(doc.spec.schedule.split(' ')).toHaveLength(5);
     for (const c of doc.spec.jobTemplate.spec.template.spec.containers) {
       expect(c.command).toEqual(['node', `bin/${BIN}`]);
-      out.push({ source: `k8s ${doc.metadata.name}`, args: c.args });
+      const secret =
+        c.envFrom?.find((e) => e.secretRef?.name === 'infrafabric-backup-manifest-key')?.secretRef?.name ??
+        c.env?.find((e) => e.name === 'BACKUP_MANIFEST_KEY')?.valueFrom?.secretKeyRef?.name;
+      out.push({
+        source: `k8s ${doc.metadata.name}`,
+        args: c.args,
+        manifestKeyFrom: secret ? `secret ${secret}` : undefined,
+      });
     }
   }
   return out;
@@ -79,14 +112,20 @@ function kubernetesInvocations(): Invocation[] {
 function githubInvocations(): Invocation[] {
   const wf = parse(fs.readFileSync(path.join(DEPLOY, 'github-actions', 'backup.yml'), 'utf8')) as {
     on: { schedule: { cron: string }[] };
-    jobs: Record<string, { steps: { name?: string; run?: string }[] }>;
+    jobs: Record<string, { steps: { name?: string; run?: string; env?: Record<string, string> }[] }>;
   };
   expect(wf.on.schedule[0].cron.split(' ')).toHaveLength(5);
   const out: Invocation[] = [];
   for (const job of Object.values(wf.jobs)) {
     for (const step of job.steps)
       if (step.run?.includes(BIN))
-        out.push({ source: `github ${step.name}`, args: afterBin(shellWords(step.run)) });
+        out.push({
+          source: `github ${step.name}`,
+          args: afterBin(shellWords(step.run)),
+          manifestKeyFrom: /^\$\{\{ secrets\.\w+ \}\}$/.test(step.env?.BACKUP_MANIFEST_KEY ?? '')
+            ? step.env?.BACKUP_MANIFEST_KEY
+            : undefined,
+        });
   }
   return out;
 }
@@ -106,7 +145,15 @@ function systemdInvocations(): Invocation[] {
     expect(sections).toEqual(['Unit', 'Service']);
     const exec = /^ExecStart=(.+)$/m.exec(text);
     expect(exec).not.toBeNull();
-    out.push({ source: `systemd ${f}`, args: afterBin(shellWords(exec![1].replace(/%i/g, 'orders'))) });
+    // The manifest key comes from its own env file (documented in the unit's header), apart from the B2 keys.
+    const keyFile = [...text.matchAll(/^EnvironmentFile=(.+)$/gm)]
+      .map((m) => m[1])
+      .find((p) => /manifest-key/.test(p));
+    out.push({
+      source: `systemd ${f}`,
+      args: afterBin(shellWords(exec![1].replace(/%i/g, 'orders'))),
+      manifestKeyFrom: keyFile && /^#\s+BACKUP_MANIFEST_KEY=/m.test(text) ? `env file ${keyFile}` : undefined,
+    });
   }
   return out;
 }
@@ -140,6 +187,12 @@ describe('deploy/ examples parse', () => {
       expect(ms).toBeGreaterThan(24 * 3_600_000);
       expect(ms).toBeLessThan(48 * 3_600_000);
     }
+  });
+
+  it('every command that writes or reads run manifests gets BACKUP_MANIFEST_KEY from a secret', () => {
+    const using = all().filter((i) => MANIFEST_COMMANDS.includes(i.args[0]));
+    expect(using.length).toBeGreaterThanOrEqual(7);
+    expect(using.filter((i) => !i.manifestKeyFrom).map((i) => i.source)).toEqual([]);
   });
 
   it.each(all().map((i) => [i.source, i] as const))(
@@ -217,6 +270,7 @@ it('has a PostgreSQL server for the database examples (run node tools/setup.js)'
       );
     const r = await cli(estate, [...args, '--dry-run'], {
       BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...(inv.manifestKeyFrom ? { BACKUP_MANIFEST_KEY: MANIFEST_KEY } : {}),
     });
     if (r.code !== 0) throw new Error(`${inv.source} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     expect(r.code).toBe(0);
