@@ -6,7 +6,7 @@
 import { messageOf } from './errors';
 import { Manifest, ObjectStatus } from './manifest';
 import { checkSignature, MANIFEST_KEY_ENV, SignatureCheck } from './manifestSignature';
-import { getBuffer, listKeys } from './objects';
+import { getBuffer, listVersions, VersionEntry } from './objects';
 import { mapLimit } from './pool';
 import { JobContext } from './runner';
 
@@ -188,17 +188,28 @@ export class ManifestReader {
   private readonly cache = new Map<string, Promise<ReadManifest>>();
   private began?: Promise<number | undefined>;
 
+  /** Every current manifest under `manifests/` with its listed upload time, in key order. */
+  readonly listing: { key: string; lastModified: number }[];
+
   private constructor(
     private readonly ctx: JobContext,
-    /** Every manifest under `manifests/` with its listed upload time. */
-    readonly listing: { key: string; lastModified: number }[],
-  ) {}
+    /** Every version of every manifest (hide markers excluded): signing began at the earliest valid one. */
+    private readonly versions: VersionEntry[],
+  ) {
+    this.listing = versions
+      .filter((v) => v.isLatest)
+      .map((v) => ({ key: v.key, lastModified: v.lastModified }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
 
   static async open(ctx: JobContext): Promise<ManifestReader> {
-    const listing = (await listKeys(ctx.s3, ctx.conn.bucket, 'manifests/'))
-      .filter((k) => k.key.endsWith('.json'))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return new ManifestReader(ctx, listing);
+    // Versions, not just current objects: the jobs write each manifest once, so a manifest key
+    // with older versions was overwritten — and overwriting every signed manifest with an unsigned
+    // copy must not make signing look never enabled (the writer key cannot delete the originals).
+    const versions = (await listVersions(ctx.s3, ctx.conn.bucket, 'manifests/')).filter(
+      (v) => !v.deleteMarker && v.key.endsWith('.json'),
+    );
+    return new ManifestReader(ctx, versions);
   }
 
   /** Manifest keys (all, or one job's), in key order (per job: oldest first). */
@@ -231,17 +242,32 @@ export class ManifestReader {
   signingBegan(): Promise<number | undefined> {
     this.began ??= (async () => {
       if (!this.ctx.manifestKey) return undefined;
+      const k = this.ctx.manifestKey;
       let earliest: number | undefined;
-      for (const { key, lastModified } of [...this.listing].sort((a, b) => a.lastModified - b.lastModified)) {
-        if (earliest !== undefined && lastModified > earliest) break;
-        let r: ReadManifest;
+      for (const v of [...this.versions].sort((a, b) => a.lastModified - b.lastModified)) {
+        if (earliest !== undefined && v.lastModified > earliest) break;
+        let at: number;
+        let valid: boolean;
         try {
-          r = await this.read(key);
+          if (v.isLatest) {
+            const r = await this.read(v.key);
+            at = r.uploadedAt;
+            valid = r.check?.state === 'valid';
+          } else {
+            const got = await getBuffer(
+              this.ctx.s3,
+              this.ctx.policy,
+              this.ctx.conn.bucket,
+              v.key,
+              v.versionId,
+            );
+            at = got.lastModified ?? v.lastModified;
+            valid = checkSignature(JSON.parse(got.body.toString('utf8')), k).state === 'valid';
+          }
         } catch {
           continue; // unreadable manifests are verify's to report
         }
-        if (r.check?.state === 'valid' && (earliest === undefined || r.uploadedAt < earliest))
-          earliest = r.uploadedAt;
+        if (valid && (earliest === undefined || at < earliest)) earliest = at;
       }
       return earliest;
     })();

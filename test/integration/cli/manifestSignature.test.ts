@@ -316,3 +316,47 @@ describe('db-dump manifests: drill and db-restore take the newest dump only from
     expect((await drill({})).json()).toMatchObject({ manifest: forged });
   });
 });
+
+describe('overwriting history does not switch signing off', () => {
+  it('every signed manifest overwritten by an unsigned copy (one listing a replacement): still untrusted, named', async () => {
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const listed = await s3().send(new ListObjectsV2Command({ Bucket: estate.bucket, Prefix: 'manifests/' }));
+    const evil = Buffer.from('{"evil":"again"}');
+    const put = await s3().send(new PutObjectCommand({ Bucket: estate.bucket, Key: signed.key, Body: evil }));
+    let overwritten = 0;
+    for (const o of listed.Contents ?? []) {
+      const m = JSON.parse((await getObjectBytes(estate, o.Key!)).toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      if (!m.signature) continue;
+      delete m.signature;
+      if (o.Key === signed.manifest)
+        m.objects = [
+          {
+            key: signed.key,
+            size: evil.length,
+            sha256: sha(evil),
+            versionId: put.VersionId,
+            status: 'uploaded',
+          },
+        ];
+      await s3().send(
+        new PutObjectCommand({ Bucket: estate.bucket, Key: o.Key!, Body: JSON.stringify(m, null, 2) }),
+      );
+      overwritten += 1;
+    }
+    expect(overwritten).toBeGreaterThanOrEqual(2); // snapshot-config and db-dump
+    const v = await verify();
+    expect(v.code).toBe(3);
+    expect(v.doc.findings).toContainEqual(
+      expect.objectContaining({
+        problem: 'forged-manifest',
+        key: signed.manifest,
+        detail: expect.stringMatching(/unsigned, uploaded .* after signing began/),
+      }),
+    );
+    expect(v.doc.findings).toContainEqual(expect.objectContaining({ problem: 'replaced', key: signed.key }));
+    await expectRestoreRefused(signed.key, put.VersionId, signed.manifest);
+  });
+});
