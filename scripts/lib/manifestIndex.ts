@@ -4,7 +4,7 @@
  * against it; `restore` and `db-restore` take the expected SHA-256 of a version from it.
  */
 import { messageOf } from './errors';
-import { Manifest, ObjectStatus } from './manifest';
+import { Manifest, manifestKey, ObjectStatus } from './manifest';
 import { checkSignature, MANIFEST_KEY_ENV, SignatureCheck } from './manifestSignature';
 import { getBuffer, listVersions, VersionEntry } from './objects';
 import { mapLimit } from './pool';
@@ -276,6 +276,13 @@ export class ManifestReader {
 
   async verdict(r: ReadManifest): Promise<ManifestVerdict> {
     const signed = r.manifest?.signature !== undefined;
+    if (r.check?.state === 'valid') {
+      // The signature covers job and startedAt, which name the manifest's key: a signed manifest
+      // copied to another key (to pass an old run off as a newer one) is not trusted.
+      const home = manifestKey(r.manifest.job, Date.parse(r.manifest.startedAt));
+      if (home !== r.key)
+        return { trusted: false, signed, reason: `signed as ${home}, stored as ${r.key} (copied?)` };
+    }
     if (!r.check || r.check.state === 'valid') return { trusted: true, signed };
     if (r.check.state === 'invalid') return { trusted: false, signed, reason: r.check.reason };
     const began = await this.signingBegan();

@@ -317,6 +317,29 @@ describe('db-dump manifests: drill and db-restore take the newest dump only from
   });
 });
 
+describe('a validly signed manifest copied to another key', () => {
+  it('is not trusted: an old run cannot be passed off as a newer one', async () => {
+    const body = await getObjectBytes(estate, signed.manifest);
+    const copy = `manifests/snapshot-config/${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}.json`;
+    const put = await s3().send(new PutObjectCommand({ Bucket: estate.bucket, Key: copy, Body: body }));
+    try {
+      const v = await verify();
+      expect(v.code).toBe(3);
+      expect(v.doc.findings).toContainEqual(
+        expect.objectContaining({
+          problem: 'forged-manifest',
+          key: copy,
+          detail: expect.stringContaining(`signed as ${signed.manifest}, stored as ${copy}`),
+        }),
+      );
+    } finally {
+      await s3().send(
+        new DeleteObjectCommand({ Bucket: estate.bucket, Key: copy, VersionId: put.VersionId }),
+      );
+    }
+  });
+});
+
 describe('overwriting history does not switch signing off', () => {
   it('every signed manifest overwritten by an unsigned copy (one listing a replacement): still untrusted, named', async () => {
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
