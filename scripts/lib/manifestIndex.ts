@@ -187,17 +187,19 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class ManifestReader {
   private readonly cache = new Map<string, Promise<ReadManifest>>();
   private began?: Promise<number | undefined>;
+  private readonly states = new Map<string, Promise<{ at: number; valid: boolean } | undefined>>();
 
   /** Every current manifest under `manifests/` with its listed upload time, in key order. */
   readonly listing: { key: string; lastModified: number }[];
+  private readonly latest = new Map<string, VersionEntry>();
 
   private constructor(
     private readonly ctx: JobContext,
     /** Every version of every manifest (hide markers excluded): signing began at the earliest valid one. */
     private readonly versions: VersionEntry[],
   ) {
-    this.listing = versions
-      .filter((v) => v.isLatest)
+    for (const v of versions) if (v.isLatest) this.latest.set(v.key, v);
+    this.listing = [...this.latest.values()]
       .map((v) => ({ key: v.key, lastModified: v.lastModified }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -218,18 +220,20 @@ export class ManifestReader {
     return this.listing.map((k) => k.key).filter((k) => k.startsWith(prefix));
   }
 
+  /** The current version of a manifest: exactly the version listed, with the listing's upload time. */
   read(key: string): Promise<ReadManifest> {
     let p = this.cache.get(key);
     if (!p) {
+      const listed = this.latest.get(key);
       p = (async () => {
-        const got = await getBuffer(this.ctx.s3, this.ctx.policy, this.ctx.conn.bucket, key);
+        const { s3, policy, conn } = this.ctx;
+        const got = await getBuffer(s3, policy, conn.bucket, key, listed?.versionId);
         const manifest = JSON.parse(got.body.toString('utf8')) as Manifest;
-        const listed = this.listing.find((k) => k.key === key)?.lastModified ?? 0;
         const k = this.ctx.manifestKey;
         return {
           key,
           manifest,
-          uploadedAt: got.lastModified ?? listed,
+          uploadedAt: listed?.lastModified ?? got.lastModified ?? 0,
           check: k ? checkSignature(manifest, k) : undefined,
         };
       })();
@@ -238,40 +242,71 @@ export class ManifestReader {
     return p;
   }
 
-  /** Upload time of the earliest manifest whose signature verifies; undefined without a key or such a manifest. */
-  signingBegan(): Promise<number | undefined> {
-    this.began ??= (async () => {
-      if (!this.ctx.manifestKey) return undefined;
+  /** One manifest version's upload time and whether its signature verifies (cached; undefined if unreadable). */
+  private versionState(v: VersionEntry): Promise<{ at: number; valid: boolean } | undefined> {
+    const ref = versionRef(v.key, v.versionId);
+    let p = this.states.get(ref);
+    if (!p) {
       const k = this.ctx.manifestKey;
-      let earliest: number | undefined;
-      for (const v of [...this.versions].sort((a, b) => a.lastModified - b.lastModified)) {
-        if (earliest !== undefined && v.lastModified > earliest) break;
-        let at: number;
-        let valid: boolean;
+      p = (async () => {
         try {
           if (v.isLatest) {
             const r = await this.read(v.key);
-            at = r.uploadedAt;
-            valid = r.check?.state === 'valid';
-          } else {
-            const got = await getBuffer(
-              this.ctx.s3,
-              this.ctx.policy,
-              this.ctx.conn.bucket,
-              v.key,
-              v.versionId,
-            );
-            at = got.lastModified ?? v.lastModified;
-            valid = checkSignature(JSON.parse(got.body.toString('utf8')), k).state === 'valid';
+            return { at: r.uploadedAt, valid: r.check?.state === 'valid' };
           }
+          const { s3, policy, conn } = this.ctx;
+          const got = await getBuffer(s3, policy, conn.bucket, v.key, v.versionId);
+          const valid = !!k && checkSignature(JSON.parse(got.body.toString('utf8')), k).state === 'valid';
+          return { at: v.lastModified, valid };
         } catch {
-          continue; // unreadable manifests are verify's to report
+          return undefined; // unreadable manifests are verify's to report
         }
-        if (valid && (earliest === undefined || at < earliest)) earliest = at;
-      }
-      return earliest;
+      })();
+      this.states.set(ref, p);
+    }
+    return p;
+  }
+
+  /**
+   * The first version, in `order`, whose signature verifies, read MANIFEST_READS at a time (a
+   * restore of an old backup may look through every manifest written before it).
+   */
+  private async firstValid(order: VersionEntry[]): Promise<{ at: number } | undefined> {
+    for (let i = 0; i < order.length; i += MANIFEST_READS) {
+      const states = await mapLimit(order.slice(i, i + MANIFEST_READS), MANIFEST_READS, (v) =>
+        this.versionState(v),
+      );
+      const valid = states.filter((st): st is { at: number; valid: boolean } => !!st?.valid);
+      if (valid.length) return { at: Math.min(...valid.map((st) => st.at)) };
+    }
+    return undefined;
+  }
+
+  /** Upload time of the earliest manifest version whose signature verifies; undefined without a key or such a manifest. */
+  signingBegan(): Promise<number | undefined> {
+    this.began ??= (async () => {
+      if (!this.ctx.manifestKey) return undefined;
+      const ascending = [...this.versions].sort((a, b) => a.lastModified - b.lastModified);
+      const first = await this.firstValid(ascending);
+      if (!first) return undefined;
+      // A batch may end before versions listed at the same time as the one found: look at those too.
+      const tied = await this.firstValid(ascending.filter((v) => v.lastModified <= first.at));
+      return Math.min(first.at, tied?.at ?? first.at);
     })();
     return this.began;
+  }
+
+  /**
+   * Whether some manifest version uploaded at or before `t` has a signature that verifies —
+   * searched newest first, so a manifest uploaded after signing began is judged in one batch.
+   */
+  private async signedBy(t: number): Promise<boolean> {
+    if (!this.ctx.manifestKey) return false;
+    const descending = this.versions
+      .filter((v) => v.lastModified <= t)
+      .sort((a, b) => b.lastModified - a.lastModified);
+    const found = await this.firstValid(descending);
+    return !!found && found.at <= t;
   }
 
   async verdict(r: ReadManifest): Promise<ManifestVerdict> {
@@ -285,8 +320,8 @@ export class ManifestReader {
     }
     if (!r.check || r.check.state === 'valid') return { trusted: true, signed };
     if (r.check.state === 'invalid') return { trusted: false, signed, reason: r.check.reason };
-    const began = await this.signingBegan();
-    if (began === undefined || r.uploadedAt < began) return { trusted: true, signed };
+    if (!(await this.signedBy(r.uploadedAt))) return { trusted: true, signed };
+    const began = (await this.signingBegan()) ?? r.uploadedAt;
     return {
       trusted: false,
       signed,
