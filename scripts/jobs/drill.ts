@@ -41,6 +41,7 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
         dump: rec.key,
         versionId: rec.versionId,
         manifest: rec.manifestKey,
+        manifestSignature: rec.manifestSignature ?? null,
         scratchDatabase: scratchName,
         tables: rec.tables.length,
       },
@@ -71,6 +72,7 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
         dump: rec.key,
         versionId: rec.versionId,
         manifest: rec.manifestKey,
+        manifestSignature: rec.manifestSignature ?? null,
         database: rec.database,
         scratchDatabase: scratchName,
         rtoSeconds: rto,
@@ -82,6 +84,7 @@ async function run(ctx: JobContext, opts: DrillOptions): Promise<JobOutcome> {
         ok
           ? `all ${rec.tables.length} tables match their recorded row counts and checksums`
           : `MISMATCH: ${diffs.map((d) => `${d.table}: ${d.problem}`).join('; ')}`,
+        ...(rec.manifestSignature ? [`${rec.manifestKey}: ${rec.manifestSignature}`] : []),
       ],
       bytes: r.bytes,
       objects: 1,

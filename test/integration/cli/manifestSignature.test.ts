@@ -304,7 +304,15 @@ describe('db-dump manifests: drill and db-restore take the newest dump only from
     );
     const ok = await drill();
     expect(ok.code).toBe(0);
-    expect(ok.json()).toMatchObject({ manifest: good, versionId: put.VersionId });
+    expect(ok.json()).toMatchObject({
+      manifest: good,
+      versionId: put.VersionId,
+      manifestSignature: `manifest signature verified, key id ${parseManifestKey(SIGNING, 'x').keyId}`,
+    });
+    expect((await drill({})).json()).toMatchObject({
+      manifest: good,
+      manifestSignature: 'signatures not checked: no --manifest-key-file / BACKUP_MANIFEST_KEY',
+    });
     await advanceDays(1);
     const evil = Buffer.from('evil dump');
     const eput = await s3().send(new PutObjectCommand({ Bucket: estate.bucket, Key: key, Body: evil }));
