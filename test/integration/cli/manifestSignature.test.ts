@@ -25,7 +25,13 @@ let tmp: string;
 interface VerifyDoc {
   ok: boolean;
   findings: { key: string; versionId?: string; problem: string; detail: string }[];
-  signatures: { keyId: string | null; verified: number; unsignedTrusted: number; notChecked: number };
+  signatures: {
+    keyId: string | null;
+    verified: number;
+    unsignedTrusted: number;
+    notChecked: number;
+    signingBegan: string | null;
+  };
   manifests: number;
 }
 
@@ -90,6 +96,7 @@ async function forge(
 }
 
 let oldUnsigned: { key: string; manifest: string };
+let beforeSigning: { code: number; doc: VerifyDoc; human: string };
 let signed: { key: string; manifest: string };
 
 beforeAll(async () => {
@@ -98,6 +105,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ifb-cli-sig-'));
   // Before signing was enabled: an unsigned manifest (e).
   oldUnsigned = await snapshot(1, {});
+  beforeSigning = await verify();
   await advanceDays(1);
   signed = await snapshot(2, withKey);
   await advanceDays(1);
@@ -109,6 +117,17 @@ afterAll(async () => {
 });
 
 describe('with a key, backups verify as before', () => {
+  it('a key given to verify before any manifest is signed: unsigned manifests are trusted (signing not enabled yet)', () => {
+    expect(beforeSigning.doc.findings).toEqual([]);
+    expect(beforeSigning.code).toBe(0);
+    expect(beforeSigning.doc.signatures).toMatchObject({
+      verified: 0,
+      unsignedTrusted: 1,
+      signingBegan: null,
+    });
+    expect(beforeSigning.human).toContain('no signed manifest yet: signing not enabled');
+  });
+
   it('(a, e) the job signs its manifest; verify exits 0; the unsigned manifest from before signing began still counts', async () => {
     const m = JSON.parse((await getObjectBytes(estate, signed.manifest)).toString('utf8')) as {
       signature?: { alg: string; keyId: string; value: string };
