@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { DEFAULT_KEY_ENV } from '../lib/crypto';
 import { UsageError } from '../lib/errors';
-import { MANIFEST_KEY_ENV } from '../lib/manifestSignature';
+import { MANIFEST_KEY_ENV, MANIFEST_PREVIOUS_KEYS_ENV } from '../lib/manifestSignature';
 import { Io } from '../lib/reporter';
 import { CommonOptions, JobDefinition, RunnerDeps } from '../lib/runner';
 
@@ -149,6 +149,7 @@ export function commonOptions(raw: Raw): CommonOptions {
     progress: raw.progress !== false,
     progressIntervalMs: typeof raw.progressInterval === 'number' ? raw.progressInterval * 1000 : undefined,
     manifestKeyFile: raw.manifestKeyFile as string | undefined,
+    manifestPreviousKeyFiles: raw.manifestPreviousKeyFile as string[] | undefined,
   };
 }
 
@@ -157,6 +158,12 @@ export function commonOptions(raw: Raw): CommonOptions {
  * they write; verify and the restores check what they read).
  */
 export function manifestKeyOption(cmd: Command, writes: boolean): Command {
+  if (!writes)
+    cmd = cmd.option(
+      '--manifest-previous-key-file <path>',
+      `a rotated-out manifest key still accepted (repeatable; also env ${MANIFEST_PREVIOUS_KEYS_ENV}, comma-separated): manifests signed with it before the rotation stay trusted; never used to sign. Drop it once the backups its manifests list have expired (verify notes each previous key's newest manifest)`,
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    );
   return cmd.option(
     '--manifest-key-file <path>',
     writes

@@ -25,6 +25,7 @@ import { downloadTo, listVersions, VersionEntry } from '../lib/objects';
 import { describeLastSuccess, formatAge, Freshness, freshness, isRetired } from '../lib/freshness';
 import {
   BACKUP_JOBS,
+  describePreviousKeys,
   describeSignatures,
   jobForKey,
   readManifestIndex,
@@ -267,6 +268,7 @@ async function run(ctx: JobContext, opts: VerifyOptions): Promise<JobOutcome> {
         : []),
       `reconciled ${rec.checked} listed version(s) from ${index.manifests} manifest(s): ${findings.length} problem(s), ${rec.expired} removed by lifecycle as expected`,
       ...(signatureLine ? [signatureLine] : []),
+      ...describePreviousKeys(index.signatures, 'in the bucket'),
       ctx.dryRun
         ? `would hash ${chosen.length} of ${current.length} objects`
         : `${count('ok')}/${checks.length} verified, ${count('mismatch')} mismatched, ${count('no-checksum')} without a recorded checksum${opts.allowUnverified ? ' (allowed)' : ''}, ${count('error')} errors`,

@@ -64,6 +64,10 @@ export interface UntrustedManifest {
 export interface SignatureSummary {
   /** The configured key's id; null when no key was configured (nothing checked). */
   keyId: string | null;
+  /** Previous (rotated-out) key ids also accepted. */
+  previousKeyIds: string[];
+  /** Per previous key: trusted manifests it signs and the newest one's upload time (ISO). */
+  previousKeys: { keyId: string; manifests: number; newestUpload: string | null }[];
   /** Manifests whose signature verified. */
   verified: number;
   /** Unsigned manifests trusted because they were uploaded before signing began (or it never did). */
@@ -74,13 +78,23 @@ export interface SignatureSummary {
   notChecked: number;
 }
 
+/** One line per previous key: how many manifests it still signs, so the operator knows when to drop it. */
+export function describePreviousKeys(s: SignatureSummary, scope: string): string[] {
+  return s.previousKeys.map((p) =>
+    p.manifests
+      ? `previous manifest key id ${p.keyId}: still signs ${p.manifests} manifest(s) ${scope}, newest uploaded ${p.newestUpload}; keep it until the backups those list have expired`
+      : `previous manifest key id ${p.keyId}: signs no manifest ${scope}`,
+  );
+}
+
 /** The line every reader prints when signed manifests were read without the key. */
 export const NOT_CHECKED_NOTE = `signatures not checked: no --manifest-key-file / ${MANIFEST_KEY_ENV}`;
 
 export function describeSignatures(s: SignatureSummary): string | undefined {
   if (s.keyId === null)
     return s.notChecked ? `${NOT_CHECKED_NOTE} (${s.notChecked} signed manifest(s) read)` : undefined;
-  return `manifest signatures (key id ${s.keyId}): ${s.verified} verified, ${s.unsignedTrusted} unsigned from before signing began${s.signingBegan ? ` (${s.signingBegan})` : ' (no signed manifest yet: signing not enabled)'}`;
+  const ids = s.previousKeyIds.length ? `; previous key ids ${s.previousKeyIds.join(', ')}` : '';
+  return `manifest signatures (key id ${s.keyId}${ids}): ${s.verified} verified, ${s.unsignedTrusted} unsigned from before signing began${s.signingBegan ? ` (${s.signingBegan})` : ' (no signed manifest yet: signing not enabled)'}`;
 }
 
 /** Manifests fetched at once by `readManifestIndex`. */
@@ -234,7 +248,7 @@ export class ManifestReader {
           key,
           manifest,
           uploadedAt: listed?.lastModified ?? got.lastModified ?? 0,
-          check: k ? checkSignature(manifest, k) : undefined,
+          check: k ? checkSignature(manifest, k, this.ctx.manifestPreviousKeys) : undefined,
         };
       })();
       this.cache.set(key, p);
@@ -256,7 +270,10 @@ export class ManifestReader {
           }
           const { s3, policy, conn } = this.ctx;
           const got = await getBuffer(s3, policy, conn.bucket, v.key, v.versionId);
-          const valid = !!k && checkSignature(JSON.parse(got.body.toString('utf8')), k).state === 'valid';
+          const valid =
+            !!k &&
+            checkSignature(JSON.parse(got.body.toString('utf8')), k, this.ctx.manifestPreviousKeys).state ===
+              'valid';
           return { at: v.lastModified, valid };
         } catch {
           return undefined; // unreadable manifests are verify's to report
@@ -374,6 +391,10 @@ export async function readManifestIndex(ctx: JobContext, job?: string): Promise<
     untrusted: [],
     signatures: {
       keyId: ctx.manifestKey?.keyId ?? null,
+      previousKeyIds: ctx.manifestKey ? (ctx.manifestPreviousKeys ?? []).map((p) => p.keyId) : [],
+      previousKeys: ctx.manifestKey
+        ? (ctx.manifestPreviousKeys ?? []).map((p) => ({ keyId: p.keyId, manifests: 0, newestUpload: null }))
+        : [],
       verified: 0,
       unsignedTrusted: 0,
       signingBegan: null,
@@ -405,8 +426,16 @@ export async function readManifestIndex(ctx: JobContext, job?: string): Promise<
       continue;
     }
     if (!r.check) index.signatures.notChecked += v.signed ? 1 : 0;
-    else if (r.check.state === 'valid') index.signatures.verified += 1;
-    else index.signatures.unsignedTrusted += 1;
+    else if (r.check.state === 'valid') {
+      index.signatures.verified += 1;
+      const { keyId } = r.check;
+      const prev = index.signatures.previousKeys.find((p) => p.keyId === keyId);
+      if (prev) {
+        prev.manifests += 1;
+        if (!prev.newestUpload || Date.parse(prev.newestUpload) < r.uploadedAt)
+          prev.newestUpload = iso(r.uploadedAt);
+      }
+    } else index.signatures.unsignedTrusted += 1;
     const m = r.manifest;
     index.manifests += 1;
     index.runs.push(runOf(mk, m));

@@ -17,6 +17,8 @@ import { keyIdOf } from './crypto';
 import { UsageError } from './errors';
 
 export const MANIFEST_KEY_ENV = 'BACKUP_MANIFEST_KEY';
+/** Keys rotated out, still accepted by readers: comma-separated, each as `BACKUP_MANIFEST_KEY`. */
+export const MANIFEST_PREVIOUS_KEYS_ENV = 'BACKUP_MANIFEST_PREVIOUS_KEYS';
 export const SIGNATURE_ALG = 'HMAC-SHA256';
 
 export interface ManifestSignature {
@@ -59,6 +61,40 @@ export function loadManifestKey(file: string | undefined, env: NodeJS.ProcessEnv
   return v ? parseManifestKey(v, `environment variable ${MANIFEST_KEY_ENV}`) : undefined;
 }
 
+/**
+ * Previous (rotated-out) keys for readers: each `--manifest-previous-key-file`, then every
+ * comma-separated item of `BACKUP_MANIFEST_PREVIOUS_KEYS`, parsed as the current key is. Writers
+ * never sign with these. Duplicates (same key id) are kept once.
+ */
+export function loadPreviousManifestKeys(
+  files: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+): ManifestKey[] {
+  const keys: ManifestKey[] = [];
+  for (const file of files ?? []) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--manifest-previous-key-file ${file}: cannot read (${(e as Error).message})`);
+    }
+    keys.push(parseManifestKey(text, `--manifest-previous-key-file ${file}`));
+  }
+  const v = env[MANIFEST_PREVIOUS_KEYS_ENV];
+  if (v)
+    v.split(',').forEach((item, i) => {
+      if (item.trim() === '') return; // a trailing comma
+      keys.push(
+        parseManifestKey(
+          item,
+          `environment variable ${MANIFEST_PREVIOUS_KEYS_ENV} (item ${i + 1}, comma-separated)`,
+        ),
+      );
+    });
+  const seen = new Set<string>();
+  return keys.filter((k) => !seen.has(k.keyId) && !!seen.add(k.keyId));
+}
+
 /** What is signed: the manifest without its `signature` field, as `JSON.stringify` writes it. */
 export function canonicalManifest(m: object): string {
   const rest: Record<string, unknown> = { ...(m as Record<string, unknown>) };
@@ -81,10 +117,32 @@ export function signManifest<M extends object>(m: M, k: ManifestKey): M & { sign
 }
 
 export type SignatureCheck =
-  { state: 'valid' } | { state: 'unsigned' } | { state: 'invalid'; reason: string };
+  | { state: 'valid'; keyId: string; previous: boolean }
+  | { state: 'unsigned' }
+  | { state: 'invalid'; reason: string };
 
-/** Checks a parsed manifest's signature against `k`. */
-export function checkSignature(parsed: unknown, k: ManifestKey): SignatureCheck {
+/**
+ * The key a signature's key id names: the current key, else one of the previous keys; undefined
+ * when it names none of them.
+ */
+export function selectKey(
+  keyId: unknown,
+  current: ManifestKey,
+  previous: readonly ManifestKey[] = [],
+): ManifestKey | undefined {
+  if (keyId === current.keyId) return current;
+  return previous.find((p) => p.keyId === keyId);
+}
+
+/**
+ * Checks a parsed manifest's signature against the key its key id names: `k` (current) or one of
+ * `previous` (rotated out, still accepted for manifests signed before the rotation).
+ */
+export function checkSignature(
+  parsed: unknown,
+  k: ManifestKey,
+  previous: readonly ManifestKey[] = [],
+): SignatureCheck {
   const sig = (parsed as { signature?: unknown } | null)?.signature;
   if (sig === undefined) return { state: 'unsigned' };
   const s = (sig ?? {}) as Partial<ManifestSignature>;
@@ -93,20 +151,21 @@ export function checkSignature(parsed: unknown, k: ManifestKey): SignatureCheck 
       state: 'invalid',
       reason: `signature algorithm ${JSON.stringify(s.alg)} is not ${SIGNATURE_ALG}`,
     };
-  if (s.keyId !== k.keyId)
+  const key = selectKey(s.keyId, k, previous);
+  if (!key)
     return {
       state: 'invalid',
-      reason: `signed with key id ${String(s.keyId)}, not the configured key id ${k.keyId}`,
+      reason: `signed with key id ${String(s.keyId)}, not the configured key id ${k.keyId}${previous.length ? ` nor a previous key id (${previous.map((p) => p.keyId).join(', ')})` : ''}`,
     };
   const got =
     typeof s.value === 'string' && /^[0-9a-f]{64}$/.test(s.value) ? Buffer.from(s.value, 'hex') : undefined;
-  const want = hmac(k, canonicalManifest(parsed as object));
+  const want = hmac(key, canonicalManifest(parsed as object));
   if (!got || !timingSafeEqual(got, want))
     return {
       state: 'invalid',
-      reason: `signature does not verify with key id ${k.keyId} (altered after signing?)`,
+      reason: `signature does not verify with key id ${key.keyId} (altered after signing?)`,
     };
-  return { state: 'valid' };
+  return { state: 'valid', keyId: key.keyId, previous: key !== k };
 }
 
 /** The key id a parsed manifest claims to be signed with, if any. */

@@ -8,7 +8,13 @@ import { ConfigDeps, ConnectionFlags, ResolvedConnection, resolveConnection } fr
 import { Clock, systemClock } from '../../infra/b2/clock';
 import { exitCodeFor, InterruptedError, messageOf, UsageError } from './errors';
 import { Manifest, manifestKey, newManifest, writeManifest } from './manifest';
-import { loadManifestKey, ManifestKey } from './manifestSignature';
+import {
+  loadManifestKey,
+  loadPreviousManifestKeys,
+  MANIFEST_KEY_ENV,
+  MANIFEST_PREVIOUS_KEYS_ENV,
+  ManifestKey,
+} from './manifestSignature';
 import { writeMetricsFile } from './metrics';
 import { Io, Reporter } from './reporter';
 import {
@@ -31,6 +37,8 @@ export interface CommonOptions extends ConnectionFlags {
   progressIntervalMs?: number;
   /** `--manifest-key-file` (else env BACKUP_MANIFEST_KEY): signs manifests written, checks those read. */
   manifestKeyFile?: string;
+  /** `--manifest-previous-key-file` (repeatable; also env BACKUP_MANIFEST_PREVIOUS_KEYS): readers only. */
+  manifestPreviousKeyFiles?: string[];
 }
 
 export interface JobContext {
@@ -45,6 +53,8 @@ export interface JobContext {
   startedAt: number;
   /** The manifest signing key, when configured (scripts/lib/manifestSignature.ts). */
   manifestKey?: ManifestKey;
+  /** Rotated-out keys readers still accept (never used to sign). */
+  manifestPreviousKeys?: ManifestKey[];
   /** Aborted on SIGTERM/SIGINT: uploads abort their multipart upload, the job fails. */
   signal?: AbortSignal;
 }
@@ -131,6 +141,13 @@ export async function runJob<O>(
       def.writesManifest || def.readsManifests
         ? loadManifestKey(common.manifestKeyFile, deps.env)
         : undefined;
+    const previousKeys = def.readsManifests
+      ? loadPreviousManifestKeys(common.manifestPreviousKeyFiles, deps.env)
+      : [];
+    if (previousKeys.length && !signingKey)
+      throw new UsageError(
+        `previous manifest keys (--manifest-previous-key-file / ${MANIFEST_PREVIOUS_KEYS_ENV}) need the current key too: set ${MANIFEST_KEY_ENV} or --manifest-key-file`,
+      );
     const conn = await resolveConnection(common, def.purpose, deps);
     policy = jobRetryPolicy({
       clock,
@@ -152,6 +169,7 @@ export async function runJob<O>(
       manifest: newManifest(def.name, conn.bucket, conn.env, startedAt, common.provider),
       startedAt,
       manifestKey: signingKey,
+      manifestPreviousKeys: previousKeys,
       signal: deps.signal,
     };
     outcome = await def.run(ctx, opts);

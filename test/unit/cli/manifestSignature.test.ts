@@ -9,7 +9,9 @@ import {
   canonicalManifest,
   checkSignature,
   loadManifestKey,
+  loadPreviousManifestKeys,
   parseManifestKey,
+  selectKey,
   signManifest,
 } from '../../../scripts/lib/manifestSignature';
 import { UsageError } from '../../../scripts/lib/errors';
@@ -59,14 +61,14 @@ describe('canonical serialization', () => {
     fc.assert(
       fc.property(manifest, (m) => {
         expect(canonicalManifest(stored(m) as object)).toBe(canonicalManifest(m));
-        expect(checkSignature(stored(m), KEY)).toEqual({ state: 'valid' });
+        expect(checkSignature(stored(m), KEY)).toEqual({ state: 'valid', keyId: KEY.keyId, previous: false });
       }),
     );
   });
 
   it('unicode keys and values (astral, combining, RTL) sign and verify', () => {
     const m = { job: 'db-dump', details: { 'ключ ✓ 𝄞': 'e\u0301 שלום 🙂', '': [1, { ü: null }] } };
-    expect(checkSignature(stored(m), KEY)).toEqual({ state: 'valid' });
+    expect(checkSignature(stored(m), KEY)).toEqual({ state: 'valid', keyId: KEY.keyId, previous: false });
   });
 });
 
@@ -133,5 +135,63 @@ describe('the key', () => {
     expect(() => loadManifestKey(undefined, { BACKUP_MANIFEST_KEY: 'short' })).toThrow(UsageError);
     expect(() => loadManifestKey(undefined, { BACKUP_MANIFEST_KEY: 'short' })).toThrow(/BACKUP_MANIFEST_KEY/);
     expect(() => loadManifestKey('/nonexistent/key', {})).toThrow(/--manifest-key-file/);
+  });
+});
+
+describe('rotation: previous keys', () => {
+  const P1 = parseManifestKey(Buffer.alloc(32, 5).toString('base64'), 'test');
+  const P2 = parseManifestKey('cd'.repeat(32), 'test');
+
+  it('selectKey picks the key the signature names: current, else the previous key with that id, else none', () => {
+    expect(selectKey(KEY.keyId, KEY, [P1, P2])).toBe(KEY);
+    expect(selectKey(P2.keyId, KEY, [P1, P2])).toBe(P2);
+    expect(selectKey(P1.keyId, KEY, [P1, P2])).toBe(P1);
+    expect(selectKey(OTHER.keyId, KEY, [P1, P2])).toBeUndefined();
+    expect(selectKey(P1.keyId, KEY)).toBeUndefined();
+    expect(selectKey(undefined, KEY, [P1])).toBeUndefined();
+  });
+
+  it('a manifest signed with a previous key verifies only with its own key, naming it; edits still break it', () => {
+    fc.assert(
+      fc.property(manifest, fc.integer({ min: 0, max: 1 }), (m, i) => {
+        const k = [P1, P2][i];
+        const stored = JSON.parse(JSON.stringify(signManifest(m, k), null, 2)) as Record<string, unknown>;
+        expect(checkSignature(stored, KEY, [P1, P2])).toEqual({
+          state: 'valid',
+          keyId: k.keyId,
+          previous: true,
+        });
+        expect(checkSignature(stored, KEY).state).toBe('invalid');
+        const edited = { ...stored, job: `${String(stored.job)}x` };
+        const c = checkSignature(edited, KEY, [P1, P2]);
+        expect(c.state).toBe('invalid');
+        expect(c.state === 'invalid' && c.reason).toContain(`does not verify with key id ${k.keyId}`);
+      }),
+      { numRuns: 50 },
+    );
+    const current = JSON.parse(JSON.stringify(signManifest({ job: 'a' }, KEY))) as unknown;
+    expect(checkSignature(current, KEY, [P1])).toEqual({ state: 'valid', keyId: KEY.keyId, previous: false });
+    // a previous key's id on a value made with another key does not verify
+    const forged = JSON.parse(JSON.stringify(signManifest({ job: 'a' }, OTHER))) as { signature: object };
+    const relabeled = { ...forged, signature: { ...forged.signature, keyId: P1.keyId } };
+    expect(checkSignature(relabeled, KEY, [P1]).state).toBe('invalid');
+    const other = checkSignature(forged, KEY, [P1, P2]);
+    expect(other.state === 'invalid' && other.reason).toBe(
+      `signed with key id ${OTHER.keyId}, not the configured key id ${KEY.keyId} nor a previous key id (${P1.keyId}, ${P2.keyId})`,
+    );
+  });
+
+  it('previous keys are read from the comma-separated environment variable, deduplicated; a bad item is a named usage error', () => {
+    const b64 = Buffer.alloc(32, 5).toString('base64');
+    const keys = loadPreviousManifestKeys(undefined, {
+      BACKUP_MANIFEST_PREVIOUS_KEYS: ` ${b64} ,${'cd'.repeat(32)},${b64},`,
+    });
+    expect(keys.map((k) => k.keyId)).toEqual([P1.keyId, P2.keyId]);
+    expect(JSON.stringify(keys)).not.toContain(b64);
+    expect(loadPreviousManifestKeys(undefined, {})).toEqual([]);
+    const bad = () => loadPreviousManifestKeys(undefined, { BACKUP_MANIFEST_PREVIOUS_KEYS: `${b64},short` });
+    expect(bad).toThrow(UsageError);
+    expect(bad).toThrow(/BACKUP_MANIFEST_PREVIOUS_KEYS \(item 2, comma-separated\).*64 hex digits or base64/);
+    expect(() => loadPreviousManifestKeys(['/nonexistent/key'], {})).toThrow(/--manifest-previous-key-file/);
   });
 });
