@@ -21,6 +21,8 @@ interface Invocation {
   args: string[];
   /** Where the invocation's BACKUP_MANIFEST_KEY comes from, if anywhere (a secret, an env file). */
   manifestKeyFrom?: string;
+  /** Kubernetes: the optional secret BACKUP_MANIFEST_PREVIOUS_KEYS comes from (readers, after a rotation). */
+  previousKeysFrom?: { name: string; optional?: boolean };
 }
 
 /** The commands that write (backup jobs) or read (verify, restores, drill) run manifests. */
@@ -83,7 +85,7 @@ function kubernetesInvocations(): Invocation[] {
                 containers: {
                   command: string[];
                   args: string[];
-                  envFrom?: { secretRef?: { name: string } }[];
+                  envFrom?: { secretRef?: { name: string; optional?: boolean } }[];
                   env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
                 }[];
               };
@@ -103,6 +105,9 @@ function kubernetesInvocations(): Invocation[] {
         source: `k8s ${doc.metadata.name}`,
         args: c.args,
         manifestKeyFrom: secret ? `secret ${secret}` : undefined,
+        previousKeysFrom: c.envFrom?.find(
+          (e) => e.secretRef?.name === 'infrafabric-backup-manifest-previous-keys',
+        )?.secretRef,
       });
     }
   }
@@ -195,6 +200,20 @@ describe('deploy/ examples parse', () => {
     expect(using.filter((i) => !i.manifestKeyFrom).map((i) => i.source)).toEqual([]);
   });
 
+  it('Kubernetes readers (verify, drill) get the previous manifest keys from an optional secret; writers never', () => {
+    const k8s = kubernetesInvocations();
+    const readers = k8s.filter((i) => ['verify', 'restore', 'db-restore', 'drill'].includes(i.args[0]));
+    expect(readers.map((i) => i.args[0]).sort()).toEqual(['drill', 'verify']);
+    for (const r of readers)
+      expect(r.previousKeysFrom).toEqual({
+        name: 'infrafabric-backup-manifest-previous-keys',
+        optional: true,
+      });
+    const writers = k8s.filter((i) => !readers.includes(i));
+    expect(writers.length).toBeGreaterThan(0);
+    expect(writers.filter((w) => w.previousKeysFrom).map((w) => w.source)).toEqual([]);
+  });
+
   it.each(all().map((i) => [i.source, i] as const))(
     '%s: --help of the exact command exits 0',
     async (_s, inv) => {
@@ -271,6 +290,7 @@ it('has a PostgreSQL server for the database examples (run node tools/setup.js)'
     const r = await cli(estate, [...args, '--dry-run'], {
       BACKUP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ...(inv.manifestKeyFrom ? { BACKUP_MANIFEST_KEY: MANIFEST_KEY } : {}),
+      ...(inv.previousKeysFrom ? { BACKUP_MANIFEST_PREVIOUS_KEYS: randomBytes(32).toString('base64') } : {}),
     });
     if (r.code !== 0) throw new Error(`${inv.source} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     expect(r.code).toBe(0);

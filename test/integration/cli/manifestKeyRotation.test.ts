@@ -203,6 +203,19 @@ describe('rotating the manifest key', () => {
     expect((await verify(rotated)).code).toBe(0);
   });
 
+  it('--help: readers offer --manifest-previous-key-file, writers do not', async () => {
+    for (const cmd of ['verify', 'restore', 'db-restore', 'drill']) {
+      const h = await run([cmd, '--help'], {});
+      expect(h.code).toBe(0);
+      expect(h.stdout).toContain('--manifest-previous-key-file');
+      expect(h.stdout).toContain('BACKUP_MANIFEST_PREVIOUS_KEYS');
+    }
+    const w = await run(['snapshot-config', '--help'], {});
+    expect(w.code).toBe(0);
+    expect(w.stdout).toContain('--manifest-key-file');
+    expect(w.stdout).not.toContain('--manifest-previous-key-file');
+  });
+
   it('a bad previous key is a usage error (exit 2) naming the variable or flag and the accepted forms, never echoing it', async () => {
     const bad = 'not-a-key-' + 'x'.repeat(20);
     const r = await run(['verify'], { ...onlyK2, BACKUP_MANIFEST_PREVIOUS_KEYS: `${K1_TEXT},${bad}` });
