@@ -193,7 +193,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 /**
  * Reads run manifests and decides which are trusted — the one rule verify, restore, db-restore,
  * drill and freshness share. With a manifest key configured, a manifest is trusted iff its
- * signature verifies; an unsigned one only if it was uploaded (server time) before the earliest
+ * signature verifies (with the current key or a previous one its key id names); an unsigned one only if it was uploaded (server time) before the earliest
  * upload of a manifest whose signature verifies ("signing began then"); with no validly signed
  * manifest at all, unsigned ones are trusted (signing not yet enabled). Without a key every
  * manifest is trusted and signed ones are counted as not checked.
