@@ -198,12 +198,16 @@ it('an endpoint that refuses checksum headers gets Content-MD5: byte-exact, refu
   const refused = sent.filter((s) => s.status !== 200);
   // Only parts already filled with a CRC32 before the first refusal are refused (at most the
   // 4 parts of multi.bin, all in flight at once); every later part and the put go straight to
-  // Content-MD5. A part whose refusal arrived as a connection reset is sent once more as a
-  // transient failure and refused again, so a part shows up refused at most twice (8 in all).
-  expect(refused.length).toBeGreaterThanOrEqual(1);
-  expect(refused.length).toBeLessThanOrEqual(2 * 4);
-  for (const n of new Set(refused.map((r) => r.headers['x-amz-checksum-crc32'])))
-    expect(refused.filter((r) => r.headers['x-amz-checksum-crc32'] === n).length).toBeLessThanOrEqual(2);
+  // Content-MD5. An answered refusal (400) is never retried: each part is refused at most once.
+  // The emulator may answer before it has read the body, so the client can see a connection reset
+  // instead of the 400 (more often on a loaded machine); that attempt has no status and is re-sent
+  // as a transient failure, as any reset is, until the 400 arrives.
+  const answered = refused.filter((s) => s.status !== undefined);
+  expect(answered.length).toBeGreaterThanOrEqual(1);
+  expect(answered.length).toBeLessThanOrEqual(4);
+  for (const r of answered) expect(r.status).toBe(400);
+  for (const n of new Set(answered.map((r) => r.headers['x-amz-checksum-crc32'])))
+    expect(answered.filter((r) => r.headers['x-amz-checksum-crc32'] === n)).toHaveLength(1);
   for (const r of refused) expect(r.headers['x-amz-checksum-crc32']).toBeDefined();
   const ok = sent.filter((s) => s.status === 200);
   expect(ok).toHaveLength(4 + 1);
