@@ -32,31 +32,39 @@ export function keyIdOf(raw: Buffer): string {
     .slice(0, KEY_ID_LEN);
 }
 
-/** Accepts 32 raw bytes as 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
-export function parseKey(text: string, source: string): EncryptionKey {
+/**
+ * 32 raw bytes given as 64 hex digits or base64 (what `openssl rand -base64 32` prints), with its
+ * key id; `what` names the key in the error ("an AES-256 key", "a manifest signing key").
+ */
+export function parseKeyBytes(text: string, source: string, what: string): EncryptionKey {
   const t = text.trim();
   let raw: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(t)) raw = Buffer.from(t, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) raw = Buffer.from(t, 'base64');
   if (!raw || raw.length !== 32) {
     throw new UsageError(
-      `${source}: an AES-256 key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
+      `${source}: ${what} must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
     );
   }
   return { key: new SecretString(raw.toString('base64')), keyId: keyIdOf(raw) };
 }
 
+export function parseKey(text: string, source: string): EncryptionKey {
+  return parseKeyBytes(text, source, 'an AES-256 key');
+}
+
+/** The text of a key file named by `flag`; an unreadable file is a usage error naming both. */
+export function readKeyFile(flag: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag} ${file}: cannot read (${(e as Error).message})`);
+  }
+}
+
 /** Key from `--key-file` or the named environment variable; a clear error when neither is set. */
 export function loadKey(opts: { keyFile?: string; keyEnv?: string }, env: NodeJS.ProcessEnv): EncryptionKey {
-  if (opts.keyFile) {
-    let text: string;
-    try {
-      text = fs.readFileSync(opts.keyFile, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--key-file ${opts.keyFile}: cannot read (${(e as Error).message})`);
-    }
-    return parseKey(text, `--key-file ${opts.keyFile}`);
-  }
+  if (opts.keyFile) return parseKey(readKeyFile('--key-file', opts.keyFile), `--key-file ${opts.keyFile}`);
   const name = opts.keyEnv ?? DEFAULT_KEY_ENV;
   const v = env[name];
   if (!v) {

@@ -7,14 +7,12 @@
  * deletes `signature` and stringifies again, which yields the same string (JSON round-trips keys
  * in order), so the writer's pretty-printing does not matter.
  *
- * The key id is derived as tf-state derives its key id (scripts/lib/crypto.ts `keyIdOf`): it names
+ * The key id is derived as tf-state derives its key id (scripts/lib/crypto.ts `parseKeyBytes`): it names
  * the key in the signature without revealing it.
  */
 import { createHmac, timingSafeEqual } from 'crypto';
-import * as fs from 'fs';
 import { SecretString } from '../../infra/b2/secret';
-import { keyIdOf } from './crypto';
-import { UsageError } from './errors';
+import { parseKeyBytes, readKeyFile } from './crypto';
 
 export const MANIFEST_KEY_ENV = 'BACKUP_MANIFEST_KEY';
 /** Keys rotated out, still accepted by readers: comma-separated, each as `BACKUP_MANIFEST_KEY`. */
@@ -34,29 +32,12 @@ export interface ManifestKey {
 
 /** 32 bytes as 64 hex digits or base64 (what `openssl rand -base64 32` prints). */
 export function parseManifestKey(text: string, source: string): ManifestKey {
-  const t = text.trim();
-  let raw: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) raw = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) raw = Buffer.from(t, 'base64');
-  if (!raw || raw.length !== 32) {
-    throw new UsageError(
-      `${source}: a manifest signing key must be 32 bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`,
-    );
-  }
-  return { key: new SecretString(raw.toString('base64')), keyId: keyIdOf(raw) };
+  return parseKeyBytes(text, source, 'a manifest signing key');
 }
 
 /** The key from `--manifest-key-file`, else `BACKUP_MANIFEST_KEY`; undefined when neither is set. */
 export function loadManifestKey(file: string | undefined, env: NodeJS.ProcessEnv): ManifestKey | undefined {
-  if (file) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--manifest-key-file ${file}: cannot read (${(e as Error).message})`);
-    }
-    return parseManifestKey(text, `--manifest-key-file ${file}`);
-  }
+  if (file) return parseManifestKey(readKeyFile('--manifest-key-file', file), `--manifest-key-file ${file}`);
   const v = env[MANIFEST_KEY_ENV];
   return v ? parseManifestKey(v, `environment variable ${MANIFEST_KEY_ENV}`) : undefined;
 }
@@ -71,15 +52,13 @@ export function loadPreviousManifestKeys(
   env: NodeJS.ProcessEnv,
 ): ManifestKey[] {
   const keys: ManifestKey[] = [];
-  for (const file of files ?? []) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--manifest-previous-key-file ${file}: cannot read (${(e as Error).message})`);
-    }
-    keys.push(parseManifestKey(text, `--manifest-previous-key-file ${file}`));
-  }
+  for (const file of files ?? [])
+    keys.push(
+      parseManifestKey(
+        readKeyFile('--manifest-previous-key-file', file),
+        `--manifest-previous-key-file ${file}`,
+      ),
+    );
   const v = env[MANIFEST_PREVIOUS_KEYS_ENV];
   if (v)
     v.split(',').forEach((item, i) => {
