@@ -113,7 +113,7 @@ function build(entry, out, inputsFile) {
  */
 function runBundled(name, entry, registerTs) {
   const out = ensureBundle(name, entry);
-  if (out && !process.env.IFB_NO_BUNDLE) {
+  if (out) {
     require(out);
     return 'bundle';
   }
